@@ -1,0 +1,37 @@
+# The Makefile bootstraps its own virtualenv: `make demo` and `make test` work on a fresh machine.
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: install demo test test-fast index clean
+
+$(BIN)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: a bare torch requirement pulls gigabytes of CUDA
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(BIN)/.installed
+
+demo: install
+	$(BIN)/kb validate --root .
+	$(BIN)/kb index --root .
+	@echo
+	@echo "The example knowledge base is indexed. Try:"
+	@echo "  $(BIN)/kb search \"upphandling av laddplatser\""
+	@echo "  $(BIN)/kb search \"grid capacity for heat pumps\" --area bygg"
+	@echo "  $(BIN)/kb similar ENTRY_ID --other-areas"
+
+test: install
+	$(BIN)/python -m pytest -q
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not model and not browser"
+
+clean:
+	rm -rf .kb .pytest_cache

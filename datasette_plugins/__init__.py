@@ -1,0 +1,1 @@
+"""Datasette plugins that publish the knowledge base."""

@@ -1,0 +1,1 @@
+"""From Markdown files to an index: discover, parse, chunk, embed, build."""

@@ -1,0 +1,152 @@
+"""Build or update the index: only entries whose content hash changed are embedded.
+
+Writes happen in small transactions (an entry with all its chunks and vectors at a
+time), so an interrupted run leaves a consistent database; the FAISS file is rebuilt
+from SQLite at the end, and again on the next load if the run was cut short.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+from kb.errors import ModelMismatch, Problem
+from kb import vector_index
+
+from .chunk import ChunkSettings, chunk_entry
+from .discover import load_entries
+from .embed import PASSAGE
+
+ProgressFactory = Callable[[int, str], "Progress"]
+
+
+class Progress:
+    """Minimal progress protocol: the CLI passes a click progress bar adapter."""
+
+    def update(self, n: int) -> None:  # pragma: no cover - interface
+        pass
+
+    def close(self) -> None:  # pragma: no cover - interface
+        pass
+
+
+@dataclass
+class IndexReport:
+    entries: int = 0
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    chunks_embedded: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    seconds: float = 0.0
+    model: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.deleted)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["problems"] = [p.format() for p in self.problems]
+        return data
+
+
+def build_index(
+    config,
+    store,
+    embedder,
+    *,
+    rebuild: bool = False,
+    progress: ProgressFactory | None = None,
+    settings: ChunkSettings | None = None,
+    batch_chunks: int = 64,
+) -> IndexReport:
+    """Bring the index in ``store`` up to date with the knowledge base's entry files.
+
+    ``rebuild`` re-embeds everything; callers pass a fresh store for it (see
+    :meth:`kb.base.KnowledgeBase.index`) so that the old index stays usable meanwhile.
+    """
+    started = time.perf_counter()
+    settings = settings or ChunkSettings(max_tokens=max(64, embedder.max_tokens - 12))
+    report = IndexReport(model=embedder.model_id)
+
+    indexed_model = store.get_meta("model_id")
+    if indexed_model and indexed_model != embedder.model_id and not rebuild:
+        raise ModelMismatch(
+            f"{config.db_path}: the index was built with model {indexed_model!r}, "
+            f"not {embedder.model_id!r}",
+            hint=f"Run `kb index --rebuild --model {embedder.model_id}` to re-embed every entry "
+            f"with the new model, or leave out --model to keep {indexed_model!r}.",
+        )
+    settings_key = json.dumps(asdict(settings), sort_keys=True)
+    if indexed_model and store.get_meta("chunking") != settings_key:
+        rebuild = True  # chunks cut another way: every entry is embedded again
+
+    loaded = load_entries(config)
+    report.problems = loaded.problems
+    report.entries = len(loaded.entries)
+    known = {} if rebuild else store.entry_hashes()
+    current = {entry.id for entry in loaded.entries}
+    to_embed = [e for e in loaded.entries if known.get(e.id) != e.content_hash]
+    report.unchanged = len(loaded.entries) - len(to_embed)
+    report.deleted = sorted(set(store.entry_ids()) - current)
+
+    with store.db.atomic():
+        store.set_meta("model_id", embedder.model_id)
+        store.set_meta("dim", embedder.dim)
+        store.set_meta("chunking", settings_key)
+        if report.deleted:
+            store.delete_entries(report.deleted)
+            store.set_meta("generation", store.generation + 1)
+
+    planned = [(entry, chunk_entry(entry, embedder.count_tokens, settings)) for entry in to_embed]
+    total = sum(len(chunks) for _, chunks in planned)
+    bar = progress(total, "Embedding") if (progress and total) else None
+    try:
+        batch: list = []
+        batch_size = 0
+        for entry, chunks in planned:
+            batch.append((entry, chunks))
+            batch_size += len(chunks)
+            if batch_size >= batch_chunks:
+                _embed_and_write(store, embedder, batch, bar, known, report)
+                batch, batch_size = [], 0
+        if batch:
+            _embed_and_write(store, embedder, batch, bar, known, report)
+    finally:
+        if bar:
+            bar.close()
+
+    if report.changed or not config.faiss_path.exists():
+        vector_index.rebuild(store, config.faiss_path, embedder.dim)
+    else:
+        vector_index.load(store, config.faiss_path, embedder.dim)  # repairs a stale file
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _embed_and_write(store, embedder, batch, bar, known, report) -> None:
+    texts = [chunk.text for _, chunks in batch for chunk in chunks]
+    vectors = embedder.embed(texts, PASSAGE, batch_size=32, progress=bar.update if bar else None)
+    offset = 0
+    with store.db.atomic():
+        for entry, chunks in batch:
+            rows = [
+                {
+                    "seq": c.seq,
+                    "kind": c.kind,
+                    "heading": c.heading,
+                    "text": c.text,
+                    "line": c.line,
+                    "tokens": c.tokens,
+                }
+                for c in chunks
+            ]
+            store.write_entry(entry.to_row(), rows, vectors[offset : offset + len(chunks)])
+            offset += len(chunks)
+            (report.updated if entry.id in known else report.added).append(entry.id)
+        store.set_meta("generation", store.generation + 1)
+    report.chunks_embedded += len(texts)

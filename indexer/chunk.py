@@ -1,0 +1,133 @@
+"""Cut an entry into the pieces that are embedded.
+
+Each entry gives one whole-entry chunk (title + summary) and one chunk per ``##``
+section. A section longer than the model sees is split into overlapping windows at
+sentence boundaries: nothing is silently cut off by the model's token limit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from kb.entry import Entry
+
+ENTRY_CHUNK = "entry"
+SECTION_CHUNK = "section"
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|\n+")
+
+
+@dataclass
+class Chunk:
+    entry_id: str
+    seq: int
+    kind: str  # "entry" (title + summary) or "section"
+    heading: str
+    text: str  # what is embedded (the model's prefix is added by the embedder)
+    line: int  # 1-based line in the entry file where the text starts
+    tokens: int = 0
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    max_tokens: int = 500  # leaves room for special tokens and the "passage: " prefix
+    overlap_sentences: int = 1
+
+
+def chunk_entry(
+    entry: Entry,
+    count_tokens: Callable[[str], int],
+    settings: ChunkSettings = ChunkSettings(),
+) -> list[Chunk]:
+    chunks: list[Chunk] = []
+
+    def add(kind: str, heading: str, text: str, line: int) -> None:
+        for piece in split_to_fit(text, count_tokens, settings):
+            chunks.append(
+                Chunk(
+                    entry_id=entry.id,
+                    seq=len(chunks),
+                    kind=kind,
+                    heading=heading,
+                    text=piece,
+                    line=line,
+                    tokens=count_tokens(piece),
+                )
+            )
+
+    # The whole-entry chunk is a summary by design: the title and as much of the
+    # summary as fits. The full text is covered by the section chunks below.
+    summary = fit_prefix(f"{entry.title}\n{entry.summary}".strip(), count_tokens, settings.max_tokens)
+    chunks.append(
+        Chunk(entry.id, 0, ENTRY_CHUNK, "", summary, 1, count_tokens(summary))
+    )
+    if entry.intro.strip() and entry.sections:
+        add(SECTION_CHUNK, "", entry.intro, 1)
+    for section in entry.sections:
+        if not section.text.strip():
+            continue
+        add(SECTION_CHUNK, section.heading, f"{section.heading}\n{section.text}", section.line)
+    return chunks
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
+
+
+def split_to_fit(text: str, count_tokens: Callable[[str], int], settings: ChunkSettings) -> list[str]:
+    """Windows of whole sentences, each within ``max_tokens``, overlapping by a sentence."""
+    if count_tokens(text) <= settings.max_tokens:
+        return [text]
+    units: list[str] = []
+    for sentence in sentences(text):
+        if count_tokens(sentence) <= settings.max_tokens:
+            units.append(sentence)
+        else:
+            units.extend(_split_words(sentence, count_tokens, settings.max_tokens))
+    windows: list[str] = []
+    start = 0
+    while start < len(units):
+        end = start + 1
+        while end < len(units) and count_tokens(" ".join(units[start : end + 1])) <= settings.max_tokens:
+            end += 1
+        windows.append(" ".join(units[start:end]))
+        if end >= len(units):
+            break
+        start = max(start + 1, end - settings.overlap_sentences)
+    return windows
+
+
+def fit_prefix(text: str, count_tokens: Callable[[str], int], max_tokens: int) -> str:
+    """The longest run of whole words from the start of ``text`` within ``max_tokens``."""
+    if count_tokens(text) <= max_tokens:
+        return text
+    words = text.split(" ")
+    low, high = 1, len(words)
+    while low < high:  # binary search on the number of words
+        mid = (low + high + 1) // 2
+        if count_tokens(" ".join(words[:mid])) <= max_tokens:
+            low = mid
+        else:
+            high = mid - 1
+    head = " ".join(words[:low])
+    return head if count_tokens(head) <= max_tokens else ""
+
+
+def _split_words(sentence: str, count_tokens: Callable[[str], int], max_tokens: int) -> list[str]:
+    pieces: list[str] = []
+    rest = sentence
+    while rest:
+        piece = fit_prefix(rest, count_tokens, max_tokens)
+        if not piece:  # a single "word" longer than the limit: cut by characters
+            low, high = 1, len(rest)
+            while low < high:
+                mid = (low + high + 1) // 2
+                if count_tokens(rest[:mid]) <= max_tokens:
+                    low = mid
+                else:
+                    high = mid - 1
+            piece = rest[:low]
+        pieces.append(piece)
+        rest = rest[len(piece) :].strip()
+    return pieces

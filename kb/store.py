@@ -1,0 +1,206 @@
+"""The SQLite store (through sqlite-utils): entries, chunks, vectors, full-text index, meta.
+
+Vectors are little-endian float32 blobs. The schema is built by migrations, so an
+older database is brought up to date when it is opened.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from .errors import KBError
+
+migrations = Migrations("kb")
+
+FTS_TOKENIZER = "unicode61 remove_diacritics 0"  # keep å, ä, ö distinct from a, o
+
+
+@migrations()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["entries"].create(
+        {
+            "id": str,
+            "title": str,
+            "area": str,
+            "date": str,
+            "sprint": str,
+            "type": str,
+            "tags": str,
+            "actors": str,
+            "roadmap": str,
+            "policy": str,
+            "related": str,
+            "extra": str,
+            "path": str,
+            "body": str,
+            "content_hash": str,
+            "embedding": bytes,
+        },
+        pk="id",
+    )
+    db["chunks"].create(
+        {
+            "id": int,
+            "entry_id": str,
+            "seq": int,
+            "kind": str,
+            "heading": str,
+            "text": str,
+            "line": int,
+            "tokens": int,
+            "embedding": bytes,
+        },
+        pk="id",
+        foreign_keys=[("entry_id", "entries", "id")],
+    )
+    db["chunks"].create_index(["entry_id"])
+    db["entries"].create_index(["area"])
+    db["entries"].create_index(["date"])
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5("
+        "title, heading, text, "
+        f"tokenize='{FTS_TOKENIZER}')"
+    )
+
+
+def encode_vector(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
+
+
+def decode_vector(blob: bytes) -> np.ndarray:
+    return np.frombuffer(blob, dtype="<f4").astype(np.float32)
+
+
+def decode_matrix(blobs: Sequence[bytes], dim: int) -> np.ndarray:
+    if not blobs:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim).astype(np.float32)
+
+
+class Store:
+    """The knowledge base's SQLite file."""
+
+    def __init__(self, path: Path | str, *, read_only: bool = False):
+        self.path = Path(path)
+        if read_only:
+            if not self.path.exists():
+                raise KBError(f"{self.path}: no index yet", hint="Run `kb index` first.")
+            conn = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, check_same_thread=False)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self.db = sqlite_utils.Database(conn)
+        if not read_only:
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            migrations.apply(self.db)
+        else:
+            pending = [m.name for m in migrations.pending(self.db)]
+            if pending:
+                raise KBError(
+                    f"{self.path}: the index is from an older version",
+                    hint="Run `kb index` to bring it up to date.",
+                )
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # --- meta -------------------------------------------------------------
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("select value from meta where key = ?", [key]).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value) -> None:
+        self.db["meta"].upsert({"key": key, "value": str(value)}, pk="key")
+
+    @property
+    def generation(self) -> int:
+        return int(self.get_meta("generation", "0") or 0)
+
+    # --- entries ----------------------------------------------------------
+    def entry_hashes(self) -> dict[str, str]:
+        return dict(self.db.execute("select id, content_hash from entries").fetchall())
+
+    def write_entry(self, row: dict, chunks: Sequence[dict], vectors: np.ndarray) -> None:
+        """Replace one entry with its chunks and vectors. Call inside ``self.db.atomic()``."""
+        self.delete_entries([row["id"]])
+        entry_vector = vectors.mean(axis=0) if len(vectors) else np.zeros(0, np.float32)
+        norm = float(np.linalg.norm(entry_vector)) if len(vectors) else 0.0
+        if norm:
+            entry_vector = entry_vector / norm
+        self.db["entries"].insert({**row, "embedding": encode_vector(entry_vector)}, pk="id")
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            cursor = self.db.execute(
+                "insert into chunks (entry_id, seq, kind, heading, text, line, tokens, embedding) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    row["id"],
+                    chunk["seq"],
+                    chunk["kind"],
+                    chunk["heading"],
+                    chunk["text"],
+                    chunk["line"],
+                    chunk["tokens"],
+                    encode_vector(vector),
+                ],
+            )
+            self.db.execute(
+                "insert into chunks_fts (rowid, title, heading, text) values (?, ?, ?, ?)",
+                [cursor.lastrowid, row["title"], chunk["heading"], chunk["text"]],
+            )
+
+    def delete_entries(self, ids: Iterable[str]) -> None:
+        for entry_id in ids:
+            chunk_ids = [
+                r[0] for r in self.db.execute("select id from chunks where entry_id = ?", [entry_id])
+            ]
+            for chunk_id in chunk_ids:
+                self.db.execute("delete from chunks_fts where rowid = ?", [chunk_id])
+            self.db.execute("delete from chunks where entry_id = ?", [entry_id])
+            self.db.execute("delete from entries where id = ?", [entry_id])
+
+    def entry_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("select id from entries order by id")]
+
+    def get_entries(self, ids: Sequence[str]) -> dict[str, dict]:
+        if not ids:
+            return {}
+        placeholders = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"select * from entries where id in ({placeholders})", list(ids)
+        )
+        columns = [d[0] for d in rows.description]
+        out = {}
+        for values in rows.fetchall():
+            row = dict(zip(columns, values, strict=True))
+            row.pop("embedding", None)
+            for key in ("tags", "actors", "roadmap", "policy", "related", "extra"):
+                row[key] = json.loads(row[key]) if row.get(key) else ([] if key != "extra" else {})
+            out[row["id"]] = row
+        return out
+
+    def chunk_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
+        """All chunk ids and their vectors, in id order."""
+        rows = self.db.execute("select id, embedding from chunks order by id").fetchall()
+        ids = np.array([r[0] for r in rows], dtype=np.int64)
+        return ids, decode_matrix([r[1] for r in rows], dim)
+
+    def entry_vectors(self, dim: int) -> tuple[list[str], np.ndarray]:
+        rows = self.db.execute(
+            "select id, embedding from entries where length(embedding) = ? order by id", [dim * 4]
+        ).fetchall()
+        return [r[0] for r in rows], decode_matrix([r[1] for r in rows], dim)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "entries": self.db.execute("select count(*) from entries").fetchone()[0],
+            "chunks": self.db.execute("select count(*) from chunks").fetchone()[0],
+        }

@@ -1,0 +1,1 @@
+"""Finding lessons: queries, filters, similar entries."""

@@ -1,0 +1,177 @@
+"""``kb search``: find entries by meaning, by words, or both (the default).
+
+Chunks are searched; the best chunk of an entry decides its score and its snippet.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from kb.errors import KBError
+
+from .filters import Filters
+from .fusion import weighted_fusion
+from .keyword import keyword_chunks
+from .text import make_snippet, query_terms
+
+MODES = ("hybrid", "semantic", "keyword")
+MAX_QUERY_CHARS = 2000
+KEYWORD_WEIGHT = 0.3
+
+
+@dataclass
+class SearchResult:
+    id: str
+    title: str
+    area: str
+    area_name: str
+    type: str
+    date: str
+    score: float
+    snippet: str
+    path: str
+    sprint: str | None = None
+    tags: list[str] = field(default_factory=list)
+    heading: str = ""
+    line: int = 1
+    chunk_text: str = ""
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data.pop("chunk_text")
+        data["score"] = round(float(self.score), 4)
+        return data
+
+
+def search(
+    kb,
+    query: str,
+    *,
+    filters: Filters | None = None,
+    mode: str = "hybrid",
+    limit: int = 10,
+    keyword_weight: float = KEYWORD_WEIGHT,
+) -> list[SearchResult]:
+    if mode not in MODES:
+        raise KBError(f"unknown search mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}.")
+    filters = filters or Filters()
+    query = " ".join(query.split())[:MAX_QUERY_CHARS]
+    if not query or limit <= 0:
+        return []
+    kb.require_index()
+    store = kb.store
+    allowed = _allowed_chunks(store, filters) if filters.active else None
+
+    best_chunk: dict[str, tuple[float, int]] = {}  # entry -> (score, chunk id) per side
+    semantic: dict[str, float] = {}
+    keyword: dict[str, float] = {}
+    sem_chunk: dict[str, int] = {}
+    kw_chunk: dict[str, int] = {}
+    if mode in ("hybrid", "semantic"):
+        semantic, sem_chunk = _semantic(kb, query, limit, allowed)
+    if mode in ("hybrid", "keyword"):
+        keyword, kw_chunk = _keyword(store, query, limit, allowed)
+
+    if mode == "semantic":
+        scores = semantic
+    elif mode == "keyword":
+        scores = keyword
+    else:
+        scores = weighted_fusion(semantic, keyword, keyword_weight)
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    for entry_id, _ in ranked:
+        # the snippet comes from the chunk that decided: semantic if it found the entry
+        chunk = sem_chunk.get(entry_id) if mode != "keyword" else None
+        best_chunk[entry_id] = (scores[entry_id], chunk or kw_chunk.get(entry_id) or sem_chunk[entry_id])
+    return _results(kb, query, ranked, best_chunk)
+
+
+def _allowed_chunks(store, filters: Filters) -> np.ndarray:
+    where, params = filters.where("e")
+    rows = store.db.execute(
+        f"select c.id from chunks c join entries e on e.id = c.entry_id where {where}", params
+    ).fetchall()
+    return np.array([r[0] for r in rows], dtype=np.int64)
+
+
+def _chunk_entries(store, chunk_ids) -> dict[int, str]:
+    ids = [int(i) for i in chunk_ids]
+    if not ids:
+        return {}
+    rows = store.db.execute(
+        "select id, entry_id from chunks where id in (select value from json_each(?))",
+        ["[" + ",".join(map(str, ids)) + "]"],
+    ).fetchall()
+    return dict(rows)
+
+
+def _roll_up(store, chunk_ids, scores) -> tuple[dict[str, float], dict[str, int]]:
+    """Entry score = its best chunk's score."""
+    owner = _chunk_entries(store, chunk_ids)
+    best: dict[str, float] = {}
+    which: dict[str, int] = {}
+    for chunk_id, score in zip(chunk_ids, scores, strict=True):
+        entry_id = owner.get(int(chunk_id))
+        if entry_id is not None and (entry_id not in best or score > best[entry_id]):
+            best[entry_id] = float(score)
+            which[entry_id] = int(chunk_id)
+    return best, which
+
+
+def _semantic(kb, query: str, limit: int, allowed):
+    vectors = kb.vectors
+    qv = kb.embedder.embed_query(query)
+    total = vectors.ntotal if allowed is None else len(allowed)
+    k = min(total, max(200, limit * 20))
+    while True:
+        ids, scores = vectors.search(qv, k, allowed)
+        best, which = _roll_up(kb.store, ids, scores)
+        if len(best) >= limit or k >= total:
+            return best, which
+        k = min(total, k * 4)
+
+
+def _keyword(store, query: str, limit: int, allowed):
+    ids, scores = keyword_chunks(store, query, max(200, limit * 20), allowed)
+    return _roll_up(store, ids, scores)
+
+
+def _results(kb, query: str, ranked, best_chunk) -> list[SearchResult]:
+    store = kb.store
+    entries = store.get_entries([entry_id for entry_id, _ in ranked])
+    chunk_ids = [best_chunk[e][1] for e, _ in ranked]
+    chunks = {
+        row[0]: row[1:]
+        for row in store.db.execute(
+            "select id, heading, text, line from chunks where id in (select value from json_each(?))",
+            ["[" + ",".join(str(int(c)) for c in chunk_ids) + "]"],
+        ).fetchall()
+    }
+    terms = query_terms(query)
+    results = []
+    for entry_id, score in ranked:
+        entry = entries.get(entry_id)
+        if entry is None:
+            continue
+        heading, text, line = chunks.get(best_chunk[entry_id][1], ("", "", 1))
+        results.append(
+            SearchResult(
+                id=entry_id,
+                title=entry["title"],
+                area=entry["area"],
+                area_name=kb.config.area_name(entry["area"]),
+                type=entry["type"],
+                date=entry["date"],
+                score=float(score),
+                snippet=make_snippet(text, terms),
+                path=entry["path"],
+                sprint=entry.get("sprint"),
+                tags=entry["tags"],
+                heading=heading or "",
+                line=line or 1,
+                chunk_text=text,
+            )
+        )
+    return results

@@ -1,0 +1,90 @@
+"""``kb similar``: the entries closest in meaning to one entry.
+
+Each entry has one vector (the mean of its chunk vectors, normalised), stored in SQLite
+at index time; comparing one against all is a single matrix product.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from kb.errors import EntryNotFound
+
+from .filters import Filters
+from .query import SearchResult
+from .text import make_snippet
+
+
+def entry_matrix(kb) -> tuple[list[str], np.ndarray]:
+    return kb.store.entry_vectors(kb.embedder.dim)
+
+
+def similar(
+    kb,
+    entry_id: str,
+    *,
+    limit: int = 10,
+    other_areas: bool = False,
+    filters: Filters | None = None,
+) -> list[SearchResult]:
+    kb.require_index()
+    store = kb.store
+    source = store.get_entries([entry_id]).get(entry_id)
+    if source is None:
+        raise EntryNotFound(
+            f"no entry with id {entry_id!r}",
+            hint="Check the id with `kb search` (ids are shown in the results), or run `kb index`.",
+        )
+    ids, matrix = entry_matrix(kb)
+    if not ids:
+        return []
+    position = {e: i for i, e in enumerate(ids)}
+    scores = matrix @ matrix[position[entry_id]]
+    candidates = [(ids[i], float(scores[i])) for i in np.argsort(-scores) if ids[i] != entry_id]
+    allowed = None
+    if filters is not None and filters.active:
+        where, params = filters.where("entries")
+        allowed = {r[0] for r in store.db.execute(f"select id from entries where {where}", params)}
+    picked: list[tuple[str, float]] = []
+    rows = store.get_entries([c for c, _ in candidates[: max(limit * 20, 200)]])
+    for candidate, score in candidates:
+        if len(picked) >= limit:
+            break
+        row = rows.get(candidate) or store.get_entries([candidate]).get(candidate)
+        if row is None or (other_areas and row["area"] == source["area"]):
+            continue
+        if allowed is not None and candidate not in allowed:
+            continue
+        picked.append((candidate, score))
+    summaries = dict(
+        store.db.execute(
+            "select entry_id, text from chunks where seq = 0 and entry_id in "
+            "(select value from json_each(?))",
+            [_json_list([c for c, _ in picked])],
+        ).fetchall()
+    )
+    results = []
+    for candidate, score in picked:
+        row = rows.get(candidate) or store.get_entries([candidate])[candidate]
+        results.append(
+            SearchResult(
+                id=candidate,
+                title=row["title"],
+                area=row["area"],
+                area_name=kb.config.area_name(row["area"]),
+                type=row["type"],
+                date=row["date"],
+                score=score,
+                snippet=make_snippet(summaries.get(candidate, ""), []),
+                path=row["path"],
+                sprint=row.get("sprint"),
+                tags=row["tags"],
+            )
+        )
+    return results
+
+
+def _json_list(values: list[str]) -> str:
+    return json.dumps(values)

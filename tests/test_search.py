@@ -1,0 +1,93 @@
+"""Search: modes, filters, roll-up to entries, safe keyword queries, snippets, similar."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kb.errors import EntryNotFound, KBError
+from search.filters import Filters, parse_until
+from search.keyword import fts_query
+from search.text import highlight_html, make_snippet
+
+
+def test_results_are_entries_with_the_promised_fields(indexed_kb):
+    results = indexed_kb.search("upphandling av cykelbana", limit=10)
+    ids = [r.id for r in results]
+    assert ids[0] == "cykel-upphandling"
+    assert len(ids) == len(set(ids))  # one row per entry, not per chunk
+    data = results[0].to_dict()
+    for key in ("id", "title", "area", "type", "date", "score", "snippet", "path"):
+        assert key in data
+    assert data["path"] == "entries/mobilitet/cykel-upphandling.md"
+    assert "upphandling" in data["snippet"].lower()
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "semantic", "keyword"])
+def test_filters_apply_in_every_mode(indexed_kb, mode):
+    query = "elnät kapacitet upphandling solar"
+    by_area = indexed_kb.search(query, mode=mode, filters=Filters(areas=("bygg",)))
+    assert {r.area for r in by_area} == {"bygg"}
+    by_type = indexed_kb.search(query, mode=mode, filters=Filters(types=("obstacle",)))
+    assert {r.type for r in by_type} <= {"obstacle"} and by_type
+    by_tag = indexed_kb.search(query, mode=mode, filters=Filters(tags=("ELNÄT",)))
+    assert {r.id for r in by_tag} <= {"laddplatser", "vaermepump-holma"} and by_tag
+    by_period = indexed_kb.search(query, mode=mode, filters=Filters(since="2026-01-01", until="2026-03-31"))
+    assert {r.id for r in by_period} <= {"cykel-upphandling"}
+    nothing = indexed_kb.search(query, mode=mode, filters=Filters(since="2030-01-01"))
+    assert nothing == []
+
+
+def test_keyword_mode_finds_only_entries_with_the_words(indexed_kb):
+    results = indexed_kb.search("Stadsfastigheter", mode="keyword")
+    assert [r.id for r in results] == ["solar-roofs"]
+    assert indexed_kb.search("ordetfinnsinte", mode="keyword") == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"', 'cykel" OR "', "NEAR(a b)", "a*", "AND OR NOT", "col:value", "'; drop table entries; --", "^(", "x" * 10_000],
+)
+def test_fts_syntax_in_queries_is_just_text(indexed_kb, query):
+    for mode in ("keyword", "hybrid"):
+        indexed_kb.search(query, mode=mode)  # never raises
+
+
+def test_empty_query_and_unknown_mode(indexed_kb):
+    assert indexed_kb.search("   ") == []
+    with pytest.raises(KBError, match="unknown search mode"):
+        indexed_kb.search("x", mode="fuzzy")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=200))
+def test_arbitrary_text_never_crashes_search(indexed_kb, text):
+    for mode in ("keyword", "hybrid"):
+        results = indexed_kb.search(text, mode=mode)
+        assert isinstance(results, list)
+    assert fts_query(text) is None or fts_query(text).count('"') % 2 == 0
+
+
+def test_similar_and_other_areas(indexed_kb):
+    results = indexed_kb.similar("laddplatser", limit=3)
+    assert "laddplatser" not in [r.id for r in results]
+    others = indexed_kb.similar("laddplatser", other_areas=True)
+    assert others and all(r.area != "mobilitet" for r in others)
+    with pytest.raises(EntryNotFound):
+        indexed_kb.similar("finns-inte")
+
+
+def test_snippet_and_highlight():
+    text = "Inledning. " + "fyll " * 80 + "Upphandlingen av laddplatser blev försenad. " + "slut " * 80
+    snippet = make_snippet(text, ["upphandling"], width=120)
+    assert "Upphandlingen" in snippet and snippet.startswith("…") and snippet.endswith("…")
+    marked = highlight_html("<b>Upphandlingen</b> & laddplatser", ["upphandling", "laddplats"])
+    assert marked == "&lt;b&gt;<mark>Upphandlingen</mark>&lt;/b&gt; &amp; <mark>laddplatser</mark>"
+
+
+def test_until_accepts_months_and_years():
+    assert parse_until("2026-02") == "2026-02-28"
+    assert parse_until("2025") == "2025-12-31"
+    with pytest.raises(KBError):
+        parse_until("juni")
