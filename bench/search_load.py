@@ -1,0 +1,90 @@
+"""Load-test the search JSON of a running ``kb serve`` (a measurement, not a test).
+
+    kb serve --root . --port 8765 &          # in another terminal / process
+    python bench/search_load.py --url http://127.0.0.1:8765 --clients 20 --seconds 20
+
+Prints median and p95 latency of /-/kb/search.json under N concurrent clients (a fixed
+set of Swedish queries, round robin), the throughput, and the page weight of the
+search page (HTML + our CSS + Datasette's app.css). Only talks to 127.0.0.1/localhost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import time
+from urllib.parse import urlencode, urljoin, urlparse
+
+import httpx
+
+QUERIES = [
+    "upphandling av laddplatser",
+    "elnätets kapacitet för värmepumpar",
+    "medborgardialog om sommargator",
+    "målkonflikt mellan parkering och cykel",
+    "solceller på skolor",
+    "samverkan med näringslivet",
+    "överprövning försenade projektet",
+    "fjärrvärme och spillvärme",
+    "matsvinn i skolköken",
+    "rådighet styrmedel nationell nivå",
+]
+
+
+async def client_loop(client: httpx.AsyncClient, base: str, stop_at: float, offset: int, out: list, errors: list):
+    i = offset
+    while time.perf_counter() < stop_at:
+        url = base + "/-/kb/search.json?" + urlencode({"q": QUERIES[i % len(QUERIES)]})
+        i += 1
+        start = time.perf_counter()
+        try:
+            r = await client.get(url)
+            elapsed = time.perf_counter() - start
+            if r.status_code == 200:
+                out.append(elapsed)
+            else:
+                errors.append(r.status_code)
+        except httpx.HTTPError as exc:
+            errors.append(type(exc).__name__)
+
+
+async def page_weight(client: httpx.AsyncClient, base: str) -> dict[str, int]:
+    page = await client.get(base + "/-/kb/search?" + urlencode({"q": QUERIES[0]}))
+    weights = {"html": len(page.content)}
+    for href in re.findall(r'<link rel="stylesheet" href="([^"]+)"', page.text):
+        css = await client.get(urljoin(base + "/", href))
+        weights[href.split("?")[0]] = len(css.content)
+    return weights
+
+
+async def main(url: str, clients: int, seconds: float) -> None:
+    host = urlparse(url).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("only loads a server on this machine (127.0.0.1)")
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+        await client.get(url + "/-/kb/search.json?q=uppv%C3%A4rmning")  # warm up
+        latencies: list[float] = []
+        errors: list = []
+        stop_at = time.perf_counter() + seconds
+        await asyncio.gather(*(client_loop(client, url, stop_at, n, latencies, errors) for n in range(clients)))
+        weights = await page_weight(client, url)
+    latencies.sort()
+    p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
+    print(f"{clients} clients x {seconds:.0f} s against {url}/-/kb/search.json")
+    print(f"requests ok: {len(latencies)}  errors: {len(errors)}  throughput: {len(latencies) / seconds:.1f} req/s")
+    print(f"latency median: {statistics.median(latencies) * 1000:.1f} ms  p95: {p95 * 1000:.1f} ms")
+    total = sum(weights.values())
+    parts = ", ".join(f"{k} {v} B" for k, v in weights.items())
+    print(f"search page weight: {total} B uncompressed ({parts})")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:8765")
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=20)
+    args = parser.parse_args()
+    asyncio.run(main(args.url.rstrip("/"), args.clients, args.seconds))

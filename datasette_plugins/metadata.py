@@ -1,0 +1,129 @@
+"""What Datasette shows about the KB: title, description, licence, facets, hidden tables,
+and the canned queries. Built from kb.toml, so no metadata.json is needed.
+
+``kb serve`` passes :func:`build_metadata` to ``Datasette(metadata=...)``; for a plain
+``datasette <root>/.kb/kb.db`` the ``startup`` hook merges the same defaults under
+whatever metadata the user gave (the user's values win).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+from urllib.parse import urlencode
+
+from kb.config import KBConfig
+
+FACETS = ["area", "type", {"array": "tags"}, "sprint", {"date": "date"}]
+HIDDEN_TABLES = ("meta", "_sqlite_migrations", "chunks_fts")
+HIDDEN_COLUMNS = ("embedding", "content_hash")
+
+
+def entries_browse_query() -> str:
+    """Query string for the entries table: facets on, internal columns off."""
+    params: list[tuple[str, str]] = [("_sort_desc", "date")]
+    params += [("_nocol", c) for c in HIDDEN_COLUMNS]
+    return urlencode(params)
+
+
+def build_metadata(config: KBConfig, database: str, search_path: str = "/-/kb/search",
+                   plugin: dict | None = None) -> dict:
+    description = config.description or ""
+    link = f'<a href="{html.escape(search_path)}">Sök i kunskapsbanken →</a>'
+    metadata: dict = {
+        "title": config.title,
+        "description_html": (f"<p>{html.escape(description)}</p>" if description else "") + f"<p>{link}</p>",
+        "databases": {
+            database: {
+                "title": config.title,
+                "description": description,
+                "tables": {
+                    "entries": {
+                        "title": "Poster (entries)",
+                        "description": "En rad per reflektion. Facetter: område, typ, taggar, sprint och datum.",
+                        "facets": copy.deepcopy(FACETS),
+                        "sort_desc": "date",
+                        "label_column": "title",
+                    },
+                    **{name: {"hidden": True} for name in HIDDEN_TABLES},
+                },
+            }
+        },
+    }
+    license_name = config.raw.get("license")
+    if license_name:
+        metadata["license"] = str(license_name)
+        if config.raw.get("license_url"):
+            metadata["license_url"] = str(config.raw["license_url"])
+    if plugin:
+        metadata["plugins"] = {"kb": plugin}
+    return metadata
+
+
+def merge_defaults(defaults: dict, given: dict) -> dict:
+    """``defaults`` deep-merged under ``given``: keys the user set are kept as they are."""
+    out = copy.deepcopy(defaults)
+    for key, value in given.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge_defaults(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def apply_default_metadata(datasette, defaults: dict) -> bool:
+    """Put ``defaults`` under the instance's metadata (Datasette 0.6x keeps it in
+    ``_metadata_local``). Returns False where that is not possible (then the KB pages
+    still work, only titles and table settings stay Datasette's defaults)."""
+    current = getattr(datasette, "_metadata_local", None)
+    if not isinstance(current, dict):
+        return False
+    datasette._metadata_local = merge_defaults(defaults, current)
+    return True
+
+
+def canned_queries() -> dict[str, dict]:
+    return {
+        "latest_obstacles_per_area": {
+            "title": "Senaste hindren per område",
+            "description": "De tre senaste posterna av typen obstacle i varje område.",
+            "sql": (
+                "select area, date, id, title, tags from (\n"
+                "  select area, date, id, title, tags,\n"
+                "    row_number() over (partition by area order by date desc, id) as rank\n"
+                "  from entries where type = 'obstacle'\n"
+                ") where rank <= 3\norder by area, date desc"
+            ),
+        },
+        "entries_per_area_and_month": {
+            "title": "Poster per område och månad",
+            "description": "Hur många reflektioner varje område loggat per månad.",
+            "sql": (
+                "select substr(date, 1, 7) as month, area, count(*) as entries,\n"
+                "  sum(type = 'obstacle') as obstacles, sum(type = 'goal-conflict') as goal_conflicts\n"
+                "from entries group by month, area order by month desc, area"
+            ),
+        },
+        "most_linked_entries": {
+            "title": "Mest länkade poster",
+            "description": "Poster som flest andra poster anger i related: (bekräftade kopplingar).",
+            "sql": (
+                "select target.id, target.title, target.area, target.type,\n"
+                "  count(*) as cited_by, group_concat(source.id, ', ') as cited_in\n"
+                "from entries as source, json_each(source.related) as link\n"
+                "join entries as target on target.id = link.value\n"
+                "group by target.id order by cited_by desc, target.id limit 50"
+            ),
+        },
+        "search": {
+            "title": "Sök med kb_search()",
+            "description": "Semantisk + ordsökning genom SQL-funktionen kb_search(fråga, antal).",
+            "sql": (
+                "select e.id, e.title, e.area, e.type, e.date,\n"
+                "  json_extract(hit.value, '$.score') as score\n"
+                "from json_each(kb_search(:q, 20)) as hit\n"
+                "join entries as e on e.id = json_extract(hit.value, '$.id')\n"
+                "order by score desc"
+            ),
+        },
+    }

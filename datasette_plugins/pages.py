@@ -1,0 +1,285 @@
+"""Our pages: search (HTML and JSON) and one page per entry.
+
+The search is the project's own (``KnowledgeBase.search`` through :mod:`.state`); these
+views only parse the request, call it in a worker thread and render the result.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+from datasette.utils import tilde_encode
+from datasette.utils.asgi import Response, asgi_static
+from markupsafe import Markup
+
+from kb.config import ENTRY_TYPES
+from kb.errors import KBError
+from search.filters import Filters, parse_date, parse_until
+from search.text import highlight_html, query_terms
+
+from . import i18n
+from .render import markdown_to_html
+from .state import MAX_QUERY_CHARS, KBState, get_state
+
+STATIC_DIR = Path(__file__).parent / "static"
+DEFAULT_LIMIT = 10
+MAX_LIMIT = 50
+MAX_FILTER_VALUES = 20
+LIST_COLUMNS = ("tags", "actors", "roadmap", "policy", "related")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",  # search URLs hold the query: keep it off other sites
+}
+CSP_BASE = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+# --- request parsing ------------------------------------------------------------------
+@dataclass
+class SearchRequest:
+    q: str = ""
+    areas: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+    since: str = ""
+    until: str = ""
+    limit: int = DEFAULT_LIMIT
+    lang: str = "sv"
+    errors: list[str] = field(default_factory=list)
+    filters: Filters = field(default_factory=Filters)
+
+    def query_string(self, **changes) -> str:
+        params: list[tuple[str, str]] = []
+        if self.q:
+            params.append(("q", self.q))
+        params += [("area", a) for a in self.areas] + [("type", t) for t in self.types]
+        if self.tags:
+            params.append(("tag", ", ".join(self.tags)))
+        params += [(k, v) for k, v in (("since", self.since), ("until", self.until)) if v]
+        if self.limit != DEFAULT_LIMIT:
+            params.append(("n", str(self.limit)))
+        lang = changes.get("lang", self.lang)
+        if lang != "sv":
+            params.append(("lang", lang))
+        return urlencode(params)
+
+    def filters_dict(self) -> dict:
+        return {"area": self.areas, "type": self.types, "tag": self.tags,
+                "since": self.filters.since, "until": self.filters.until}
+
+
+def _values(request, name: str) -> list[str]:
+    out: list[str] = []
+    for raw in request.args.getlist(name):
+        out += [v.strip() for v in raw.split(",") if v.strip()]
+    return out[:MAX_FILTER_VALUES]
+
+
+def parse_search_request(request, state: KBState) -> SearchRequest:
+    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    t = i18n.texts(lang)
+    sr = SearchRequest(lang=lang)
+    sr.q = " ".join((request.args.get("q") or "").split())
+    if len(sr.q) > MAX_QUERY_CHARS:
+        sr.errors.append(t["query_too_long"].format(n=MAX_QUERY_CHARS))
+    sr.areas = _values(request, "area")
+    sr.types = _values(request, "type")
+    sr.tags = [tag.lower() for tag in _values(request, "tag")]
+    sr.since = (request.args.get("since") or "").strip()[:10]
+    sr.until = (request.args.get("until") or "").strip()[:10]
+    for area in sr.areas:
+        if area not in state.config.areas:
+            sr.errors.append(t["unknown_area"].format(value=area))
+    for entry_type in sr.types:
+        if entry_type not in ENTRY_TYPES:
+            sr.errors.append(t["unknown_type"].format(value=entry_type))
+    since = until = None
+    try:
+        since = parse_date(sr.since, "since")
+    except KBError:
+        sr.errors.append(t["bad_date"].format(value=sr.since))
+    try:
+        until = parse_until(sr.until)
+    except KBError:
+        sr.errors.append(t["bad_date"].format(value=sr.until))
+    try:
+        sr.limit = max(1, min(MAX_LIMIT, int(request.args.get("n") or DEFAULT_LIMIT)))
+    except ValueError:
+        sr.limit = DEFAULT_LIMIT
+    sr.filters = Filters(areas=tuple(sr.areas), types=tuple(sr.types), tags=tuple(sr.tags),
+                         since=since, until=until)
+    return sr
+
+
+async def run_search(state: KBState, sr: SearchRequest):
+    if sr.errors or not sr.q:
+        return []
+    return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit)
+
+
+# --- responses ------------------------------------------------------------------------
+def _page_headers(datasette) -> dict[str, str]:
+    script_src = "'self'" + "".join(f" '{h}'" for h in getattr(datasette, "_kb_script_hashes", ()))
+    return {**SECURITY_HEADERS, "Content-Security-Policy": f"{CSP_BASE}; script-src {script_src}"}
+
+
+async def _html(datasette, request, template: str, context: dict, status: int = 200) -> Response:
+    body = await datasette.render_template(template, context, request=request)
+    return Response.html(body, status=status, headers=_page_headers(datasette))
+
+
+def _json(data, status: int = 200) -> Response:
+    return Response(
+        json.dumps(data, ensure_ascii=False, default=str), status=status,
+        content_type="application/json; charset=utf-8",
+        headers={**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'none'",
+                 "Access-Control-Allow-Origin": "*"},
+    )
+
+
+def _no_kb(datasette, as_json: bool = False) -> Response:
+    message = i18n.texts("sv")["no_kb"]
+    return _json({"ok": False, "error": message}, 404) if as_json else Response.text(message, status=404)
+
+
+def _urls(datasette, state: KBState, lang: str) -> dict:
+    suffix = "" if lang == "sv" else f"?lang={lang}"
+    return {
+        "search": datasette.urls.path("/-/kb/search"),
+        "css": datasette.urls.path("/-/kb/static/kb.css") + "?v=" + static_version(),
+        "entries_table": datasette.urls.table(state.database, "entries"),
+        "entry_prefix": datasette.urls.path("/-/kb/entry/"),
+        "entry_suffix": suffix,
+    }
+
+
+def _common(datasette, state: KBState, lang: str) -> dict:
+    from .metadata import entries_browse_query
+
+    urls = _urls(datasette, state, lang)
+    return {
+        "t": i18n.texts(lang), "lang": lang, "kb_title": state.config.title, "kb_urls": urls,
+        "entries_browse_url": urls["entries_table"] + "?" + entries_browse_query(),
+        "area_class": {slug: f"kb-area-c{i % 8}" for i, slug in enumerate(state.config.areas)},
+        "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],
+    }
+
+
+def static_version() -> str:
+    css = STATIC_DIR / "kb.css"
+    return hashlib.sha256(css.read_bytes()).hexdigest()[:10]
+
+
+# --- views ----------------------------------------------------------------------------
+async def search_page(datasette, request):
+    state = get_state(datasette)
+    if state is None:
+        return _no_kb(datasette)
+    sr = parse_search_request(request, state)
+    results = await run_search(state, sr)
+    terms = query_terms(sr.q)
+    t = i18n.texts(sr.lang)
+    other_lang = "en" if sr.lang == "sv" else "sv"
+    context = {
+        **_common(datasette, state, sr.lang),
+        "sr": sr,
+        "areas": list(state.config.areas.values()),
+        "types": ENTRY_TYPES,
+        "results": [
+            {"r": r, "snippet_html": Markup(highlight_html(r.snippet, terms)), "type_label": t.get(r.type, r.type)}
+            for r in results
+        ],
+        "other_lang": other_lang,
+        "other_lang_url": "?" + sr.query_string(lang=other_lang),
+        "json_url": datasette.urls.path("/-/kb/search.json") + "?" + sr.query_string(),
+    }
+    return await _html(datasette, request, "kb_search.html", context, status=400 if sr.errors else 200)
+
+
+async def search_json(datasette, request):
+    """``{"query", "filters", "limit", "count", "results": [SearchResult.to_dict() + url]}``."""
+    state = get_state(datasette)
+    if state is None:
+        return _no_kb(datasette, as_json=True)
+    sr = parse_search_request(request, state)
+    if sr.errors:
+        return _json({"ok": False, "errors": sr.errors}, 400)
+    try:
+        results = await run_search(state, sr)
+    except KBError as exc:
+        return _json({"ok": False, "errors": [str(exc)]}, 503)
+    entry_url = _common(datasette, state, "sv")["entry_url"]
+    return _json({
+        "ok": True, "query": sr.q, "filters": sr.filters_dict(), "limit": sr.limit,
+        "count": len(results),
+        "results": [{**r.to_dict(), "url": entry_url(r.id)} for r in results],
+    })
+
+
+async def entry_page(datasette, request):
+    state = get_state(datasette)
+    if state is None:
+        return _no_kb(datasette)
+    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    t = i18n.texts(lang)
+    entry_id = request.url_vars["entry_id"]
+    db = datasette.get_database(state.database)
+    row = (await db.execute("select * from entries where id = ?", [entry_id])).first()
+    common = _common(datasette, state, lang)
+    if row is None:
+        return await _html(datasette, request, "kb_entry.html", {**common, "entry": None}, status=404)
+    entry = dict(row)
+    for key in LIST_COLUMNS:
+        entry[key] = json.loads(entry[key]) if entry.get(key) else []
+    entry["extra"] = json.loads(entry["extra"]) if entry.get("extra") else {}
+    titles = {
+        r["id"]: dict(r)
+        for r in (await db.execute(
+            "select id, title, area, type, date from entries where id in (select value from json_each(?))",
+            [json.dumps(entry["related"])],
+        )).rows
+    }
+    cited_by = [dict(r) for r in (await db.execute(
+        "select id, title, area, type, date from entries "
+        "where exists (select 1 from json_each(entries.related) where value = ?) order by date desc",
+        [entry_id],
+    )).rows]
+    related = await asyncio.to_thread(state.related_lessons, entry_id)
+    context = {
+        **common,
+        "entry": entry,
+        "area_name": state.config.area_name(entry["area"]),
+        "area_names": {slug: a.name for slug, a in state.config.areas.items()},
+        "type_label": t.get(entry["type"], entry["type"]),
+        "body_html": Markup(markdown_to_html(entry.get("body"))),
+        "confirmed": [(rid, titles.get(rid)) for rid in entry["related"]],
+        "cited_by": cited_by,
+        "related": related,
+        "policy_labels": [t.get(p, p) for p in entry["policy"]],
+        "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
+        "other_lang": "en" if lang == "sv" else "sv",
+    }
+    return await _html(datasette, request, "kb_entry.html", context)
+
+
+_static = asgi_static(STATIC_DIR, headers={**SECURITY_HEADERS, "Cache-Control": "max-age=86400"})
+
+
+async def static_file(request, send):
+    await _static(request, send)
+
+
+ROUTES = [
+    (r"^/-/kb/search$", search_page),
+    (r"^/-/kb/search\.json$", search_json),
+    (r"^/-/kb/entry/(?P<entry_id>[^/]+)$", entry_page),
+    (r"^/-/kb/static/(?P<path>[A-Za-z0-9_.-]+)$", static_file),
+]

@@ -1,0 +1,68 @@
+"""``kb serve``: update the index, then publish the KB with Datasette and our plugin."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+from collections.abc import Callable
+
+from kb import config as config_module
+from kb.base import KnowledgeBase
+from kb.errors import KBError
+
+from .metadata import build_metadata
+from .state import get_state
+
+DATABASE_NAME = "kb"  # Datasette names a database after its file: .kb/kb.db
+
+
+def make_datasette(root=None, model: str | None = None):
+    """A Datasette instance on ``<root>/.kb/kb.db`` (read-only) with the KB metadata."""
+    from datasette.app import Datasette
+
+    config = config_module.load(root)
+    plugin = {"root": str(config.root)}
+    if model:
+        plugin["model"] = model
+    metadata = build_metadata(config, DATABASE_NAME, plugin=plugin)
+    # a mutable (not immutable) database: Datasette opens it with mode=ro, and still sees
+    # a later `kb index` (an immutable open would ignore the WAL file)
+    return Datasette([str(config.db_path)], metadata=metadata, settings={"sql_time_limit_ms": 3000})
+
+
+def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: int = 8001,
+          echo: Callable[[str], None] = print, index: bool = True) -> None:
+    import uvicorn
+
+    kb = KnowledgeBase.open(root, model=model)
+    if index:
+        report = kb.index()
+        changed = len(report.added) + len(report.updated) + len(report.deleted)
+        echo(f"Index up to date: {report.entries} entries ({changed} changed).")
+    kb.require_index()
+    kb.close()
+    _check_port(host, port)
+    ds = make_datasette(kb.config.root, model)
+    asyncio.run(ds.invoke_startup())
+    state = get_state(ds)
+    assert state is not None
+    state.warm()
+    shown = f"[{host}]" if ":" in host else host
+    echo(f"Serving {kb.config.title} at http://{shown}:{port}/")
+    echo(f"Search: http://{shown}:{port}/-/kb/search   (Ctrl+C to stop)")
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+
+
+def _check_port(host: str, port: int) -> None:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise KBError(f"port {port} on {host} is already in use",
+                              hint="Pick another with --port, or stop the other server.") from None
+            raise KBError(f"cannot listen on {host}:{port}: {exc.strerror}",
+                          hint="Check --host and --port.") from None

@@ -1,0 +1,152 @@
+"""The knowledge base behind a Datasette instance: found once, opened once, used under a lock.
+
+Datasette calls our SQL functions from its own SQL threads and our pages from the event
+loop (we hand the work to a thread), so one :class:`KBState` per Datasette instance holds
+one :class:`~kb.base.KnowledgeBase` (one embedder, one FAISS index in memory) and a lock:
+the KnowledgeBase's sqlite connection is never used by two threads at once.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from kb import config as config_module
+from kb.base import KnowledgeBase
+from kb.config import KBConfig
+from kb.errors import EntryNotFound
+from kb.store import Store
+from search.filters import Filters
+from search.query import SearchResult
+
+PLUGIN_NAME = "kb"
+STATE_ATTRIBUTE = "_kb_plugin_state"
+MAX_QUERY_CHARS = 300  # a question, not a document: longer queries are refused
+MAX_K = 100
+
+T = TypeVar("T")
+_create_lock = threading.Lock()  # guards creating the state, never holds data
+
+
+class KBState:
+    """One knowledge base published by one Datasette instance."""
+
+    def __init__(self, config: KBConfig, database: str, model: str | None = None):
+        self.config = config
+        self.database = database
+        self.model = model
+        self._lock = threading.RLock()
+        self._kb: KnowledgeBase | None = None
+        self._db_ident: tuple[int, int] | None = None
+
+    # --- the one KnowledgeBase ------------------------------------------------------
+    def _current(self) -> KnowledgeBase:
+        """The KnowledgeBase, reopened if ``kb index --rebuild`` swapped in a new file.
+
+        A plain ``kb index`` bumps the generation and ``KnowledgeBase.vectors`` reloads
+        itself; a rebuild replaces the file, which an open connection would never see.
+        """
+        ident = _file_ident(self.config.db_path)
+        if self._kb is None or ident != self._db_ident:
+            if self._kb is not None:
+                self._kb.close()
+            kb = KnowledgeBase(self.config, model=self.model)
+            # read-only: the web side never writes to the index
+            kb._store = Store(self.config.db_path, read_only=True)
+            self._kb, self._db_ident = kb, ident
+        return self._kb
+
+    def run(self, fn: Callable[[KnowledgeBase], T]) -> T:
+        with self._lock:
+            return fn(self._current())
+
+    def close(self) -> None:
+        with self._lock:
+            if self._kb is not None:
+                self._kb.close()
+                self._kb = None
+
+    def warm(self) -> None:
+        """Load the model and the FAISS index now, not on the first visitor's search."""
+        self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_query("uppvärmning")))
+
+    # --- what the pages and SQL functions ask for ---------------------------------------
+    def search(self, query: str, filters: Filters | None = None, limit: int = 10,
+               mode: str = "hybrid") -> list[SearchResult]:
+        query = query[:MAX_QUERY_CHARS]
+        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode))
+
+    def similar(self, entry_id: str, limit: int = 10, other_areas: bool = False) -> list[SearchResult]:
+        return self.run(lambda kb: kb.similar(entry_id, limit=limit, other_areas=other_areas))
+
+    def related_lessons(self, entry_id: str, limit: int = 6) -> list[SearchResult]:
+        """Closest entries, those from other areas first (that is where silos hide)."""
+
+        def pick(kb: KnowledgeBase) -> list[SearchResult]:
+            other = kb.similar(entry_id, limit=limit, other_areas=True)
+            seen = {r.id for r in other}
+            same = [r for r in kb.similar(entry_id, limit=limit) if r.id not in seen]
+            return (other + same)[:limit] if len(other) < limit else other[: limit - 2] + same[:2]
+
+        try:
+            return self.run(pick)
+        except EntryNotFound:
+            return []
+
+
+def _file_ident(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
+def find_kb(datasette) -> tuple[Path, str] | None:
+    """The KB root and the Datasette database name of its ``kb.db``.
+
+    Plugin config ``root`` wins; otherwise a database file at ``<root>/.kb/kb.db`` whose
+    grandparent folder holds ``kb.toml``.
+    """
+    plugin_config = datasette.plugin_config(PLUGIN_NAME) or {}
+    wanted = plugin_config.get("root")
+    files = {
+        name: Path(db.path).resolve()
+        for name, db in datasette.databases.items()
+        if getattr(db, "path", None) and name != "_internal"
+    }
+    if wanted:
+        root = config_module.resolve_root(wanted)
+        for name, path in files.items():
+            if path == (root / config_module.STATE_DIR / "kb.db").resolve():
+                return root, name
+        # a copy of kb.db served from elsewhere: fine when it is the only database
+        return (root, next(iter(files))) if len(files) == 1 else None
+    for name, path in files.items():
+        if path.parent.name == config_module.STATE_DIR and (
+            path.parent.parent / config_module.CONFIG_NAME
+        ).is_file():
+            return path.parent.parent, name
+    return None
+
+
+def get_state(datasette) -> KBState | None:
+    """This Datasette instance's KBState (made on first use), or None if it serves no KB."""
+    state = getattr(datasette, STATE_ATTRIBUTE, False)
+    if state is not False:
+        return state
+    with _create_lock:
+        state = getattr(datasette, STATE_ATTRIBUTE, False)
+        if state is False:
+            found = find_kb(datasette)
+            if found is None:
+                state = None
+            else:
+                root, database = found
+                model = (datasette.plugin_config(PLUGIN_NAME) or {}).get("model")
+                state = KBState(config_module.load(root), database, model=model)
+            setattr(datasette, STATE_ATTRIBUTE, state)
+    return state
