@@ -18,6 +18,7 @@ from kb import vector_index
 from .chunk import ChunkSettings, chunk_entry
 from .discover import load_entries
 from .embed import PASSAGE
+from kb.language import detect_language
 
 ProgressFactory = Callable[[int, str], "Progress"]
 
@@ -134,6 +135,7 @@ def _embed_and_write(store, embedder, batch, bar, known, report) -> None:
     offset = 0
     with store.db.atomic():
         for entry, chunks in batch:
+            entry_lang = entry.lang
             rows = [
                 {
                     "seq": c.seq,
@@ -142,6 +144,7 @@ def _embed_and_write(store, embedder, batch, bar, known, report) -> None:
                     "text": c.text,
                     "line": c.line,
                     "tokens": c.tokens,
+                    "lang": detect_language(c.text, default=entry_lang),
                 }
                 for c in chunks
             ]

@@ -61,6 +61,12 @@ class Entry:
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     @property
+    def lang(self) -> str:
+        from .language import detect_language
+
+        return detect_language(f"{self.title}\n{self.body}")
+
+    @property
     def summary(self) -> str:
         """The text that stands for the whole entry: the intro, else the first section."""
         if self.intro.strip():
@@ -83,6 +89,7 @@ class Entry:
             "extra": json.dumps(self.extra, ensure_ascii=False, sort_keys=True, default=str),
             "path": self.rel_path or str(self.path),
             "body": self.body,
+            "lang": self.lang,
         }
         if include_hash:
             row["content_hash"] = self.content_hash

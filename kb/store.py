@@ -71,6 +71,27 @@ def m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+@migrations()
+def m002_languages(db: sqlite_utils.Database) -> None:
+    """The language of each chunk and entry, for centring vectors per language."""
+    from .language import detect_language
+
+    db["chunks"].add_column("lang", str)
+    db["entries"].add_column("lang", str)
+    for entry_id, title, body in db.execute("select id, title, body from entries").fetchall():
+        db.execute(
+            "update entries set lang = ? where id = ?",
+            [detect_language(f"{title}\n{body}"), entry_id],
+        )
+    for chunk_id, text, entry_lang in db.execute(
+        "select c.id, c.text, e.lang from chunks c join entries e on e.id = c.entry_id"
+    ).fetchall():
+        db.execute(
+            "update chunks set lang = ? where id = ?",
+            [detect_language(text, default=entry_lang or "sv"), chunk_id],
+        )
+
+
 def encode_vector(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
@@ -139,8 +160,8 @@ class Store:
         self.db["entries"].insert({**row, "embedding": encode_vector(entry_vector)}, pk="id")
         for chunk, vector in zip(chunks, vectors, strict=True):
             cursor = self.db.execute(
-                "insert into chunks (entry_id, seq, kind, heading, text, line, tokens, embedding) "
-                "values (?, ?, ?, ?, ?, ?, ?, ?)",
+                "insert into chunks (entry_id, seq, kind, heading, text, line, tokens, lang, embedding) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     row["id"],
                     chunk["seq"],
@@ -149,6 +170,7 @@ class Store:
                     chunk["text"],
                     chunk["line"],
                     chunk["tokens"],
+                    chunk.get("lang"),
                     encode_vector(vector),
                 ],
             )
@@ -187,17 +209,19 @@ class Store:
             out[row["id"]] = row
         return out
 
-    def chunk_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray]:
-        """All chunk ids and their vectors, in id order."""
-        rows = self.db.execute("select id, embedding from chunks order by id").fetchall()
+    def chunk_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """All chunk ids, their vectors and languages, in id order."""
+        rows = self.db.execute("select id, embedding, lang from chunks order by id").fetchall()
         ids = np.array([r[0] for r in rows], dtype=np.int64)
-        return ids, decode_matrix([r[1] for r in rows], dim)
+        return ids, decode_matrix([r[1] for r in rows], dim), [r[2] or "sv" for r in rows]
 
-    def entry_vectors(self, dim: int) -> tuple[list[str], np.ndarray]:
+    def entry_vectors(self, dim: int) -> tuple[list[str], np.ndarray, list[str]]:
+        """Entry ids, their raw (uncentred) mean vectors and languages, in id order."""
         rows = self.db.execute(
-            "select id, embedding from entries where length(embedding) = ? order by id", [dim * 4]
+            "select id, embedding, lang from entries where length(embedding) = ? order by id",
+            [dim * 4],
         ).fetchall()
-        return [r[0] for r in rows], decode_matrix([r[1] for r in rows], dim)
+        return [r[0] for r in rows], decode_matrix([r[1] for r in rows], dim), [r[2] or "sv" for r in rows]
 
     def counts(self) -> dict[str, int]:
         return {

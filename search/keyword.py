@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from kb.language import ENGLISH, SWEDISH
+
 from .text import query_terms
 
 MAX_TERMS = 64
+STOPWORDS = SWEDISH | ENGLISH
 
 
 def fts_query(query: str) -> str | None:
+    """Quoted words OR-ed; function words ("och", "the") are dropped unless nothing else is left:
+    they match every entry of one language and would rank by language, not by content."""
     terms = query_terms(query)[:MAX_TERMS]
+    content = [t for t in terms if t not in STOPWORDS]
+    terms = content or terms
     if not terms:
         return None
     return " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)

@@ -18,7 +18,9 @@ from .text import make_snippet
 
 
 def entry_matrix(kb) -> tuple[list[str], np.ndarray]:
-    return kb.store.entry_vectors(kb.embedder.dim)
+    """Entry ids and their vectors, centred per language like the chunk vectors."""
+    ids, matrix, languages = kb.store.entry_vectors(kb.embedder.dim)
+    return ids, kb.vectors.centering.passages(matrix, languages)
 
 
 def similar(
