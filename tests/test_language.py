@@ -17,7 +17,7 @@ def test_detects_swedish_and_english_from_function_words():
 def _offset_corpus(rng, offset_sv, offset_en, n=30, dim=16):
     topics = rng.normal(size=(n, dim))
     swedish = topics + offset_sv
-    english = topics[::-1] + offset_en  # other topics, English
+    english = rng.normal(size=(n, dim)) + offset_en  # other topics, in English
     vectors = np.vstack([swedish, english]).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     return topics, vectors, ["sv"] * n + ["en"] * n
