@@ -14,7 +14,16 @@ from urllib.parse import urlencode
 
 from kb.config import KBConfig
 
-FACETS = ["area", "type", {"array": "tags"}, "sprint", {"date": "date"}]
+FACETS = [
+    "area",
+    "type",
+    {"array": "tags"},
+    "sprint",
+    {"date": "date"},
+    {"array": "roadmap"},
+    {"array": "actors"},
+    {"array": "policy"},
+]
 HIDDEN_TABLES = ("meta", "_sqlite_migrations", "chunks_fts")
 HIDDEN_COLUMNS = ("embedding", "content_hash")
 

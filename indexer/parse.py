@@ -269,3 +269,11 @@ def _relative(path: Path, root: Path) -> str:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
+
+
+# Public for other Markdown files with front matter (roadmaps: kb/roadmap.py), so they
+# are read and reported the same way as entries.
+markdown = _md
+load_front_matter = _load_front_matter
+split_sections = _sections
+relative_path = _relative

@@ -137,8 +137,11 @@ def validate(root, as_json):
     """Check every entry and report problems as path:line: message (exit 1 if any)."""
     from indexer.discover import load_entries
 
+    from .roadmap import roadmap_problems
+
     config = config_module.load(root)
     result = load_entries(config)
+    result.problems.extend(roadmap_problems(config, result.entries))
     if as_json:
         print_json(
             {
@@ -168,8 +171,13 @@ def index(root, model, rebuild, quiet, as_json):
     kb = open_kb(root, model)
     progress = None if (quiet or as_json) else ClickProgress
     report = kb.index(rebuild=rebuild, progress=progress)
+    from .roadmap import roadmap_problems
+
+    report.problems.extend(roadmap_problems(kb.config, kb.store.get_entries(kb.store.entry_ids()).values()))
     for problem in report.problems:
         click.echo(problem.format(kb.config.root), err=True)
+    if report.added and not rebuild:
+        warn_near_duplicates(kb, report.added)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -326,6 +334,7 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit):
                 click.echo(problem.format(config.root), err=True)
             click.echo("Fix the problems above, then run `kb index`.", err=True)
             sys.exit(1)
+    _warn_new_duplicate(config, path)
     click.echo("Write what happened and what you learned, then run `kb index`.")
 
 
@@ -340,6 +349,360 @@ def serve(root, model, host, port):
     from datasette_plugins.serve import serve as serve_kb
 
     serve_kb(root, model=model, host=host, port=port, echo=click.echo)
+
+
+# --- roadmaps, policy needs and the mandate map (issue 9) ------------------------------
+TYPE_LABELS = {"lesson": "Lessons", "obstacle": "Obstacles", "enabler": "Enablers",
+               "goal-conflict": "Goal conflicts", "idea": "Ideas"}
+
+
+@cli.command()
+@click.argument("key", metavar="[ID]", required=False)
+@root_option
+@model_option
+@click.option("-n", "--suggestions", default=5, show_default=True, type=click.IntRange(0, 50),
+              help="How many suggested links from other areas (per action).")
+@json_option
+@handle_errors
+def roadmap(key, root, model, suggestions, as_json):
+    """A roadmap (area slug) or one action (e.g. MOB-1): the entries that cite it, suggested
+    links from other areas, the actors, and counts per sprint. No ID: all roadmaps."""
+    from search.roadmaps import roadmap_report
+
+    kb = open_kb(root, model)
+    report = roadmap_report(kb, key, suggestions=suggestions)
+    if as_json:
+        print_json(report if isinstance(report, list) else report.to_dict())
+    elif isinstance(report, list):
+        _echo_roadmap_overview(report)
+    else:
+        _echo_roadmap_report(report.to_dict(), kb.config)
+
+
+def _echo_roadmap_overview(roadmaps: list[dict]) -> None:
+    if not roadmaps:
+        click.echo("No roadmaps: add roadmaps/<area>.md files.", err=True)
+    for r in roadmaps:
+        click.echo(click.style(r["title"], bold=True) + f"  ({r['area']}, {r['period'] or '–'}; "
+                   f"{r['count']} entries cite it)")
+        for a in r["actions"]:
+            click.echo(f"  {a['id']:<7} {a['status']:<8} {a['count']:>3}  {a['title']}"
+                       + (f" · {a['actor']}" if a["actor"] else ""))
+
+
+def _echo_roadmap_report(data: dict, config) -> None:
+    if data["kind"] == "roadmap":
+        click.echo(click.style(data["title"], bold=True) + f"  ({data['area_name']}, {data['period'] or '–'})")
+        click.echo(f"{data['count']} entries cite its actions.")
+        for action in data["actions"]:
+            click.echo("\n" + click.style(f"{action['id']} {action['title']}", bold=True)
+                       + f"  [{action['status']}] {action['actor'] or ''}")
+            _echo_entries(action["entries"], config, indent="  ")
+            _echo_suggestions(action["suggestions"], config, indent="  ")
+    else:
+        click.echo(click.style(f"{data['id']} {data['title']}", bold=True))
+        click.echo(f"{data['roadmap']} · status {data['status']} · responsible: {data['actor'] or '–'}")
+        _echo_entries(data["entries"], config)
+        _echo_suggestions(data["suggestions"], config)
+    click.echo("\nActors:")
+    for actor in data["actors"]:
+        held = f"responsible for {', '.join(actor['actions'])}" if actor["actions"] else "holds no action"
+        click.echo(f"  {actor['name']}: {held}; entries naming it: {actor['entries']}")
+    click.echo("\nPer sprint:")
+    for point in data["timeline"]:
+        counts = ", ".join(f"{TYPE_LABELS.get(t, t).lower()} {n}" for t, n in point["counts"].items())
+        click.echo(f"  {point['sprint']}: {point['total']} ({counts})")
+
+
+def _echo_entries(grouped: dict, config, indent: str = "") -> None:
+    if not any(grouped.values()):
+        click.echo(f"{indent}No entries cite it yet.")
+    for entry_type, refs in grouped.items():
+        if refs:
+            click.echo(f"{indent}{TYPE_LABELS.get(entry_type, entry_type)}:")
+            for e in refs:
+                click.echo(f"{indent}  - {e['title']}  ({e['id']}, {config.area_name(e['area'])}, {e['date']})")
+
+
+def _echo_suggestions(suggestions: list[dict], config, indent: str = "") -> None:
+    if suggestions:
+        click.echo(f"{indent}Suggested links from other areas (not citing it yet):")
+        for s in suggestions:
+            click.echo(f"{indent}  ? {s['title']}  ({s['id']}, {s['area_name']}, {s['score']:.3f})")
+
+
+@cli.command()
+@root_option
+@click.option("--since", help="Only entries dated on or after (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only entries dated on or before (YYYY[-MM[-DD]]).")
+@click.option("--area", "areas", multiple=True, help="Only entries of this area slug (repeatable).")
+@click.option("--format", "fmt", type=click.Choice(["text", "md"]), default="text", show_default=True,
+              help="md: a Markdown handout for position papers.")
+@model_option
+@json_option
+@handle_errors
+def policy(root, since, until, areas, fmt, model, as_json):
+    """Obstacles that need regional, national or EU policy changes (entries with policy:),
+    grouped by level and theme, with the areas affected and the evidence."""
+    from search.policy import policy_needs, to_markdown
+
+    kb = open_kb(root, model)
+    filters = make_filters(kb.config, areas, (), (), since, until)
+    report = policy_needs(kb, filters)
+    names = {slug: a.name for slug, a in kb.config.areas.items()}
+    if as_json:
+        print_json(report.to_dict())
+    elif fmt == "md":
+        click.echo(to_markdown(report, names), nl=False)
+    else:
+        if not report.levels:
+            click.echo("No entries with policy: in this selection.", err=True)
+        for level in report.levels:
+            click.echo(click.style(f"{level.name} ({level.count} entries; "
+                                   f"{', '.join(names.get(a, a) for a in level.areas)})", bold=True))
+            for theme in level.themes:
+                click.echo(f"  {theme.label}" + (" (recurring)" if theme.recurring else "")
+                           + f" · {', '.join(theme.areas)}")
+                for e in theme.evidence:
+                    click.echo(f"    - {e.title} ({e.id}, {e.date})")
+                    if e.quote:
+                        click.echo(f"      \"{e.quote}\"")
+
+
+@cli.command()
+@root_option
+@model_option
+@click.option("--gaps", "gaps_only", is_flag=True, help="Only actors with a gap in mandate.")
+@json_option
+@handle_errors
+def actors(root, model, gaps_only, as_json):
+    """The mandate map: which actors appear in which areas' entries and roadmap actions, and
+    which actors that obstacles name hold no roadmap action anywhere (gaps in mandate)."""
+    from search.actors import mandate_map
+
+    kb = open_kb(root, model)
+    result = mandate_map(kb)
+    if as_json:
+        data = result.to_dict()
+        print_json({"gaps": data["gaps"]} if gaps_only else data)
+        return
+    if not gaps_only:
+        for actor in result.actors:
+            held = ", ".join(a["id"] for a in actor.actions) or "–"
+            areas_text = ", ".join(f"{a} {n}" for a, n in sorted(actor.entry_areas.items()))
+            click.echo(f"{actor.name}: actions {held}; entries per area: {areas_text or '–'}"
+                       + ("  <- gap in mandate" if actor.gap else ""))
+        click.echo("")
+    click.echo(click.style(f"Gaps in mandate ({len(result.gaps)}): actors that obstacles depend on "
+                           "who hold no roadmap action", bold=True))
+    for actor in result.gaps:
+        click.echo(f"  {actor.name}:")
+        for o in actor.obstacles:
+            click.echo(f"    - {o['title']} ({o['id']}, {o['area']})")
+
+
+# --- cross-area learning: synergies, obstacles, conflicts, duplicates, verdicts (issue 5) ---
+def _since_until(config, areas, since, until=None):
+    filters = make_filters(config, areas, (), (), since, until)
+    return filters.areas, filters.since, filters.until
+
+
+@cli.command()
+@root_option
+@model_option
+@click.option("-n", "--limit", default=20, show_default=True, type=click.IntRange(1, 10000),
+              help="How many pairs to show.")
+@click.option("--area", "areas", multiple=True, help="Only pairs touching this area slug (repeatable).")
+@click.option("--since", help="Only pairs with an entry dated on or after (YYYY[-MM[-DD]]).")
+@click.option("--matrix", is_flag=True, help="Show the area x area matrix of strong links and the silo index.")
+@click.option("--rejected", "include_rejected", is_flag=True, help="Also list pairs a facilitator rejected.")
+@json_option
+@handle_errors
+def synergies(root, model, limit, areas, since, matrix, include_rejected, as_json):
+    """Pairs of entries from different areas that carry the same lesson, best first, with
+    why each was suggested. Confirm or reject one with `kb link A B --as ...`."""
+    from search.links import area_links, synergies as find_synergies
+
+    kb = open_kb(root, model)
+    areas, since, _ = _since_until(kb.config, areas, since)
+    if matrix:
+        links = area_links(kb)
+        if as_json:
+            print_json(links.to_dict())
+        else:
+            _echo_area_matrix(links)
+        return
+    found = find_synergies(kb, limit=limit, areas=areas, since=since, include_rejected=include_rejected)
+    if as_json:
+        print_json([s.to_dict() for s in found])
+        return
+    if not found:
+        click.echo("No synergies suggested.", err=True)
+    for rank, s in enumerate(found, start=1):
+        click.echo(f"{rank:>2}. {s.score:5.2f}  {s.status:<9} {kb.config.area_name(s.area_a)} ↔ "
+                   f"{kb.config.area_name(s.area_b)}")
+        click.echo(f"    {s.a}: " + click.style(s.title_a, bold=True))
+        click.echo(f"    {s.b}: " + click.style(s.title_b, bold=True))
+        for reason in s.reasons:
+            click.echo(f"    - {reason}")
+
+
+def _echo_area_matrix(links) -> None:
+    width = max([len(a) for a in links.areas] + [6])
+    click.echo("Strong links (mutual top-3 neighbours, confirmed included, rejected left out):")
+    click.echo(" " * (width + 1) + " ".join(f"{a[:6]:>6}" for a in links.areas))
+    for a in links.areas:
+        click.echo(f"{a:<{width}} " + " ".join(f"{links.matrix[a].get(b, 0):>6}" for b in links.areas))
+    click.echo("\nSilo index (share of an area's strong links that cross areas; low = silo):")
+    for a in links.areas:
+        value = links.silo_index.get(a)
+        total = sum(links.matrix[a].values())
+        click.echo(f"  {a:<{width}} " + ("  –  " if value is None else f"{value:4.2f}") + f"  ({total} links)")
+
+
+@cli.command()
+@root_option
+@model_option
+@click.option("--since", help="Only entries dated on or after (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only entries dated on or before (YYYY[-MM[-DD]]).")
+@click.option("--area", "areas", multiple=True, help="Only entries of this area slug (repeatable).")
+@click.option("--type", "types", multiple=True, type=click.Choice(config_module.ENTRY_TYPES),
+              help="Entry types taken whole (repeatable). Default: obstacle.")
+@json_option
+@handle_errors
+def obstacles(root, model, since, until, areas, types, as_json):
+    """Recurring obstacles: entries describing the same obstacle in different words."""
+    from search.obstacles import recurring_obstacles
+
+    kb = open_kb(root, model)
+    areas, since, until = _since_until(kb.config, areas, since, until)
+    groups = recurring_obstacles(kb, since=since, until=until, areas=areas or None,
+                                 types=tuple(types) or ("obstacle",))
+    if as_json:
+        print_json([g.to_dict() for g in groups])
+        return
+    if not groups:
+        click.echo("No groups of similar obstacles.", err=True)
+    for g in groups:
+        state = "recurring" if g.recurring else "once"
+        click.echo(click.style(g.label, bold=True) + f"  ({g.count} entries, {len(g.areas)} areas, "
+                   f"{g.first_seen} – {g.last_seen}, {state})")
+        click.echo(f"    areas: {', '.join(g.areas)}; sprints: {', '.join(g.sprints) or '–'}")
+        for entry_id in g.entries:
+            click.echo(f"    {entry_id}: {g.titles.get(entry_id, '')}")
+
+
+@cli.command()
+@root_option
+@model_option
+@click.option("--since", help="Only entries dated on or after (YYYY[-MM[-DD]]).")
+@click.option("--until", help="Only entries dated on or before (YYYY[-MM[-DD]]).")
+@click.option("--area", "areas", multiple=True, help="Only conflicts touching this area slug (repeatable).")
+@json_option
+@handle_errors
+def conflicts(root, model, since, until, areas, as_json):
+    """Goal conflicts and the areas they touch, for the next learning session's agenda."""
+    from search.conflicts import goal_conflicts
+
+    kb = open_kb(root, model)
+    areas, since, until = _since_until(kb.config, areas, since, until)
+    found = goal_conflicts(kb, since=since, until=until, areas=areas or None)
+    if as_json:
+        print_json([c.to_dict() for c in found])
+        return
+    if not found:
+        click.echo("No goal conflicts.", err=True)
+    for c in found:
+        click.echo(click.style(c.title, bold=True))
+        click.echo(f"    {c.id} · {c.date} · " + " ↔ ".join(kb.config.area_name(a) for a in c.areas))
+        for reason in c.reasons:
+            click.echo(f"    - {reason}")
+
+
+@cli.command()
+@root_option
+@model_option
+@click.option("--rejected", "include_rejected", is_flag=True, help="Also list pairs a facilitator rejected.")
+@json_option
+@handle_errors
+def duplicates(root, model, include_rejected, as_json):
+    """Pairs so similar they are probably one lesson logged twice (any areas)."""
+    from search.duplicates import near_duplicates
+
+    kb = open_kb(root, model)
+    found = near_duplicates(kb, include_rejected=include_rejected)
+    if as_json:
+        print_json([d.to_dict() for d in found])
+        return
+    if not found:
+        click.echo("No near-duplicates.", err=True)
+    for d in found:
+        click.echo(f"{d.score:.3f}  {d.status:<9} {d.a} ↔ {d.b}")
+        click.echo(f"    {d.title_a}\n    {d.title_b}")
+        click.echo(f"    - {'; '.join(d.reasons)}")
+
+
+@cli.command()
+@click.argument("entry_a")
+@click.argument("entry_b")
+@root_option
+@click.option("--as", "verdict", required=True,
+              type=click.Choice(["synergy", "conflict", "duplicate", "unrelated"]),
+              help="The verdict: a confirmed link (synergy, conflict, duplicate) or a rejection.")
+@click.option("--note", default="", help="Why (kept in decisions.tsv).")
+@json_option
+@handle_errors
+def link(entry_a, entry_b, root, verdict, note, as_json):
+    """Record a facilitator's verdict on ENTRY_A and ENTRY_B: a confirmed link goes into
+    ENTRY_A's `related:` list; every verdict goes into decisions.tsv and decides later
+    suggestions (rejected pairs never come back)."""
+    from .decisions import DECISIONS_FILE, record_link
+
+    config = config_module.load(root)
+    decision = record_link(config, entry_a, entry_b, verdict, note=note)
+    if as_json:
+        print_json(decision.to_dict())
+        return
+    if verdict == "unrelated":
+        click.echo(f"Rejected {entry_a} ↔ {entry_b}; it will not be suggested again ({DECISIONS_FILE}).")
+    else:
+        click.echo(f"Linked {entry_a} → {entry_b} as {verdict} (related: in {entry_a}; {DECISIONS_FILE}).")
+    click.echo("Run `kb index` to update the index.")
+
+
+def _warn_new_duplicate(config, path) -> None:
+    """`kb new`: compare the new entry with the indexed ones (only when an index exists)."""
+    if not config.db_path.exists():
+        return
+    from indexer.parse import parse_entry
+    from search.duplicates import duplicates_of_entry
+
+    from .base import KnowledgeBase
+
+    try:
+        entry = parse_entry(path, config)
+        for d in duplicates_of_entry(KnowledgeBase(config), entry):
+            other = d.b if d.a == entry.id else d.a
+            click.echo(f"warning: this looks like a near-duplicate of {other} "
+                       f"({d.title_b if d.a == entry.id else d.title_a}); "
+                       "add to that entry instead, or go on if they differ.", err=True)
+    except KBError:
+        return
+
+
+def warn_near_duplicates(kb, ids) -> None:
+    """Tell the author when an entry is probably a lesson already logged (never fails)."""
+    from search.duplicates import near_duplicates
+
+    try:
+        pairs = near_duplicates(kb, ids=ids)
+    except KBError:
+        return
+    for d in pairs:
+        new_id, old_id = (d.a, d.b) if d.a in ids else (d.b, d.a)
+        click.echo(f"warning: {new_id} looks like a near-duplicate of {old_id} "
+                   f"(similarity {d.score:.3f}); merge them, or run "
+                   f"`kb link {new_id} {old_id} --as unrelated` if they differ.", err=True)
 
 
 def main():  # pragma: no cover

@@ -1,0 +1,277 @@
+"""Datasette pages for cross-area learning (issue 5): a plugin module of its own.
+
+* ``/-/kb/synergies``          suggested and confirmed links between areas, with why, and
+                               the area x area matrix as a coloured table (``.json`` too;
+                               ``?area=&since=&n=``)
+* ``/-/kb/obstacles``          recurring obstacles (``.json`` too; ``?area=&since=&until=``)
+* ``/-/kb/conflicts``          goal conflicts and the areas they touch (``.json`` too)
+* ``/-/kb/links/<entry_id>``   one entry's links to other areas: confirmed ones marked,
+                               suggestions, near-duplicates (``.json`` too)
+
+The work is done by :mod:`search.links`, :mod:`search.obstacles`, :mod:`search.conflicts`
+and :mod:`search.duplicates` through the shared :class:`~datasette_plugins.state.KBState`;
+layout, CSS and security headers come from :mod:`.pages` (the ``kb`` plugin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from datasette import hookimpl
+
+from kb.errors import KBError
+from search.filters import parse_date, parse_until
+
+from . import i18n
+from .pages import _common, _html, _json, _no_kb, _values
+from .state import get_state
+
+CSS_FILE = "crossarea.css"
+MAX_PAIRS = 200
+HEAT_LEVELS = 6
+
+TEXTS = {
+    "sv": {
+        "synergies": "Synergier mellan områden",
+        "synergies_intro": "Par av poster från olika områden som bär samma lärdom. Förslagen bygger på "
+        "varje posts egna närmaste grannar; bekräfta eller avvisa med kb link.",
+        "matrix": "Starka länkar mellan områden",
+        "silo": "Andel länkar över områdesgränser",
+        "obstacles": "Återkommande hinder",
+        "conflicts": "Målkonflikter",
+        "links": "Länkar till andra områden",
+        "confirmed": "bekräftad", "suggested": "förslag", "rejected": "avvisad",
+        "why": "Varför", "recurring": "återkommande", "once": "en gång",
+        "entries": "poster", "none": "Inget i urvalet.", "duplicates": "Nästan dubbletter",
+        "filter": "Visa", "touches": "berör", "first_last": "först–senast",
+    },
+    "en": {
+        "synergies": "Synergies between areas",
+        "synergies_intro": "Pairs of entries from different areas that carry the same lesson. Suggestions "
+        "are built from each entry's own nearest neighbours; confirm or reject with kb link.",
+        "matrix": "Strong links between areas",
+        "silo": "Share of links crossing areas",
+        "obstacles": "Recurring obstacles",
+        "conflicts": "Goal conflicts",
+        "links": "Links to other areas",
+        "confirmed": "confirmed", "suggested": "suggested", "rejected": "rejected",
+        "why": "Why", "recurring": "recurring", "once": "once",
+        "entries": "entries", "none": "Nothing in this selection.", "duplicates": "Near-duplicates",
+        "filter": "Show", "touches": "touches", "first_last": "first–last",
+    },
+}
+
+
+# --- request parsing ----------------------------------------------------------------------
+def parse_filters(request, state) -> tuple[dict, list[str]]:
+    """``area`` (repeatable), ``since``, ``until``, ``n`` from the query string."""
+    errors: list[str] = []
+    areas = [a for a in _values(request, "area") if a]
+    unknown = [a for a in areas if a not in state.config.areas]
+    if unknown:
+        errors.append(f"unknown area {unknown[0]!r}")
+    out: dict = {"areas": [a for a in areas if a in state.config.areas]}
+    for name, parse in (("since", lambda v: parse_date(v, "since")), ("until", parse_until)):
+        try:
+            out[name] = parse(request.args.get(name) or None)
+        except KBError as exc:
+            errors.append(str(exc))
+            out[name] = None
+    try:
+        out["limit"] = max(1, min(MAX_PAIRS, int(request.args.get("n") or 30)))
+    except ValueError:
+        errors.append("n must be a number")
+        out["limit"] = 30
+    return out, errors
+
+
+def heat_class(value: int, top: int) -> str:
+    """A CSS class for a matrix cell: 0 (none) .. HEAT_LEVELS-1 (the most links)."""
+    if value <= 0 or top <= 0:
+        return "xa-heat-0"
+    return f"xa-heat-{max(1, round(value / top * (HEAT_LEVELS - 1)))}"
+
+
+def matrix_rows(links) -> list[dict]:
+    top = max((v for row in links.matrix.values() for v in row.values()), default=0)
+    return [
+        {"area": a, "cells": [{"area": b, "value": links.matrix[a].get(b, 0),
+                               "cls": heat_class(links.matrix[a].get(b, 0), top) + (" xa-diag" if a == b else "")}
+                              for b in links.areas],
+         "silo": links.silo_index.get(a)}
+        for a in links.areas
+    ]
+
+
+def _context(datasette, state, request) -> dict:
+    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    common = _common(datasette, state, lang)
+    return {
+        **common,
+        "xt": TEXTS.get(lang, TEXTS["sv"]),
+        "xa_css": datasette.urls.path(f"/-/kb/static/{CSS_FILE}"),
+        "area_names": {slug: a.name for slug, a in state.config.areas.items()},
+        "areas": list(state.config.areas.values()),
+        "xa_urls": {name: datasette.urls.path(f"/-/kb/{name}")
+                    for name in ("synergies", "obstacles", "conflicts", "links")},
+    }
+
+
+async def _run(state, fn):
+    return await asyncio.to_thread(state.run, fn)
+
+
+def _error(exc: KBError, as_json: bool):
+    return _json({"ok": False, "errors": [str(exc)]}, 503) if as_json else None
+
+
+# --- views ------------------------------------------------------------------------------------
+async def synergies_page(datasette, request):
+    from search.links import area_links, synergies
+
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return _no_kb(datasette, as_json)
+    form, errors = parse_filters(request, state)
+    if errors:
+        if as_json:
+            return _json({"ok": False, "errors": errors}, 400)
+        found, links = [], None
+    else:
+        try:
+            found, links = await _run(state, lambda kb: (
+                synergies(kb, limit=form["limit"], areas=form["areas"] or None, since=form["since"]),
+                area_links(kb),
+            ))
+        except KBError as exc:
+            if as_json:
+                return _error(exc, True)
+            found, links, errors = [], None, [str(exc)]
+    if as_json:
+        return _json({"ok": True, "count": len(found), "synergies": [s.to_dict() for s in found],
+                      "matrix": links.to_dict()})
+    context = _context(datasette, state, request)
+    context.update(pairs=found, matrix=matrix_rows(links) if links else [], links=links,
+                   errors=errors, form=form)
+    return await _html(datasette, request, "crossarea_synergies.html", context, status=400 if errors else 200)
+
+
+async def obstacles_page(datasette, request):
+    from search.obstacles import recurring_obstacles
+
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return _no_kb(datasette, as_json)
+    form, errors = parse_filters(request, state)
+    groups = []
+    if errors and as_json:
+        return _json({"ok": False, "errors": errors}, 400)
+    if not errors:
+        try:
+            groups = await _run(state, lambda kb: recurring_obstacles(
+                kb, since=form["since"], until=form["until"], areas=form["areas"] or None))
+        except KBError as exc:
+            if as_json:
+                return _error(exc, True)
+            errors = [str(exc)]
+    if as_json:
+        return _json({"ok": True, "count": len(groups), "groups": [g.to_dict() for g in groups]})
+    context = _context(datasette, state, request)
+    context.update(groups=groups, errors=errors, form=form)
+    return await _html(datasette, request, "crossarea_obstacles.html", context, status=400 if errors else 200)
+
+
+async def conflicts_page(datasette, request):
+    from search.conflicts import goal_conflicts
+
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return _no_kb(datasette, as_json)
+    form, errors = parse_filters(request, state)
+    found = []
+    if errors and as_json:
+        return _json({"ok": False, "errors": errors}, 400)
+    if not errors:
+        try:
+            found = await _run(state, lambda kb: goal_conflicts(
+                kb, since=form["since"], until=form["until"], areas=form["areas"] or None))
+        except KBError as exc:
+            if as_json:
+                return _error(exc, True)
+            errors = [str(exc)]
+    if as_json:
+        return _json({"ok": True, "count": len(found), "conflicts": [c.to_dict() for c in found]})
+    context = _context(datasette, state, request)
+    context.update(conflicts=found, errors=errors, form=form)
+    return await _html(datasette, request, "crossarea_conflicts.html", context, status=400 if errors else 200)
+
+
+def entry_links(kb, entry_id: str) -> dict | None:
+    """One entry's cross-area panel: confirmed links first, then suggestions, duplicates."""
+    from search.corpus import load_corpus
+    from search.duplicates import find_duplicates
+    from search.links import find_synergies
+    from kb.decisions import load_decisions
+
+    corpus = load_corpus(kb)
+    if entry_id not in corpus.rows:
+        return None
+    decisions = load_decisions(kb.config.root)
+    pairs = [s for s in find_synergies(corpus, decisions, limit=None) if entry_id in (s.a, s.b)]
+    row = corpus.rows[entry_id]
+    links = []
+    for s in pairs:
+        other = s.b if s.a == entry_id else s.a
+        links.append({**s.to_dict(), "other": other, "other_title": corpus.rows[other]["title"],
+                      "other_area": corpus.rows[other]["area"]})
+    duplicates = [d.to_dict() for d in find_duplicates(corpus, decisions, ids=[entry_id])]
+    return {"id": entry_id, "title": row["title"], "area": row["area"], "links": links,
+            "duplicates": duplicates}
+
+
+async def links_page(datasette, request):
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return _no_kb(datasette, as_json)
+    entry_id = request.url_vars["entry_id"]
+    try:
+        data = await _run(state, lambda kb: entry_links(kb, entry_id))
+    except KBError as exc:
+        if as_json:
+            return _error(exc, True)
+        data = None
+    if as_json:
+        if data is None:
+            return _json({"ok": False, "errors": [f"no entry with id {entry_id!r}"]}, 404)
+        return _json({"ok": True, **data})
+    context = _context(datasette, state, request)
+    context.update(data=data, entry_id=entry_id)
+    return await _html(datasette, request, "crossarea_links.html", context, status=404 if data is None else 200)
+
+
+ROUTES = [
+    (r"^/-/kb/synergies(\.(?P<format>json))?$", synergies_page),
+    (r"^/-/kb/obstacles(\.(?P<format>json))?$", obstacles_page),
+    (r"^/-/kb/conflicts(\.(?P<format>json))?$", conflicts_page),
+    (r"^/-/kb/links/(?P<entry_id>[^/]+?)(\.(?P<format>json))?$", links_page),
+]
+
+
+@hookimpl
+def register_routes(datasette):
+    return ROUTES
+
+
+@hookimpl
+def menu_links(datasette):
+    if get_state(datasette) is None:
+        return []
+    return [
+        {"href": datasette.urls.path("/-/kb/synergies"), "label": "Synergier mellan områden"},
+        {"href": datasette.urls.path("/-/kb/obstacles"), "label": "Återkommande hinder"},
+        {"href": datasette.urls.path("/-/kb/conflicts"), "label": "Målkonflikter"},
+    ]

@@ -1,0 +1,189 @@
+"""Datasette pages for roadmaps and policy needs (issue 9): a plugin module of its own.
+
+* ``/-/kb/roadmaps``            all roadmaps, their actions and how many entries cite each
+* ``/-/kb/roadmaps/<area>``     one roadmap: each action with the lessons that cite it,
+                                the actors and the counts per sprint (``.json`` too)
+* ``/-/kb/policy``              policy needs by level and theme (``?since=&until=&area=``;
+                                ``.json`` too)
+
+The work is done by :mod:`search.roadmaps` and :mod:`search.policy`; these views read the
+entries through Datasette's own connection, and the shared layout, CSS and security headers
+come from :mod:`.pages` (the ``kb`` plugin), which must be installed alongside.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from datasette import hookimpl
+
+from kb.errors import KBError
+from kb.roadmap import load_roadmaps
+from search.filters import Filters, parse_date, parse_until
+from search.policy import policy_needs
+from search.roadmaps import entry_rows, full_roadmap_report, overview
+
+from . import i18n
+from .pages import _common, _html, _json, _no_kb, _values
+from .state import get_state
+
+TEXTS = {
+    "sv": {
+        "roadmaps": "Färdplaner",
+        "policy_needs": "Behov av ändrade styrmedel",
+        "policy_intro": "Hinder som kräver ändrade styrmedel på regional, nationell eller EU-nivå, "
+        "grupperade efter återkommande tema. Underlag för stadens positionspapper.",
+        "actions": "Åtgärder",
+        "responsible": "Ansvarig",
+        "status": "Status",
+        "entries": "poster",
+        "no_entries": "Inga poster kopplar till åtgärden ännu.",
+        "actors": "Aktörer",
+        "holds": "ansvarar för",
+        "named_in": "nämns i",
+        "per_sprint": "Per sprint",
+        "recurring": "återkommande",
+        "areas": "Områden",
+        "no_roadmap": "Ingen färdplan för {key}.",
+        "no_policy": "Inga poster med styrmedelsbehov i urvalet.",
+        "filter": "Visa",
+        "period": "Period",
+        "planned": "planerad", "ongoing": "pågår", "done": "klar", "paused": "pausad",
+    },
+    "en": {
+        "roadmaps": "Roadmaps",
+        "policy_needs": "Policy needs",
+        "policy_intro": "Obstacles that need changes to regional, national or EU policy instruments, "
+        "grouped by recurring theme. Input for the city's position papers.",
+        "actions": "Actions",
+        "responsible": "Responsible",
+        "status": "Status",
+        "entries": "entries",
+        "no_entries": "No entries cite this action yet.",
+        "actors": "Actors",
+        "holds": "responsible for",
+        "named_in": "named in",
+        "per_sprint": "Per sprint",
+        "recurring": "recurring",
+        "areas": "Areas",
+        "no_roadmap": "No roadmap for {key}.",
+        "no_policy": "No entries with policy needs in this selection.",
+        "filter": "Show",
+        "period": "Period",
+        "planned": "planned", "ongoing": "ongoing", "done": "done", "paused": "paused",
+    },
+}
+
+
+def _context(datasette, state, request) -> dict:
+    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    common = _common(datasette, state, lang)
+    shared_urls = common.get("kb_urls") or common.get("urls") or {}
+    return {
+        **common,
+        "css_url": shared_urls.get("css") or datasette.urls.path("/-/kb/static/kb.css"),
+        "search_url": shared_urls.get("search") or datasette.urls.path("/-/kb/search"),
+        "rt": TEXTS.get(lang, TEXTS["sv"]),
+        "area_names": {slug: a.name for slug, a in state.config.areas.items()},
+        "roadmaps_url": datasette.urls.path("/-/kb/roadmaps"),
+        "policy_url": datasette.urls.path("/-/kb/policy"),
+    }
+
+
+async def _rows(datasette, state) -> list[dict]:
+    db = datasette.get_database(state.database)
+    return await db.execute_fn(entry_rows)
+
+
+async def roadmaps_page(datasette, request):
+    state = get_state(datasette)
+    if state is None:
+        return _no_kb(datasette)
+    context = _context(datasette, state, request)
+    roadmaps = await asyncio.to_thread(load_roadmaps, state.config)
+    context["roadmaps"] = overview(roadmaps, await _rows(datasette, state), context["area_names"])
+    return await _html(datasette, request, "roadmap_index.html", context)
+
+
+async def roadmap_page(datasette, request):
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return _no_kb(datasette, as_json)
+    context = _context(datasette, state, request)
+    key = request.url_vars["key"]
+    roadmaps = await asyncio.to_thread(load_roadmaps, state.config)
+    roadmap = roadmaps.by_area.get(key)
+    if roadmap is None:
+        message = context["rt"]["no_roadmap"].format(key=key)
+        if as_json:
+            return _json({"ok": False, "error": message}, 404)
+        return await _html(datasette, request, "roadmap_page.html", {**context, "report": None, "message": message},
+                           status=404)
+    report = full_roadmap_report(roadmap, await _rows(datasette, state), context["area_names"].get(key))
+    if as_json:
+        return _json({"ok": True, **report.to_dict()})
+    return await _html(datasette, request, "roadmap_page.html", {**context, "report": report.to_dict()})
+
+
+async def policy_page(datasette, request):
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return _no_kb(datasette, as_json)
+    context = _context(datasette, state, request)
+    t = context["t"]
+    errors: list[str] = []
+    areas = _values(request, "area")
+    errors += [t["unknown_area"].format(value=a) for a in areas if a not in state.config.areas]
+    since_text = (request.args.get("since") or "").strip()[:10]
+    until_text = (request.args.get("until") or "").strip()[:10]
+    since = until = None
+    try:
+        since = parse_date(since_text, "since")
+    except KBError:
+        errors.append(t["bad_date"].format(value=since_text))
+    try:
+        until = parse_until(until_text)
+    except KBError:
+        errors.append(t["bad_date"].format(value=until_text))
+    report = None
+    if not errors:
+        filters = Filters(areas=tuple(areas), since=since, until=until)
+        try:
+            report = await asyncio.to_thread(state.run, lambda kb: policy_needs(kb, filters))
+        except KBError as exc:
+            errors.append(str(exc))
+    if as_json:
+        if report is None:
+            return _json({"ok": False, "errors": errors}, 400)
+        return _json({"ok": True, **report.to_dict()})
+    context.update(
+        report=report.to_dict() if report else None,
+        errors=errors,
+        form={"areas": areas, "since": since_text, "until": until_text},
+        areas=list(state.config.areas.values()),
+    )
+    return await _html(datasette, request, "roadmap_policy.html", context, status=400 if errors else 200)
+
+
+ROUTES = [
+    (r"^/-/kb/roadmaps$", roadmaps_page),
+    (r"^/-/kb/roadmaps/(?P<key>[A-Za-z0-9_-]+?)(\.(?P<format>json))?$", roadmap_page),
+    (r"^/-/kb/policy(\.(?P<format>json))?$", policy_page),
+]
+
+
+@hookimpl
+def register_routes(datasette):
+    return ROUTES
+
+
+@hookimpl
+def menu_links(datasette):
+    if get_state(datasette) is None:
+        return []
+    return [
+        {"href": datasette.urls.path("/-/kb/roadmaps"), "label": "Färdplaner"},
+        {"href": datasette.urls.path("/-/kb/policy"), "label": "Behov av ändrade styrmedel"},
+    ]

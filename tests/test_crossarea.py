@@ -1,0 +1,486 @@
+"""Cross-area learning (issue 5) with the hash embedder and controlled vectors:
+synergies, the area matrix, recurring obstacles, goal conflicts, near-duplicates and the
+facilitators' verdicts."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from kb.base import KnowledgeBase
+from kb.cli import cli
+from kb.decisions import load_decisions, record_link, set_related
+from kb.errors import EntryNotFound, KBError
+from search.corpus import Corpus, Section
+from search.duplicates import find_duplicates, relative_distances
+from search.links import find_synergies, row_z, similarity_signals, strong_link_matrix
+from search.obstacles import recurring_obstacles
+
+from .conftest import write_kb
+
+
+def _entry(id, area, type, title, happened, learned, date="2026-01-10", sprint="2026-S1", tags=(), extra=""):
+    tag_text = ", ".join(tags)
+    return f"""\
+---
+id: {id}
+title: {title}
+area: {area}
+date: {date}
+sprint: {sprint}
+type: {type}
+tags: [{tag_text}]
+related: []{extra}
+---
+## Vad hände?
+{happened}
+
+## Vad lärde vi oss?
+{learned}
+"""
+
+
+# A small Swedish KB where the hash embedder (shared words) can see the planted structure.
+CROSS_ENTRIES = {
+    "mobilitet/mob-natagare.md": _entry(
+        "mob-natagare", "mobilitet", "lesson", "Ring nätägaren innan platsen för laddhubben väljs",
+        "Vi valde plats för laddhubben först och fick vänta ett år på elnätet.",
+        "Ring nätägaren tidigt om kapaciteten i elnätet innan platsen väljs.", tags=("elnät",)),
+    "bygg/byg-natagare.md": _entry(
+        "byg-natagare", "bygg", "enabler", "Tidig kontakt med nätägaren om kapaciteten sparade tid",
+        "Innan projekteringen av värmepumparna frågade vi nätägaren om kapaciteten i elnätet.",
+        "Fråga nätägaren tidigt om kapaciteten i elnätet innan projekteringen.", tags=("elnät",)),
+    "mobilitet/mob-cykel.md": _entry(
+        "mob-cykel", "mobilitet", "lesson", "Cykelbanan på Amiralsgatan blev bredare",
+        "Cykelbanan på Amiralsgatan byggdes om med bredare körfält för lastcyklar.",
+        "Lastcyklar behöver bredare cykelbanor och fler parkeringar.", date="2025-05-02", sprint="2025-S2"),
+    "mobilitet/mob-buss.md": _entry(
+        "mob-buss", "mobilitet", "lesson", "Bussarna i Fosie går oftare",
+        "Busslinjen i Fosie fick tätare turer på morgonen för pendlarna.",
+        "Pendlare väljer bussen när turerna går var tionde minut.", date="2025-09-02", sprint="2025-S3"),
+    "energi/ene-sol.md": _entry(
+        "ene-sol", "energi", "lesson", "Solcellerna på skoltaken producerar mer än väntat",
+        "Solcellerna på tre skoltak gav mer el än kalkylen sa under sommaren.",
+        "Sydvända tak på skolor är bra för solceller och sommarens produktion.", date="2025-08-01", sprint="2025-S3"),
+    "energi/ene-fjarrvarme.md": _entry(
+        "ene-fjarrvarme", "energi", "idea", "Fjärrvärme från datacenter",
+        "Datacentret i Sorgenfri har spillvärme som kan gå till fjärrvärmen.",
+        "Spillvärme från datacenter kan värma bostäder via fjärrvärmenätet.", date="2026-03-01"),
+    "bygg/byg-tra.md": _entry(
+        "byg-tra", "bygg", "lesson", "Trästommen i Hyllie minskade klimatpåverkan",
+        "Huset i Hyllie byggdes med trästomme i stället för betong.",
+        "Trästomme halverade klimatpåverkan från stommen jämfört med betong.", date="2025-04-01", sprint="2025-S2"),
+    "bygg/byg-renovering.md": _entry(
+        "byg-renovering", "bygg", "lesson", "Hyresgästerna valde nivå i renoveringen",
+        "Hyresgästerna i Rosengård fick välja nivå på renoveringen av badrummen.",
+        "Valfrihet i renoveringen minskade oron för höjda hyror.", date="2025-11-01", sprint="2025-S4"),
+    # three procurement obstacles in three areas, different words but shared core words
+    "mobilitet/mob-overprovning.md": _entry(
+        "mob-overprovning", "mobilitet", "obstacle", "Överprövning av upphandlingen stoppade cykelstråket",
+        "En leverantör begärde överprövning av upphandlingen och cykelstråket stod still i fyra månader.",
+        "Upphandlingen behöver tid för överprövning i tidplanen.", date="2025-06-01", sprint="2025-S2",
+        tags=("upphandling", "överprövning")),
+    "energi/ene-overprovning.md": _entry(
+        "ene-overprovning", "energi", "obstacle", "Elavtalets upphandling överprövades",
+        "Upphandlingen av elavtalet överprövades av en leverantör i förvaltningsrätten och pilotåret försvann.",
+        "Räkna med överprövning av upphandlingen när avtalet är stort.", date="2026-02-01",
+        tags=("upphandling", "överprövning")),
+    "bygg/byg-overprovning.md": _entry(
+        "byg-overprovning", "bygg", "obstacle", "Upphandlingen av återbrukat material överprövades",
+        "Upphandlingen av återbrukat byggmaterial överprövades av en leverantör och allt försenades.",
+        "Överprövning av upphandlingen är en risk i varje tidplan.", date="2026-05-01", sprint="2026-S2",
+        tags=("upphandling", "överprövning")),
+    # two grid obstacles (another group) and one lone obstacle
+    "mobilitet/mob-effekt.md": _entry(
+        "mob-effekt", "mobilitet", "obstacle", "Ingen effekt i elnätet för tunga lastbilar",
+        "Elnätet i hamnen saknar effekt för laddning av tunga lastbilar till 2028.",
+        "Effektbrist i elnätet stoppar elektrifieringen av lastbilar.", date="2025-08-20", sprint="2025-S3",
+        tags=("effektbrist",)),
+    "energi/ene-effekt.md": _entry(
+        "ene-effekt", "energi", "obstacle", "Solparken står i kö för effekt i elnätet",
+        "Solparken i Oxie fick ingen anslutning eftersom elnätet saknar effekt.",
+        "Effektbrist i elnätet stoppar nya solparker.", date="2026-03-11",
+        tags=("effektbrist",)),
+    "bygg/byg-gdpr.md": _entry(
+        "byg-gdpr", "bygg", "obstacle", "Fastighetsägarna delar inte energidata",
+        "Privata fastighetsägare vill inte lämna ut sin energiförbrukning på grund av GDPR.",
+        "Utan avtal om datadelning blir uppföljningen gissningar.", date="2025-07-01", sprint="2025-S3"),
+    # a goal conflict logged in energi that is about mobility (buses)
+    "energi/ene-biogas.md": _entry(
+        "ene-biogas", "energi", "goal-conflict", "Mindre matavfall ger mindre biogas till bussarna",
+        "När matsvinnet minskar får bussarna och busslinjerna mindre biogas från rötningen.",
+        "Målet om mindre matsvinn krockar med biogasen till bussarna och pendlarna.", date="2026-04-01"),
+    # a near-duplicate of ene-sol, logged the same sprint
+    "energi/ene-sol-igen.md": _entry(
+        "ene-sol-igen", "energi", "lesson", "Solcellerna på skoltaken producerade mer än väntat",
+        "Solcellerna på tre skoltak gav mer el än kalkylen sa under sommaren.",
+        "Sydvända tak på skolor är bra för solceller och sommarens produktion.", date="2025-08-03", sprint="2025-S3"),
+}
+
+
+@pytest.fixture
+def cross_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_MODEL", "hash")
+    return write_kb(tmp_path / "kb", CROSS_ENTRIES)
+
+
+@pytest.fixture
+def cross_kb(cross_root):
+    kb = KnowledgeBase.open(cross_root)
+    kb.index()
+    yield kb
+    kb.close()
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+# --- synergies -----------------------------------------------------------------------------
+def test_synergies_top_pair_and_never_same_area(cross_kb):
+    from search.links import synergies
+
+    found = synergies(cross_kb, limit=None)
+    assert found, "expected suggestions"
+    assert {found[0].a, found[0].b} == {"mob-natagare", "byg-natagare"}
+    assert all(s.area_a != s.area_b for s in found)
+    assert found[0].match["section_a"] and found[0].reasons
+
+
+def _synthetic_corpus(vectors: np.ndarray, areas: list[str], types: list[str] | None = None) -> Corpus:
+    ids = [f"e{k:02d}" for k in range(len(vectors))]
+    rows = {
+        e: {"id": e, "title": e, "area": a, "type": (types or ["lesson"] * len(ids))[k],
+            "date": "2026-01-01", "sprint": "2026-S1", "tags": [], "actors": [], "roadmap": [],
+            "related": [], "body": ""}
+        for k, (e, a) in enumerate(zip(ids, areas, strict=True))
+    }
+    vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    sections = [Section(k, "Vad lärde vi oss?", "lesson", "text", 3, vectors[k]) for k in range(len(ids))]
+    return Corpus(ids=ids, rows=rows, vectors=vectors.astype(np.float32), sections=sections)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), n_areas=st.integers(1, 4))
+def test_same_area_pairs_never_appear(seed, n_areas):
+    rng = np.random.default_rng(seed)
+    n = 12
+    corpus = _synthetic_corpus(rng.normal(size=(n, 16)), [f"a{k % n_areas}" for k in range(n)])
+    found = find_synergies(corpus, [], limit=None)
+    assert all(corpus.rows[s.a]["area"] != corpus.rows[s.b]["area"] for s in found)
+    if n_areas == 1:
+        assert found == []
+
+
+@pytest.mark.parametrize("scale, offset", [(1.0, 0.5), (0.1, 0.78), (3.0, -1.0)])
+def test_thresholds_adapt_to_a_shifted_score_distribution(scale, offset):
+    rng = np.random.default_rng(7)
+    corpus = _synthetic_corpus(rng.normal(size=(15, 16)), [f"a{k % 3}" for k in range(15)])
+    signals = similarity_signals(corpus)
+    base = [(s.a, s.b) for s in find_synergies(corpus, [], limit=None, signals=signals)]
+    # e5-like compression: every similarity squeezed and moved up
+    shifted = {k: scale * v + offset for k, v in signals.items()}
+    moved = [(s.a, s.b) for s in find_synergies(corpus, [], limit=None, signals=shifted)]
+    assert base and moved == base
+    sim = corpus.vectors @ corpus.vectors.T
+    # cosine keeps identical texts at 1: a model compresses everything else towards it
+    compressed = 1 - scale * (1 - sim) / 4
+    np.testing.assert_allclose(relative_distances(compressed), relative_distances(sim), rtol=1e-3, atol=1e-3)
+    mask = ~np.eye(15, dtype=bool)
+    np.testing.assert_allclose(
+        np.nan_to_num(row_z(scale * sim + offset, mask)), np.nan_to_num(row_z(sim, mask)), rtol=1e-3, atol=1e-3
+    )
+
+
+def test_area_matrix_and_silo_index(cross_kb):
+    from search.links import area_links
+
+    links = area_links(cross_kb)
+    matrix = links.matrix
+    assert set(matrix) == {"mobilitet", "energi", "bygg"}
+    for a in matrix:
+        for b in matrix:
+            assert matrix[a][b] == matrix[b][a]
+    for a, value in links.silo_index.items():
+        row = matrix[a]
+        total = sum(row.values())
+        if total:
+            assert value == pytest.approx((total - row[a]) / total)
+    data = links.to_dict()
+    assert set(data) >= {"areas", "matrix", "silo_index", "strong_links"}
+
+
+def test_strong_links_follow_verdicts():
+    rng = np.random.default_rng(3)
+    corpus = _synthetic_corpus(rng.normal(size=(9, 8)), ["a", "b", "c"] * 3)
+    links = strong_link_matrix(corpus, [])
+    first = links.links[0]
+    from kb.decisions import Decision
+
+    rejected = strong_link_matrix(corpus, [Decision(*sorted(first), "unrelated", "2026-01-01")])
+    assert first not in rejected.links
+    confirmed = strong_link_matrix(corpus, [Decision("e00", "e04", "synergy", "2026-01-01")])
+    assert ("e00", "e04") in confirmed.links
+
+
+# --- the verdicts ------------------------------------------------------------------------------
+def test_rejected_pair_stays_gone_after_reindexing(cross_kb, cross_root):
+    from search.links import synergies
+
+    top = synergies(cross_kb, limit=1)[0]
+    record_link(cross_kb.config, top.a, top.b, "unrelated", note="olika saker")
+    cross_kb.index()
+    assert (top.a, top.b) not in {(s.a, s.b) for s in synergies(cross_kb, limit=None)}
+    cross_kb.index(rebuild=True)
+    again = synergies(cross_kb, limit=None)
+    assert (top.a, top.b) not in {(s.a, s.b) for s in again}
+    shown = synergies(cross_kb, limit=None, include_rejected=True)
+    assert any((s.a, s.b) == (top.a, top.b) and s.status == "rejected" for s in shown)
+
+
+def test_confirmed_pair_is_shown_as_confirmed_first(cross_kb):
+    from search.links import synergies
+
+    record_link(cross_kb.config, "ene-fjarrvarme", "byg-tra", "synergy")
+    cross_kb.index()
+    first = synergies(cross_kb, limit=5)[0]
+    assert {first.a, first.b} == {"ene-fjarrvarme", "byg-tra"} and first.status == "confirmed"
+    text = (cross_kb.config.entries_dir / "energi/ene-fjarrvarme.md").read_text(encoding="utf-8")
+    assert "related: [byg-tra]" in text
+
+
+def test_decisions_file_is_sorted_one_line_per_pair(cross_root):
+    from kb import config as config_module
+
+    config = config_module.load(cross_root)
+    record_link(config, "mob-cykel", "ene-sol", "unrelated", note="nej\tinte\nalls")
+    record_link(config, "byg-tra", "ene-sol", "synergy")
+    record_link(config, "ene-sol", "mob-cykel", "synergy")  # changes its mind: one line per pair
+    lines = (cross_root / "decisions.tsv").read_text(encoding="utf-8").splitlines()
+    body = lines[1:]
+    assert lines[0].startswith("#") and body == sorted(body) and len(body) == 2
+    assert [d.verdict for d in load_decisions(cross_root)] == ["synergy", "synergy"]
+    assert all(len(line.split("\t")) == 5 for line in body)
+
+
+def test_link_validates_ids(cross_root):
+    from kb import config as config_module
+
+    config = config_module.load(cross_root)
+    with pytest.raises(EntryNotFound):
+        record_link(config, "mob-cykel", "finns-inte", "synergy")
+    with pytest.raises(KBError):
+        record_link(config, "mob-cykel", "mob-cykel", "synergy")
+    assert not (cross_root / "decisions.tsv").exists()
+
+
+FRONT = """\
+---
+# kommentar överst
+id: a
+title: "Citerad: titel"   # en kommentar
+area: mobilitet
+date: 2026-01-01
+type: lesson
+tags: ['x', "y"]
+related: [b, 'c']  # bekräftade länkar
+owner: gatukontoret
+---
+## Vad hände?
+Text med å, ä och ö.
+related: [inte, front, matter]
+"""
+
+
+def test_set_related_keeps_everything_else():
+    out = set_related(FRONT, "d", present=True)
+    assert out == FRONT.replace("related: [b, 'c']  # bekräftade", "related: [b, 'c', d]  # bekräftade")
+    assert set_related(out, "d", present=True) == out
+    back = set_related(out, "d", present=False)
+    assert back == FRONT
+    removed = set_related(FRONT, "c", present=False)
+    assert "related: [b]  # bekräftade länkar" in removed
+    assert removed.endswith("related: [inte, front, matter]\n")
+
+
+@pytest.mark.parametrize(
+    "front, expected",
+    [
+        ("related:\n  - b\n  - c\nowner: x\n", "related:\n  - b\n  - c\n  - d\nowner: x\n"),
+        ("related:\nowner: x\n", "related: [d]\nowner: x\n"),
+        ("owner: x\n", "owner: x\nrelated: [d]\n"),
+        ("related: []\n", "related: [d]\n"),
+    ],
+)
+def test_set_related_styles(front, expected):
+    head = "---\nid: a\ntitle: T\n"
+    text = head + front + "---\nBody\n"
+    assert set_related(text, "d", present=True) == head + expected + "---\nBody\n"
+
+
+def test_set_related_crlf_and_block_removal():
+    text = "---\r\nid: a\r\nrelated:\r\n  - b\r\n  - d  # den\r\n---\r\nBody\r\n"
+    assert set_related(text, "d", present=False) == "---\r\nid: a\r\nrelated:\r\n  - b\r\n---\r\nBody\r\n"
+
+
+# --- obstacles, conflicts, duplicates ---------------------------------------------------------
+def test_obstacles_group_paraphrases_across_areas(cross_kb):
+    groups = recurring_obstacles(cross_kb)
+    procurement = next(g for g in groups if "mob-overprovning" in g.entries)
+    assert set(procurement.entries) == {"mob-overprovning", "ene-overprovning", "byg-overprovning"}
+    assert procurement.areas == ["bygg", "energi", "mobilitet"]
+    assert procurement.recurring and procurement.count == 3
+    assert procurement.first_seen == "2025-06-01" and procurement.last_seen == "2026-05-01"
+    assert procurement.sprints == ["2025-S2", "2026-S1", "2026-S2"]
+    assert "byg-gdpr" not in {e for g in groups for e in g.entries}
+    assert "upphandling" in procurement.label or "överprövning" in procurement.label
+    assert set(procurement.to_dict()) >= {"label", "entries", "areas", "first_seen", "last_seen", "count",
+                                          "sprints", "recurring"}
+
+
+def test_obstacle_sections_of_other_entries_take_part(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_MODEL", "hash")
+    entries = dict(CROSS_ENTRIES)
+    entries["mobilitet/mob-lesson-hinder.md"] = _entry(
+        "mob-lesson-hinder", "mobilitet", "lesson", "Bussdepån blev klar till slut",
+        "Depån byggdes färdigt efter ett års arbete.", "Tidplanen måste ha marginal.", date="2026-06-01",
+    ) + "\n## Hinder\nUpphandlingen av laddarna överprövades av en leverantör; överprövning av upphandlingen tog månader.\n"
+    kb = KnowledgeBase.open(write_kb(tmp_path / "kb", entries))
+    kb.index()
+    groups = recurring_obstacles(kb)
+    kb.close()
+    procurement = next(g for g in groups if "mob-overprovning" in g.entries)
+    assert "mob-lesson-hinder" in procurement.entries
+
+
+def test_obstacles_filters(cross_kb):
+    assert recurring_obstacles(cross_kb, areas=["bygg"]) == []  # fewer than 3 obstacles: no groups
+    later = recurring_obstacles(cross_kb, since="2025-08-01")
+    assert all(e != "mob-overprovning" for g in later for e in g.entries)
+
+
+def test_goal_conflict_other_area_from_text(cross_kb):
+    from search.conflicts import goal_conflicts
+
+    (conflict,) = goal_conflicts(cross_kb)
+    assert conflict.id == "ene-biogas" and conflict.area == "energi"
+    assert conflict.other_area == "mobilitet" and conflict.areas[0] == "energi"
+
+
+def test_near_duplicate_found_and_respects_verdicts(cross_kb):
+    from search.duplicates import near_duplicates
+
+    pairs = near_duplicates(cross_kb)
+    assert [(d.a, d.b) for d in pairs] == [("ene-sol", "ene-sol-igen")]
+    record_link(cross_kb.config, "ene-sol", "ene-sol-igen", "unrelated")
+    assert near_duplicates(cross_kb) == []
+
+
+def test_find_duplicates_controlled_vectors():
+    rng = np.random.default_rng(11)
+    vectors = rng.normal(size=(20, 32))
+    vectors[5] = vectors[4] + 0.01 * rng.normal(size=32)
+    corpus = _synthetic_corpus(vectors, ["a", "b"] * 10)
+    assert [(d.a, d.b) for d in find_duplicates(corpus, [])] == [("e04", "e05")]
+
+
+# --- the CLI ------------------------------------------------------------------------------------
+def test_cli_synergies_json_and_text(cross_root):
+    root = ["--root", str(cross_root)]
+    assert _run("index", *root, "-q").exit_code == 0
+    result = _run("synergies", *root, "--json", "-n", "3")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert 1 <= len(data) <= 3
+    for item in data:
+        assert {"a", "b", "area_a", "area_b", "score", "status"} <= set(item)
+        assert item["area_a"] != item["area_b"] and item["status"] in ("suggested", "confirmed", "rejected")
+    assert [d["score"] for d in data if d["status"] == "suggested"] == sorted(
+        [d["score"] for d in data if d["status"] == "suggested"], reverse=True)
+    text = _run("synergies", *root, "--area", "bygg")
+    assert text.exit_code == 0 and "↔" in text.stdout
+    matrix = _run("synergies", *root, "--matrix", "--json")
+    assert matrix.exit_code == 0 and set(json.loads(matrix.stdout)["silo_index"]) == {"mobilitet", "energi", "bygg"}
+    assert "Silo index" in _run("synergies", *root, "--matrix").stdout
+    bad = _run("synergies", *root, "--area", "hav")
+    assert bad.exit_code == 2 and "unknown area" in bad.stderr
+    assert _run("synergies", *root, "--since", "igår").exit_code == 1
+
+
+def test_cli_obstacles_conflicts_duplicates(cross_root):
+    root = ["--root", str(cross_root)]
+    _run("index", *root, "-q")
+    obstacles = _run("obstacles", *root, "--json")
+    assert obstacles.exit_code == 0
+    groups = json.loads(obstacles.stdout)
+    assert groups and {"label", "entries", "areas", "first_seen", "last_seen", "count"} <= set(groups[0])
+    assert "recurring" in _run("obstacles", *root).stdout
+    conflicts = _run("conflicts", *root, "--json")
+    assert conflicts.exit_code == 0 and json.loads(conflicts.stdout)[0]["other_area"] == "mobilitet"
+    duplicates = _run("duplicates", *root, "--json")
+    assert duplicates.exit_code == 0 and len(json.loads(duplicates.stdout)) == 1
+
+
+def test_cli_commands_need_an_index(cross_root):
+    result = _run("synergies", "--root", str(cross_root))
+    assert result.exit_code == 1 and "kb index" in result.stderr
+
+
+def test_cli_link(cross_root):
+    root = ["--root", str(cross_root)]
+    ok = _run("link", "mob-natagare", "byg-natagare", "--as", "synergy", "--note", "samma lärdom", *root, "--json")
+    assert ok.exit_code == 0, ok.output
+    assert json.loads(ok.stdout) == {"a": "byg-natagare", "b": "mob-natagare", "verdict": "synergy",
+                                     "date": json.loads(ok.stdout)["date"], "note": "samma lärdom"}
+    text = (cross_root / "entries/mobilitet/mob-natagare.md").read_text(encoding="utf-8")
+    assert "related: [byg-natagare]" in text and "## Vad lärde vi oss?" in text
+    unknown = _run("link", "mob-natagare", "nope", "--as", "synergy", *root)
+    assert unknown.exit_code == 1 and "no entry with id 'nope'" in unknown.stderr
+    bad = _run("link", "mob-natagare", "byg-natagare", "--as", "kanske", *root)
+    assert bad.exit_code == 2
+    missing = _run("link", "mob-natagare", "byg-natagare", *root)
+    assert missing.exit_code == 2
+
+
+def test_index_warns_about_a_new_near_duplicate(cross_root):
+    root = ["--root", str(cross_root)]
+    _run("index", *root, "-q")
+    (cross_root / "entries/energi/ene-sol-tredje.md").write_text(
+        textwrap.dedent(CROSS_ENTRIES["energi/ene-sol-igen.md"]).replace("id: ene-sol-igen", "id: ene-sol-tredje"),
+        encoding="utf-8",
+    )
+    result = _run("index", *root, "-q")
+    assert result.exit_code == 0
+    assert "ene-sol-tredje looks like a near-duplicate" in result.stderr
+
+
+def test_new_warns_about_a_near_duplicate(cross_root, tmp_path, monkeypatch):
+    root = ["--root", str(cross_root)]
+    _run("index", *root, "-q")
+    # the "editor" writes the same lesson again, as a hurried author might
+    written = tmp_path / "skrivet.md"
+    written.write_text(CROSS_ENTRIES["energi/ene-sol-igen.md"].replace("id: ene-sol-igen\n", ""), encoding="utf-8")
+    monkeypatch.setenv("EDITOR", f"cp {written}")
+    result = _run("new", *root, "--area", "energi", "--title", "Solceller igen", "--edit")
+    assert result.exit_code == 0, result.output
+    assert "near-duplicate of ene-sol" in result.stderr
+    plain = _run("new", *root, "--area", "bygg", "--title", "Något helt annat om betong", "--no-edit")
+    assert plain.exit_code == 0 and "near-duplicate" not in plain.stderr
+
+
+def test_rejection_removes_the_link_from_both_entries(cross_root):
+    from kb import config as config_module
+
+    config = config_module.load(cross_root)
+    record_link(config, "mob-cykel", "ene-sol", "synergy")
+    record_link(config, "ene-sol", "mob-cykel", "duplicate")
+    record_link(config, "mob-cykel", "ene-sol", "unrelated")
+    for rel in ("mobilitet/mob-cykel.md", "energi/ene-sol.md"):
+        assert "related: []" in (cross_root / "entries" / rel).read_text(encoding="utf-8")
+    assert [d.verdict for d in load_decisions(cross_root)] == ["unrelated"]

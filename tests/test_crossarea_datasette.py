@@ -1,0 +1,92 @@
+"""The cross-area Datasette pages, through ``datasette.client``."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from datasette.app import Datasette
+from datasette.plugins import pm
+
+from datasette_plugins import crossarea as crossarea_plugin
+from datasette_plugins.crossarea import heat_class
+from kb.base import KnowledgeBase
+from kb.decisions import record_link
+
+from .conftest import write_kb
+from .test_crossarea import CROSS_ENTRIES
+
+
+@pytest.fixture
+def web_root(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_MODEL", "hash")
+    root = write_kb(tmp_path / "kb", CROSS_ENTRIES)
+    kb = KnowledgeBase.open(root)
+    record_link(kb.config, "ene-fjarrvarme", "byg-tra", "synergy", note="värme i trähus")
+    kb.index()
+    kb.close()
+    return root
+
+
+@pytest.fixture
+def plugin():
+    """Our module as a plugin for the test (in production it is an entry point)."""
+    registered = not pm.is_registered(crossarea_plugin)
+    if registered:
+        pm.register(crossarea_plugin, name="kb_crossarea")
+    yield
+    if registered:
+        pm.unregister(crossarea_plugin)
+
+
+def get(root, *paths: str):
+    ds = Datasette([str(root / ".kb" / "kb.db")], settings={"num_sql_threads": 1})
+
+    async def go():
+        await ds.invoke_startup()
+        return [await ds.client.get(p) for p in paths]
+
+    responses = asyncio.run(go())
+    return responses if len(paths) > 1 else responses[0]
+
+
+def test_hooks_registered(web_root, plugin):
+    plugins = get(web_root, "/-/plugins.json").json()
+    ours = [p for p in plugins if p["name"] in ("datasette_plugins.crossarea", "kb_crossarea", "malmo-kb")]
+    assert any({"register_routes", "menu_links"} <= set(p["hooks"]) for p in ours)
+
+
+def test_synergies_page_and_json(web_root, plugin):
+    page, as_json, bad = get(web_root, "/-/kb/synergies", "/-/kb/synergies.json?n=5", "/-/kb/synergies.json?area=hav")
+    assert page.status_code == 200, page.text
+    assert "xa-matrix" in page.text and "xa-heat-" in page.text
+    assert "bekräftad" in page.text and "/-/kb/entry/byg-tra" in page.text
+    assert page.headers["content-security-policy"].startswith("default-src 'self'")
+    data = as_json.json()
+    assert data["ok"] and 1 <= data["count"] <= 5
+    assert data["synergies"][0]["status"] == "confirmed"
+    assert {"a", "b", "area_a", "area_b", "score", "status"} <= set(data["synergies"][0])
+    assert set(data["matrix"]["silo_index"]) == {"mobilitet", "energi", "bygg"}
+    assert bad.status_code == 400 and not bad.json()["ok"]
+
+
+def test_obstacles_conflicts_and_links_pages(web_root, plugin):
+    obstacles, obstacles_json, conflicts, conflicts_json, links, links_json, missing = get(
+        web_root, "/-/kb/obstacles", "/-/kb/obstacles.json", "/-/kb/conflicts", "/-/kb/conflicts.json",
+        "/-/kb/links/byg-tra", "/-/kb/links/byg-tra.json", "/-/kb/links/finns-inte.json",
+    )
+    assert obstacles.status_code == 200 and "återkommande" in obstacles.text
+    groups = obstacles_json.json()["groups"]
+    assert any(set(g["entries"]) == {"mob-overprovning", "ene-overprovning", "byg-overprovning"} for g in groups)
+    assert conflicts.status_code == 200 and "Mindre matavfall ger mindre biogas" in conflicts.text
+    assert conflicts_json.json()["conflicts"][0]["other_area"] == "mobilitet"
+    assert links.status_code == 200 and "xa-status-confirmed" in links.text
+    panel = links_json.json()
+    assert panel["links"][0]["other"] == "ene-fjarrvarme" and panel["links"][0]["status"] == "confirmed"
+    assert missing.status_code == 404
+
+
+def test_heat_class():
+    assert heat_class(0, 5) == "xa-heat-0"
+    assert heat_class(5, 5) == "xa-heat-5"
+    assert heat_class(1, 100) == "xa-heat-1"
