@@ -18,14 +18,19 @@ $(BIN)/.installed: pyproject.toml
 
 install: $(BIN)/.installed
 
+PORT ?= 8001
+
 demo: install
 	$(BIN)/kb validate --root .
 	$(BIN)/kb index --root .
 	@echo
-	@echo "The example knowledge base is indexed. Try:"
+	@echo "The example knowledge base is indexed. In another terminal, try:"
 	@echo "  $(BIN)/kb search \"upphandling av laddplatser\""
 	@echo "  $(BIN)/kb search \"grid capacity for heat pumps\" --area bygg"
-	@echo "  $(BIN)/kb similar ENTRY_ID --other-areas"
+	@echo "  $(BIN)/kb similar mob-01-laddhubb-eon-tidig-dialog --other-areas"
+	@echo "  $(BIN)/kb synergies"
+	@echo
+	$(BIN)/kb serve --root . --port $(PORT)
 
 test: install
 	$(BIN)/python -m pytest -q
