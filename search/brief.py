@@ -227,8 +227,6 @@ def compose_brief(
     if theme:
         hits = kb.search(theme, filters=Filters(since=since, until=until), limit=theme_size)
         work = subset_corpus(corpus, {r.id for r in hits})
-        # verdicts on entries outside the subset would name unknown ids (links.py expects known ones)
-        decisions = [d for d in decisions if d.a in work.rows and d.b in work.rows]
     rows = work.rows
 
     def in_scope(row: dict) -> bool:
@@ -552,7 +550,7 @@ def make_document(kb, *, fmt: str = "md", output: Path | None = None, base_url: 
     """Compose the brief and render it as ``md`` or ``html``. With ``output`` the file is
     written atomically; Markdown then gets its pictures (PNG) in ``<stem>-pictures/`` next
     to it, HTML always embeds them (SVG data: URIs), so the one file is the whole handout."""
-    from .pictures import figure_bytes, readable, write_pictures
+    from .pictures import figure_bytes, write_pictures
 
     output = Path(output) if output else None
     links = Links(kb.config.root, out_dir=output.parent if output else None, base_url=base_url)
@@ -573,7 +571,6 @@ def make_document(kb, *, fmt: str = "md", output: Path | None = None, base_url: 
         text = render_markdown(brief, links, sources)
     if output:
         atomic_write_text(output, text)
-        readable(output)
         files.insert(0, output)
     return Written(text=text, brief=brief, files=files)
 

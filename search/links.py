@@ -208,7 +208,8 @@ def _verdicts(corpus: Corpus, decisions) -> dict[tuple[str, str], dict]:
             if other in known and other != entry_id:
                 out[tuple(sorted((entry_id, other)))] = {"verdict": "synergy", "note": ""}
     for d in decisions or []:
-        out[tuple(sorted((d.a, d.b)))] = {"verdict": d.verdict, "note": d.note}
+        if d.a in known and d.b in known:  # a verdict on a deleted entry no longer applies
+            out[tuple(sorted((d.a, d.b)))] = {"verdict": d.verdict, "note": d.note}
     return out
 
 

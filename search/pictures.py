@@ -262,15 +262,6 @@ def obstacle_timeline(groups, area_names: dict[str, str], *, lang: str = "sv"):
         return fig
 
 
-def readable(path: Path) -> None:
-    """Atomic writes make 0600 temp files; a handout should get the usual umask mode."""
-    import os
-
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(path, 0o666 & ~umask)
-
-
 def _wrap(text: str, width: int) -> str:
     return "\n".join(textwrap.wrap(text, width, break_long_words=False)) or text
 
@@ -310,7 +301,6 @@ def write_pictures(figures: dict, out_dir: Path, formats=FORMATS) -> list[Path]:
         for fmt in formats:
             path = Path(out_dir) / f"{name}.{fmt}"
             atomic_write_bytes(path, figure_bytes(fig, fmt))
-            readable(path)
             written.append(path)
     return written
 

@@ -217,14 +217,12 @@ def write_document(report: YearReport, *, fmt: str = "md", output: Path | None =
     """Render the report (``md`` or ``html``); with ``output`` write it atomically."""
     from kb.atomic import atomic_write_text
 
-    from .pictures import readable
 
     output = Path(output) if output else None
     links = Links(root, out_dir=output.parent if output else None, base_url=base_url)
     text = (render_html if fmt == "html" else render_markdown)(report, links)
     if output:
         atomic_write_text(output, text)
-        readable(output)
     return text
 
 
