@@ -56,13 +56,22 @@ def chunk_entry(
                 )
             )
 
+    if not entry.sections:
+        # No sections: the title and the whole text, in windows if it is long (the first
+        # window is the whole-entry chunk). Before, everything after the first window was
+        # never embedded nor searchable by keyword.
+        pieces = split_to_fit(f"{entry.title}\n{entry.intro}".strip(), count_tokens, settings)
+        for i, piece in enumerate(pieces):
+            kind = ENTRY_CHUNK if i == 0 else SECTION_CHUNK
+            chunks.append(Chunk(entry.id, i, kind, "", piece, 1, count_tokens(piece)))
+        return chunks
     # The whole-entry chunk is a summary by design: the title and as much of the
     # summary as fits. The full text is covered by the section chunks below.
     summary = fit_prefix(f"{entry.title}\n{entry.summary}".strip(), count_tokens, settings.max_tokens)
     chunks.append(
         Chunk(entry.id, 0, ENTRY_CHUNK, "", summary, 1, count_tokens(summary))
     )
-    if entry.intro.strip() and entry.sections:
+    if entry.intro.strip():
         add(SECTION_CHUNK, "", entry.intro, 1)
     for section in entry.sections:
         if not section.text.strip():

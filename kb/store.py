@@ -92,6 +92,37 @@ def m002_languages(db: sqlite_utils.Database) -> None:
         )
 
 
+@migrations()
+def m003_stemmed_fts(db: sqlite_utils.Database) -> None:
+    """Stemmed copies of the full-text columns (Snowball, by the chunk's language), so a
+    keyword query for "upphandling" also finds "upphandlingen" and "upphandlingar"."""
+    db.execute("DROP TABLE IF EXISTS chunks_fts")
+    db.execute(
+        "CREATE VIRTUAL TABLE chunks_fts USING fts5("
+        "title, heading, text, title_stem, heading_stem, text_stem, "
+        f"tokenize='{FTS_TOKENIZER}')"
+    )
+    rows = db.execute(
+        "select c.id, e.title, c.heading, c.text, coalesce(c.lang, e.lang, 'sv') "
+        "from chunks c join entries e on e.id = c.entry_id"
+    ).fetchall()
+    for chunk_id, title, heading, text, lang in rows:
+        db.execute(FTS_INSERT, [chunk_id, *fts_values(title, heading, text, lang)])
+
+
+FTS_INSERT = (
+    "insert into chunks_fts (rowid, title, heading, text, title_stem, heading_stem, text_stem) "
+    "values (?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def fts_values(title: str, heading: str, text: str, lang: str | None) -> list[str]:
+    from .stem import stem_text
+
+    lang = lang or "sv"
+    return [title, heading, text, stem_text(title, lang), stem_text(heading, lang), stem_text(text, lang)]
+
+
 def encode_vector(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
@@ -175,8 +206,13 @@ class Store:
                 ],
             )
             self.db.execute(
-                "insert into chunks_fts (rowid, title, heading, text) values (?, ?, ?, ?)",
-                [cursor.lastrowid, row["title"], chunk["heading"], chunk["text"]],
+                FTS_INSERT,
+                [
+                    cursor.lastrowid,
+                    *fts_values(
+                        row["title"], chunk["heading"], chunk["text"], chunk.get("lang") or row.get("lang")
+                    ),
+                ],
             )
 
     def delete_entries(self, ids: Iterable[str]) -> None:

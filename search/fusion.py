@@ -2,15 +2,19 @@
 
 Scores are normalised per query before they are weighed: cosine scores of e5 live in a
 narrow band (~0.75-0.9) and BM25 has no fixed scale, so raw sums would let one side
-drown the other.
+drown the other. The normalisers and the weight were chosen on the tuning splits of
+SweFAQ and SweQUAD-MC (see :mod:`search.evaluate` and ``bench/retrieval.py``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import statistics
+from collections.abc import Callable, Mapping
+
+Scores = Mapping[str, float]
 
 
-def normalise_max(scores: Mapping[str, float]) -> dict[str, float]:
+def normalise_max(scores: Scores) -> dict[str, float]:
     """Divide by the best score (BM25: 0 = no match, 1 = the best match)."""
     if not scores:
         return {}
@@ -20,7 +24,7 @@ def normalise_max(scores: Mapping[str, float]) -> dict[str, float]:
     return {key: max(0.0, value) / top for key, value in scores.items()}
 
 
-def normalise_minmax(scores: Mapping[str, float]) -> dict[str, float]:
+def normalise_minmax(scores: Scores) -> dict[str, float]:
     """Map the lowest score to 0 and the highest to 1 (all equal: all 1)."""
     if not scores:
         return {}
@@ -30,18 +34,62 @@ def normalise_minmax(scores: Mapping[str, float]) -> dict[str, float]:
     return {key: (value - low) / (high - low) for key, value in scores.items()}
 
 
+def normalise_top(scores: Scores, n: int = 20) -> dict[str, float]:
+    """Min-max between the n-th best score (0) and the best (1); lower ones are clipped to 0.
+
+    Unlike plain min-max this does not depend on how far down the candidate list goes."""
+    if not scores:
+        return {}
+    ordered = sorted(scores.values(), reverse=True)
+    high, low = ordered[0], ordered[min(n, len(ordered)) - 1]
+    if high - low <= 1e-12:
+        return {key: 1.0 for key in scores}
+    return {key: max(0.0, (value - low) / (high - low)) for key, value in scores.items()}
+
+
+def normalise_z(scores: Scores) -> dict[str, float]:
+    """Standard scores: (value - mean) / standard deviation (all equal: all 0)."""
+    if not scores:
+        return {}
+    values = list(scores.values())
+    mean = statistics.fmean(values)
+    spread = statistics.pstdev(values)
+    if spread <= 1e-12:
+        return {key: 0.0 for key in scores}
+    return {key: (value - mean) / spread for key, value in scores.items()}
+
+
+def normalise_dbsf(scores: Scores) -> dict[str, float]:
+    """Distribution-based: mean - 3 sd maps to 0, mean + 3 sd to 1."""
+    return {key: (z + 3.0) / 6.0 for key, z in normalise_z(scores).items()}
+
+
+NORMALISERS: dict[str, Callable[[Scores], dict[str, float]]] = {
+    "max": normalise_max,
+    "minmax": normalise_minmax,
+    "top": normalise_top,
+    "z": normalise_z,
+    "dbsf": normalise_dbsf,
+}
+
+
 def weighted_fusion(
-    semantic: Mapping[str, float],
-    keyword: Mapping[str, float],
+    semantic: Scores,
+    keyword: Scores,
     keyword_weight: float = 0.3,
+    *,
+    semantic_norm: str = "minmax",
+    keyword_norm: str = "max",
 ) -> dict[str, float]:
-    """``(1 - w) * semantic + w * keyword``, each normalised; a side without the key adds 0."""
-    sem = normalise_minmax(semantic)
-    kw = normalise_max(keyword)
-    keys = set(sem) | set(kw)
+    """``(1 - w) * semantic + w * keyword``, each normalised. A key missing on one side gets
+    that side's floor: 0, or the lowest normalised score if that is below 0 (z-scores)."""
+    sem = NORMALISERS[semantic_norm](semantic)
+    kw = NORMALISERS[keyword_norm](keyword)
+    sem_floor = min(0.0, min(sem.values(), default=0.0))
+    kw_floor = min(0.0, min(kw.values(), default=0.0))
     return {
-        key: (1.0 - keyword_weight) * sem.get(key, 0.0) + keyword_weight * kw.get(key, 0.0)
-        for key in keys
+        key: (1.0 - keyword_weight) * sem.get(key, sem_floor) + keyword_weight * kw.get(key, kw_floor)
+        for key in set(sem) | set(kw)
     }
 
 

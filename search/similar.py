@@ -10,11 +10,21 @@ import json
 
 import numpy as np
 
-from kb.errors import EntryNotFound
+from kb.errors import EntryNotFound, KBError
 
 from .filters import Filters
-from .query import SearchResult
+from .fusion import weighted_fusion
+from .keyword import keyword_chunks
+from .query import KEYWORD_WEIGHT, SearchResult, _roll_up
 from .text import make_snippet
+
+SIMILAR_MODES = ("semantic", "keyword", "hybrid")
+
+
+def _keyword_scores(kb, text: str, k: int) -> dict[str, float]:
+    """Entries sharing words with ``text``, by their best chunk's BM25 score."""
+    chunk_ids, scores = keyword_chunks(kb.store, text, max(200, k))
+    return _roll_up(kb.store, chunk_ids, scores)[0]
 
 
 def entry_matrix(kb) -> tuple[list[str], np.ndarray]:
@@ -30,7 +40,13 @@ def similar(
     limit: int = 10,
     other_areas: bool = False,
     filters: Filters | None = None,
+    mode: str = "semantic",
+    keyword_weight: float | None = None,
 ) -> list[SearchResult]:
+    """Entries like ``entry_id``. ``mode``: "semantic" (entry vectors), "keyword" (the entry's
+    own words as a BM25 query) or "hybrid" (both, fused like ``kb search``)."""
+    if mode not in SIMILAR_MODES:
+        raise KBError(f"unknown similar mode {mode!r}", hint=f"Use one of: {', '.join(SIMILAR_MODES)}.")
     kb.require_index()
     store = kb.store
     source = store.get_entries([entry_id]).get(entry_id)
@@ -42,9 +58,19 @@ def similar(
     ids, matrix = entry_matrix(kb)
     if not ids:
         return []
-    position = {e: i for i, e in enumerate(ids)}
-    scores = matrix @ matrix[position[entry_id]]
-    candidates = [(ids[i], float(scores[i])) for i in np.argsort(-scores) if ids[i] != entry_id]
+    scored: dict[str, float] = {}
+    if mode in ("semantic", "hybrid") and entry_id in ids:
+        position = {e: i for i, e in enumerate(ids)}
+        cosines = matrix @ matrix[position[entry_id]]
+        scored = {ids[i]: float(cosines[i]) for i in range(len(ids))}
+    if mode in ("keyword", "hybrid"):
+        words = _keyword_scores(kb, f"{source['title']}\n{source.get('body') or ''}", len(ids))
+        scored = words if mode == "keyword" else weighted_fusion(
+            scored, words, KEYWORD_WEIGHT if keyword_weight is None else keyword_weight
+        )
+    candidates = [
+        (e, score) for e, score in sorted(scored.items(), key=lambda kv: (-kv[1], kv[0])) if e != entry_id
+    ]
     allowed = None
     if filters is not None and filters.active:
         where, params = filters.where("entries")
