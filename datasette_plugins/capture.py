@@ -1,0 +1,321 @@
+"""Capture plugin (entry point ``datasette: kb_capture``): log a reflection from the browser.
+
+Routes: ``/-/kb/new`` (form, preview, save), ``/-/kb/login`` and ``/-/kb/logout``.
+Hooks (0.65 and 1.0): ``register_routes``, ``permission_allowed``, ``menu_links``.
+
+Anonymous visitors read; writing needs the ``kb-write`` permission, which a signed-in
+writer has. Sign-in sets Datasette's own signed ``ds_actor`` cookie after checking a
+password hash from kb.toml ``[auth] writers`` or ``$KB_WRITERS``. Every POST passes
+Datasette's CSRF protection (asgi-csrf: the forms carry ``csrftoken()``). The work is
+in :mod:`kb.capture`; saving happens under the KB's write lock and indexes only the new
+entry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import hashlib
+import time
+from urllib.parse import parse_qsl, urlencode
+
+from datasette import hookimpl
+from datasette.utils import baseconv
+from datasette.utils.asgi import Response
+from markupsafe import Markup
+
+from kb import capture
+from kb.config import ENTRY_TYPES
+from kb.errors import KBError
+from kb.new_entry import HEADINGS, default_sprint
+
+from . import i18n
+from .pages import STATIC_DIR, _common, _html, _no_kb
+from .render import markdown_to_html
+from .state import KBState, get_state
+
+WRITE_ACTION = "kb-write"
+MAX_FORM_BYTES = 128_000  # three sections of 10,000 characters (UTF-8, url-encoded) fit
+SESSION_SECONDS = 12 * 3600
+SIMILAR_SHOWN = 6
+
+TEXTS = {
+    "sv": {
+        "new_title": "Logga en reflektion",
+        "new_intro": "Fem minuter efter sprinten: vad hände, vad lärde ni er, vad gör ni nu? "
+                     "Innan du sparar visas liknande lärdomar från andra områden.",
+        "title": "Rubrik", "title_hint": "Vad hände, i en mening",
+        "date": "Datum", "sprint": "Sprint", "sprint_hint": "t.ex. 2026-S1 (tomt: från datumet)",
+        "tags": "Taggar", "actors": "Aktörer (rådighet)", "roadmap": "Färdplansåtgärder",
+        "list_hint": "kommaseparerade",
+        "preview": "Förhandsgranska", "save": "Spara", "preview_heading": "Förhandsvisning",
+        "similar_heading": "Liknande lärdomar, andra områden först",
+        "similar_none": "Inga liknande lärdomar hittades.",
+        "duplicate_warning": "Det här liknar mycket en lärdom som redan finns: {title}. "
+                             "Lägg hellre till i den, eller spara om de skiljer sig.",
+        "fix_errors": "Rätta fälten nedan; inget har sparats.",
+        "signed_in_as": "Inloggad som {name}", "sign_out": "Logga ut",
+        "login_title": "Logga in för att skriva", "login_intro": "Alla kan läsa; att logga en reflektion kräver inloggning.",
+        "user": "Användarnamn", "password": "Lösenord", "sign_in": "Logga in",
+        "bad_login": "Fel användarnamn eller lösenord.",
+        "no_writers": "Inga skribenter är konfigurerade (kb.toml [auth] writers eller KB_WRITERS).",
+        "forbidden": "Du behöver logga in som skribent för att logga en reflektion.",
+        "too_large": "Formuläret är för stort.",
+        "saved_unindexed": "Sparad, men indexet kunde inte uppdateras; kör `kb index`.",
+        "saved": "Sparad som {path}. Här är liknande lärdomar.",
+        "log_reflection": "Logga en reflektion",
+    },
+    "en": {
+        "new_title": "Log a reflection",
+        "new_intro": "Five minutes after the sprint: what happened, what did you learn, what next? "
+                     "Before you save, similar lessons from other areas are shown.",
+        "title": "Title", "title_hint": "What happened, in a sentence",
+        "date": "Date", "sprint": "Sprint", "sprint_hint": "e.g. 2026-S1 (empty: from the date)",
+        "tags": "Tags", "actors": "Actors (mandate)", "roadmap": "Roadmap actions",
+        "list_hint": "comma-separated",
+        "preview": "Preview", "save": "Save", "preview_heading": "Preview",
+        "similar_heading": "Similar lessons, other areas first",
+        "similar_none": "No similar lessons found.",
+        "duplicate_warning": "This is very close to a lesson that already exists: {title}. "
+                             "Consider adding to it instead, or save if they differ.",
+        "fix_errors": "Fix the fields below; nothing was saved.",
+        "signed_in_as": "Signed in as {name}", "sign_out": "Sign out",
+        "login_title": "Sign in to write", "login_intro": "Everyone can read; logging a reflection needs sign-in.",
+        "user": "User name", "password": "Password", "sign_in": "Sign in",
+        "bad_login": "Wrong user name or password.",
+        "no_writers": "No writers are configured (kb.toml [auth] writers or KB_WRITERS).",
+        "forbidden": "You need to sign in as a writer to log a reflection.",
+        "too_large": "The form is too large.",
+        "saved_unindexed": "Saved, but the index could not be updated; run `kb index`.",
+        "saved": "Saved as {path}. Here are similar lessons.",
+        "log_reflection": "Log a reflection",
+    },
+}
+
+
+# --- hooks ------------------------------------------------------------------------------
+@hookimpl
+def register_routes(datasette):
+    return [
+        (r"^/-/kb/new$", new_page),
+        (r"^/-/kb/login$", login_page),
+        (r"^/-/kb/logout$", logout_page),
+    ]
+
+
+@hookimpl
+def permission_allowed(datasette, actor, action):
+    """``kb-write``: a signed-in actor who is (still) in the KB's writer list."""
+    if action != WRITE_ACTION:
+        return None
+    state = get_state(datasette)
+    if state is None or not actor or not actor.get("id"):
+        return False
+    return actor.get("id") in capture.load_writers(state.config)
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    if get_state(datasette) is None:
+        return []
+    if actor and actor.get("id"):
+        return [{"href": datasette.urls.path("/-/kb/new"), "label": TEXTS["sv"]["log_reflection"]}]
+    return [{"href": datasette.urls.path("/-/kb/login"), "label": TEXTS["sv"]["login_title"]}]
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _texts(lang: str) -> dict:
+    return {**i18n.texts(lang), **TEXTS[lang]}
+
+
+async def _form(request) -> dict[str, str] | None:
+    """The url-encoded POST body as a dict, or None if it is too large."""
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > MAX_FORM_BYTES:
+        return None
+    body = await request.post_body()
+    if len(body) > MAX_FORM_BYTES:
+        return None
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+def _context(datasette, request, state: KBState, lang: str) -> dict:
+    actor = request.actor or {}
+    return {
+        **_common(datasette, state, lang),
+        "t": _texts(lang),
+        "actor_name": actor.get("id"),
+        "capture_urls": {
+            "new": datasette.urls.path("/-/kb/new"),
+            "login": datasette.urls.path("/-/kb/login"),
+            "logout": datasette.urls.path("/-/kb/logout"),
+            "js": datasette.urls.path("/-/kb/static/capture.js") + "?v=" + _version("capture.js"),
+            "css": datasette.urls.path("/-/kb/static/capture.css") + "?v=" + _version("capture.css"),
+        },
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _version(name: str) -> str:
+    """A content hash in the URL: the static files are cached for a day."""
+    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
+
+
+def _login_redirect(datasette, lang: str) -> Response:
+    params = {"next": "/-/kb/new"}
+    if lang != "sv":
+        params["lang"] = lang
+    return Response.redirect(datasette.urls.path("/-/kb/login") + "?" + urlencode(params))
+
+
+def _form_values(form: dict[str, str] | None, lang: str) -> dict[str, str]:
+    values = {"title": "", "area": "", "type": "lesson", "date": dt.date.today().isoformat(),
+              "sprint": "", "tags": "", "actors": "", "roadmap": "", "lang": lang,
+              **{name: "" for name in capture.SECTION_FIELDS}}
+    if form:
+        values.update({k: form.get(k, "") for k in values if k in form})
+    return values
+
+
+def _nudge(state: KBState, entry) -> tuple[list, list[dict]]:
+    """Similar lessons (other areas first) and near-duplicate warnings for a draft."""
+
+    def work(kb):
+        try:
+            similar = capture.similar_to_draft(kb, entry, limit=SIMILAR_SHOWN)
+        except KBError:
+            return [], []
+        try:
+            duplicates = capture.duplicate_warnings(kb, entry)
+        except KBError:
+            duplicates = []
+        return similar, duplicates
+
+    return state.run(work)
+
+
+def _save(state: KBState, draft: capture.Draft) -> capture.Saved:
+    """Write and index under the KB write lock; the one embedder is used under the
+    state lock (a short hold: one entry is embedded)."""
+    return state.run(lambda kb: capture.save(kb.config, draft, embedder=kb.embedder))
+
+
+# --- views --------------------------------------------------------------------------------
+async def new_page(datasette, request):
+    state = get_state(datasette)
+    if state is None:
+        return _no_kb(datasette)
+    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    if request.method == "POST":
+        form = await _form(request)
+        if form is not None:
+            lang = i18n.pick_language(form.get("lang"), state.config.language)
+    allowed = await datasette.permission_allowed(request.actor, WRITE_ACTION, default=False)
+    if not allowed:
+        if request.method == "POST":
+            return Response.text(TEXTS[lang]["forbidden"], status=403)
+        return _login_redirect(datasette, lang)
+    context = _context(datasette, request, state, lang)
+    t = context["t"]
+    if request.method != "POST":
+        return await _render_form(datasette, request, context, _form_values(None, lang), lang)
+    if form is None:
+        return Response.text(t["too_large"], status=413)
+    values = _form_values(form, lang)
+    draft = capture.draft_from_form(values, author=request.actor["id"], default_lang=lang)
+    try:
+        _, entry = capture.build(state.config, draft)
+    except capture.CaptureInvalid as exc:
+        return await _render_form(datasette, request, context, values, lang, errors=exc.errors, status=400)
+    if form.get("action") == "save":
+        try:
+            saved = await asyncio.to_thread(_save, state, draft)
+        except capture.CaptureInvalid as exc:
+            return await _render_form(datasette, request, context, values, lang, errors=exc.errors, status=400)
+        except KBError as exc:
+            return await _render_form(datasette, request, context, values, lang,
+                                      errors={"entry": [str(exc)]}, status=409)
+        url = context["entry_url"](saved.id)
+        if saved.indexed:
+            datasette.add_message(request, t["saved"].format(path=saved.entry.rel_path), datasette.INFO)
+        else:
+            datasette.add_message(request, t["saved_unindexed"], datasette.WARNING)
+        return Response.redirect(url + "#related")  # Datasette sets the message cookie
+    # compared under a provisional id, so a same-titled existing entry is not skipped as "itself"
+    _, probe = capture.build(state.config, draft, "draft--preview")
+    similar, duplicates = await asyncio.to_thread(_nudge, state, probe)
+    return await _render_form(
+        datasette, request, context, values, lang,
+        preview_html=Markup(markdown_to_html(entry.body)), similar=similar, duplicates=duplicates,
+        previewed=True,
+    )
+
+
+async def _render_form(datasette, request, context, values, lang, *, errors=None, status=200,
+                       preview_html=None, similar=None, duplicates=None, previewed=False):
+    state = get_state(datasette)
+    headings = HEADINGS.get(lang, HEADINGS["sv"])
+    try:
+        sprint_default = default_sprint(dt.date.fromisoformat(values["date"]))
+    except ValueError:
+        sprint_default = ""
+    context = {
+        **context,
+        "values": values,
+        "errors": errors or {},
+        "areas": list(state.config.areas.values()),
+        "types": ENTRY_TYPES,
+        "sections": list(zip(capture.SECTION_FIELDS, headings, strict=True)),
+        "sprint_default": sprint_default,
+        "preview_html": preview_html,
+        "similar": similar or [],
+        "duplicates": duplicates or [],
+        "previewed": previewed,
+        "max_section": capture.WEB_LIMITS.section,
+        "other_lang": "en" if lang == "sv" else "sv",
+    }
+    return await _html(datasette, request, "capture_new.html", context, status=status)
+
+
+async def login_page(datasette, request):
+    state = get_state(datasette)
+    if state is None:
+        return _no_kb(datasette)
+    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    next_url = _safe_next(request.args.get("next") or "/-/kb/new")
+    error = None
+    status = 200
+    if request.method == "POST":
+        form = await _form(request) or {}
+        lang = i18n.pick_language(form.get("lang"), state.config.language)
+        next_url = _safe_next(form.get("next") or next_url)
+        name = (form.get("username") or "").strip()[:64]
+        password = (form.get("password") or "")[:1024]
+        ok = await asyncio.to_thread(capture.check_login, state.config, name, password)
+        if ok:
+            response = Response.redirect(datasette.urls.path(next_url) + ("?lang=en" if lang == "en" else ""))
+            expires = baseconv.base62.encode(int(time.time()) + SESSION_SECONDS)
+            response.set_cookie("ds_actor", datasette.sign({"a": {"id": name}, "e": expires}, "actor"),
+                                httponly=True, samesite="lax", max_age=SESSION_SECONDS)
+            return response
+        error, status = "bad_login", 403
+    context = _context(datasette, request, state, lang)
+    context.update({"next": next_url, "error": error,
+                    "has_writers": bool(capture.load_writers(state.config))})
+    return await _html(datasette, request, "capture_login.html", context, status=status)
+
+
+async def logout_page(datasette, request):
+    if request.method != "POST":
+        return Response.redirect(datasette.urls.path("/-/kb/search"))
+    response = Response.redirect(datasette.urls.path("/-/kb/search"))
+    response.set_cookie("ds_actor", "", expires=0, max_age=0)
+    return response
+
+
+def _safe_next(value: str) -> str:
+    """Only our own pages: never an absolute URL or ``//host`` (open redirect)."""
+    return value if value in ("/-/kb/new", "/-/kb/search") else "/-/kb/new"
+
+
