@@ -33,11 +33,15 @@ QUERIES = [
 ]
 
 
-async def client_loop(client: httpx.AsyncClient, base: str, stop_at: float, offset: int, out: list, errors: list):
+async def client_loop(client: httpx.AsyncClient, base: str, stop_at: float, offset: int, out: list, errors: list,
+                      unique: bool = False):
     i = offset
     while time.perf_counter() < stop_at:
-        url = base + "/-/kb/search.json?" + urlencode({"q": QUERIES[i % len(QUERIES)]})
-        i += 1
+        query = QUERIES[i % len(QUERIES)]
+        if unique:  # a query text never seen before: no cached query vector helps
+            query += f" {offset}x{i}"
+        url = base + "/-/kb/search.json?" + urlencode({"q": query})
+        i += len(QUERIES) + 1 if unique else 1
         start = time.perf_counter()
         try:
             r = await client.get(url)
@@ -59,7 +63,8 @@ async def page_weight(client: httpx.AsyncClient, base: str) -> dict[str, int]:
     return weights
 
 
-async def main(url: str, clients: int, seconds: float) -> None:
+async def run_load(url: str, clients: int, seconds: float, unique: bool = False) -> dict:
+    """Measure; returns {"ok", "errors", "throughput", "p50_ms", "p95_ms", "weights"}."""
     host = urlparse(url).hostname
     if host not in ("127.0.0.1", "localhost", "::1"):
         raise SystemExit("only loads a server on this machine (127.0.0.1)")
@@ -69,13 +74,27 @@ async def main(url: str, clients: int, seconds: float) -> None:
         latencies: list[float] = []
         errors: list = []
         stop_at = time.perf_counter() + seconds
-        await asyncio.gather(*(client_loop(client, url, stop_at, n, latencies, errors) for n in range(clients)))
+        await asyncio.gather(
+            *(client_loop(client, url, stop_at, n, latencies, errors, unique) for n in range(clients))
+        )
         weights = await page_weight(client, url)
     latencies.sort()
     p95 = latencies[int(0.95 * (len(latencies) - 1))] if latencies else float("nan")
-    print(f"{clients} clients x {seconds:.0f} s against {url}/-/kb/search.json")
-    print(f"requests ok: {len(latencies)}  errors: {len(errors)}  throughput: {len(latencies) / seconds:.1f} req/s")
-    print(f"latency median: {statistics.median(latencies) * 1000:.1f} ms  p95: {p95 * 1000:.1f} ms")
+    return {
+        "ok": len(latencies), "errors": len(errors), "error_kinds": sorted({str(e) for e in errors}),
+        "throughput": len(latencies) / seconds,
+        "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
+        "p95_ms": p95 * 1000, "weights": weights,
+    }
+
+
+async def main(url: str, clients: int, seconds: float, unique: bool = False) -> None:
+    result = await run_load(url, clients, seconds, unique)
+    weights = result["weights"]
+    print(f"{clients} clients x {seconds:.0f} s against {url}/-/kb/search.json"
+          + (" (unique queries)" if unique else ""))
+    print(f"requests ok: {result['ok']}  errors: {result['errors']}  throughput: {result['throughput']:.1f} req/s")
+    print(f"latency median: {result['p50_ms']:.1f} ms  p95: {result['p95_ms']:.1f} ms")
     total = sum(weights.values())
     parts = ", ".join(f"{k} {v} B" for k, v in weights.items())
     print(f"search page weight: {total} B uncompressed ({parts})")
@@ -86,5 +105,6 @@ if __name__ == "__main__":
     parser.add_argument("--url", default="http://127.0.0.1:8765")
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--unique", action="store_true", help="never repeat a query text (no cache hits)")
     args = parser.parse_args()
-    asyncio.run(main(args.url.rstrip("/"), args.clients, args.seconds))
+    asyncio.run(main(args.url.rstrip("/"), args.clients, args.seconds, args.unique))

@@ -142,15 +142,24 @@ def canned_queries(datasette, database):
     return kb_metadata.canned_queries()
 
 
+MAX_REQUEST_BYTES = 1_000_000  # no page takes more (the capture form: 128 kB)
+
+
 @hookimpl
 def asgi_wrapper(datasette):
-    """nosniff and a Referrer-Policy on every response (our pages also set a CSP)."""
+    """nosniff and a Referrer-Policy on every response (our pages also set a CSP); a request
+    body announced larger than MAX_REQUEST_BYTES is refused (413) before anything reads it."""
     extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
     def wrap(app):
         async def add_headers(scope, receive, send):
             if scope["type"] != "http":
                 return await app(scope, receive, send)
+            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            if not length.isdigit() or int(length) > MAX_REQUEST_BYTES:
+                await send({"type": "http.response.start", "status": 413,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *extra]})
+                return await send({"type": "http.response.body", "body": b"Request too large.\n"})
 
             async def wrapped_send(event):
                 if event["type"] == "http.response.start":

@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass, field
 
 from kb.errors import ModelMismatch, Problem
 from kb import vector_index
+from kb.capture import write_lock
 
 from .chunk import ChunkSettings, chunk_entry
 from .discover import load_entries
 from .embed import PASSAGE
+from .embed_cache import with_cache
 from kb.language import detect_language
 
 ProgressFactory = Callable[[int, str], "Progress"]
@@ -71,6 +73,7 @@ def build_index(
     :meth:`kb.base.KnowledgeBase.index`) so that the old index stays usable meanwhile.
     """
     started = time.perf_counter()
+    embedder = with_cache(embedder)  # re-chunked or rebuilt text re-uses its vectors
     settings = settings or ChunkSettings(max_tokens=max(64, embedder.max_tokens - 12))
     report = IndexReport(model=embedder.model_id)
 
@@ -86,22 +89,25 @@ def build_index(
     if indexed_model and store.get_meta("chunking") != settings_key:
         rebuild = True  # chunks cut another way: every entry is embedded again
 
-    loaded = load_entries(config)
-    report.problems = loaded.problems
-    report.entries = len(loaded.entries)
-    known = {} if rebuild else store.entry_hashes()
-    current = {entry.id for entry in loaded.entries}
-    to_embed = [e for e in loaded.entries if known.get(e.id) != e.content_hash]
-    report.unchanged = len(loaded.entries) - len(to_embed)
-    report.deleted = sorted(set(store.entry_ids()) - current)
+    # Under the KB write lock (kb.capture): an entry saved from the web between reading
+    # the files and reading the index must not look deleted. Embedding runs unlocked.
+    with write_lock(config):
+        loaded = load_entries(config)
+        report.problems = loaded.problems
+        report.entries = len(loaded.entries)
+        known = {} if rebuild else store.entry_hashes()
+        current = {entry.id for entry in loaded.entries}
+        to_embed = [e for e in loaded.entries if known.get(e.id) != e.content_hash]
+        report.unchanged = len(loaded.entries) - len(to_embed)
+        report.deleted = sorted(set(store.entry_ids()) - current)
 
-    with store.db.atomic():
-        store.set_meta("model_id", embedder.model_id)
-        store.set_meta("dim", embedder.dim)
-        store.set_meta("chunking", settings_key)
-        if report.deleted:
-            store.delete_entries(report.deleted)
-            store.set_meta("generation", store.generation + 1)
+        with store.db.atomic():
+            store.set_meta("model_id", embedder.model_id)
+            store.set_meta("dim", embedder.dim)
+            store.set_meta("chunking", settings_key)
+            if report.deleted:
+                store.delete_entries(report.deleted)
+                store.set_meta("generation", store.generation + 1)
 
     planned = [(entry, chunk_entry(entry, embedder.count_tokens, settings)) for entry in to_embed]
     total = sum(len(chunks) for _, chunks in planned)

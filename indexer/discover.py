@@ -76,30 +76,44 @@ def discover(config: KBConfig) -> tuple[list[Path], list[Problem]]:
 
 
 def load_entries(config: KBConfig) -> LoadResult:
-    """Parse every entry file; collect problems; keep the first of duplicate ids."""
+    """Parse every entry file; collect problems; of duplicate ids keep the file named after
+    the id, else the oldest file.
+
+    Not simply the first by name: a new file that reuses an id must not take the place of
+    the indexed entry that had it (entries/energi/x.md sorts before entries/mobilitet/).
+    """
     paths, problems = discover(config)
     result = LoadResult(problems=list(problems))
-    seen: dict[str, Entry] = {}
+    parsed: list[tuple[Path, Entry]] = []
     for path in paths:
         try:
-            entry = parse_entry(path, config)
+            parsed.append((path, parse_entry(path, config)))
         except EntryInvalid as exc:
             result.problems.extend(exc.problems)
-            continue
-        if entry.id in seen:
-            first = seen[entry.id]
+    owner: dict[str, Path] = {}
+    for path, entry in sorted(parsed, key=lambda pe: (pe[0].stem != pe[1].id, _age_key(pe[0]), str(pe[0]))):
+        owner.setdefault(entry.id, path)
+    seen: dict[str, Entry] = {e.id: e for path, e in parsed if owner[e.id] == path}
+    for path, entry in parsed:
+        if owner[entry.id] != path:
             result.problems.append(
                 Problem(
                     path,
                     _id_line(path),
-                    f"duplicate id {entry.id!r}: also used by {first.rel_path}; "
+                    f"duplicate id {entry.id!r}: also used by {seen[entry.id].rel_path}; "
                     "give this entry its own id",
                 )
             )
             continue
-        seen[entry.id] = entry
         result.entries.append(entry)
     return result
+
+
+def _age_key(path: Path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _id_line(path: Path) -> int:

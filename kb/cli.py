@@ -4,8 +4,10 @@ calls one library function and formats the result (text for people, ``--json`` f
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import functools
 import json
+import sqlite3
 import sys
 
 import click
@@ -67,6 +69,16 @@ def handle_errors(fn):
         except KeyboardInterrupt:
             click.echo("Interrupted; the previous index is still usable.", err=True)
             sys.exit(130)
+        except (OSError, sqlite3.OperationalError) as exc:
+            # a full disk (ENOSPC, or SQLite's own "database or disk is full"): say so in one
+            # line; every write is a transaction or a rename, so the previous index is intact
+            full = getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc)
+            if not full:
+                raise
+            raise click.ClickException(
+                f"{exc}\nHint: free some disk space and run the command again; "
+                "the previous index is still usable."
+            ) from None
 
     return wrapper
 
@@ -295,12 +307,30 @@ def show(entry_id, root, as_json):
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option("--edit/--no-edit", default=None,
               help="Open $EDITOR on the new entry. Default: when run in a terminal.")
+@click.option("--from-stdin", is_flag=True,
+              help="Read the whole entry as JSON from stdin: title, area, type, date, sprint, tags, "
+              "actors, roadmap, author, and sections ({heading: text}) or happened/learned/next.")
 @handle_errors
-def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit):
+def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from_stdin):
     """Create a new entry from a template (Swedish headings by default)."""
     from .new_entry import create_entry
 
     config = config_module.load(root)
+    if from_stdin:
+        from .capture import CaptureInvalid, draft_from_json, write_lock, write_entry_file
+
+        try:
+            draft = draft_from_json(sys.stdin.read(), lang=lang)
+            with write_lock(config):
+                path, _ = write_entry_file(config, draft)
+        except CaptureInvalid as exc:
+            raise click.ClickException(
+                "\n".join(f"{field}: {m}" for field, msgs in exc.errors.items() for m in msgs)
+            ) from None
+        click.echo(f"Created {path.relative_to(config.root)}")
+        _warn_new_duplicate(config, path)
+        click.echo("Run `kb index` to index it.")
+        return
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
     if area is None:
         if not interactive:
@@ -705,6 +735,110 @@ def warn_near_duplicates(kb, ids) -> None:
                    f"`kb link {new_id} {old_id} --as unrelated` if they differ.", err=True)
 
 
+@cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@root_option
+@click.option("--map", "maps", multiple=True, metavar="KEY=COLUMN[,...]",
+              help="Which column fills which key: title, date (required), id (a stable source key), "
+              "sprint, type, tags, actors, roadmap, author. Repeatable.")
+@click.option("--section", "sections", multiple=True, metavar="HEADING=COLUMN",
+              help='A body section from a column, e.g. "Vad hände?=Beskrivning". Repeatable, in order.')
+@click.option("--area", help="Put every row in this area slug.")
+@click.option("--area-from", metavar="COLUMN", help="Take the area from this column.")
+@click.option("--area-map", metavar="VALUE=SLUG,...|FILE",
+              help="Column value -> area slug (\"JSC=jsc,KSC=ksc\", or a .toml/.csv file).")
+@click.option("--add-areas", is_flag=True, help="Add unknown --area-from values to kb.toml as new areas.")
+@click.option("--type", "entry_type", type=click.Choice(config_module.ENTRY_TYPES), default="lesson",
+              show_default=True, help="Type for rows without a mapped type column.")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
+              help="Language of the register (for the headings you give).")
+@click.option("--id-prefix", default="", help="Prefix for ids made from --map id=COLUMN, e.g. llis.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]),
+              help="File format. Default: from the file name.")
+@click.option("--write", is_flag=True, help="Create the entry files. Default: a dry run that only shows them.")
+@json_option
+@handle_errors
+def import_(file, root, maps, sections, area, area_from, area_map, add_areas, entry_type, lang,
+            id_prefix, fmt, write, as_json):
+    """Import lessons from a register (CSV, XLSX or JSONL) as entries.
+
+    \b
+    Dry run by default; add --write to create the files, then run `kb index`.
+    Importing again creates no duplicates (ids come from --map id=COLUMN or the content).
+    A bad row is reported with its row number and skipped.
+    \b
+    Example:
+      kb import lessons.xlsx --map title=Rubrik,date=Datum,id=Nr --area-from Område \\
+        --area-map "Mobilitet=mobilitet,Energi=energi" --section "Vad hände?=Händelse" \\
+        --section "Vad lärde vi oss?=Lärdom" --write
+    """
+    from pathlib import Path
+
+    from .importer import Mapping, MappingError, iter_preview, load_area_map, parse_pairs, run_import
+
+    config = config_module.load(root)
+    try:
+        mapping = Mapping(
+            fields=dict(parse_pairs(maps, "--map")),
+            sections=parse_pairs(sections, "--section") if sections else [],
+            area=area, area_from=area_from,
+            area_map=load_area_map(area_map) if area_map else {},
+            add_areas=add_areas, type=entry_type, lang=lang, id_prefix=id_prefix,
+            source_name=Path(file).name,
+        )
+        if area and area not in config.areas:
+            raise MappingError(f"--area {area!r} is not in kb.toml",
+                               hint=f"Use one of: {', '.join(sorted(config.areas))}.")
+        report = run_import(config, Path(file), mapping, write=write, fmt=fmt)
+    except MappingError as exc:
+        raise click.UsageError(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from None
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for line in iter_preview(report):
+        click.echo(line)
+    verb = "Created" if write else "Would create"
+    click.echo(f"{verb} {report.count('new')} entries; {report.count('exists')} already there, "
+               f"{report.count('duplicate')} duplicate rows, {report.count('error')} bad rows skipped "
+               f"({report.seconds:.1f} s).")
+    if report.new_areas:
+        added = ", ".join(f"{a.slug} ({a.name})" for a in report.new_areas)
+        click.echo(f"{'Added' if write else 'Would add'} areas to kb.toml: {added}")
+    if not write:
+        click.echo("Dry run: nothing written. Add --write to create the files.")
+    elif report.count("new"):
+        click.echo("Run `kb index` to index them.")
+
+
+# --- retrieval benchmark (issue 3) ------------------------------------------------------
+@cli.command("eval")
+@click.argument("dataset_dir", type=click.Path(exists=True, file_okay=False))
+@model_option
+@click.option("--split", help="Only queries whose 'split' field is this (e.g. dev, test).")
+@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default="hybrid",
+              show_default=True, help="Search mode to measure.")
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="Cut-off for nDCG, MRR and recall.")
+@json_option
+@handle_errors
+def eval_(dataset_dir, model, split, mode, k, as_json):
+    """Measure search quality on a BEIR-style folder (corpus.jsonl, queries.jsonl, qrels.tsv).
+
+    The corpus is indexed into a temporary knowledge base with the same machinery as
+    `kb index` (vectors are cached, so reruns are fast) and every query goes through
+    `kb search`.
+    """
+    from search.evaluate import run_eval
+
+    report = run_eval(dataset_dir, split=split, mode=mode, k=k, model=model,
+                      progress=None if as_json else ClickProgress)
+    data = report.to_dict()
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        click.echo(f"{key:<10} {value}")
+
 # --- facilitator outputs: brief, yearly report, pictures (issue 6) -------------------------
 def period_options(fn):
     fn = click.option("--area", "areas", multiple=True, help="Only these area slugs (repeatable).")(fn)
@@ -827,6 +961,22 @@ def pictures(root, model, since, until, areas, lang, theme, out_dir, formats):
     _, figures = brief_with_pictures(kb, **options)
     for path in write_pictures(figures, Path(out_dir), formats=tuple(formats) or ("png", "svg")):
         click.echo(str(path))
+
+
+@cli.command("hash-password")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The password (asked for when not given).")
+def hash_password_(password):
+    """Print a password hash for a writer of the web form (kb.toml [auth] or KB_WRITERS).
+
+    \b
+    In kb.toml:     [auth]
+                    writers = { anna = "pbkdf2_sha256$..." }
+    or in the environment: KB_WRITERS="anna:pbkdf2_sha256$...,erik:pbkdf2_sha256$..."
+    """
+    from .capture import hash_password
+
+    click.echo(hash_password(password))
 
 
 def main():  # pragma: no cover

@@ -1,0 +1,113 @@
+"""`/-/kb/search.json` under 20 concurrent clients: the server as it is, against the old
+design (one lock around every search, no query-vector cache), side by side in one run.
+
+    HF_HUB_OFFLINE=1 python bench/server_load.py --root . --clients 20 --seconds 15
+
+Each variant is a fresh server process on 127.0.0.1 (``kb serve`` without re-indexing);
+the load comes from this process (bench/search_load.py). Two loads per variant: the ten
+fixed queries round robin (repeats: the query-vector cache helps) and never-repeated
+query texts (every request embeds). The server also has to stay up and answer
+without errors; the script checks that it is still alive at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+from search_load import run_load
+
+SERVER = """
+import sys, threading
+sys.path.insert(0, {repo!r})
+from datasette_plugins import state, serve
+if {serialised!r}:
+    lock = threading.Lock()
+    plain_run = state.KBState.run
+    def run(self, fn):
+        with lock:  # the old design: one search at a time, no cached query vectors
+            return plain_run(self, fn)
+    state.KBState.run = run
+    state.SharedEmbedder.__init__.__defaults__ = (0,)
+serve.serve({root!r}, host="127.0.0.1", port={port}, index=False, echo=lambda m: None)
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
+        try:
+            if httpx.get(url + "/-/kb/search.json?q=test", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    raise SystemExit("server did not come up")
+
+
+def run_variant(name: str, serialised: bool, root: str, clients: int, seconds: float) -> dict:
+    port = free_port()
+    code = SERVER.format(repo=str(REPO), serialised=serialised, root=root, port=port)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(url, proc)
+        out = {"variant": name}
+        for load in ("repeated", "unique"):
+            out[load] = asyncio.run(run_load(url, clients, seconds, unique=load == "unique"))
+            out[load].pop("weights", None)
+        out["alive_after"] = proc.poll() is None and httpx.get(url + "/-/kb/search", timeout=10).status_code == 200
+        return out
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", default=str(REPO))
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--out", default=str(REPO / "bench/results/server_load.json"))
+    args = parser.parse_args()
+    rows = [
+        run_variant("per-thread connections + cached query vectors (now)", False, args.root, args.clients,
+                    args.seconds),
+        run_variant("one lock, no cache (before)", True, args.root, args.clients, args.seconds),
+    ]
+    lines = ["| server | queries | ok | errors | req/s | p50 ms | p95 ms | up after |", "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        for load in ("repeated", "unique"):
+            d = r[load]
+            lines.append(f"| {r['variant']} | {load} | {d['ok']} | {d['errors']} | {d['throughput']:.1f} "
+                         f"| {d['p50_ms']:.0f} | {d['p95_ms']:.0f} | {r['alive_after']} |")
+    print("\n".join(lines))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps({"rows": rows, "table": "\n".join(lines)}, indent=1), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()

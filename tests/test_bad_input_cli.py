@@ -1,0 +1,298 @@
+"""Bad input through the CLI, table-driven: each case gives a one-line message naming the file
+(and line), exit code 1 (or 0 where nothing is wrong, e.g. a long query), never a
+traceback, and the index built before is intact afterwards.
+
+Unit-level checks of the same problems live in test_parse.py, test_search.py and
+test_cli.py; this file checks the whole path a user takes, and the index afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from indexer.parse import parse_text
+from kb.cli import cli
+from kb.config import load as load_config
+from kb.errors import EntryInvalid, KBError
+
+from .conftest import write_kb
+
+GOOD = """\
+---
+title: {title}
+area: energi
+date: 2026-01-15
+type: lesson
+---
+## Vad hände?
+Fjärrvärmen i Hyllie fick ackumulatortank.
+"""
+
+
+def front(body: str) -> str:
+    return textwrap.dedent(body)
+
+
+# name -> (relative path, content as str or bytes, expected "path:line: fragment", exit code)
+ENTRY_CASES = {
+    "broken_yaml": ("entries/energi/trasig.md", "---\ntitle: [oops\narea: energi\n---\ntext\n",
+                    "entries/energi/trasig.md:2: broken YAML in front matter", 1),
+    "missing_front_matter": ("entries/energi/inget.md", "Bara text, inga nycklar.\n",
+                             "entries/energi/inget.md:1: no front matter", 1),
+    "unclosed_front_matter": ("entries/energi/oppen.md", "---\ntitle: x\narea: energi\n",
+                              "entries/energi/oppen.md:1: front matter is not closed", 1),
+    "missing_area": ("entries/energi/utan.md", "---\ntitle: x\ndate: 2026-01-01\ntype: lesson\n---\nt\n",
+                     "entries/energi/utan.md:1: missing area", 1),
+    "unknown_area": ("entries/energi/hav.md",
+                     "---\ntitle: x\narea: havet\ndate: 2026-01-01\ntype: lesson\n---\nt\n",
+                     "entries/energi/hav.md:3: unknown area 'havet'", 1),
+    "bad_date": ("entries/energi/datum.md",
+                 "---\ntitle: x\narea: energi\ndate: 2026-13-45\ntype: lesson\n---\nt\n",
+                 "entries/energi/datum.md:4: bad date '2026-13-45'", 1),
+    "unknown_type": ("entries/energi/typ.md",
+                     "---\ntitle: x\narea: energi\ndate: 2026-01-01\ntype: rant\n---\nt\n",
+                     "entries/energi/typ.md:5: unknown type 'rant'", 1),
+    "duplicate_id": ("entries/energi/dubblett.md",
+                     "---\nid: cykel-upphandling\ntitle: x\narea: energi\ndate: 2026-01-01\ntype: lesson\n---\nt\n",
+                     "entries/energi/dubblett.md:2: duplicate id 'cykel-upphandling'", 1),
+    "non_utf8": ("entries/energi/latin1.md", b"---\ntitle: caf\xe9\narea: energi\n---\n",
+                 "entries/energi/latin1.md:2: not UTF-8 text", 1),
+    "binary": ("entries/energi/bild.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)),
+               "entries/energi/bild.md:1: binary file", 1),
+    "empty": ("entries/energi/tom.md", "", "entries/energi/tom.md:1: empty file", 1),
+    "five_mb": ("entries/energi/stor.md",
+                GOOD.format(title="Stor") + ("ord " * 1_310_720),
+                "entries/energi/stor.md:1: file is 5.2 MB", 1),
+}
+
+
+def _root(path: Path) -> list[str]:
+    return ["--root", str(path)]
+
+
+def snapshot(root: Path) -> dict:
+    """What must not change: the rows of the index and what a search finds."""
+    runner = CliRunner()
+    found = runner.invoke(cli, ["search", "cykelbanan Hyllie upphandling", "--json", *_root(root)])
+    assert found.exit_code == 0, found.output
+    import sqlite3
+
+    db = sqlite3.connect(root / ".kb/kb.db")
+    rows = db.execute("select id, content_hash from entries order by id").fetchall()
+    chunks = db.execute("select count(*) from chunks").fetchone()[0]
+    db.close()
+    return {"entries": rows, "chunks": chunks, "top": [r["id"] for r in json.loads(found.stdout)]}
+
+
+@pytest.fixture
+def indexed_root(kb_root) -> Path:
+    result = CliRunner().invoke(cli, ["index", "-q", *_root(kb_root)])
+    assert result.exit_code == 0, result.output
+    return kb_root
+
+
+def assert_one_line_error(result, fragment: str, code: int = 1) -> None:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = [line for line in result.stderr.splitlines() if fragment in line]
+    assert len(lines) == 1, result.stderr
+    assert re.match(r"^\S+:\d+: ", lines[0]), lines[0]  # path:line: message
+
+
+@pytest.mark.parametrize("command", ["index", "validate"])
+@pytest.mark.parametrize("case", sorted(ENTRY_CASES))
+def test_bad_entry_files(indexed_root, case, command):
+    rel, content, expected, code = ENTRY_CASES[case]
+    before = snapshot(indexed_root)
+    path = indexed_root / rel
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    result = CliRunner().invoke(cli, [command, *_root(indexed_root)])
+    assert_one_line_error(result, expected.split(": ", 1)[1], code)
+    assert expected in result.stderr
+    after = snapshot(indexed_root)
+    assert after == before  # the bad file is skipped; nothing indexed changed
+    path.unlink()
+    again = CliRunner().invoke(cli, ["index", "-q", *_root(indexed_root)])
+    assert again.exit_code == 0 and snapshot(indexed_root) == before
+
+
+def test_symlink_outside_the_kb_is_refused(indexed_root, tmp_path):
+    outside = tmp_path / "hemligt.md"
+    outside.write_text(GOOD.format(title="Utanför"), encoding="utf-8")
+    before = snapshot(indexed_root)
+    link = indexed_root / "entries/energi/lank.md"
+    os.symlink(outside, link)
+    result = CliRunner().invoke(cli, ["index", *_root(indexed_root)])
+    assert_one_line_error(result, "symbolic link points outside the knowledge base")
+    assert "entries/energi/lank.md:1:" in result.stderr
+    assert snapshot(indexed_root) == before
+    os.symlink("/etc/passwd", indexed_root / "entries/energi/passwd.md")
+    result = CliRunner().invoke(cli, ["validate", *_root(indexed_root)])
+    assert result.exit_code == 1 and "root:" not in result.output
+
+
+def test_a_folder_named_md_is_a_warning_not_an_entry(indexed_root):
+    before = snapshot(indexed_root)
+    (indexed_root / "entries/energi/mapp.md").mkdir()
+    result = CliRunner().invoke(cli, ["index", *_root(indexed_root)])
+    # nothing is broken, so no failure: one warning line, and the index as it was
+    assert result.exit_code == 0 and "Traceback" not in result.output
+    assert_one_line_error(result, "a folder named .md is not an entry", 0)
+    assert snapshot(indexed_root) == before
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["show", "../../etc/passwd"], "no entry with id '../../etc/passwd'"),
+        (["show", "/etc/passwd"], "no entry with id '/etc/passwd'"),
+        (["similar", "../x"], "no entry with id '../x'"),
+        (["similar", "../../kb.toml", "--other-areas"], "no entry with id"),
+    ],
+)
+def test_paths_as_ids_are_just_unknown_ids(indexed_root, args, fragment):
+    before = snapshot(indexed_root)
+    result = CliRunner().invoke(cli, [*args, *_root(indexed_root)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert fragment in result.stderr and "root:x:0:0" not in result.output
+    assert len(result.stderr.strip().splitlines()) <= 2  # the message and its hint
+    assert snapshot(indexed_root) == before
+
+
+def test_new_with_dots_and_slashes_in_the_title_stays_inside(indexed_root):
+    outside_before = set(indexed_root.parent.iterdir())
+    result = CliRunner().invoke(
+        cli, ["new", "--area", "energi", "--title", "../../x", "--no-edit", *_root(indexed_root)]
+    )
+    assert result.exit_code == 0, result.output
+    created = [p for p in (indexed_root / "entries").rglob("*.md") if "x" == p.stem or p.stem.endswith("x")]
+    assert created and all(p.resolve().is_relative_to((indexed_root / "entries/energi").resolve())
+                           for p in created)
+    assert set(indexed_root.parent.iterdir()) == outside_before
+    bad_area = CliRunner().invoke(
+        cli, ["new", "--area", "../energi", "--title", "x", "--no-edit", *_root(indexed_root)]
+    )
+    assert bad_area.exit_code in (1, 2) and "Traceback" not in bad_area.output
+
+
+QUERIES = {
+    "ten_thousand_chars": "värmepump " * 1000,
+    "quotes": 'cykel "Hyllie',
+    "star": "upphandl*",
+    "near": "NEAR(cykel Hyllie, 3)",
+    "operators": "cykel AND OR NOT ( ) : ^ -Hyllie",
+    "column_filter": "title: cykel",
+    "only_punctuation": '"*"()^:',
+    "sql_like": "'; drop table entries; --",
+    "control_chars": "cykel\x00\x1b[31m\u202e",
+}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "keyword", "semantic"])
+@pytest.mark.parametrize("name", sorted(QUERIES))
+def test_odd_queries_answer_without_errors(indexed_root, name, mode):
+    before = snapshot(indexed_root)
+    result = CliRunner().invoke(cli, ["search", QUERIES[name], "--mode", mode, "--json", *_root(indexed_root)])
+    assert result.exit_code == 0, result.output
+    assert isinstance(json.loads(result.stdout), list)
+    assert snapshot(indexed_root) == before
+
+
+def test_empty_kb_indexes_and_searches(tmp_path, monkeypatch):
+    monkeypatch.setenv("KB_MODEL", "hash")
+    root = write_kb(tmp_path / "tom", entries={})
+    runner = CliRunner()
+    index = runner.invoke(cli, ["index", *_root(root)])
+    assert index.exit_code == 0 and "Indexed 0 entries" in index.stdout
+    search = runner.invoke(cli, ["search", "cykel", *_root(root)])
+    assert search.exit_code == 0 and "No entries found." in search.stderr
+    for args in (["similar", "x"], ["show", "x"]):
+        result = runner.invoke(cli, [*args, *_root(root)])
+        assert result.exit_code == 1 and "no entry with id 'x'" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["index"], ["validate"], ["search", "x"], ["show", "x"], ["similar", "x"]])
+def test_a_folder_without_kb_toml(tmp_path, command):
+    (tmp_path / "entries").mkdir()
+    result = CliRunner().invoke(cli, [*command, "--root", str(tmp_path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    first = result.stderr.strip().splitlines()[0]
+    assert "kb.toml: not found" in first and str(tmp_path) in first
+    assert not (tmp_path / ".kb").exists()  # nothing written
+
+
+# --- Hypothesis: the parser never raises anything but EntryInvalid --------------------------------
+@pytest.fixture(scope="module")
+def parse_config(tmp_path_factory):
+    return load_config(write_kb(tmp_path_factory.mktemp("parse"), entries={}))
+
+
+yaml_values = st.one_of(
+    st.text(max_size=30), st.integers(), st.floats(allow_nan=True), st.booleans(), st.none(),
+    st.lists(st.text(max_size=10), max_size=4), st.just("2026-02-30"), st.just("[unclosed"),
+    st.just("{a: [b"), st.just("&anchor *alias"), st.just("!!python/object:os.system 'x'"),
+)
+keys = st.sampled_from(["id", "title", "area", "date", "type", "tags", "actors", "related", "sprint", "x"])
+
+
+@st.composite
+def entry_texts(draw):
+    lines = [f"{draw(keys)}: {draw(yaml_values)}" for _ in range(draw(st.integers(0, 8)))]
+    body = draw(st.text(max_size=300))
+    closing = draw(st.sampled_from(["---\n", "", "--- \n", "...\n"]))
+    return "---\n" + "\n".join(lines) + "\n" + closing + body
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.one_of(st.text(max_size=2000), entry_texts()))
+def test_parse_text_never_crashes(parse_config, text):
+    try:
+        entry = parse_text(text, parse_config.root / "entries/energi/x.md", parse_config)
+    except EntryInvalid as exc:
+        assert exc.problems and all(p.line >= 1 for p in exc.problems)
+        assert all("\n" not in p.format() for p in exc.problems)  # one line each
+    else:
+        assert entry.area in parse_config.areas and entry.id
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.one_of(
+    st.text(max_size=3000),
+    st.lists(st.sampled_from(['"', "*", "NEAR", "AND", "OR", "NOT", "(", ")", ":", "^", "-", "+",
+                              "cykel", "Hyllie", "ö", "\x00", "{", "}"]), max_size=40).map(" ".join),
+))
+def test_query_path_never_crashes(indexed_kb, query):
+    for mode in ("hybrid", "keyword", "semantic"):
+        try:
+            results = indexed_kb.search(query, mode=mode, limit=5)
+        except KBError as exc:  # only our own, one-line errors are allowed
+            assert "\n" not in str(exc)
+        else:
+            assert all(r.id for r in results)
+
+
+def test_a_new_file_reusing_an_id_never_replaces_the_indexed_entry(indexed_root):
+    before = snapshot(indexed_root)
+    dup = indexed_root / "entries/bygg/kopia.md"
+    dup.write_text("---\nid: cykel-upphandling\ntitle: Kopia\narea: bygg\ndate: 2026-01-01\ntype: idea\n---\nx\n",
+                   encoding="utf-8")
+    original = indexed_root / "entries/mobilitet/cykel-upphandling.md"
+    os.utime(original, (time.time() + 60, time.time() + 60))  # even when the original is edited later
+    result = CliRunner().invoke(cli, ["index", *_root(indexed_root)])
+    assert_one_line_error(result, "duplicate id 'cykel-upphandling'")
+    assert "entries/bygg/kopia.md:2:" in result.stderr
+    assert snapshot(indexed_root) == before

