@@ -1,4 +1,4 @@
-"""The retrieval table of issue 3 in one run (a measurement, not a test).
+"""The retrieval quality table in one run (a measurement, not a test).
 
     HF_HUB_OFFLINE=1 python bench/retrieval.py                      # SweFAQ + SweQUAD-MC
     HF_HUB_OFFLINE=1 python bench/retrieval.py --llis               # also NASA LLIS kb similar

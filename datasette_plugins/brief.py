@@ -1,4 +1,4 @@
-"""Datasette pages for facilitators (issue 6), a plugin module of its own (entry point
+"""Datasette pages for facilitators, a plugin module of its own (entry point
 ``kb_brief``):
 
 * ``/-/kb/brief``                           a form (period, areas, theme, language) and the brief

@@ -1,4 +1,4 @@
-"""Datasette pages for cross-area learning (issue 5): a plugin module of its own.
+"""Datasette pages for cross-area learning: a plugin module of its own.
 
 * ``/-/kb/synergies``          suggested and confirmed links between areas, with why, and
                                the area x area matrix as a coloured table (``.json`` too;

@@ -1,4 +1,4 @@
-"""Datasette pages for roadmaps and policy needs (issue 9): a plugin module of its own.
+"""Datasette pages for roadmaps and policy needs: a plugin module of its own.
 
 * ``/-/kb/roadmaps``            all roadmaps, their actions and how many entries cite each
 * ``/-/kb/roadmaps/<area>``     one roadmap: each action with the lessons that cite it,

@@ -20,7 +20,7 @@ from kb.errors import EntryInvalid, Problem
 
 MAX_ENTRY_BYTES = 1_000_000
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
-_md = MarkdownIt("commonmark").use(front_matter_plugin)
+markdown = MarkdownIt("commonmark").use(front_matter_plugin)
 
 
 class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml: ~10x faster, same marks
@@ -74,7 +74,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
         raise EntryInvalid(
             [Problem(path, 1, "empty file; an entry starts with front matter between '---' lines")]
         )
-    tokens = _md.parse(text)
+    tokens = markdown.parse(text)
     if not tokens or tokens[0].type != "front_matter":
         if text.lstrip("\ufeff").startswith("---"):
             message = "front matter is not closed: add a '---' line after the last key"
@@ -85,7 +85,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
             )
         raise EntryInvalid([Problem(path, 1, message)])
     front = tokens[0]
-    meta, key_lines = _load_front_matter(front.content, path)
+    meta, key_lines = load_front_matter(front.content, path)
     fm_end = front.map[1] if front.map else 0
     problems: list[Problem] = []
 
@@ -157,7 +157,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
         raise EntryInvalid(problems)
 
     body = "".join(text.splitlines(keepends=True)[fm_end:]).lstrip("\n")
-    intro, sections = _sections(tokens[1:])
+    intro, sections = split_sections(tokens[1:])
     assert date is not None
     return Entry(
         id=entry_id,
@@ -176,11 +176,11 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
         extra={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
         sections=sections,
         intro=intro,
-        rel_path=_relative(path, config.root),
+        rel_path=relative_path(path, config.root),
     )
 
 
-def _load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
+def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
     """YAML (safe loader) plus the 1-based file line of each top-level key."""
     try:
         node = yaml.compose(content, Loader=_Loader)
@@ -231,7 +231,7 @@ def _as_list(value) -> tuple[list[str], str | None]:
     return [], "must be a list, e.g. [a, b]"
 
 
-def _sections(tokens) -> tuple[str, list[Section]]:
+def split_sections(tokens) -> tuple[str, list[Section]]:
     """Split the body at ``##`` headings; text is plain (no Markdown markup)."""
     intro: list[str] = []
     found: list[tuple[str, int, list[str]]] = []  # heading, line, text parts
@@ -264,16 +264,9 @@ def _plain(inline) -> str:
     return "".join(out).strip()
 
 
-def _relative(path: Path, root: Path) -> str:
+def relative_path(path: Path, root: Path) -> str:
     try:
         return path.resolve().relative_to(root.resolve()).as_posix()
     except ValueError:
         return str(path)
 
-
-# Public for other Markdown files with front matter (roadmaps: kb/roadmap.py), so they
-# are read and reported the same way as entries.
-markdown = _md
-load_front_matter = _load_front_matter
-split_sections = _sections
-relative_path = _relative

@@ -1,4 +1,4 @@
-"""The learning-session brief and the yearly report (issue 6), on the cross-area fixture KB
+"""The learning-session brief and the yearly report, on the cross-area fixture KB
 with its planted structure: a procurement obstacle met in three areas, a grid-capacity
 synergy between mobility and building, a goal conflict logged in energy about buses."""
 

@@ -1,4 +1,4 @@
-"""The brief page, its downloads and the pictures in Datasette (issue 6), through
+"""The brief page, its downloads and the pictures in Datasette, through
 ``datasette.client``."""
 
 from __future__ import annotations

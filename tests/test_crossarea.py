@@ -1,4 +1,4 @@
-"""Cross-area learning (issue 5) with the hash embedder and controlled vectors:
+"""Cross-area learning with the hash embedder and controlled vectors:
 synergies, the area matrix, recurring obstacles, goal conflicts, near-duplicates and the
 facilitators' verdicts."""
 

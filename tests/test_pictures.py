@@ -1,4 +1,4 @@
-"""Pictures (issue 6): valid, non-trivial PNG and SVG files with readable Swedish labels."""
+"""Pictures: valid, non-trivial PNG and SVG files with readable Swedish labels."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Roadmaps as data, `kb roadmap`, `kb policy` and `kb actors` (issue 9), with the hash embedder."""
+"""Roadmaps as data, `kb roadmap`, `kb policy` and `kb actors`, with the hash embedder."""
 
 from __future__ import annotations
 

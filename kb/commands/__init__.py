@@ -1,0 +1,1 @@
+"""The ``kb`` subcommands, one module per kind of work; kb.cli registers them."""

@@ -1,0 +1,81 @@
+"""Finding lessons: search, similar, and the retrieval benchmark (eval)."""
+
+from __future__ import annotations
+
+import click
+
+from .options import (
+    ClickProgress,
+    emit_results,
+    filter_options,
+    handle_errors,
+    json_option,
+    make_filters,
+    model_option,
+    open_kb,
+    print_json,
+    root_option,
+)
+
+
+@click.command()
+@click.argument("query")
+@root_option
+@model_option
+@filter_options
+@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default="hybrid",
+              show_default=True, help="Meaning, words, or both.")
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="How many entries to show.")
+@json_option
+@handle_errors
+def search(query, root, model, areas, types, tags, since, until, mode, limit, as_json):
+    """Find entries by meaning, in Swedish or English."""
+    kb = open_kb(root, model)
+    filters = make_filters(kb.config, areas, types, tags, since, until)
+    results = kb.search(query, filters=filters, mode=mode, limit=limit)
+    emit_results(results, as_json, empty="No entries found.")
+
+
+@click.command()
+@click.argument("entry_id")
+@root_option
+@model_option
+@click.option("--other-areas", is_flag=True, help="Only entries from other areas than this one's.")
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@json_option
+@handle_errors
+def similar(entry_id, root, model, other_areas, limit, as_json):
+    """Entries closest in meaning to ENTRY_ID."""
+    kb = open_kb(root, model)
+    results = kb.similar(entry_id, limit=limit, other_areas=other_areas)
+    emit_results(results, as_json, empty="No similar entries.")
+
+
+@click.command("eval")
+@click.argument("dataset_dir", type=click.Path(exists=True, file_okay=False))
+@model_option
+@click.option("--split", help="Only queries whose 'split' field is this (e.g. dev, test).")
+@click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default="hybrid",
+              show_default=True, help="Search mode to measure.")
+@click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="Cut-off for nDCG, MRR and recall.")
+@json_option
+@handle_errors
+def eval_(dataset_dir, model, split, mode, k, as_json):
+    """Measure search quality on a BEIR-style folder (corpus.jsonl, queries.jsonl, qrels.tsv).
+
+    The corpus is indexed into a temporary knowledge base with the same machinery as
+    `kb index` (vectors are cached, so reruns are fast) and every query goes through
+    `kb search`.
+    """
+    from search.evaluate import run_eval
+
+    report = run_eval(dataset_dir, split=split, mode=mode, k=k, model=model,
+                      progress=None if as_json else ClickProgress)
+    data = report.to_dict()
+    if as_json:
+        print_json(data)
+        return
+    for key, value in data.items():
+        click.echo(f"{key:<10} {value}")
