@@ -26,7 +26,7 @@ import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from search_load import run_load
+from search_load import run_load  # noqa: E402 - a sibling script, found through sys.path
 
 SERVER = """
 import sys, threading

@@ -211,10 +211,10 @@ async def conflicts_page(datasette, request):
 
 def entry_links(kb, entry_id: str) -> dict | None:
     """One entry's cross-area panel: confirmed links first, then suggestions, duplicates."""
+    from kb.decisions import load_decisions
     from search.corpus import load_corpus
     from search.duplicates import find_duplicates
     from search.links import find_synergies
-    from kb.decisions import load_decisions
 
     corpus = load_corpus(kb)
     if entry_id not in corpus.rows:

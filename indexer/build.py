@@ -12,15 +12,15 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from kb.errors import ModelMismatch, Problem
 from kb import vector_index
 from kb.capture import write_lock
+from kb.errors import ModelMismatch, Problem
+from kb.language import detect_language
 
 from .chunk import ChunkSettings, chunk_entry
 from .discover import load_entries
 from .embed import PASSAGE
 from .embed_cache import with_cache
-from kb.language import detect_language
 
 ProgressFactory = Callable[[int, str], "Progress"]
 

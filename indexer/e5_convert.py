@@ -479,8 +479,16 @@ def _special_tokens(m: _Model) -> dict[str, tuple[str, int]]:
 
 
 def _tokenizer_files(m: _Model) -> dict[str, bytes]:
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
-    from tokenizers import pre_tokenizers, processors
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        processors,
+    )
 
     special = _special_tokens(m)
     bos, bos_id = special["bos"]

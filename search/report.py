@@ -21,7 +21,8 @@ from kb.config import ENTRY_TYPES
 from kb.decisions import load_decisions
 from kb.roadmap import load_roadmaps
 
-from .brief import TEMPLATES_DIR, EntryRef, Links, _jinja_env, _md_escape, _ref_maker, texts as brief_texts
+from .brief import TEMPLATES_DIR, EntryRef, Links, _jinja_env, _md_escape, _ref_maker
+from .brief import texts as brief_texts
 from .corpus import load_corpus
 from .links import find_synergies
 
