@@ -5,7 +5,7 @@ Chunks are searched; the best chunk of an entry decides its score and its snippe
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -56,8 +56,10 @@ class SearchResult:
     chunk_text: str = ""
 
     def to_dict(self) -> dict:
-        data = asdict(self)
-        data.pop("chunk_text")
+        # a shallow copy: dataclasses.asdict deep-copies every field and was a third of the
+        # time of a /-/kb/search.json request
+        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "chunk_text"}
+        data["tags"] = list(self.tags)
         data["score"] = round(float(self.score), 4)
         return data
 
