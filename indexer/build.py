@@ -74,7 +74,7 @@ def build_index(
     """
     started = time.perf_counter()
     embedder = with_cache(embedder)  # re-chunked or rebuilt text re-uses its vectors
-    settings = settings or ChunkSettings(max_tokens=max(64, embedder.max_tokens - 12))
+    settings = settings or ChunkSettings.for_embedder(embedder)
     report = IndexReport(model=embedder.model_id)
 
     indexed_model = store.get_meta("model_id")

@@ -334,7 +334,7 @@ def index_entries(config: KBConfig, entries: list[Entry], embedder) -> bool:
 
     if not config.db_path.exists():
         return False
-    settings = ChunkSettings(max_tokens=max(64, embedder.max_tokens - 12))
+    settings = ChunkSettings.for_embedder(embedder)
     store = Store(config.db_path)
     try:
         if store.get_meta("model_id") != embedder.model_id or store.get_meta("chunking") != json.dumps(
@@ -410,7 +410,7 @@ def draft_vector(kb, entry: Entry) -> np.ndarray:
     from indexer.embed import PASSAGE
 
     embedder = kb.embedder
-    chunks = chunk_entry(entry, embedder.count_tokens, ChunkSettings(max_tokens=max(64, embedder.max_tokens - 12)))
+    chunks = chunk_entry(entry, embedder.count_tokens, ChunkSettings.for_embedder(embedder))
     vectors = np.asarray(embedder.embed([c.text for c in chunks], PASSAGE), dtype=np.float32)
     vector = vectors.mean(axis=0)
     return vector / (np.linalg.norm(vector) or 1.0)

@@ -122,7 +122,7 @@ def duplicates_of_entry(kb, entry) -> list[DuplicatePair]:
     if entry.id in corpus.rows:
         return []
     embedder = kb.embedder
-    chunks = chunk_entry(entry, embedder.count_tokens, ChunkSettings(max_tokens=max(64, embedder.max_tokens - 12)))
+    chunks = chunk_entry(entry, embedder.count_tokens, ChunkSettings.for_embedder(embedder))
     vectors = embedder.embed([c.text for c in chunks], PASSAGE)
     vector = np.asarray(vectors, dtype=np.float32).mean(axis=0)
     vector /= np.linalg.norm(vector) or 1.0
