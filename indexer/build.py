@@ -95,9 +95,9 @@ def build_index(
         loaded = load_entries(config)
         report.problems = loaded.problems
         report.entries = len(loaded.entries)
-        known = {} if rebuild else store.entry_hashes()
+        known = store.entry_hashes()  # what the index holds: decides "added" or "updated"
         current = {entry.id for entry in loaded.entries}
-        to_embed = [e for e in loaded.entries if known.get(e.id) != e.content_hash]
+        to_embed = [e for e in loaded.entries if rebuild or known.get(e.id) != e.content_hash]
         report.unchanged = len(loaded.entries) - len(to_embed)
         report.deleted = sorted(set(store.entry_ids()) - current)
 

@@ -137,3 +137,9 @@ def test_interrupted_run_leaves_a_usable_index(indexed_kb, kb_root, monkeypatch)
     assert len(kb.search("Hyllie cykelbanan", mode="hybrid")) == 4  # usable meanwhile
     report = kb.index()
     assert len(report.updated) == 1  # the run repairs what was left
+
+
+def test_new_chunk_settings_re_embed_every_entry_as_updated(indexed_kb):
+    report = indexed_kb.index(settings=ChunkSettings(max_tokens=100, overlap_sentences=0))
+    assert report.added == [] and len(report.updated) == 4 and report.unchanged == 0
+    assert indexed_kb.index(settings=ChunkSettings(max_tokens=100, overlap_sentences=0)).unchanged == 4
