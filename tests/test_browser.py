@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -27,14 +28,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def server(kb_root, tmp_path):
-    """``kb serve`` in a subprocess on a free port; always stopped afterwards."""
+@contextlib.contextmanager
+def running_server(root, log_path, extra_env=None):
+    """``kb serve`` in a subprocess on a free port, waited for; always stopped afterwards.
+    Yields the base URL and the server's output so far."""
     port = free_port()
-    log = open(tmp_path / "serve.log", "w+", encoding="utf-8")
-    env = {**os.environ, "KB_MODEL": "hash"}
+    log = open(log_path, "w+", encoding="utf-8")
+    env = {**os.environ, "KB_MODEL": "hash", **(extra_env or {})}
     proc = subprocess.Popen(
-        [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(kb_root),
+        [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(root),
          "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, env=env,
     )
@@ -55,9 +57,7 @@ def server(kb_root, tmp_path):
                 pytest.fail("kb serve did not answer within 60 s")
             time.sleep(0.2)
         log.seek(0)
-        output = log.read()
-        assert f"http://127.0.0.1:{port}/" in output  # kb serve prints its URL
-        yield base
+        yield base, log.read()
     finally:
         proc.terminate()
         try:
@@ -66,6 +66,13 @@ def server(kb_root, tmp_path):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def server(kb_root, tmp_path):
+    with running_server(kb_root, tmp_path / "serve.log") as (base, output):
+        assert f"{base}/" in output  # kb serve prints its URL
+        yield base
 
 
 def test_search_then_open_an_entry_and_its_related_lessons(server, tmp_path):

@@ -3,17 +3,11 @@ similar lessons, save, and land on the new entry's page (headless Chromium, ``kb
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.request
-
 import pytest
 
 from kb.capture import hash_password
 
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, free_port
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, running_server
 
 pytestmark = pytest.mark.browser
 PASSWORD = "korrekt häst batteri"
@@ -21,40 +15,9 @@ PASSWORD = "korrekt häst batteri"
 
 @pytest.fixture
 def writer_server(kb_root, tmp_path):
-    port = free_port()
-    log = open(tmp_path / "serve.log", "w+", encoding="utf-8")
-    env = {**os.environ, "KB_MODEL": "hash",
-           "KB_WRITERS": "anna:" + hash_password(PASSWORD, iterations=1000)}
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(kb_root),
-         "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"kb serve exited early:\n{log.read()}")
-            try:
-                with urllib.request.urlopen(base + "/-/kb/search", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("kb serve did not answer within 60 s")
-            time.sleep(0.2)
+    writers = {"KB_WRITERS": "anna:" + hash_password(PASSWORD, iterations=1000)}
+    with running_server(kb_root, tmp_path / "serve.log", writers) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def test_sign_in_fill_preview_save_and_see_the_entry(writer_server, kb_root, tmp_path):
