@@ -139,3 +139,25 @@ def indexed_kb(kb_root):
     kb.index()
     yield kb
     kb.close()
+
+
+def datasette_responses(root: Path, *paths: str) -> list:
+    """GET each path through ``datasette.client`` on the knowledge base's database (plugins
+    installed through the package's entry points), after the startup hooks ran."""
+    import asyncio
+
+    from datasette.app import Datasette
+
+    ds = Datasette([str(root / ".kb" / "kb.db")], settings={"num_sql_threads": 1})
+
+    async def go():
+        await ds.invoke_startup()
+        return [await ds.client.get(p) for p in paths]
+
+    return asyncio.run(go())
+
+
+def datasette_get(root: Path, *paths: str):
+    """One response for one path, a list for several."""
+    responses = datasette_responses(root, *paths)
+    return responses if len(paths) > 1 else responses[0]

@@ -3,18 +3,17 @@
 
 from __future__ import annotations
 
-import asyncio
 import xml.etree.ElementTree as ET
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from datasette.app import Datasette
 from datasette.plugins import pm
 
 from datasette_plugins import brief as brief_plugin
 from datasette_plugins import crossarea as crossarea_plugin
 from datasette_plugins.brief import BriefCache, query_string
 
+from .conftest import datasette_responses as get
 from .test_brief import CONFLICT, brief_root, parse_html  # noqa: F401 - fixture
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -31,16 +30,6 @@ def plugins():
     yield
     for module in added:
         pm.unregister(module)
-
-
-def get(root, *paths: str):
-    ds = Datasette([str(root / ".kb" / "kb.db")], settings={"num_sql_threads": 1})
-
-    async def go():
-        await ds.invoke_startup()
-        return [await ds.client.get(p) for p in paths]
-
-    return asyncio.run(go())
 
 
 def test_brief_page_shows_the_brief_with_pictures_and_downloads(brief_root, plugins):  # noqa: F811

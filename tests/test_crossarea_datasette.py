@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from datasette.app import Datasette
 from datasette.plugins import pm
 
 from datasette_plugins import crossarea as crossarea_plugin
@@ -13,6 +10,7 @@ from datasette_plugins.crossarea import heat_class
 from kb.base import KnowledgeBase
 from kb.decisions import record_link
 
+from .conftest import datasette_get as get
 from .conftest import write_kb
 from .test_crossarea import CROSS_ENTRIES
 
@@ -37,17 +35,6 @@ def plugin():
     yield
     if registered:
         pm.unregister(crossarea_plugin)
-
-
-def get(root, *paths: str):
-    ds = Datasette([str(root / ".kb" / "kb.db")], settings={"num_sql_threads": 1})
-
-    async def go():
-        await ds.invoke_startup()
-        return [await ds.client.get(p) for p in paths]
-
-    responses = asyncio.run(go())
-    return responses if len(paths) > 1 else responses[0]
 
 
 def test_hooks_registered(web_root, plugin):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
-from datasette.app import Datasette
 from datasette.plugins import pm
 
 from datasette_plugins import roadmaps as roadmap_plugin
 from kb.base import KnowledgeBase
 
+from .conftest import datasette_get as get
 from .test_roadmap import write_roadmap_kb
 
 
@@ -33,17 +31,6 @@ def plugin():
     yield
     if registered:
         pm.unregister(roadmap_plugin)
-
-
-def get(root, *paths: str):
-    ds = Datasette([str(root / ".kb" / "kb.db")], settings={"num_sql_threads": 1})
-
-    async def go():
-        await ds.invoke_startup()
-        return [await ds.client.get(p) for p in paths]
-
-    responses = asyncio.run(go())
-    return responses if len(paths) > 1 else responses[0]
 
 
 def test_hooks_registered(web_root, plugin):
