@@ -157,35 +157,9 @@ async def synergies_page(datasette, request):
     return await _html(datasette, request, "crossarea_synergies.html", context, status=400 if errors else 200)
 
 
-async def obstacles_page(datasette, request):
-    from search.obstacles import recurring_obstacles
-
-    state = get_state(datasette)
-    as_json = request.url_vars.get("format") == "json"
-    if state is None:
-        return _no_kb(datasette, as_json)
-    form, errors = parse_filters(request, state)
-    groups = []
-    if errors and as_json:
-        return _json({"ok": False, "errors": errors}, 400)
-    if not errors:
-        try:
-            groups = await _run(state, lambda kb: recurring_obstacles(
-                kb, since=form["since"], until=form["until"], areas=form["areas"] or None))
-        except KBError as exc:
-            if as_json:
-                return _error(exc, True)
-            errors = [str(exc)]
-    if as_json:
-        return _json({"ok": True, "count": len(groups), "groups": [g.to_dict() for g in groups]})
-    context = _context(datasette, state, request)
-    context.update(groups=groups, errors=errors, form=form)
-    return await _html(datasette, request, "crossarea_obstacles.html", context, status=400 if errors else 200)
-
-
-async def conflicts_page(datasette, request):
-    from search.conflicts import goal_conflicts
-
+async def _filtered_listing(datasette, request, compute, key: str, template: str):
+    """A page (or ``.json``) listing what ``compute(kb, since, until, areas)`` finds, with the
+    period/area filter form and its errors."""
     state = get_state(datasette)
     as_json = request.url_vars.get("format") == "json"
     if state is None:
@@ -196,17 +170,31 @@ async def conflicts_page(datasette, request):
         return _json({"ok": False, "errors": errors}, 400)
     if not errors:
         try:
-            found = await _run(state, lambda kb: goal_conflicts(
+            found = await _run(state, lambda kb: compute(
                 kb, since=form["since"], until=form["until"], areas=form["areas"] or None))
         except KBError as exc:
             if as_json:
                 return _error(exc, True)
             errors = [str(exc)]
     if as_json:
-        return _json({"ok": True, "count": len(found), "conflicts": [c.to_dict() for c in found]})
+        return _json({"ok": True, "count": len(found), key: [item.to_dict() for item in found]})
     context = _context(datasette, state, request)
-    context.update(conflicts=found, errors=errors, form=form)
-    return await _html(datasette, request, "crossarea_conflicts.html", context, status=400 if errors else 200)
+    context.update({key: found, "errors": errors, "form": form})
+    return await _html(datasette, request, template, context, status=400 if errors else 200)
+
+
+async def obstacles_page(datasette, request):
+    from search.obstacles import recurring_obstacles
+
+    return await _filtered_listing(datasette, request, recurring_obstacles, "groups",
+                                   "crossarea_obstacles.html")
+
+
+async def conflicts_page(datasette, request):
+    from search.conflicts import goal_conflicts
+
+    return await _filtered_listing(datasette, request, goal_conflicts, "conflicts",
+                                   "crossarea_conflicts.html")
 
 
 def entry_links(kb, entry_id: str) -> dict | None:
