@@ -106,17 +106,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
     if title is None or not str(title).strip():
         problems.append(Problem(path, line_of("title"), "missing title"))
     area = meta.get("area")
-    known_areas = ", ".join(sorted(config.areas))
-    if area is None or not str(area).strip():
-        problems.append(Problem(path, line_of("area"), f"missing area (one of: {known_areas})"))
-    elif str(area) not in config.areas:
-        problems.append(
-            Problem(
-                path,
-                line_of("area"),
-                f"unknown area {area!r}: use one of {known_areas}, or add it to kb.toml",
-            )
-        )
+    problems.extend(area_problems(area, path, line_of("area"), config))
     date = _parse_date(meta.get("date"))
     if meta.get("date") is None:
         problems.append(Problem(path, line_of("date"), "missing date (YYYY-MM-DD)"))
@@ -178,6 +168,16 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
         intro=intro,
         rel_path=relative_path(path, config.root),
     )
+
+
+def area_problems(area, path: Path, line: int, config: KBConfig) -> list[Problem]:
+    """A missing or unknown ``area`` (entries and roadmaps are checked alike)."""
+    known = ", ".join(sorted(config.areas))
+    if area is None or not str(area).strip():
+        return [Problem(path, line, f"missing area (one of: {known})")]
+    if str(area) not in config.areas:
+        return [Problem(path, line, f"unknown area {area!r}: use one of {known}, or add it to kb.toml")]
+    return []
 
 
 def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:

@@ -139,18 +139,8 @@ def parse_roadmap(path: Path, config: KBConfig) -> Roadmap:
     def line_of(key: str) -> int:
         return key_lines.get(key, 1)
 
-    known_areas = ", ".join(sorted(config.areas))
     area = meta.get("area")
-    if area is None or not str(area).strip():
-        problems.append(Problem(path, line_of("area"), f"missing area (one of: {known_areas})"))
-    elif str(area) not in config.areas:
-        problems.append(
-            Problem(
-                path,
-                line_of("area"),
-                f"unknown area {area!r}: use one of {known_areas}, or add it to kb.toml",
-            )
-        )
+    problems.extend(parse.area_problems(area, path, line_of("area"), config))
     title = meta.get("title")
     if title is None or not str(title).strip():
         problems.append(Problem(path, line_of("title"), "missing title"))
