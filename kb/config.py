@@ -65,8 +65,12 @@ def resolve_root(root: str | os.PathLike | None = None) -> Path:
     return Path(chosen).expanduser().resolve()
 
 
-def load(root: str | os.PathLike | None = None) -> KBConfig:
-    """Read ``kb.toml`` from the knowledge base root."""
+def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -> KBConfig:
+    """Read ``kb.toml`` from the knowledge base root.
+
+    ``require_areas=False`` accepts a kb.toml without areas (``kb import --add-areas``
+    into a new knowledge base creates them).
+    """
     root_path = resolve_root(root)
     if not root_path.is_dir():
         raise ConfigError(
@@ -104,7 +108,7 @@ def load(root: str | os.PathLike | None = None) -> KBConfig:
         if slug in areas:
             raise ConfigError(f"{config_path}: area slug {slug!r} appears twice")
         areas[slug] = Area(slug=slug, name=str(item.get("name") or slug))
-    if not areas:
+    if not areas and require_areas:
         raise ConfigError(
             f"{config_path}: no [[areas]] defined",
             hint='Add at least one:\n[[areas]]\nslug = "mobilitet"\nname = "Mobilitet och transporter"',

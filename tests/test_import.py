@@ -185,3 +185,21 @@ def test_cp1252_csv_from_swedish_excel(kb_root, tmp_path):
     data = json.loads(result.output)
     assert data["counts"]["new"] == 1
     assert data["rows"][0]["title"] == "Återvinning på Sofielund"
+
+
+def test_a_new_kb_without_areas_gets_them_from_the_register(tmp_path):
+    root = tmp_path / "register-kb"
+    root.mkdir()
+    (root / "kb.toml").write_text('title = "Register"\nlanguage = "en"\n', encoding="utf-8")
+    path = tmp_path / "register.jsonl"
+    path.write_text(json.dumps({"n": "1", "title": "Late parts", "org": "KSC", "date": "2024-05-01",
+                                "text": "The supplier delivered late."}) + "\n", encoding="utf-8")
+    args = ["import", path, "--root", root, "--map", "id=n,title=title,date=date", "--area-from", "org",
+            "--section", "What happened?=text", "--lang", "en", "--id-prefix", "reg"]
+    without = invoke(*args, "--write")
+    assert without.exit_code == 1 and "no [[areas]] defined" in without.output
+    written = invoke(*args, "--add-areas", "--write")
+    assert written.exit_code == 0, written.output
+    assert [a.slug for a in load(root).areas.values()] == ["ksc"]
+    assert new_files(root) == ["entries/ksc/reg-1.md"]
+    assert not load_entries(load(root)).errors

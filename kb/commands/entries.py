@@ -208,7 +208,7 @@ def import_(file, root, maps, sections, area, area_from, area_map, add_areas, en
         run_import,
     )
 
-    config = config_module.load(root)
+    config = config_module.load(root, require_areas=not (add_areas and area_from))
     try:
         mapping = Mapping(
             fields=dict(parse_pairs(maps, "--map")),
