@@ -52,7 +52,7 @@ def chunk_entry(
     chunks: list[Chunk] = []
 
     def add(kind: str, heading: str, text: str, line: int) -> None:
-        for piece in split_to_fit(text, count_tokens, settings):
+        for piece, tokens in windows_with_counts(text, count_tokens, settings):
             chunks.append(
                 Chunk(
                     entry_id=entry.id,
@@ -61,7 +61,7 @@ def chunk_entry(
                     heading=heading,
                     text=piece,
                     line=line,
-                    tokens=count_tokens(piece),
+                    tokens=tokens,
                 )
             )
 
@@ -69,10 +69,10 @@ def chunk_entry(
         # No sections: the title and the whole text, in windows if it is long (the first
         # window is the whole-entry chunk). Before, everything after the first window was
         # never embedded nor searchable by keyword.
-        pieces = split_to_fit(f"{entry.title}\n{entry.intro}".strip(), count_tokens, settings)
-        for i, piece in enumerate(pieces):
+        pieces = windows_with_counts(f"{entry.title}\n{entry.intro}".strip(), count_tokens, settings)
+        for i, (piece, tokens) in enumerate(pieces):
             kind = ENTRY_CHUNK if i == 0 else SECTION_CHUNK
-            chunks.append(Chunk(entry.id, i, kind, "", piece, 1, count_tokens(piece)))
+            chunks.append(Chunk(entry.id, i, kind, "", piece, 1, tokens))
         return chunks
     # The whole-entry chunk is a summary by design: the title and as much of the
     # summary as fits. The full text is covered by the section chunks below.
@@ -95,21 +95,52 @@ def sentences(text: str) -> list[str]:
 
 def split_to_fit(text: str, count_tokens: Callable[[str], int], settings: ChunkSettings) -> list[str]:
     """Windows of whole sentences, each within ``max_tokens``, overlapping by a sentence."""
-    if count_tokens(text) <= settings.max_tokens:
-        return [text]
+    return [window for window, _ in windows_with_counts(text, count_tokens, settings)]
+
+
+def windows_with_counts(
+    text: str, count_tokens: Callable[[str], int], settings: ChunkSettings
+) -> list[tuple[str, int]]:
+    """:func:`split_to_fit`'s windows with their token counts (each text counted once)."""
+    whole = count_tokens(text)
+    if whole <= settings.max_tokens:
+        return [(text, whole)]
     units: list[str] = []
+    counts: list[int] = []
     for sentence in sentences(text):
-        if count_tokens(sentence) <= settings.max_tokens:
+        n = count_tokens(sentence)
+        if n <= settings.max_tokens:
             units.append(sentence)
+            counts.append(n)
         else:
-            units.extend(_split_words(sentence, count_tokens, settings.max_tokens))
-    windows: list[str] = []
+            for piece in _split_words(sentence, count_tokens, settings.max_tokens):
+                units.append(piece)
+                counts.append(count_tokens(piece))
+    # A window's count is close to the sum of its units' (the tokenizer may differ by a
+    # token where they join), so the sum proposes where a window ends and exact counts
+    # settle it: the same windows as extending one unit at a time with an exact count
+    # each, in a few counts per window instead of one per unit.
+    overhead = count_tokens("")
+    sizes = [max(0, n - overhead) for n in counts]
+    exact: dict[tuple[int, int], int] = {(i, i + 1): n for i, n in enumerate(counts)}
+
+    def count(start: int, end: int) -> int:
+        if (start, end) not in exact:
+            exact[start, end] = count_tokens(" ".join(units[start:end]))
+        return exact[start, end]
+
+    windows: list[tuple[str, int]] = []
     start = 0
     while start < len(units):
-        end = start + 1
-        while end < len(units) and count_tokens(" ".join(units[start : end + 1])) <= settings.max_tokens:
+        end, total = start + 1, overhead + sizes[start]
+        while end < len(units) and total + sizes[end] <= settings.max_tokens:
+            total += sizes[end]
             end += 1
-        windows.append(" ".join(units[start:end]))
+        while end > start + 1 and count(start, end) > settings.max_tokens:
+            end -= 1
+        while end < len(units) and count(start, end + 1) <= settings.max_tokens:
+            end += 1
+        windows.append((" ".join(units[start:end]), count(start, end)))
         if end >= len(units):
             break
         start = max(start + 1, end - settings.overlap_sentences)

