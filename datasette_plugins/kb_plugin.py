@@ -2,7 +2,7 @@
 
 Hooks (all exist in Datasette 0.65 and 1.0): ``startup``, ``prepare_jinja2_environment``,
 ``register_routes``, ``prepare_connection``, ``render_cell``, ``extra_css_urls``,
-``menu_links``, ``canned_queries``, ``asgi_wrapper``.
+``menu_links``, ``canned_queries``, ``asgi_wrapper``, ``skip_csrf``.
 """
 
 from __future__ import annotations
@@ -140,6 +140,17 @@ def canned_queries(datasette, database):
     if state is None or database != state.database:
         return None
     return kb_metadata.canned_queries()
+
+
+READ_ONLY_API = ("/-/kb/search.json",)
+
+
+@hookimpl
+def skip_csrf(datasette, scope):
+    """The JSON search API takes GET only and changes nothing: no CSRF cookie to make and
+    sign on each of its calls (the form pages keep the protection)."""
+    path = scope.get("path", "")
+    return scope.get("method") in ("GET", "HEAD") and any(path.endswith(p) for p in READ_ONLY_API)
 
 
 MAX_REQUEST_BYTES = 1_000_000  # no page takes more (the capture form: 128 kB)

@@ -7,6 +7,7 @@ views only parse the request, call it in a worker thread and render the result.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -76,25 +77,26 @@ class SearchRequest:
                 "since": self.filters.since, "until": self.filters.until}
 
 
-def _values(request, name: str) -> list[str]:
+def _values(args, name: str) -> list[str]:
     out: list[str] = []
-    for raw in request.args.getlist(name):
+    for raw in args.getlist(name):
         out += [v.strip() for v in raw.split(",") if v.strip()]
     return out[:MAX_FILTER_VALUES]
 
 
 def parse_search_request(request, state: KBState) -> SearchRequest:
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    args = request.args  # parsed anew on each access: once is enough
+    lang = i18n.pick_language(args.get("lang"), state.config.language)
     t = i18n.texts(lang)
     sr = SearchRequest(lang=lang)
-    sr.q = " ".join((request.args.get("q") or "").split())
+    sr.q = " ".join((args.get("q") or "").split())
     if len(sr.q) > MAX_QUERY_CHARS:
         sr.errors.append(t["query_too_long"].format(n=MAX_QUERY_CHARS))
-    sr.areas = _values(request, "area")
-    sr.types = _values(request, "type")
-    sr.tags = [tag.lower() for tag in _values(request, "tag")]
-    sr.since = (request.args.get("since") or "").strip()[:10]
-    sr.until = (request.args.get("until") or "").strip()[:10]
+    sr.areas = _values(args, "area")
+    sr.types = _values(args, "type")
+    sr.tags = [tag.lower() for tag in _values(args, "tag")]
+    sr.since = (args.get("since") or "").strip()[:10]
+    sr.until = (args.get("until") or "").strip()[:10]
     for area in sr.areas:
         if area not in state.config.areas:
             sr.errors.append(t["unknown_area"].format(value=area))
@@ -111,7 +113,7 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
     except KBError:
         sr.errors.append(t["bad_date"].format(value=sr.until))
     try:
-        sr.limit = max(1, min(MAX_LIMIT, int(request.args.get("n") or DEFAULT_LIMIT)))
+        sr.limit = max(1, min(MAX_LIMIT, int(args.get("n") or DEFAULT_LIMIT)))
     except ValueError:
         sr.limit = DEFAULT_LIMIT
     sr.filters = Filters(areas=tuple(sr.areas), types=tuple(sr.types), tags=tuple(sr.tags),
@@ -174,8 +176,14 @@ def _common(datasette, state: KBState, lang: str) -> dict:
 
 
 def static_version() -> str:
+    """A short hash of kb.css for cache-busting URLs, recomputed only when the file changes."""
     css = STATIC_DIR / "kb.css"
-    return hashlib.sha256(css.read_bytes()).hexdigest()[:10]
+    return _file_hash(str(css), css.stat().st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=4)
+def _file_hash(path: str, mtime_ns: int) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
 
 
 # --- views ----------------------------------------------------------------------------
@@ -216,11 +224,11 @@ async def search_json(datasette, request):
         results = await run_search(state, sr)
     except KBError as exc:
         return _json({"ok": False, "errors": [str(exc)]}, 503)
-    entry_url = _common(datasette, state, "sv")["entry_url"]
+    prefix = datasette.urls.path("/-/kb/entry/")
     return _json({
         "ok": True, "query": sr.q, "filters": sr.filters_dict(), "limit": sr.limit,
         "count": len(results),
-        "results": [{**r.to_dict(), "url": entry_url(r.id)} for r in results],
+        "results": [{**r.to_dict(), "url": prefix + quote(r.id, safe="")} for r in results],
     })
 
 

@@ -22,7 +22,7 @@ from kb import config as config_module
 from kb.base import KnowledgeBase
 from kb.config import KBConfig
 from kb.errors import EntryNotFound
-from kb.store import Store
+from kb.store import ChunkOwners, Store
 from search.filters import Filters
 from search.query import SearchResult
 
@@ -49,6 +49,7 @@ class KBState:
         self._embedder: SharedEmbedder | None = None
         self._vectors = None  # the FAISS index of (file ident, generation) _vectors_key
         self._vectors_key: tuple | None = None
+        self._owners: ChunkOwners | None = None  # chunk -> entry of the same generation
 
     # --- one KnowledgeBase per thread, sharing the embedder and the FAISS index --------
     def _shared_embedder(self) -> SharedEmbedder:
@@ -85,8 +86,12 @@ class KBState:
                     if self._vectors_key != key:
                         kb._vectors = None
                         self._vectors = kb.vectors
-                        self._vectors_key = key
+                        self._owners = ChunkOwners(kb.store)
+                        # an update landed while these were read: read again next time
+                        same = self._vectors.generation == self._owners.generation == key[1]
+                        self._vectors_key = key if same else None
             kb._vectors = self._vectors
+            kb.owners = self._owners
         return kb
 
     def run(self, fn: Callable[[KnowledgeBase], T]) -> T:
@@ -97,7 +102,7 @@ class KBState:
             for kb in self._opened:
                 kb.close()
             self._opened.clear()
-            self._vectors = self._vectors_key = None
+            self._vectors = self._vectors_key = self._owners = None
         self._local = threading.local()
 
     def warm(self) -> None:

@@ -23,6 +23,7 @@ class KnowledgeBase:
         self._embedder = embedder
         self._store: Store | None = None
         self._vectors: vector_index.VectorIndex | None = None
+        self.owners = None  # a kb.store.ChunkOwners a long-lived holder keeps current, or None
 
     @classmethod
     def open(cls, root: str | os.PathLike | None = None, model: str | None = None, **kwargs) -> KnowledgeBase:
@@ -49,9 +50,9 @@ class KnowledgeBase:
 
     def require_index(self) -> None:
         """Refuse to search an index that is missing or made with another model."""
-        if not self.indexed:
+        indexed_model = self.store.get_meta("model_id") if self.config.db_path.exists() else None
+        if indexed_model is None:
             raise IndexMissing(f"{self.config.root}: not indexed yet")
-        indexed_model = self.store.get_meta("model_id")
         if indexed_model != self.embedder.model_id:
             raise ModelMismatch(
                 f"the index in {self.config.db_path} was built with model {indexed_model!r}, "
@@ -70,6 +71,12 @@ class KnowledgeBase:
                 self.store, self.config.faiss_path, self.embedder.dim
             )
         return self._vectors
+
+    def chunk_entries(self, chunk_ids) -> dict[int, str]:
+        """The entry of each chunk id: from memory when a holder keeps ``owners``, else SQL."""
+        if self.owners is not None:
+            return self.owners.lookup(chunk_ids)
+        return self.store.chunk_entries(chunk_ids)
 
     def close(self) -> None:
         if self._store is not None:

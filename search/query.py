@@ -36,6 +36,7 @@ KEYWORD_NORM = "dbsf"
 SEMANTIC_CHUNK_BONUS = 0.0
 KEYWORD_CHUNK_BONUS = 0.0
 RRF_K = 60
+RESULT_COLUMNS = ("title", "area", "type", "date", "path", "sprint", "tags")  # what a result shows
 
 
 @dataclass
@@ -103,7 +104,7 @@ def search(
     if mode in ("hybrid", "semantic"):
         semantic, sem_chunk = _semantic(kb, query, limit, allowed)
     if mode in ("hybrid", "keyword"):
-        keyword, kw_chunk = _keyword(store, query, limit, allowed, stem)
+        keyword, kw_chunk = _keyword(kb, query, limit, allowed, stem)
 
     if mode == "semantic":
         scores = semantic
@@ -149,28 +150,16 @@ def _allowed_chunks(store, filters: Filters) -> np.ndarray:
     return np.array([r[0] for r in rows], dtype=np.int64)
 
 
-def _chunk_entries(store, chunk_ids) -> dict[int, str]:
-    ids = [int(i) for i in chunk_ids]
-    if not ids:
-        return {}
-    rows = store.db.execute(
-        "select id, entry_id from chunks where id in (select value from json_each(?))",
-        ["[" + ",".join(map(str, ids)) + "]"],
-    ).fetchall()
-    return dict(rows)
-
-
-def _roll_up(store, chunk_ids, scores, bonus: float = 0.0) -> tuple[dict[str, float], dict[str, int]]:
+def _roll_up(kb, chunk_ids, scores, bonus: float = 0.0) -> tuple[dict[str, float], dict[str, int]]:
     """Entry score = its best chunk's score (+ ``bonus`` x its second best's, if any)."""
-    owner = _chunk_entries(store, chunk_ids)
+    owner = kb.chunk_entries(chunk_ids)
     best: dict[str, float] = {}
     second: dict[str, float] = {}
     which: dict[str, int] = {}
-    for chunk_id, score in zip(chunk_ids, scores, strict=True):
-        entry_id = owner.get(int(chunk_id))
+    for chunk_id, score in zip(np.asarray(chunk_ids).tolist(), np.asarray(scores).tolist(), strict=True):
+        entry_id = owner.get(chunk_id)
         if entry_id is None:
             continue
-        score = float(score)
         if entry_id not in best or score > best[entry_id]:
             if entry_id in best:
                 second[entry_id] = best[entry_id]
@@ -190,20 +179,20 @@ def _semantic(kb, query: str, limit: int, allowed):
     k = min(total, max(200, limit * 20))
     while True:
         ids, scores = vectors.search(qv, k, allowed)
-        best, which = _roll_up(kb.store, ids, scores, SEMANTIC_CHUNK_BONUS)
+        best, which = _roll_up(kb, ids, scores, SEMANTIC_CHUNK_BONUS)
         if len(best) >= limit or k >= total:
             return best, which
         k = min(total, k * 4)
 
 
-def _keyword(store, query: str, limit: int, allowed, stem: bool | None = None):
-    ids, scores = keyword_chunks(store, query, max(200, limit * 20), allowed, stem=stem)
-    return _roll_up(store, ids, scores, KEYWORD_CHUNK_BONUS)
+def _keyword(kb, query: str, limit: int, allowed, stem: bool | None = None):
+    ids, scores = keyword_chunks(kb.store, query, max(200, limit * 20), allowed, stem=stem)
+    return _roll_up(kb, ids, scores, KEYWORD_CHUNK_BONUS)
 
 
 def _results(kb, query: str, ranked, best_chunk) -> list[SearchResult]:
     store = kb.store
-    entries = store.get_entries([entry_id for entry_id, _ in ranked])
+    entries = store.get_entries([entry_id for entry_id, _ in ranked], RESULT_COLUMNS)
     chunk_ids = [best_chunk[e][1] for e, _ in ranked]
     chunks = {
         row[0]: row[1:]

@@ -24,7 +24,7 @@ SIMILAR_MODES = ("semantic", "keyword", "hybrid")
 def _keyword_scores(kb, text: str, k: int) -> dict[str, float]:
     """Entries sharing words with ``text``, by their best chunk's BM25 score."""
     chunk_ids, scores = keyword_chunks(kb.store, text, max(200, k))
-    return _roll_up(kb.store, chunk_ids, scores)[0]
+    return _roll_up(kb, chunk_ids, scores)[0]
 
 
 def entry_matrix(kb) -> tuple[list[str], np.ndarray]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -24,6 +25,11 @@ def _stem_prefix(term: str) -> str:
 
 
 def term_pattern(terms: list[str]) -> re.Pattern | None:
+    return _term_pattern(tuple(terms))
+
+
+@functools.lru_cache(maxsize=256)  # one pattern per query, not one per snippet
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern | None:
     terms = [t for t in terms if len(t) >= 2]
     if not terms:
         return None

@@ -246,6 +246,19 @@ def test_search_json_shape(web_root):
     assert first["url"] == f"/-/kb/entry/{first['id']}"
 
 
+def test_only_the_read_only_json_api_skips_csrf(web_root):
+    from datasette.plugins import pm
+
+    ds = Datasette([db_path(web_root)])
+
+    def skipped(method, path):
+        return any(pm.hook.skip_csrf(datasette=ds, scope={"type": "http", "method": method, "path": path}))
+
+    assert skipped("GET", "/-/kb/search.json") and skipped("GET", "/prefix/-/kb/search.json")
+    assert not skipped("POST", "/-/kb/search.json")
+    assert not any(skipped(m, p) for m in ("GET", "POST") for p in ("/-/kb/new", "/-/kb/search", "/-/login"))
+
+
 def test_search_json_filters(web_root):
     area, types, tag, period = get(
         web_root,
@@ -415,6 +428,12 @@ def test_one_knowledge_base_per_process_reloaded_when_the_index_changes(web_root
     assert "ackumulator" not in first.text
     assert "ackumulator" in second.text
     assert state._vectors is not vectors  # reloaded for the new generation
+    # the in-memory chunk -> entry map moved on with it and agrees with the database
+    kb = state._current()
+    assert kb.owners is state._owners and kb.owners.generation == kb.store.generation
+    chunk_ids = [r[0] for r in kb.store.db.execute("select id from chunks")] + [10**9, -1]
+    assert kb.owners.lookup(chunk_ids) == kb.store.chunk_entries(chunk_ids)
+    assert "ackumulator" in set(kb.owners.lookup(chunk_ids).values())
 
 
 def test_canned_queries(web_root):
