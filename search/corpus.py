@@ -7,6 +7,7 @@ Loaded from SQLite in one pass; everything after that is numpy.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections import Counter
@@ -77,6 +78,7 @@ def _words_with_surface(text: str) -> list[tuple[str, str]]:
 _stemmers: dict = {}
 
 
+@functools.lru_cache(maxsize=200_000)  # a register repeats its words: 600k tokens, 30k words
 def _stem(token: str) -> str:
     if "sv" not in _stemmers:
         import snowballstemmer
@@ -106,6 +108,7 @@ class Corpus:
     area_names: dict[str, str] = field(default_factory=dict)
     _by_entry: dict[int, list[Section]] = field(default_factory=dict, repr=False)
     _doc_words: list[Counter] | None = field(default=None, repr=False)
+    _df: Counter | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for section in self.sections:
@@ -182,12 +185,18 @@ class Corpus:
             ]
         return self._doc_words
 
+    def doc_frequency(self) -> Counter:
+        """In how many entries each (stemmed) word occurs."""
+        if self._df is None:
+            self._df = Counter()
+            for doc in self.doc_words():
+                self._df.update(doc.keys())
+        return self._df
+
     def word_tfidf(self) -> np.ndarray:
         """Rows: entries; L2-normalised sublinear TF-IDF of their content words."""
         docs = self.doc_words()
-        df: Counter = Counter()
-        for doc in docs:
-            df.update(doc.keys())
+        df = self.doc_frequency()
         vocab = {w: k for k, w in enumerate(sorted(df))}
         matrix = np.zeros((self.n, len(vocab)), dtype=np.float32)
         for i, doc in enumerate(docs):

@@ -258,10 +258,7 @@ def _snippet(section) -> str:
 
 def shared_rare_words(corpus: Corpus, i: int, j: int, top: int = 5) -> list[str]:
     docs = corpus.doc_words()
-    df: dict[str, int] = {}
-    for doc in docs:
-        for w in doc:
-            df[w] = df.get(w, 0) + 1
+    df = corpus.doc_frequency()
     common = set(docs[i]) & set(docs[j])
     rare = sorted((df[w], w) for w in common if df[w] <= max(2, corpus.n // 10))
     surface = {w: t for w, t in _surface_pairs(corpus, i)}
