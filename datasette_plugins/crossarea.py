@@ -66,7 +66,7 @@ TEXTS = {
 def parse_filters(request, state) -> tuple[dict, list[str]]:
     """``area`` (repeatable), ``since``, ``until``, ``n`` from the query string."""
     errors: list[str] = []
-    areas = [a for a in _values(request, "area") if a]
+    areas = [a for a in _values(request.args, "area") if a]
     unknown = [a for a in areas if a not in state.config.areas]
     if unknown:
         errors.append(f"unknown area {unknown[0]!r}")

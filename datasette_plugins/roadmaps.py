@@ -134,7 +134,7 @@ async def policy_page(datasette, request):
     context = _context(datasette, state, request)
     t = context["t"]
     errors: list[str] = []
-    areas = _values(request, "area")
+    areas = _values(request.args, "area")
     errors += [t["unknown_area"].format(value=a) for a in areas if a not in state.config.areas]
     since_text = (request.args.get("since") or "").strip()[:10]
     until_text = (request.args.get("until") or "").strip()[:10]
