@@ -4,7 +4,9 @@ design (one lock around every search, no query-vector cache), side by side in on
     HF_HUB_OFFLINE=1 python bench/server_load.py --root . --clients 20 --seconds 15
 
 Each variant is a fresh server process on 127.0.0.1 (``kb serve`` without re-indexing);
-the load comes from this process (bench/search_load.py). Two loads per variant: the ten
+the load comes from a second process: ``wrk`` (a C load generator, one thread, one
+connection per client; ``apt-get install wrk``) when it is installed, else this process's
+Python client (bench/search_load.py), which itself needs much of a core. Two loads per variant: the ten
 fixed queries round robin (repeats: the query-vector cache helps) and never-repeated
 query texts (every request embeds). The server also has to stay up and answer
 without errors; the script checks that it is still alive at the end.
@@ -16,17 +18,65 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from urllib.parse import quote
 
 import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "bench"))
-from search_load import run_load  # noqa: E402 - a sibling script, found through sys.path
+from search_load import QUERIES, run_load  # noqa: E402 - a sibling script, found through sys.path
+
+# wrk's script: the ten queries round robin (or made unique per request), and at the end one
+# JSON line with the counts and latency percentiles (microseconds)
+WRK_SCRIPT = """
+local queries = {QUERIES}
+local unique = {UNIQUE}
+local counter = 0
+request = function()
+  counter = counter + 1
+  local q = queries[(counter % #queries) + 1]
+  if unique then q = q .. "%20" .. tostring(math.random(1, 1000000000)) .. "x" .. counter end
+  return wrk.format("GET", "/-/kb/search.json?q=" .. q)
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format('WRK {{"requests": %d, "seconds": %f, "connect": %d, "read": %d, "write": %d, '
+    .. '"status": %d, "timeout": %d, "p50": %f, "p90": %f, "p95": %f, "p99": %f, "max": %f}}\\n',
+    summary.requests, summary.duration / 1e6, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(95), latency:percentile(99), latency.max))
+end
+"""
+
+
+def run_wrk(url: str, clients: int, seconds: float, unique: bool) -> dict:
+    queries = "{" + ", ".join(f'"{quote(q)}"' for q in QUERIES) + "}"
+    script = WRK_SCRIPT.replace("{QUERIES}", queries).replace("{UNIQUE}", "true" if unique else "false")
+    script = script.replace("{{", "{").replace("}}", "}")
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    try:
+        proc = subprocess.run(
+            ["wrk", "-t1", f"-c{clients}", f"-d{int(seconds)}s", "--timeout", "10s", "-s", f.name, url],
+            capture_output=True, text=True, check=True,
+        )
+    finally:
+        os.unlink(f.name)
+    line = re.search(r"^WRK (.*)$", proc.stdout, re.M)
+    if not line:
+        raise SystemExit(f"wrk gave no summary:\n{proc.stdout}\n{proc.stderr}")
+    data = json.loads(line.group(1))
+    errors = data["connect"] + data["read"] + data["write"] + data["status"] + data["timeout"]
+    return {"client": "wrk", "ok": data["requests"] - data["status"], "errors": errors,
+            "throughput": data["requests"] / data["seconds"],
+            **{f"{p}_ms": data[p] / 1000 for p in ("p50", "p90", "p95", "p99", "max")}}
 
 SERVER = """
 import sys, threading
@@ -64,7 +114,7 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
     raise SystemExit("server did not come up")
 
 
-def run_variant(name: str, serialised: bool, root: str, clients: int, seconds: float) -> dict:
+def run_variant(name: str, serialised: bool, root: str, clients: int, seconds: float, client: str) -> dict:
     port = free_port()
     code = SERVER.format(repo=str(REPO), serialised=serialised, root=root, port=port)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
@@ -74,8 +124,11 @@ def run_variant(name: str, serialised: bool, root: str, clients: int, seconds: f
         wait_until_up(url, proc)
         out = {"variant": name}
         for load in ("repeated", "unique"):
-            out[load] = asyncio.run(run_load(url, clients, seconds, unique=load == "unique"))
-            out[load].pop("weights", None)
+            if client == "wrk":
+                out[load] = run_wrk(url, clients, seconds, unique=load == "unique")
+            else:
+                out[load] = asyncio.run(run_load(url, clients, seconds, unique=load == "unique"))
+                out[load].pop("weights", None)
         out["alive_after"] = proc.poll() is None and httpx.get(url + "/-/kb/search", timeout=10).status_code == 200
         return out
     finally:
@@ -91,12 +144,14 @@ def main() -> None:
     parser.add_argument("--root", default=str(REPO))
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
+                        help="the load generator (default: wrk if installed)")
     parser.add_argument("--out", default=str(REPO / "bench/results/server_load.json"))
     args = parser.parse_args()
     rows = [
         run_variant("per-thread connections + cached query vectors (now)", False, args.root, args.clients,
-                    args.seconds),
-        run_variant("one lock, no cache (before)", True, args.root, args.clients, args.seconds),
+                    args.seconds, args.client),
+        run_variant("one lock, no cache (before)", True, args.root, args.clients, args.seconds, args.client),
     ]
     lines = ["| server | queries | ok | errors | req/s | p50 ms | p95 ms | up after |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -104,6 +159,8 @@ def main() -> None:
             d = r[load]
             lines.append(f"| {r['variant']} | {load} | {d['ok']} | {d['errors']} | {d['throughput']:.1f} "
                          f"| {d['p50_ms']:.0f} | {d['p95_ms']:.0f} | {r['alive_after']} |")
+    print(f"client: {args.client}, {args.clients} connections, {args.seconds:g} s per load, "
+          f"load average {os.getloadavg()[0]:.2f}")
     print("\n".join(lines))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"rows": rows, "table": "\n".join(lines)}, indent=1), encoding="utf-8")
