@@ -124,6 +124,8 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
 async def run_search(state: KBState, sr: SearchRequest):
     if sr.errors or not sr.q:
         return []
+    if state.answers_quickly(sr.q):
+        return state.search(sr.q, sr.filters, sr.limit)
     return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit)
 
 

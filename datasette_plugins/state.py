@@ -31,6 +31,7 @@ STATE_ATTRIBUTE = "_kb_plugin_state"
 MAX_QUERY_CHARS = 300  # a question, not a document: longer queries are refused
 MAX_K = 100
 QUERY_CACHE_SIZE = 1024  # query vectors kept (1.5 KB each)
+INLINE_MAX_CHUNKS = 50_000  # up to here a search with a cached query vector runs in a few ms
 
 T = TypeVar("T")
 _create_lock = threading.Lock()  # guards creating the state, never holds data
@@ -115,6 +116,15 @@ class KBState:
         query = query[:MAX_QUERY_CHARS]
         return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode))
 
+    def answers_quickly(self, query: str) -> bool:
+        """True when a search for ``query`` needs no embedding (its vector is cached) and the
+        index is loaded and small: a few milliseconds of work, cheaper to do at once than to
+        hand to a worker thread and back (under 20 clients the hand-offs were the slow tail)."""
+        embedder, vectors = self._embedder, self._vectors
+        if embedder is None or vectors is None or vectors.ntotal > INLINE_MAX_CHUNKS:
+            return False
+        return embedder.cached(" ".join(query[:MAX_QUERY_CHARS].split()))
+
     def similar(self, entry_id: str, limit: int = 10, other_areas: bool = False) -> list[SearchResult]:
         return self.run(lambda kb: kb.similar(entry_id, limit=limit, other_areas=other_areas))
 
@@ -134,28 +144,44 @@ class KBState:
 
 
 class SharedEmbedder:
-    """One embedder for every thread: calls serialised, query vectors cached by text."""
+    """One embedder for every thread: calls serialised, query vectors cached by text.
+
+    The cache has its own lock, held only for a dict lookup: a cached query never waits
+    behind another thread's embedding."""
 
     def __init__(self, inner, size: int = QUERY_CACHE_SIZE):
         self._inner = inner
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # around the model
+        self._cache_lock = threading.Lock()  # around the cache
         self._cache: OrderedDict[str, object] = OrderedDict()
         self._size = size
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
-    def embed_query(self, text: str):
-        with self._lock:
+    def cached(self, text: str) -> bool:
+        with self._cache_lock:
+            return text in self._cache
+
+    def _lookup(self, text: str):
+        with self._cache_lock:
             vector = self._cache.get(text)
-            if vector is None:
-                vector = self._inner.embed_query(text)
-                self._cache[text] = vector
-                if len(self._cache) > self._size:
-                    self._cache.popitem(last=False)
-            else:
+            if vector is not None:
                 self._cache.move_to_end(text)
-            return vector.copy()
+            return vector
+
+    def embed_query(self, text: str):
+        vector = self._lookup(text)
+        if vector is None:
+            with self._lock:
+                vector = self._lookup(text)  # another thread may have embedded it meanwhile
+                if vector is None:
+                    vector = self._inner.embed_query(text)
+                    with self._cache_lock:
+                        self._cache[text] = vector
+                        if len(self._cache) > self._size:
+                            self._cache.popitem(last=False)
+        return vector.copy()
 
     def embed(self, *args, **kwargs):
         with self._lock:

@@ -107,3 +107,33 @@ def test_e5_embedder_query_and_small_passage_paths_match_sentence_transformers(t
     st_passages = np.asarray(full.model.encode_document(texts, normalize_embeddings=True))
     assert np.min(np.sum(queries * st_queries, axis=1)) >= 0.999
     assert np.min(np.sum(passages * st_passages, axis=1)) >= 0.999
+
+
+def test_a_cached_query_does_not_wait_for_another_threads_embedding():
+    import threading
+
+    from datasette_plugins.state import SharedEmbedder
+    from indexer.embed import HashEmbedder
+
+    shared = SharedEmbedder(HashEmbedder())
+    first = shared.embed_query("fjärrvärme")
+    assert shared.cached("fjärrvärme") and not shared.cached("solceller")
+    got = []
+    with shared._lock:  # as while another thread embeds a new query
+        reader = threading.Thread(target=lambda: got.append(shared.embed_query("fjärrvärme")))
+        reader.start()
+        reader.join(timeout=5)
+        assert not reader.is_alive()
+    assert np.array_equal(got[0], first)
+
+
+def test_repeated_queries_are_answered_without_a_worker_thread(indexed_kb):
+    from datasette_plugins.state import KBState
+    from kb.config import load
+
+    state = KBState(load(indexed_kb.config.root), "kb")
+    assert not state.answers_quickly("upphandling av laddplatser")  # nothing loaded yet
+    first = state.search("upphandling av laddplatser")
+    assert state.answers_quickly("upphandling  av laddplatser")  # same words, same vector
+    assert not state.answers_quickly("solceller på skolor")
+    assert [r.id for r in state.search("upphandling av laddplatser")] == [r.id for r in first]
