@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from . import git_commit
 from .atomic import create_exclusive
 from .config import ENTRY_TYPES, STATE_DIR, KBConfig
 from .entry import Entry
@@ -96,6 +97,7 @@ class Saved:
     path: Path
     entry: Entry
     indexed: bool
+    commit: str | None = None  # the git commit, when kb.toml turns git_commit on
 
 
 # --- from a form ------------------------------------------------------------------------
@@ -365,7 +367,15 @@ def save(config: KBConfig, draft: Draft, embedder=None) -> Saved:
                 import sys
 
                 print(f"warning: {entry.id} saved but not indexed: {exc}", file=sys.stderr)
-    return Saved(id=entry.id, path=path, entry=entry, indexed=indexed)
+        commit = None
+        if git_commit.enabled(config):
+            try:  # under the lock: two writers never race for git's own index.lock
+                commit = git_commit.commit_entry(config, path, author=draft.author or None)
+            except KBError as exc:  # the entry is saved; a person can commit it by hand
+                import sys
+
+                print(f"warning: {entry.id} saved but not committed: {exc}", file=sys.stderr)
+    return Saved(id=entry.id, path=path, entry=entry, indexed=indexed, commit=commit)
 
 
 # --- the reflexive nudge: similar lessons and near-duplicates of a draft -------------------

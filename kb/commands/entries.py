@@ -93,11 +93,13 @@ def show(entry_id, root, as_json):
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
 @click.option("--edit/--no-edit", default=None,
               help="Open $EDITOR on the new entry. Default: when run in a terminal.")
+@click.option("--commit", is_flag=True,
+              help="Commit the new file to git (only that file; git's own author). Needs a git repository.")
 @click.option("--from-stdin", is_flag=True,
               help="Read the whole entry as JSON from stdin: title, area, type, date, sprint, tags, "
               "actors, roadmap, author, and sections ({heading: text}) or happened/learned/next.")
 @handle_errors
-def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from_stdin):
+def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from_stdin, commit):
     """Create a new entry from a template (Swedish headings by default)."""
     from ..new_entry import create_entry
 
@@ -119,6 +121,7 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
                 "\n".join(f"{field}: {m}" for field, msgs in exc.errors.items() for m in msgs)
             ) from None
         click.echo(f"Created {path.relative_to(config.root)}")
+        _commit(config, path, commit)
         _warn_new_duplicate(config, path)
         click.echo("Run `kb index` to index it.")
         return
@@ -156,6 +159,7 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
                 click.echo(problem.format(config.root), err=True)
             click.echo("Fix the problems above, then run `kb index`.", err=True)
             sys.exit(1)
+    _commit(config, path, commit)
     _warn_new_duplicate(config, path)
     click.echo("Write what happened and what you learned, then run `kb index`.")
 
@@ -256,3 +260,12 @@ def hash_password_(password):
     from ..capture import hash_password
 
     click.echo(hash_password(password))
+
+
+def _commit(config, path, wanted: bool) -> None:
+    if not wanted:
+        return
+    from ..git_commit import commit_entry
+
+    sha = commit_entry(config, path, message=f"New entry {path.stem}")
+    click.echo(f"Committed {path.relative_to(config.root)} ({sha[:10]})")
