@@ -17,6 +17,7 @@ import asyncio
 import datetime as dt
 import functools
 import hashlib
+import math
 import time
 from urllib.parse import parse_qsl, urlencode
 
@@ -59,6 +60,7 @@ TEXTS = {
         "login_title": "Logga in för att skriva", "login_intro": "Alla kan läsa; att logga en reflektion kräver inloggning.",
         "user": "Användarnamn", "password": "Lösenord", "sign_in": "Logga in",
         "bad_login": "Fel användarnamn eller lösenord.",
+        "too_many": "För många misslyckade inloggningar. Försök igen om {minutes} min.",
         "no_writers": "Inga skribenter är konfigurerade (kb.toml [auth] writers eller KB_WRITERS).",
         "forbidden": "Du behöver logga in som skribent för att logga en reflektion.",
         "too_large": "Formuläret är för stort.",
@@ -84,6 +86,7 @@ TEXTS = {
         "login_title": "Sign in to write", "login_intro": "Everyone can read; logging a reflection needs sign-in.",
         "user": "User name", "password": "Password", "sign_in": "Sign in",
         "bad_login": "Wrong user name or password.",
+        "too_many": "Too many failed sign-ins. Try again in {minutes} min.",
         "no_writers": "No writers are configured (kb.toml [auth] writers or KB_WRITERS).",
         "forbidden": "You need to sign in as a writer to log a reflection.",
         "too_large": "The form is too large.",
@@ -292,18 +295,37 @@ async def login_page(datasette, request):
         next_url = _safe_next(form.get("next") or next_url)
         name = (form.get("username") or "").strip()[:64]
         password = (form.get("password") or "")[:1024]
+        throttle = _throttle(datasette)
+        keys = throttle.keys(name, (request.scope.get("client") or [None])[0])
+        wait = throttle.wait_seconds(keys)
+        if wait > 0:
+            context = _context(datasette, request, state, lang)
+            context.update({"next": next_url, "error": "too_many", "has_writers": True,
+                            "wait_minutes": max(1, math.ceil(wait / 60))})
+            response = await _html(datasette, request, "capture_login.html", context, status=429)
+            response.headers["Retry-After"] = str(math.ceil(wait))
+            return response
         ok = await asyncio.to_thread(capture.check_login, state.config, name, password)
         if ok:
+            throttle.succeeded(name)
             response = Response.redirect(datasette.urls.path(next_url) + ("?lang=en" if lang == "en" else ""))
             expires = baseconv.base62.encode(int(time.time()) + SESSION_SECONDS)
             response.set_cookie("ds_actor", datasette.sign({"a": {"id": name}, "e": expires}, "actor"),
                                 httponly=True, samesite="lax", max_age=SESSION_SECONDS)
             return response
+        throttle.failed(keys)
         error, status = "bad_login", 403
     context = _context(datasette, request, state, lang)
     context.update({"next": next_url, "error": error,
                     "has_writers": bool(capture.load_writers(state.config))})
     return await _html(datasette, request, "capture_login.html", context, status=status)
+
+
+def _throttle(datasette) -> capture.LoginThrottle:
+    throttle = getattr(datasette, "_kb_login_throttle", None)
+    if throttle is None:
+        throttle = datasette._kb_login_throttle = capture.LoginThrottle()
+    return throttle
 
 
 async def logout_page(datasette, request):

@@ -19,6 +19,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -514,3 +515,47 @@ def check_login(config: KBConfig, name: str, password: str) -> bool:
         verify_password(password, hash_password("x", iterations=1000))  # similar work either way
         return False
     return verify_password(password, stored)
+
+
+class LoginThrottle:
+    """Failed sign-ins counted per user name and per client address: after ``limit``
+    failures within ``window`` seconds, that name or address waits until the oldest
+    failure is ``window`` old. A success clears the name's count. In memory, per server
+    process (it slows guessing down; it is not an account lock-out)."""
+
+    def __init__(self, limit: int = 5, window: float = 900, clock=None, max_keys: int = 10_000):
+        import time
+
+        self.limit, self.window, self.max_keys = limit, window, max_keys
+        self.clock = clock or time.monotonic
+        self._failures: dict[str, list[float]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def keys(name: str, address: str | None) -> list[str]:
+        return [f"name:{name.strip().lower()}"] + ([f"address:{address}"] if address else [])
+
+    def wait_seconds(self, keys: list[str]) -> float:
+        """0 when a sign-in may be tried now, else how long until it may."""
+        now = self.clock()
+        with self._lock:
+            waits = []
+            for key in keys:
+                recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+                if len(recent) >= self.limit:
+                    waits.append(recent[-self.limit] + self.window - now)
+            return max(waits, default=0.0)
+
+    def failed(self, keys: list[str]) -> None:
+        now = self.clock()
+        with self._lock:
+            if len(self._failures) >= self.max_keys:  # forget what is past the window
+                self._failures = {k: v for k, v in self._failures.items() if now - v[-1] < self.window}
+            for key in keys:
+                recent = [t for t in self._failures.get(key, []) if now - t < self.window]
+                self._failures[key] = (recent + [now])[-self.limit:]
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(self.keys(name, None)[0], None)
+
