@@ -484,3 +484,22 @@ def test_rejection_removes_the_link_from_both_entries(cross_root):
     for rel in ("mobilitet/mob-cykel.md", "energi/ene-sol.md"):
         assert "related: []" in (cross_root / "entries" / rel).read_text(encoding="utf-8")
     assert [d.verdict for d in load_decisions(cross_root)] == ["unrelated"]
+
+
+def test_many_new_near_duplicates_give_one_summary_line(cross_root):
+    root = ["--root", str(cross_root)]
+    _run("index", *root, "-q")
+    source = textwrap.dedent(CROSS_ENTRIES["energi/ene-sol-igen.md"])
+    topics = ["Fjärrvärme i Rosengård", "Cykelbanor i Hyllie", "Laddplatser vid Malmö C", "Gröna tak i Augustenborg",
+              "Matsvinn i skolköken", "Biogas till bussarna", "Skyfallsparker i Sofielund"]
+    for k, topic in enumerate(topics):  # an import of a register that holds every lesson twice
+        words = " ".join(f"{topic} ord{k}x{j}" for j in range(30))
+        for copy in ("a", "b"):
+            text = source.replace("id: ene-sol-igen", f"id: dubbel-{k}-{copy}")
+            text = text.split("---\n", 2)
+            (cross_root / f"entries/energi/dubbel-{k}-{copy}.md").write_text(
+                "---\n" + text[1] + "---\n" + words + "\n", encoding="utf-8")
+    result = _run("index", *root, "-q")
+    assert result.exit_code == 0
+    assert "pairs among the new entries look like near-duplicates; `kb duplicates` lists them" in result.stderr
+    assert result.stderr.count("looks like a near-duplicate of") == 0

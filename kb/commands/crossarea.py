@@ -201,6 +201,9 @@ def _warn_new_duplicate(config, path) -> None:
         return
 
 
+MAX_DUPLICATE_WARNINGS = 5
+
+
 def warn_near_duplicates(kb, ids) -> None:
     """Tell the author when an entry is probably a lesson already logged (never fails)."""
     from search.duplicates import near_duplicates
@@ -208,6 +211,10 @@ def warn_near_duplicates(kb, ids) -> None:
     try:
         pairs = near_duplicates(kb, ids=ids)
     except KBError:
+        return
+    if len(pairs) > MAX_DUPLICATE_WARNINGS:  # an import or a first build: a summary, not a flood
+        click.echo(f"warning: {len(pairs)} pairs among the new entries look like near-duplicates; "
+                   "`kb duplicates` lists them.", err=True)
         return
     for d in pairs:
         new_id, old_id = (d.a, d.b) if d.a in ids else (d.b, d.a)
