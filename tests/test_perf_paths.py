@@ -119,12 +119,41 @@ def test_a_cached_query_does_not_wait_for_another_threads_embedding():
     first = shared.embed_query("fjärrvärme")
     assert shared.cached("fjärrvärme") and not shared.cached("solceller")
     got = []
-    with shared._lock:  # as while another thread embeds a new query
+    with shared._borrow():  # the only embedder is busy, as while another thread embeds
         reader = threading.Thread(target=lambda: got.append(shared.embed_query("fjärrvärme")))
         reader.start()
         reader.join(timeout=5)
         assert not reader.is_alive()
     assert np.array_equal(got[0], first)
+
+
+def test_new_queries_are_embedded_side_by_side_by_a_pool_of_engines():
+    import concurrent.futures
+    import threading
+    import time
+
+    from datasette_plugins.state import SharedEmbedder
+    from indexer.embed import HashEmbedder
+
+    class Slow(HashEmbedder):
+        busy = 0
+        most = 0
+        guard = threading.Lock()
+
+        def embed_query(self, text):
+            with Slow.guard:
+                Slow.busy += 1
+                Slow.most = max(Slow.most, Slow.busy)
+            time.sleep(0.05)
+            with Slow.guard:
+                Slow.busy -= 1
+            return super().embed_query(text)
+
+    shared = SharedEmbedder(Slow(), more=[Slow()])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=6) as pool:
+        vectors = list(pool.map(shared.embed_query, [f"fråga {i}" for i in range(12)]))
+    assert Slow.most == 2  # two at a time, never more: each engine used by one thread
+    assert all(np.array_equal(v, HashEmbedder().embed_query(f"fråga {i}")) for i, v in enumerate(vectors))
 
 
 def test_repeated_queries_are_answered_without_a_worker_thread(indexed_kb):
