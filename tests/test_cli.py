@@ -59,6 +59,12 @@ def test_index_search_similar_show_json(kb_root):
     similar = runner.invoke(cli, ["similar", "laddplatser", "--other-areas", "--json", *_root(kb_root)])
     assert similar.exit_code == 0
     assert all(h["area"] != "mobilitet" for h in json.loads(similar.stdout))
+    for mode in ("keyword", "hybrid"):
+        by_mode = runner.invoke(cli, ["similar", "laddplatser", "--mode", mode, "--json", *_root(kb_root)])
+        assert by_mode.exit_code == 0, by_mode.output
+        assert "laddplatser" not in {h["id"] for h in json.loads(by_mode.stdout)}
+    bad = runner.invoke(cli, ["similar", "laddplatser", "--mode", "fuzzy", *_root(kb_root)])
+    assert bad.exit_code == 2 and "fuzzy" in bad.output
     show = runner.invoke(cli, ["show", "cykel-upphandling", "--json", *_root(kb_root)])
     assert json.loads(show.stdout)["extra"] == {"owner": "gatukontoret"}
     text = runner.invoke(cli, ["search", "cykelbana", *_root(kb_root)])

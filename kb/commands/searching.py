@@ -43,12 +43,16 @@ def search(query, root, model, areas, types, tags, since, until, mode, limit, as
 @model_option
 @click.option("--other-areas", is_flag=True, help="Only entries from other areas than this one's.")
 @click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--mode", type=click.Choice(["semantic", "keyword", "hybrid"]), default="semantic",
+              show_default=True,
+              help="semantic: by meaning (works across Swedish and English); keyword: the entry's own "
+              "words (found more of NASA's English cross-references); hybrid: both.")
 @json_option
 @handle_errors
-def similar(entry_id, root, model, other_areas, limit, as_json):
+def similar(entry_id, root, model, other_areas, limit, mode, as_json):
     """Entries closest in meaning to ENTRY_ID."""
     kb = open_kb(root, model)
-    results = kb.similar(entry_id, limit=limit, other_areas=other_areas)
+    results = kb.similar(entry_id, limit=limit, other_areas=other_areas, mode=mode)
     emit_results(results, as_json, empty="No similar entries.")
 
 
