@@ -162,9 +162,8 @@ class SharedEmbedder:
     def __init__(self, inner, size: int = QUERY_CACHE_SIZE, more=()):
         self._inner = inner
         self._pool: queue.LifoQueue = queue.LifoQueue()
-        for embedder in (*more, inner):  # the first one used is the one whose attributes we show
-            self._pool.put(embedder)
-        self._lock = threading.Lock()  # kept for callers that serialise on it (tests)
+        for embedder in (*more, inner):  # last in, first out: one search at a time always
+            self._pool.put(embedder)     # gets ``inner``, so a quiet server loads one engine
         self._cache_lock = threading.Lock()  # around the cache
         self._cache: OrderedDict[str, object] = OrderedDict()
         self._size = size

@@ -519,14 +519,18 @@ def check_login(config: KBConfig, name: str, password: str) -> bool:
 
 class LoginThrottle:
     """Failed sign-ins counted per user name and per client address: after ``limit``
-    failures within ``window`` seconds, that name or address waits until the oldest
-    failure is ``window`` old. A success clears the name's count. In memory, per server
-    process (it slows guessing down; it is not an account lock-out)."""
+    failures of one name (``address_limit`` from one address) within ``window`` seconds,
+    that name or address waits until the oldest counted failure is ``window`` old. A success
+    clears the name's count. In memory, per server process (it slows guessing down; it is
+    not an account lock-out). The address limit is higher: behind a proxy every writer
+    shares one address, and one person's typos should not lock everyone out."""
 
-    def __init__(self, limit: int = 5, window: float = 900, clock=None, max_keys: int = 10_000):
+    def __init__(self, limit: int = 5, window: float = 900, clock=None, max_keys: int = 10_000,
+                 address_limit: int = 20):
         import time
 
         self.limit, self.window, self.max_keys = limit, window, max_keys
+        self.address_limit = address_limit
         self.clock = clock or time.monotonic
         self._failures: dict[str, list[float]] = {}
         self._lock = threading.Lock()
@@ -541,10 +545,14 @@ class LoginThrottle:
         with self._lock:
             waits = []
             for key in keys:
+                limit = self._limit(key)
                 recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-                if len(recent) >= self.limit:
-                    waits.append(recent[-self.limit] + self.window - now)
+                if len(recent) >= limit:
+                    waits.append(recent[-limit] + self.window - now)
             return max(waits, default=0.0)
+
+    def _limit(self, key: str) -> int:
+        return self.address_limit if key.startswith("address:") else self.limit
 
     def failed(self, keys: list[str]) -> None:
         now = self.clock()
@@ -553,7 +561,7 @@ class LoginThrottle:
                 self._failures = {k: v for k, v in self._failures.items() if now - v[-1] < self.window}
             for key in keys:
                 recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-                self._failures[key] = (recent + [now])[-self.limit:]
+                self._failures[key] = (recent + [now])[-self._limit(key):]
 
     def succeeded(self, name: str) -> None:
         with self._lock:
