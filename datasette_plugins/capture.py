@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import functools
-import hashlib
 import math
 import time
 from urllib.parse import parse_qsl, urlencode
@@ -32,7 +30,7 @@ from kb.errors import KBError
 from kb.new_entry import HEADINGS, default_sprint
 
 from . import i18n
-from .pages import STATIC_DIR, _common, _html, _no_kb
+from .pages import _common, _html, _no_kb, static_version
 from .render import markdown_to_html
 from .state import KBState, get_state
 
@@ -153,16 +151,10 @@ def _context(datasette, request, state: KBState, lang: str) -> dict:
             "new": datasette.urls.path("/-/kb/new"),
             "login": datasette.urls.path("/-/kb/login"),
             "logout": datasette.urls.path("/-/kb/logout"),
-            "js": datasette.urls.path("/-/kb/static/capture.js") + "?v=" + _version("capture.js"),
-            "css": datasette.urls.path("/-/kb/static/capture.css") + "?v=" + _version("capture.css"),
+            "js": datasette.urls.path("/-/kb/static/capture.js") + "?v=" + static_version("capture.js"),
+            "css": datasette.urls.path("/-/kb/static/capture.css") + "?v=" + static_version("capture.css"),
         },
     }
-
-
-@functools.lru_cache(maxsize=4)
-def _version(name: str) -> str:
-    """A content hash in the URL: the static files are cached for a day."""
-    return hashlib.sha256((STATIC_DIR / name).read_bytes()).hexdigest()[:10]
 
 
 def _login_redirect(datasette, lang: str) -> Response:

@@ -177,13 +177,14 @@ def _common(datasette, state: KBState, lang: str) -> dict:
     }
 
 
-def static_version() -> str:
-    """A short hash of kb.css for cache-busting URLs, recomputed only when the file changes."""
-    css = STATIC_DIR / "kb.css"
-    return _file_hash(str(css), css.stat().st_mtime_ns)
+def static_version(name: str = "kb.css") -> str:
+    """A short content hash of one of our static files for cache-busting URLs (they are
+    cached for a day), recomputed only when the file changes."""
+    path = STATIC_DIR / name
+    return _file_hash(str(path), path.stat().st_mtime_ns)
 
 
-@functools.lru_cache(maxsize=4)
+@functools.lru_cache(maxsize=16)
 def _file_hash(path: str, mtime_ns: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
 
