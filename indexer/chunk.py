@@ -93,15 +93,11 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
-def split_to_fit(text: str, count_tokens: Callable[[str], int], settings: ChunkSettings) -> list[str]:
-    """Windows of whole sentences, each within ``max_tokens``, overlapping by a sentence."""
-    return [window for window, _ in windows_with_counts(text, count_tokens, settings)]
-
-
 def windows_with_counts(
     text: str, count_tokens: Callable[[str], int], settings: ChunkSettings
 ) -> list[tuple[str, int]]:
-    """:func:`split_to_fit`'s windows with their token counts (each text counted once)."""
+    """Windows of whole sentences, each within ``max_tokens``, overlapping by a sentence,
+    with their token counts (each text counted once)."""
     whole = count_tokens(text)
     if whole <= settings.max_tokens:
         return [(text, whole)]

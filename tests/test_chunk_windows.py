@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from indexer.chunk import ChunkSettings, sentences, split_to_fit
+from indexer.chunk import ChunkSettings, sentences, windows_with_counts
 
 
 def greedy_windows(text, count_tokens, settings):
@@ -56,7 +56,9 @@ def test_same_windows_as_the_one_by_one_greedy(count):
     for _ in range(200):
         text = random_text(rng)
         expected = [text] if count(text) <= settings.max_tokens else greedy_windows(text, count, settings)
-        assert split_to_fit(text, counting, settings) == expected
+        windows = windows_with_counts(text, counting, settings)
+        assert [w for w, _ in windows] == expected
+        assert all(n == count(w) for w, n in windows)
         units_total += len(sentences(text))
         assert all(count(w) <= settings.max_tokens for w in expected)
     assert calls < 4 * units_total  # linear in the number of sentences, not quadratic
