@@ -27,7 +27,7 @@ from kb.config import KBConfig
 from kb.errors import EntryNotFound
 from kb.store import ChunkOwners, Store
 from search.filters import Filters
-from search.query import SearchResult
+from search.query import SearchResult, normalise_query
 
 PLUGIN_NAME = "kb"
 STATE_ATTRIBUTE = "_kb_plugin_state"
@@ -130,7 +130,7 @@ class KBState:
         embedder, vectors = self._embedder, self._vectors
         if embedder is None or vectors is None or vectors.ntotal > INLINE_MAX_CHUNKS:
             return False
-        return embedder.cached(" ".join(query[:MAX_QUERY_CHARS].split()))
+        return embedder.cached(normalise_query(query[:MAX_QUERY_CHARS]))
 
     def similar(self, entry_id: str, limit: int = 10, other_areas: bool = False) -> list[SearchResult]:
         return self.run(lambda kb: kb.similar(entry_id, limit=limit, other_areas=other_areas))

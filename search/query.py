@@ -83,7 +83,7 @@ def search(
     if fusion not in FUSIONS:
         raise KBError(f"unknown fusion {fusion!r}", hint=f"Use one of: {', '.join(FUSIONS)}.")
     filters = filters or Filters()
-    query = " ".join(query.split())[:MAX_QUERY_CHARS]
+    query = normalise_query(query)
     if not query or limit <= 0:
         return []
     kb.require_index()
@@ -129,6 +129,11 @@ def search(
         chunk = sem_chunk.get(entry_id) if mode != "keyword" else None
         best_chunk[entry_id] = (scores[entry_id], chunk or kw_chunk.get(entry_id) or sem_chunk[entry_id])
     return _results(kb, query, ranked, best_chunk)
+
+
+def normalise_query(query: str) -> str:
+    """The text a search embeds and matches (also its key in query-vector caches)."""
+    return " ".join(query.split())[:MAX_QUERY_CHARS]
 
 
 def adaptive_keyword_weight(keyword: dict[str, float]) -> float:
