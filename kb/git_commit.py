@@ -49,7 +49,7 @@ def commit_entry(config: KBConfig, path: Path, *, author: str | None = None, mes
     _git(root, env, "rev-parse", "--show-toplevel",
          hint="Run `git init` in the knowledge base folder, or turn git_commit off in kb.toml.")
     _git(root, env, "add", "--", rel)
-    _git(root, env, "commit", "--quiet", "--no-verify", "-m", title, "--only", "--", rel)
+    _git(root, env, "commit", "--quiet", "-m", title, "--only", "--", rel)  # the team's hooks run
     return _git(root, env, "rev-parse", "HEAD").strip()
 
 
