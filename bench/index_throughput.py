@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from kb.app.knowledge_base import KnowledgeBase
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -97,7 +99,6 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def part_ratio(work: Path, runs: int, limit: int | None) -> dict:
     import torch
 
-    from kb.base import KnowledgeBase
 
     root = copy_example(work / "example", limit)
     kb = KnowledgeBase.open(root)
@@ -143,8 +144,6 @@ def part_ratio(work: Path, runs: int, limit: int | None) -> dict:
 
 
 def part_incremental(work: Path, runs: int, n: int) -> dict:
-    from kb.base import KnowledgeBase
-
     root = synthetic_kb(work / f"kb-{n}", n)
     kb = KnowledgeBase.open(root)
     start = time.perf_counter()

@@ -24,16 +24,15 @@ sys.path.insert(0, str(REPO))
 
 from indexer.chunk import ChunkSettings  # noqa: E402
 from indexer.embed import QUERY, E5Embedder  # noqa: E402
-from kb import config as config_module  # noqa: E402
-from kb.base import KnowledgeBase  # noqa: E402
-from search.evaluate import evaluate, load_dataset, write_corpus  # noqa: E402
+from kb.app.evaluation import evaluate, load_dataset, write_corpus  # noqa: E402
+from kb.app.knowledge_base import KnowledgeBase  # noqa: E402
+from kb.core import config as config_module  # noqa: E402
 
 BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 
 
 class QueryPrefixEverywhere(E5Embedder):
     """e5 with ``query: `` on documents too (a different model id, so no cached vector is reused)."""
-
     def __init__(self):
         super().__init__()
         self.model_id = "multilingual-e5-small-q4+query-prefix"

@@ -30,6 +30,8 @@ import sys
 import time
 from pathlib import Path
 
+from kb.app.knowledge_base import KnowledgeBase
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 REGISTER = REPO.parent / "shared/benchmarks/nasa_llis/llis_lessons.jsonl"
@@ -97,8 +99,6 @@ def step_index(root: Path, env: dict) -> dict:
 
 
 def step_search(root: Path, env: dict, runs: int) -> dict:
-    from kb.base import KnowledgeBase
-
     kb = KnowledgeBase.open(root)
     first = time.perf_counter()
     top = {q: [r.id for r in kb.search(q, limit=3)] for q in QUERIES}

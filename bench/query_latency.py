@@ -37,6 +37,10 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.embed import DEFAULT_MODEL
+from kb.app.knowledge_base import KnowledgeBase
+from kb.core.store import Store
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -79,9 +83,6 @@ def synthetic(n: int, seed: int, real: np.ndarray) -> np.ndarray:
 
 
 def make_kb(root: Path, vectors: np.ndarray) -> None:
-    from indexer.embed import DEFAULT_MODEL
-    from kb.store import Store
-
     root.mkdir(parents=True, exist_ok=True)
     (root / "kb.toml").write_text(KB_TOML, encoding="utf-8")
     store = Store(root / ".kb/kb.db")
@@ -174,8 +175,6 @@ def remeasure_serving(path: str) -> None:
 
 def serve_rss(root: str, runs: int) -> None:
     """Child process: open the KB, load the saved index, search; print timings and peak RSS."""
-    from kb.base import KnowledgeBase
-
     start = time.perf_counter()
     kb = KnowledgeBase.open(root)
     kb.search("uppvärmning", mode="semantic")
@@ -192,7 +191,6 @@ def serve_rss(root: str, runs: int) -> None:
 def bench_size(n: int, work: Path, real: np.ndarray, runs: int, loop_runs: int) -> dict:
     import faiss
 
-    from kb.base import KnowledgeBase
 
     root = work / f"kb-{n}"
     row: dict = {"chunks": n}

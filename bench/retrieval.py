@@ -36,8 +36,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from kb.base import KnowledgeBase
-from search.evaluate import Dataset, evaluate, index_corpus, load_dataset
+from kb.app.evaluation import Dataset, evaluate, index_corpus, load_dataset
+from kb.app.knowledge_base import KnowledgeBase
 
 BENCHMARKS = Path(__file__).resolve().parent.parent.parent / "shared" / "benchmarks"
 SETS = [  # (folder, label, [(split label, split values)])

@@ -26,13 +26,22 @@ from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from kb.decisions import decisions_path
-from kb.errors import KBError
-
-from . import i18n
-from .crossarea import parse_filters
-from .pages import SECURITY_HEADERS, _common, _html, _no_kb
-from .state import MAX_QUERY_CHARS, get_state
+from datasette_plugins import i18n
+from datasette_plugins.crossarea import parse_filters
+from datasette_plugins.pages import SECURITY_HEADERS, _common, _html, _no_kb
+from datasette_plugins.state import MAX_QUERY_CHARS, get_state
+from kb.core.decisions import decisions_path
+from kb.core.errors import KBError
+from reports.brief import (
+    Links,
+    brief_with_pictures,
+    data_uri,
+    read_last_brief,
+    render_html,
+    render_html_fragment,
+    render_markdown,
+)
+from reports.pictures import figure_bytes
 
 CACHE_ATTRIBUTE = "_kb_brief_cache"
 CACHE_SIZE = 24
@@ -56,8 +65,6 @@ TEXTS = {
 def brief_request(request, state) -> tuple[dict, list[str]]:
     """The brief's options from the query string (``area`` repeatable, ``since``, ``until``,
     ``since_last``, ``theme``, ``lang``) and any errors, in the form the library takes."""
-    from search.brief import read_last_brief
-
     form, errors = parse_filters(request, state)
     lang = i18n.pick_language(request.args.get("lang"), state.config.language)
     theme = " ".join((request.args.get("theme") or "").split())[:MAX_QUERY_CHARS] or None
@@ -84,7 +91,6 @@ class BriefCache:
 
     The key holds the index generation and the verdicts file's mtime, so `kb index` or
     `kb link` make the next request compute afresh; old keys just fall out."""
-
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
         self._items: OrderedDict = OrderedDict()
@@ -121,8 +127,6 @@ def _key(options: dict) -> tuple:
 
 
 def _composed(datasette, kb, options: dict):
-    from search.brief import brief_with_pictures
-
     key = ("brief", _version(kb), dt.date.today().isoformat(), _key(options))
     return _cache(datasette).get_or_make(key, lambda: brief_with_pictures(kb, **options))
 
@@ -135,8 +139,6 @@ async def composed(datasette, state, options: dict):
 async def picture_bytes(datasette, state, options: dict, name: str, fmt: str) -> bytes:
     """One picture as bytes; drawn under the KB lock (matplotlib figures are not shared
     between threads) and cached with the brief's key."""
-    from search.pictures import figure_bytes
-
     def work(kb):
         key = ("picture", _version(kb), dt.date.today().isoformat(), _key(options), name, fmt)
         return _cache(datasette).get_or_make(
@@ -153,8 +155,6 @@ def _picture_urls(datasette, options: dict, fmt: str = "svg") -> dict[str, str]:
 
 
 async def brief_page(datasette, request):
-    from search.brief import Links, render_html_fragment
-
     state = get_state(datasette)
     if state is None:
         return _no_kb(datasette)
@@ -193,8 +193,6 @@ def _absolute_base(datasette, request) -> str:
 
 
 async def brief_download(datasette, request):
-    from search.brief import Links, data_uri, render_html, render_markdown
-
     state = get_state(datasette)
     if state is None:
         return _no_kb(datasette)

@@ -24,15 +24,14 @@ from datasette.utils import baseconv
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from kb import capture
-from kb.config import ENTRY_TYPES
-from kb.errors import KBError
-from kb.new_entry import HEADINGS, default_sprint
-
-from . import i18n
-from .pages import _common, _html, _no_kb, static_version
-from .render import markdown_to_html
-from .state import KBState, get_state
+from datasette_plugins import i18n
+from datasette_plugins.pages import _common, _html, _no_kb, static_version
+from datasette_plugins.render import markdown_to_html
+from datasette_plugins.state import KBState, get_state
+from kb.app import auth, capture
+from kb.app.new_entry import HEADINGS, default_sprint
+from kb.core.config import ENTRY_TYPES
+from kb.core.errors import KBError
 
 WRITE_ACTION = "kb-write"
 MAX_FORM_BYTES = 128_000  # three sections of 10,000 characters (UTF-8, url-encoded) fit
@@ -113,7 +112,7 @@ def permission_allowed(datasette, actor, action):
     state = get_state(datasette)
     if state is None or not actor or not actor.get("id"):
         return False
-    return actor.get("id") in capture.load_writers(state.config)
+    return actor.get("id") in auth.load_writers(state.config)
 
 
 @hookimpl
@@ -175,7 +174,6 @@ def _form_values(form: dict[str, str] | None, lang: str) -> dict[str, str]:
 
 def _nudge(state: KBState, entry) -> tuple[list, list[dict]]:
     """Similar lessons (other areas first) and near-duplicate warnings for a draft."""
-
     def work(kb):
         try:
             similar = capture.similar_to_draft(kb, entry, limit=SIMILAR_SHOWN)
@@ -297,7 +295,7 @@ async def login_page(datasette, request):
             response = await _html(datasette, request, "capture_login.html", context, status=429)
             response.headers["Retry-After"] = str(math.ceil(wait))
             return response
-        ok = await asyncio.to_thread(capture.check_login, state.config, name, password)
+        ok = await asyncio.to_thread(auth.check_login, state.config, name, password)
         if ok:
             throttle.succeeded(name)
             response = Response.redirect(datasette.urls.path(next_url) + ("?lang=en" if lang == "en" else ""))
@@ -309,14 +307,14 @@ async def login_page(datasette, request):
         error, status = "bad_login", 403
     context = _context(datasette, request, state, lang)
     context.update({"next": next_url, "error": error,
-                    "has_writers": bool(capture.load_writers(state.config))})
+                    "has_writers": bool(auth.load_writers(state.config))})
     return await _html(datasette, request, "capture_login.html", context, status=status)
 
 
-def _throttle(datasette) -> capture.LoginThrottle:
+def _throttle(datasette) -> auth.LoginThrottle:
     throttle = getattr(datasette, "_kb_login_throttle", None)
     if throttle is None:
-        throttle = datasette._kb_login_throttle = capture.LoginThrottle()
+        throttle = datasette._kb_login_throttle = auth.LoginThrottle()
     return throttle
 
 

@@ -19,12 +19,17 @@ import asyncio
 
 from datasette import hookimpl
 
-from kb.errors import KBError
+from analysis.conflicts import goal_conflicts
+from analysis.corpus import load_corpus
+from analysis.duplicates import find_duplicates
+from analysis.links import area_links, find_synergies, synergies
+from analysis.obstacles import recurring_obstacles
+from datasette_plugins import i18n
+from datasette_plugins.pages import _common, _html, _json, _no_kb, _values
+from datasette_plugins.state import get_state
+from kb.core.decisions import load_decisions
+from kb.core.errors import KBError
 from search.filters import parse_date, parse_until
-
-from . import i18n
-from .pages import _common, _html, _json, _no_kb, _values
-from .state import get_state
 
 CSS_FILE = "crossarea.css"
 MAX_PAIRS = 200
@@ -127,8 +132,6 @@ def _error(exc: KBError, as_json: bool):
 
 # --- views ------------------------------------------------------------------------------------
 async def synergies_page(datasette, request):
-    from search.links import area_links, synergies
-
     state = get_state(datasette)
     as_json = request.url_vars.get("format") == "json"
     if state is None:
@@ -184,26 +187,17 @@ async def _filtered_listing(datasette, request, compute, key: str, template: str
 
 
 async def obstacles_page(datasette, request):
-    from search.obstacles import recurring_obstacles
-
     return await _filtered_listing(datasette, request, recurring_obstacles, "groups",
                                    "crossarea_obstacles.html")
 
 
 async def conflicts_page(datasette, request):
-    from search.conflicts import goal_conflicts
-
     return await _filtered_listing(datasette, request, goal_conflicts, "conflicts",
                                    "crossarea_conflicts.html")
 
 
 def entry_links(kb, entry_id: str) -> dict | None:
     """One entry's cross-area panel: confirmed links first, then suggestions, duplicates."""
-    from kb.decisions import load_decisions
-    from search.corpus import load_corpus
-    from search.duplicates import find_duplicates
-    from search.links import find_synergies
-
     corpus = load_corpus(kb)
     if entry_id not in corpus.rows:
         return None

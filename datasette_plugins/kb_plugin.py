@@ -16,10 +16,11 @@ from pathlib import Path
 from datasette import hookimpl
 from markupsafe import Markup
 
-from . import metadata as kb_metadata
-from .pages import ROUTES, SECURITY_HEADERS, static_version
-from .render import markdown_to_html
-from .state import MAX_K, MAX_QUERY_CHARS, get_state
+from datasette_plugins import metadata as kb_metadata
+from datasette_plugins.pages import ROUTES, SECURITY_HEADERS, static_version
+from datasette_plugins.render import markdown_to_html
+from datasette_plugins.state import MAX_K, MAX_QUERY_CHARS, get_state
+from kb.core.errors import EntryNotFound
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 
@@ -82,7 +83,6 @@ def prepare_connection(conn, database, datasette):
     def kb_similar(entry_id, k=10):
         if not entry_id:
             return "[]"
-        from kb.errors import EntryNotFound
 
         try:
             results = state.similar(str(entry_id), limit=_clamp(k))

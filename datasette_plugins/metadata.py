@@ -12,7 +12,7 @@ import copy
 import html
 from urllib.parse import urlencode
 
-from kb.config import KBConfig
+from kb.core.config import KBConfig
 
 FACETS = [
     "area",

@@ -18,14 +18,14 @@ from datasette.utils import tilde_encode
 from datasette.utils.asgi import Response, asgi_static
 from markupsafe import Markup
 
-from kb.config import ENTRY_TYPES
-from kb.errors import KBError
+from datasette_plugins import i18n
+from datasette_plugins.metadata import entries_browse_query
+from datasette_plugins.render import markdown_to_html
+from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
+from kb.core.config import ENTRY_TYPES
+from kb.core.errors import KBError
 from search.filters import Filters, parse_date, parse_until
 from search.text import highlight_html, query_terms
-
-from . import i18n
-from .render import markdown_to_html
-from .state import MAX_QUERY_CHARS, KBState, get_state
 
 STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_LIMIT = 10
@@ -166,8 +166,6 @@ def _urls(datasette, state: KBState, lang: str) -> dict:
 
 
 def _common(datasette, state: KBState, lang: str) -> dict:
-    from .metadata import entries_browse_query
-
     urls = _urls(datasette, state, lang)
     return {
         "t": i18n.texts(lang), "lang": lang, "kb_title": state.config.title, "kb_urls": urls,

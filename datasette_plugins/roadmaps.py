@@ -17,15 +17,14 @@ import asyncio
 
 from datasette import hookimpl
 
-from kb.errors import KBError
-from kb.roadmap import load_roadmaps
+from analysis.policy import policy_needs
+from analysis.roadmaps import entry_rows, full_roadmap_report, overview
+from datasette_plugins import i18n
+from datasette_plugins.pages import _common, _html, _json, _no_kb, _values
+from datasette_plugins.state import get_state
+from indexer.roadmaps import load_roadmaps
+from kb.core.errors import KBError
 from search.filters import Filters, parse_date, parse_until
-from search.policy import policy_needs
-from search.roadmaps import entry_rows, full_roadmap_report, overview
-
-from . import i18n
-from .pages import _common, _html, _json, _no_kb, _values
-from .state import get_state
 
 TEXTS = {
     "sv": {

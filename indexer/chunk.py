@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from kb.entry import Entry
+from kb.core.entry import Entry
 
 ENTRY_CHUNK = "entry"
 SECTION_CHUNK = "section"

@@ -9,11 +9,10 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.config import KBConfig
-from kb.entry import Entry
-from kb.errors import EntryInvalid, Problem
-
-from .parse import parse_entry
+from indexer.parse import parse_entry
+from kb.core.config import KBConfig
+from kb.core.entry import Entry
+from kb.core.errors import EntryInvalid, Problem
 
 
 @dataclass

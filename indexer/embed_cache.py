@@ -20,7 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .embed import PASSAGE, Embedder, HashEmbedder
+from indexer.embed import PASSAGE, Embedder, HashEmbedder
+from kb.core.config import cache_dir
 
 CACHE_FILE = "embeddings.sqlite"
 
@@ -30,8 +31,6 @@ def cache_enabled() -> bool:
 
 
 def default_cache_path() -> Path:
-    from kb.config import cache_dir
-
     return cache_dir() / CACHE_FILE
 
 
@@ -41,7 +40,6 @@ def text_hash(text: str) -> str:
 
 class EmbeddingCache:
     """The SQLite file: one row per (model_id, kind, sha256) with its vector."""
-
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,7 +88,6 @@ class EmbeddingCache:
 
 class CachedEmbedder(Embedder):
     """Wraps any :class:`Embedder`; everything but ``embed_batch`` is the inner one's."""
-
     def __init__(self, inner: Embedder, cache: EmbeddingCache, kinds: tuple[str, ...] = (PASSAGE,)):
         self.inner = inner
         self.cache = cache

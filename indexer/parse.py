@@ -14,9 +14,9 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
-from kb.config import ENTRY_TYPES, POLICY_LEVELS, KBConfig
-from kb.entry import KNOWN_KEYS, LIST_KEYS, Entry, Section
-from kb.errors import EntryInvalid, Problem
+from kb.core.config import ENTRY_TYPES, POLICY_LEVELS, KBConfig
+from kb.core.entry import KNOWN_KEYS, LIST_KEYS, Entry, Section
+from kb.core.errors import EntryInvalid, Problem
 
 MAX_ENTRY_BYTES = 1_000_000
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from kb.errors import KBError
+from kb.core.errors import KBError
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from kb.language import ENGLISH, SWEDISH
-from kb.stem import stem_word
-
-from .text import query_terms
+from kb.core.language import ENGLISH, SWEDISH
+from kb.core.stem import stem_word
+from search.text import query_terms
 
 MAX_TERMS = 64
 STOPWORDS = SWEDISH | ENGLISH

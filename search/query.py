@@ -9,12 +9,11 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
-from kb.errors import KBError
-
-from .filters import Filters
-from .fusion import reciprocal_rank_fusion, weighted_fusion
-from .keyword import keyword_chunks
-from .text import make_snippet, query_terms
+from kb.core.errors import KBError
+from search.filters import Filters
+from search.fusion import reciprocal_rank_fusion, weighted_fusion
+from search.keyword import keyword_chunks
+from search.text import make_snippet, query_terms
 
 MODES = ("hybrid", "semantic", "keyword")
 FUSIONS = ("weighted", "rrf")  # rrf: plain reciprocal-rank fusion, the benchmark's baseline

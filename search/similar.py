@@ -10,13 +10,12 @@ import json
 
 import numpy as np
 
-from kb.errors import EntryNotFound, KBError
-
-from .filters import Filters
-from .fusion import weighted_fusion
-from .keyword import keyword_chunks
-from .query import KEYWORD_WEIGHT, SearchResult, _roll_up
-from .text import make_snippet
+from kb.core.errors import EntryNotFound, KBError
+from search.filters import Filters
+from search.fusion import weighted_fusion
+from search.keyword import keyword_chunks
+from search.query import KEYWORD_WEIGHT, SearchResult, _roll_up
+from search.text import make_snippet
 
 SIMILAR_MODES = ("semantic", "keyword", "hybrid")
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from kb.app.knowledge_base import KnowledgeBase
+
 REPO = Path(__file__).resolve().parent.parent
 
 KB_TOML = """\
@@ -133,8 +135,6 @@ def kb_root(tmp_path, monkeypatch) -> Path:
 
 @pytest.fixture
 def indexed_kb(kb_root):
-    from kb.base import KnowledgeBase
-
     kb = KnowledgeBase.open(kb_root)
     kb.index()
     yield kb

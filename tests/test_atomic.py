@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from kb.atomic import atomic_write_text, create_exclusive
+from kb.core.files import atomic_write_text, create_exclusive
 
 
 def test_new_files_get_the_umask_mode_and_replaced_files_keep_theirs(tmp_path):

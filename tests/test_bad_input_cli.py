@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 
 from indexer.parse import parse_text
 from kb.cli import cli
-from kb.config import load as load_config
-from kb.errors import EntryInvalid, KBError
+from kb.core.config import load as load_config
+from kb.core.errors import EntryInvalid, KBError
 
 from .conftest import write_kb
 

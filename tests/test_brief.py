@@ -12,13 +12,13 @@ from urllib.parse import unquote
 import pytest
 from click.testing import CliRunner
 
-from kb.base import KnowledgeBase
-from kb.cli import cli
-from kb.decisions import record_link
-from search.brief import Links, compose_brief, make_document, read_last_brief, record_brief, render_markdown
-from search.report import render_html as report_html
-from search.report import render_markdown as report_markdown
-from search.report import yearly_report
+from kb.app.curation import record_link
+from kb.app.knowledge_base import KnowledgeBase
+from kb.cli import all_commands, cli
+from reports.brief import Links, compose_brief, make_document, read_last_brief, record_brief, render_markdown
+from reports.report import render_html as report_html
+from reports.report import render_markdown as report_markdown
+from reports.report import yearly_report
 
 from .conftest import write_kb
 from .test_crossarea import CROSS_ENTRIES, _entry
@@ -300,7 +300,7 @@ def test_every_new_command_has_help():
     for name in ("brief", "report", "pictures"):
         result = _run(name, "-h")
         assert result.exit_code == 0 and len(result.output) > 100
-        assert cli.commands[name].help
+        assert all_commands()[name].help
 
 
 def test_brief_markdown_golden_head(brief_kb):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.capture import hash_password
+from kb.app.auth import hash_password
 
 from .test_browser import CHROMIUM, CHROMIUM_ARGS, running_server
 

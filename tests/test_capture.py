@@ -11,10 +11,12 @@ import pytest
 from datasette_plugins.serve import make_datasette
 from indexer.discover import load_entries
 from indexer.parse import parse_entry
-from kb import capture
-from kb.base import KnowledgeBase
-from kb.config import load
-from kb.store import Store
+from kb.app import auth, capture
+from kb.app.knowledge_base import KnowledgeBase
+from kb.cli import cli
+from kb.core.config import load
+from kb.core.errors import KBError
+from kb.core.store import Store
 
 PASSWORD = "hemligt lösenord"
 
@@ -22,7 +24,7 @@ PASSWORD = "hemligt lösenord"
 @pytest.fixture
 def writer_env(monkeypatch):
     # few iterations: the hash format is the real one, the test stays fast
-    monkeypatch.setenv("KB_WRITERS", "anna:" + capture.hash_password(PASSWORD, iterations=1000))
+    monkeypatch.setenv("KB_WRITERS", "anna:" + auth.hash_password(PASSWORD, iterations=1000))
 
 
 @pytest.fixture
@@ -107,7 +109,7 @@ def test_save_writes_one_file_indexes_it_and_never_overwrites(indexed_kb):
 
 
 def test_an_explicit_existing_id_is_refused(indexed_kb):
-    with pytest.raises(capture.KBError, match="already exists"):
+    with pytest.raises(KBError, match="already exists"):
         capture.save(indexed_kb.config, draft(id="cykel-upphandling"), embedder=indexed_kb.embedder)
 
 
@@ -129,18 +131,18 @@ def test_duplicate_warning_for_a_copy(indexed_kb):
 
 
 def test_passwords():
-    stored = capture.hash_password("rätt", iterations=1000)
+    stored = auth.hash_password("rätt", iterations=1000)
     assert stored.startswith("pbkdf2_sha256$1000$")
-    assert capture.verify_password("rätt", stored)
-    assert not capture.verify_password("fel", stored)
-    assert not capture.verify_password("rätt", "garbage")
+    assert auth.verify_password("rätt", stored)
+    assert not auth.verify_password("fel", stored)
+    assert not auth.verify_password("rätt", "garbage")
 
 
 def test_writers_from_kb_toml_and_environment(kb_root, monkeypatch):
     with open(kb_root / "kb.toml", "a", encoding="utf-8") as handle:
         handle.write('\n[auth]\nwriters = { erik = "pbkdf2_sha256$1000$s$h" }\n')
     monkeypatch.setenv("KB_WRITERS", "anna:pbkdf2_sha256$1000$a$b, ../bad:x")
-    assert sorted(capture.load_writers(load(kb_root))) == ["anna", "erik"]
+    assert sorted(auth.load_writers(load(kb_root))) == ["anna", "erik"]
 
 
 # --- concurrency ----------------------------------------------------------------------------
@@ -236,7 +238,6 @@ TOKEN_RE = re.compile(r'name="csrftoken" value="([^"]+)"')
 
 class Browser:
     """datasette.client with a cookie jar, the way a browser would use the pages."""
-
     def __init__(self, ds):
         self.ds = ds
         self.cookies: dict[str, str] = {}
@@ -419,7 +420,6 @@ def test_kb_new_from_stdin_writes_a_valid_entry(kb_root):
 
     from click.testing import CliRunner
 
-    from kb.cli import cli
 
     payload = {"title": "Medborgardialog i Rosengård gav nya cykelstråk", "area": "mobilitet",
                "tags": ["dialog", "cykel"], "author": "erik", "date": "2026-04-20",
@@ -439,12 +439,11 @@ def test_kb_new_from_stdin_writes_a_valid_entry(kb_root):
 def test_kb_hash_password_prints_a_usable_hash():
     from click.testing import CliRunner
 
-    from kb.cli import cli
 
     result = CliRunner().invoke(cli, ["hash-password"], input="hemligt\nhemligt\n")
     assert result.exit_code == 0, result.output
     stored = result.output.strip().splitlines()[-1]
-    assert stored.startswith("pbkdf2_sha256$") and capture.verify_password("hemligt", stored)
+    assert stored.startswith("pbkdf2_sha256$") and auth.verify_password("hemligt", stored)
 
 
 def test_a_failing_embedder_keeps_the_saved_file_and_says_not_indexed(indexed_kb):
@@ -467,7 +466,7 @@ def test_a_failing_embedder_keeps_the_saved_file_and_says_not_indexed(indexed_kb
 
 def test_login_throttle_counts_failures_per_name_and_address():
     now = [1000.0]
-    throttle = capture.LoginThrottle(limit=3, window=600, clock=lambda: now[0], address_limit=5)
+    throttle = auth.LoginThrottle(limit=3, window=600, clock=lambda: now[0], address_limit=5)
     anna = throttle.keys("Anna ", "10.0.0.1")
     for _ in range(3):
         assert throttle.wait_seconds(anna) == 0

@@ -13,14 +13,24 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kb.base import KnowledgeBase
+from analysis.conflicts import goal_conflicts
+from analysis.corpus import Corpus, Section
+from analysis.duplicates import find_duplicates, near_duplicates, relative_distances
+from analysis.links import (
+    area_links,
+    find_synergies,
+    row_z,
+    similarity_signals,
+    strong_link_matrix,
+    synergies,
+)
+from analysis.obstacles import recurring_obstacles
+from kb.app.curation import record_link, set_related
+from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
-from kb.decisions import load_decisions, record_link, set_related
-from kb.errors import EntryNotFound, KBError
-from search.corpus import Corpus, Section
-from search.duplicates import find_duplicates, relative_distances
-from search.links import find_synergies, row_z, similarity_signals, strong_link_matrix
-from search.obstacles import recurring_obstacles
+from kb.core import config as config_module
+from kb.core.decisions import Decision, load_decisions
+from kb.core.errors import EntryNotFound, KBError
 
 from .conftest import write_kb
 
@@ -144,8 +154,6 @@ def _run(*args):
 
 # --- synergies -----------------------------------------------------------------------------
 def test_synergies_top_pair_and_never_same_area(cross_kb):
-    from search.links import synergies
-
     found = synergies(cross_kb, limit=None)
     assert found, "expected suggestions"
     assert {found[0].a, found[0].b} == {"mob-natagare", "byg-natagare"}
@@ -199,8 +207,6 @@ def test_thresholds_adapt_to_a_shifted_score_distribution(scale, offset):
 
 
 def test_area_matrix_and_silo_index(cross_kb):
-    from search.links import area_links
-
     links = area_links(cross_kb)
     matrix = links.matrix
     assert set(matrix) == {"mobilitet", "energi", "bygg"}
@@ -221,7 +227,6 @@ def test_strong_links_follow_verdicts():
     corpus = _synthetic_corpus(rng.normal(size=(9, 8)), ["a", "b", "c"] * 3)
     links = strong_link_matrix(corpus, [])
     first = links.links[0]
-    from kb.decisions import Decision
 
     rejected = strong_link_matrix(corpus, [Decision(*sorted(first), "unrelated", "2026-01-01")])
     assert first not in rejected.links
@@ -231,8 +236,6 @@ def test_strong_links_follow_verdicts():
 
 # --- the verdicts ------------------------------------------------------------------------------
 def test_rejected_pair_stays_gone_after_reindexing(cross_kb, cross_root):
-    from search.links import synergies
-
     top = synergies(cross_kb, limit=1)[0]
     record_link(cross_kb.config, top.a, top.b, "unrelated", note="olika saker")
     cross_kb.index()
@@ -245,8 +248,6 @@ def test_rejected_pair_stays_gone_after_reindexing(cross_kb, cross_root):
 
 
 def test_confirmed_pair_is_shown_as_confirmed_first(cross_kb):
-    from search.links import synergies
-
     record_link(cross_kb.config, "ene-fjarrvarme", "byg-tra", "synergy")
     cross_kb.index()
     first = synergies(cross_kb, limit=5)[0]
@@ -256,8 +257,6 @@ def test_confirmed_pair_is_shown_as_confirmed_first(cross_kb):
 
 
 def test_decisions_file_is_sorted_one_line_per_pair(cross_root):
-    from kb import config as config_module
-
     config = config_module.load(cross_root)
     record_link(config, "mob-cykel", "ene-sol", "unrelated", note="nej\tinte\nalls")
     record_link(config, "byg-tra", "ene-sol", "synergy")
@@ -270,8 +269,6 @@ def test_decisions_file_is_sorted_one_line_per_pair(cross_root):
 
 
 def test_link_validates_ids(cross_root):
-    from kb import config as config_module
-
     config = config_module.load(cross_root)
     with pytest.raises(EntryNotFound):
         record_link(config, "mob-cykel", "finns-inte", "synergy")
@@ -366,16 +363,12 @@ def test_obstacles_filters(cross_kb):
 
 
 def test_goal_conflict_other_area_from_text(cross_kb):
-    from search.conflicts import goal_conflicts
-
     (conflict,) = goal_conflicts(cross_kb)
     assert conflict.id == "ene-biogas" and conflict.area == "energi"
     assert conflict.other_area == "mobilitet" and conflict.areas[0] == "energi"
 
 
 def test_near_duplicate_found_and_respects_verdicts(cross_kb):
-    from search.duplicates import near_duplicates
-
     pairs = near_duplicates(cross_kb)
     assert [(d.a, d.b) for d in pairs] == [("ene-sol", "ene-sol-igen")]
     record_link(cross_kb.config, "ene-sol", "ene-sol-igen", "unrelated")
@@ -475,8 +468,6 @@ def test_new_warns_about_a_near_duplicate(cross_root, tmp_path, monkeypatch):
 
 
 def test_rejection_removes_the_link_from_both_entries(cross_root):
-    from kb import config as config_module
-
     config = config_module.load(cross_root)
     record_link(config, "mob-cykel", "ene-sol", "synergy")
     record_link(config, "ene-sol", "mob-cykel", "duplicate")

@@ -7,8 +7,8 @@ from datasette.plugins import pm
 
 from datasette_plugins import crossarea as crossarea_plugin
 from datasette_plugins.crossarea import heat_class
-from kb.base import KnowledgeBase
-from kb.decisions import record_link
+from kb.app.curation import record_link
+from kb.app.knowledge_base import KnowledgeBase
 
 from .conftest import datasette_get as get
 from .conftest import write_kb

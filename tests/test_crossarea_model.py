@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from kb.base import KnowledgeBase
+from analysis.links import synergies
+from analysis.obstacles import recurring_obstacles
+from kb.app.knowledge_base import KnowledgeBase
 
 from .conftest import write_kb
 
@@ -107,16 +109,12 @@ def model_kb(tmp_path_factory):
 
 
 def test_paraphrased_lessons_are_the_top_synergy(model_kb):
-    from search.links import synergies
-
     top = synergies(model_kb, limit=3)[0]
     assert {top.a, top.b} == {"mob-natagare", "byg-natagare"}
     assert top.match["section_a"] and top.match["section_b"]
 
 
 def test_procurement_obstacles_fall_in_one_group(model_kb):
-    from search.obstacles import recurring_obstacles
-
     groups = recurring_obstacles(model_kb)
     procurement = {"mob-overprovning", "kon-overprovning", "ene-overprovning"}
     assert any(procurement <= set(g.entries) and len(g.entries) <= 4 for g in groups), [

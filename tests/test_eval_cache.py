@@ -6,6 +6,7 @@ import numpy as np
 
 from indexer.embed import PASSAGE, QUERY, HashEmbedder
 from indexer.embed_cache import CachedEmbedder, EmbeddingCache, with_cache
+from kb.app.knowledge_base import KnowledgeBase
 
 
 class CountingEmbedder(HashEmbedder):
@@ -77,8 +78,6 @@ def test_hash_embedder_is_not_cached():
 
 def test_rebuild_reuses_vectors(kb_root):
     """`kb index --rebuild` embeds nothing new: every chunk text is in the cache."""
-    from kb.base import KnowledgeBase
-
     counting = CountingEmbedder("hash-256")
     counting.dim = 256
     kb = KnowledgeBase.open(kb_root, embedder=counting)

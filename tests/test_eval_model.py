@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from search.evaluate import evaluate, index_corpus, load_dataset
+from kb.app.evaluation import evaluate, index_corpus, load_dataset
 
 pytestmark = pytest.mark.model
 

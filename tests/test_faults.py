@@ -21,10 +21,13 @@ import sqlite_utils
 from click.testing import CliRunner
 
 from indexer.discover import load_entries
-from kb import vector_index
-from kb.base import KnowledgeBase
+from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
-from kb.store import Store, migrations
+from kb.core import files as atomic
+from kb.core import vector_index
+from kb.core.config import load
+from kb.core.errors import KBError
+from kb.core.store import Store, migrations
 
 from .conftest import REPO, write_kb
 
@@ -101,7 +104,6 @@ def assert_repaired(root: Path, args: tuple[str, ...] = ()) -> None:
     assert result.exit_code == 0, result.output
     again = json.loads(CliRunner().invoke(cli, ["index", "--json", "--root", str(root)]).stdout)
     assert not (again["added"] or again["updated"] or again["deleted"])  # nothing left to do
-    from kb.config import load
 
     files = {e.id: e.content_hash for e in load_entries(load(root)).entries}
     assert dict(index_state(root)["entries"]) == files
@@ -117,17 +119,17 @@ def assert_repaired(root: Path, args: tuple[str, ...] = ()) -> None:
 KILL_AT = {
     "second_batch": """
         import indexer.build as m
-        orig = m._embed_and_write
+        orig = m.embed_and_write
         n = [0]
         def hook(*a, **k):
             n[0] += 1
             if n[0] == 2:
                 die()
             return orig(*a, **k)
-        m._embed_and_write = hook
+        m.embed_and_write = hook
     """,
     "inside_a_transaction": """
-        from kb.store import Store
+        from kb.core.store import Store
         orig = Store.write_entry
         n = [0]
         def hook(self, *a, **k):
@@ -141,10 +143,10 @@ KILL_AT = {
         import indexer.build as m
         def hook(*a, **k):
             die()
-        m._embed_and_write = hook
+        m.embed_and_write = hook
     """,
     "half_written_faiss_file": """
-        import kb.atomic as a
+        import kb.core.files as a
         orig_fdopen = a.os.fdopen
         class Half:
             def __init__(self, h): self.h = h
@@ -159,13 +161,13 @@ KILL_AT = {
         a.os.fdopen = fdopen
     """,
     "faiss_replaced_sidecar_not": """
-        import kb.vector_index as v
+        import kb.core.vector_index as v
         def hook(*a, **k):
             die()
         v.atomic_write_text = hook
     """,
     "rebuild_before_swap": """
-        import kb.base as b
+        import kb.app.knowledge_base as b
         orig = b.os.replace
         def hook(*a, **k):
             die()
@@ -275,7 +277,6 @@ def test_a_database_with_only_the_first_migration_is_migrated(tmp_path, monkeypa
     db.close()
 
     # the web side opens read-only and says what to do rather than failing oddly
-    from kb.errors import KBError
 
     with pytest.raises(KBError, match="from an older version"):
         Store(db_path, read_only=True)
@@ -310,8 +311,6 @@ def test_an_index_from_another_model_is_refused_with_a_message(big_root):
 
 # --- a full disk ---------------------------------------------------------------------------------
 def test_disk_full_while_writing_the_faiss_file_leaves_the_old_one(big_root, monkeypatch, capsys):
-    from kb import atomic
-
     faiss_path = big_root / ".kb/vectors.faiss"
     old = faiss_path.read_bytes()
     real_fdopen = os.fdopen

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from datasette_plugins.state import get_state
 from kb.cli import cli
 
 from .conftest import REPO, write_kb
@@ -136,7 +137,6 @@ def test_concurrent_searches_match_serial_ones(tmp_path, monkeypatch):
 
     from datasette.app import Datasette
 
-    from datasette_plugins.state import get_state
 
     monkeypatch.setenv("KB_MODEL", "hash")
     root = write_kb(tmp_path / "kb")

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from search.fusion import (
-    normalise_max,
-    normalise_minmax,
-    reciprocal_rank_fusion,
-    weighted_fusion,
-)
+from search import query
+from search.fusion import normalise_max, normalise_minmax, reciprocal_rank_fusion, weighted_fusion
 
 
 def ranking(scores):
@@ -69,8 +65,6 @@ def test_rrf_sums_reciprocal_ranks_and_ties_across_lists():
 
 
 def test_adaptive_keyword_weight_grows_with_the_best_bm25_score():
-    from search import query
-
     assert query.adaptive_keyword_weight({}) == pytest.approx(query.KEYWORD_WEIGHT_MIN)
     weights = [query.adaptive_keyword_weight({"a": s}) for s in (0.0, 5.0, 12.5, 25.0, 80.0)]
     assert weights == sorted(weights)

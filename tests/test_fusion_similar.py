@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kb.errors import KBError
+from kb.core.errors import KBError
 
 
 def test_similar_modes(indexed_kb):

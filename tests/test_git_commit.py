@@ -8,9 +8,9 @@ import subprocess
 import pytest
 from click.testing import CliRunner
 
-from kb import capture
+from kb.app import capture
 from kb.cli import cli
-from kb.config import load
+from kb.core.config import load
 
 from .test_capture import draft
 

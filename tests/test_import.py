@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from indexer.discover import load_entries
+from kb.app.importer import Mapping, MappingError, load_area_map, parse_pairs, run_import
 from kb.cli import cli
-from kb.config import load
-from kb.importer import Mapping, MappingError, load_area_map, parse_pairs, run_import
+from kb.core.config import load
 
 CSV = """\
 Nr;Rubrik;Datum;Område;Vad hände;Lärdom;Taggar

@@ -5,11 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import indexer.build as build
 from indexer.chunk import ChunkSettings, chunk_entry
+from indexer.embed import HashEmbedder, register_embedder
 from indexer.parse import parse_entry
-from kb import config as config_module
-from kb.base import KnowledgeBase
-from kb.errors import ModelMismatch
+from kb.app.knowledge_base import KnowledgeBase
+from kb.core import config as config_module
+from kb.core.errors import ModelMismatch
 
 
 def test_first_build_then_nothing_to_do(kb_root):
@@ -57,8 +59,6 @@ def test_an_entry_that_turns_invalid_is_dropped_and_reported(indexed_kb, kb_root
 
 
 def test_another_model_is_refused_with_a_rebuild_hint(indexed_kb, kb_root, monkeypatch):
-    from indexer.embed import HashEmbedder, register_embedder
-
     register_embedder("hash32", lambda: HashEmbedder(32))
     other = KnowledgeBase.open(kb_root, model="hash32")
     with pytest.raises(ModelMismatch) as info:
@@ -114,14 +114,12 @@ def test_long_sections_are_split_not_truncated(kb_root):
 
 
 def test_interrupted_run_leaves_a_usable_index(indexed_kb, kb_root, monkeypatch):
-    import indexer.build as build
-
     for name in ("laddplatser", "cykel-upphandling"):
         path = kb_root / f"entries/mobilitet/{name}.md"
         path.write_text(path.read_text(encoding="utf-8") + "\nMer text.\n", encoding="utf-8")
 
     calls = {"n": 0}
-    original = build._embed_and_write
+    original = build.embed_and_write
 
     def crash_after_first_batch(*args, **kwargs):
         calls["n"] += 1
@@ -129,10 +127,10 @@ def test_interrupted_run_leaves_a_usable_index(indexed_kb, kb_root, monkeypatch)
             raise KeyboardInterrupt
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(build, "_embed_and_write", crash_after_first_batch)
+    monkeypatch.setattr(build, "embed_and_write", crash_after_first_batch)
     with pytest.raises(KeyboardInterrupt):
         build.build_index(indexed_kb.config, indexed_kb.store, indexed_kb.embedder, batch_chunks=1)
-    monkeypatch.setattr(build, "_embed_and_write", original)
+    monkeypatch.setattr(build, "embed_and_write", original)
     kb = KnowledgeBase.open(kb_root)
     assert len(kb.search("Hyllie cykelbanan", mode="hybrid")) == 4  # usable meanwhile
     report = kb.index()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from kb.language import detect_language
-from kb.vector_index import Centering
+from kb.core.language import detect_language
+from kb.core.vector_index import Centering
 
 
 def test_detects_swedish_and_english_from_function_words():

@@ -9,8 +9,8 @@ import pytest
 
 from indexer.discover import load_entries
 from indexer.parse import parse_entry
-from kb import config as config_module
-from kb.errors import EntryInvalid
+from kb.core import config as config_module
+from kb.core.errors import ConfigError, EntryInvalid
 
 from .conftest import write_kb
 
@@ -132,8 +132,6 @@ def test_links_outside_the_kb_and_folders_named_md_are_not_read(config, tmp_path
 
 
 def test_config_errors_are_clear(tmp_path):
-    from kb.errors import ConfigError
-
     with pytest.raises(ConfigError, match="kb.toml: not found"):
         config_module.load(tmp_path)
     (tmp_path / "kb.toml").write_text("title = 'x'\n", encoding="utf-8")

@@ -14,7 +14,10 @@ import sys
 import numpy as np
 import pytest
 
-from kb import vector_index
+from datasette_plugins.state import KBState, SharedEmbedder
+from indexer.embed import QUERY, E5Embedder, HashEmbedder
+from kb.core import vector_index
+from kb.core.config import load
 
 from .conftest import REPO, write_kb
 
@@ -51,9 +54,6 @@ def test_index_kind_follows_size_and_ivf_keeps_recall_and_filters(monkeypatch):
 
 
 def test_shared_embedder_caches_copies():
-    from datasette_plugins.state import SharedEmbedder
-    from indexer.embed import HashEmbedder
-
     shared = SharedEmbedder(HashEmbedder(), size=2)
     first = shared.embed_query("cykel")
     first[:] = 0  # a caller scribbling on its vector must not change the cache
@@ -93,8 +93,6 @@ def test_small_index_and_search_never_import_torch(e5_kb):
 
 @pytest.mark.model
 def test_e5_embedder_query_and_small_passage_paths_match_sentence_transformers(tmp_path):
-    from indexer.embed import QUERY, E5Embedder
-
     texts = ["Hur minskar vi utsläppen från trafiken i Malmö?",
              "Värmepumpar i Holma krävde kapacitetsbesked från E.ON.",
              "Solar panels on school roofs in Rosengård"]
@@ -112,8 +110,6 @@ def test_e5_embedder_query_and_small_passage_paths_match_sentence_transformers(t
 def test_a_cached_query_does_not_wait_for_another_threads_embedding():
     import threading
 
-    from datasette_plugins.state import SharedEmbedder
-    from indexer.embed import HashEmbedder
 
     shared = SharedEmbedder(HashEmbedder())
     first = shared.embed_query("fjärrvärme")
@@ -132,8 +128,6 @@ def test_new_queries_are_embedded_side_by_side_by_a_pool_of_engines():
     import threading
     import time
 
-    from datasette_plugins.state import SharedEmbedder
-    from indexer.embed import HashEmbedder
 
     class Slow(HashEmbedder):
         busy = 0
@@ -157,9 +151,6 @@ def test_new_queries_are_embedded_side_by_side_by_a_pool_of_engines():
 
 
 def test_repeated_queries_are_answered_without_a_worker_thread(indexed_kb):
-    from datasette_plugins.state import KBState
-    from kb.config import load
-
     state = KBState(load(indexed_kb.config.root), "kb")
     assert not state.answers_quickly("upphandling av laddplatser")  # nothing loaded yet
     first = state.search("upphandling av laddplatser")

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from kb.cli import cli
-from search.brief import brief_with_pictures
-from search.pictures import figure_bytes, obstacle_timeline, synergy_heatmap, write_pictures
+from reports.brief import brief_with_pictures
+from reports.pictures import figure_bytes, obstacle_timeline, synergy_heatmap, write_pictures
 
 from .test_brief import brief_kb, brief_root  # noqa: F401 - fixtures
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 
-from kb.base import KnowledgeBase
+from kb.app.knowledge_base import KnowledgeBase
 
 from .conftest import REPO
 

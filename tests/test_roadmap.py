@@ -9,15 +9,17 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kb import config as config_module
-from kb.base import KnowledgeBase
+from analysis import obstacles
+from analysis import policy as policy_module
+from analysis.actors import mandate_map
+from analysis.policy import policy_needs, quote, to_markdown
+from analysis.roadmaps import roadmap_report
+from indexer.discover import load_entries
+from indexer.roadmaps import load_roadmaps, roadmap_problems
+from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
-from kb.roadmap import load_roadmaps, roadmap_problems
-from search import policy as policy_module
-from search.actors import mandate_map
+from kb.core import config as config_module
 from search.filters import Filters
-from search.policy import policy_needs, quote, to_markdown
-from search.roadmaps import roadmap_report
 
 from .conftest import write_kb
 
@@ -227,7 +229,6 @@ def test_duplicate_action_id_across_roadmaps(rm_root):
 
 def test_unknown_action_is_a_warning_with_file_and_line(rm_root):
     config = config_module.load(rm_root)
-    from indexer.discover import load_entries
 
     [warning] = roadmap_problems(config, load_entries(config).entries)
     assert warning.severity == "warning"
@@ -263,8 +264,6 @@ def test_index_reports_roadmap_warnings(rm_root):
 
 def test_example_kb_is_consistent():
     """The repository's own roadmaps and entries agree (every cited action exists)."""
-    from indexer.discover import load_entries
-
     config = config_module.load(Path(__file__).resolve().parent.parent)
     roadmaps = load_roadmaps(config)
     assert roadmaps.problems == [] and len(roadmaps.roadmaps) >= 6
@@ -324,8 +323,6 @@ def test_roadmap_needs_an_index(rm_root):
 
 # --- kb policy ---------------------------------------------------------------------------
 def test_policy_groups_by_level_and_theme(rm_kb, monkeypatch):
-    from search import obstacles
-
     def fake_groups(kb, *, since=None, until=None, areas=None, types=("obstacle",)):
         assert "obstacle" in types
         return [obstacles.ObstacleGroup(
@@ -333,7 +330,7 @@ def test_policy_groups_by_level_and_theme(rm_kb, monkeypatch):
             areas=["bygg", "mobilitet"], sprints=["2026-S2"], first_seen="2026-05-02",
             last_seen="2026-06-10", count=2, recurring=True)]
 
-    monkeypatch.setattr(obstacles, "recurring_obstacles", fake_groups)
+    monkeypatch.setattr(policy_module, "recurring_obstacles", fake_groups)
     report = policy_needs(rm_kb).to_dict()
     assert [lv["level"] for lv in report["levels"]] == ["regional", "national", "eu"]
     national = report["levels"][1]

@@ -6,7 +6,7 @@ import pytest
 from datasette.plugins import pm
 
 from datasette_plugins import roadmaps as roadmap_plugin
-from kb.base import KnowledgeBase
+from kb.app.knowledge_base import KnowledgeBase
 
 from .conftest import datasette_get as get
 from .test_roadmap import write_roadmap_kb

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kb.errors import EntryNotFound, KBError
+from kb.core.errors import EntryNotFound, KBError
 from search.filters import Filters, parse_until
 from search.keyword import fts_query
 from search.text import highlight_html, make_snippet

@@ -1,0 +1,313 @@
+"""The indexed knowledge base as arrays, for the cross-area analyses (links, obstacles,
+conflicts, duplicates): entry rows, entry vectors, one vector per section role, and word
+statistics for rare-word overlap and readable group labels.
+
+Loaded from SQLite in one pass; everything after that is numpy.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from kb.core.store import decode_vector
+
+# Section roles from the headings people actually write (Swedish and English).
+ROLE_PATTERNS = {
+    "lesson": re.compile(r"lär|learn|lesson|insikt|takeaway|slutsats|lärdom", re.I),
+    "happened": re.compile(r"hände|happen|bakgrund|background|situation", re.I),
+    "next": re.compile(r"nästa|next|framåt|steg\b|steps?\b|åtgärd", re.I),
+    "obstacle": re.compile(r"hinder|obstacle|barri|problem|utmaning|challenge|svårighet", re.I),
+}
+
+_WORD = re.compile(r"[^\W\d_][\w\-]*", re.UNICODE)
+STOPWORDS = frozenset(
+    """
+    och att det som en ett den de är var vi för med på till av om inte har hade men så
+    från kan ska vid när eller också nu då här där inga ingen alla andra efter innan
+    under över utan mot mellan genom hur vad vem vilka vilket vilken sin sina sitt sig
+    oss vår våra vårt man mer mest bara även redan sedan sen ju kunde skulle måste blev
+    blir bli varit vara gör göra gjorde får fick första två tre fyra fem helt hela
+    många mycket något några inget dem deras dess denna detta dessa eftersom medan
+    samma också igen andra annan annat därför
+    the and that this with from for was were are has have had not but they their them
+    our we you its into than then there which what when who how also only just more
+    most some any all one two three four five first after before about over under
+    between through would could should been being will can did does done
+    """.split()
+)
+
+
+_SV = frozenset("och att det som är för med på till av inte har vi var men jag den ett en".split())
+_EN = frozenset("the and that to of is for with we was not but in on it this".split())
+
+
+def detect_language(text: str) -> str:
+    tokens = re.findall(r"\w+", text.lower())
+    sv = sum(t in _SV for t in tokens)
+    en = sum(t in _EN for t in tokens)
+    return "en" if en > sv else "sv"
+
+
+def role_of(heading: str) -> str | None:
+    for role, pattern in ROLE_PATTERNS.items():
+        if heading and pattern.search(heading):
+            return role
+    return None
+
+
+def words(text: str) -> list[str]:
+    """Content words, lower-cased and stemmed (Swedish and English snowball)."""
+    return [w for w, _ in _words_with_surface(text)]
+
+
+def _words_with_surface(text: str) -> list[tuple[str, str]]:
+    out = []
+    for token in _WORD.findall(text.lower()):
+        if len(token) < 4 or token in STOPWORDS:
+            continue
+        out.append((_stem(token), token))
+    return out
+
+
+_stemmers: dict = {}
+
+
+@functools.lru_cache(maxsize=200_000)  # a register repeats its words: 600k tokens, 30k words
+def _stem(token: str) -> str:
+    if "sv" not in _stemmers:
+        import snowballstemmer
+
+        _stemmers["sv"] = snowballstemmer.stemmer("swedish")
+        _stemmers["en"] = snowballstemmer.stemmer("english")
+    stem = _stemmers["sv"].stemWord(token)
+    return _stemmers["en"].stemWord(stem) if token.isascii() else stem
+
+
+@dataclass
+class Section:
+    entry: int  # position in Corpus.ids
+    heading: str
+    role: str | None
+    text: str
+    line: int
+    vector: np.ndarray
+
+
+@dataclass
+class Corpus:
+    ids: list[str]
+    rows: dict[str, dict]
+    vectors: np.ndarray  # (n, dim) whole-entry vectors, L2-normalised
+    sections: list[Section]
+    area_names: dict[str, str] = field(default_factory=dict)
+    _by_entry: dict[int, list[Section]] = field(default_factory=dict, repr=False)
+    _doc_words: list[Counter] | None = field(default=None, repr=False)
+    _df: Counter | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        for section in self.sections:
+            self._by_entry.setdefault(section.entry, []).append(section)
+
+    @property
+    def n(self) -> int:
+        return len(self.ids)
+
+    @property
+    def areas(self) -> np.ndarray:
+        return np.array([self.rows[i]["area"] for i in self.ids])
+
+    @property
+    def languages(self) -> np.ndarray:
+        """'sv' or 'en' per entry, from function words (cheap and good enough to centre)."""
+        return np.array([
+            self.rows[e].get("lang") or detect_language(self.rows[e]["title"] + " " + (self.rows[e].get("body") or ""))
+            for e in self.ids
+        ])
+
+    def centred(
+        self, matrix: np.ndarray, mask: np.ndarray | None = None, positions: list[int] | None = None
+    ) -> np.ndarray:
+        """Subtract each language's mean vector, then renormalise.
+
+        e5 places all Swedish text and all English text in two offset regions; without
+        this, a Swedish and an English entry about the same thing look less alike than
+        two unrelated Swedish ones. A language needs 3 entries before it is centred."""
+        mask = np.ones(len(matrix), dtype=bool) if mask is None else mask
+        out = matrix.astype(np.float32).copy()
+        languages = self.languages if positions is None else self.languages[positions]
+        for language in set(languages.tolist()):
+            members = (languages == language) & mask
+            if members.sum() >= 3:
+                out[members] -= out[members].mean(axis=0)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return out / np.where(norms == 0, 1, norms)
+
+    def position(self, entry_id: str) -> int:
+        return self.ids.index(entry_id)
+
+    def sections_of(self, i: int) -> list[Section]:
+        return self._by_entry.get(i, [])
+
+    def role_matrix(self, role: str) -> tuple[np.ndarray, np.ndarray]:
+        """One vector per entry for a section role (mean of its windows), and a has-role mask."""
+        dim = self.vectors.shape[1] if self.vectors.size else 0
+        out = np.zeros((self.n, dim), dtype=np.float32)
+        mask = np.zeros(self.n, dtype=bool)
+        for i in range(self.n):
+            vecs = [s.vector for s in self.sections_of(i) if s.role == role]
+            if vecs:
+                v = np.mean(vecs, axis=0)
+                out[i] = v / (np.linalg.norm(v) + 1e-12)
+                mask[i] = True
+        return out, mask
+
+    def obstacle_vector(self, i: int, *, whole: bool) -> np.ndarray | None:
+        """The text that states the obstacle: an obstacle section if there is one; for an
+        obstacle entry otherwise the whole entry; for other entries nothing."""
+        vecs = [s.vector for s in self.sections_of(i) if s.role == "obstacle"]
+        if vecs:
+            v = np.mean(vecs, axis=0)
+            return v / (np.linalg.norm(v) + 1e-12)
+        return self.vectors[i] if whole else None
+
+    # --- words -------------------------------------------------------------------
+    def doc_words(self) -> list[Counter]:
+        if self._doc_words is None:
+            self._doc_words = [
+                Counter(words(self.rows[e]["title"] + "\n" + (self.rows[e].get("body") or "")))
+                for e in self.ids
+            ]
+        return self._doc_words
+
+    def doc_frequency(self) -> Counter:
+        """In how many entries each (stemmed) word occurs."""
+        if self._df is None:
+            self._df = Counter()
+            for doc in self.doc_words():
+                self._df.update(doc.keys())
+        return self._df
+
+    def word_tfidf(self) -> np.ndarray:
+        """Rows: entries; L2-normalised sublinear TF-IDF of their content words."""
+        docs = self.doc_words()
+        df = self.doc_frequency()
+        vocab = {w: k for k, w in enumerate(sorted(df))}
+        matrix = np.zeros((self.n, len(vocab)), dtype=np.float32)
+        for i, doc in enumerate(docs):
+            for w, c in doc.items():
+                if df[w] < 2:  # a word in one entry links nothing
+                    continue
+                matrix[i, vocab[w]] = (1 + math.log(c)) * math.log(self.n / df[w])
+        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+        return matrix / np.where(norms == 0, 1, norms)
+
+    def shared_fields(self, i: int, j: int) -> list[str]:
+        """Tags, actors and roadmap ids the two entries share, rarest first."""
+        counts = self._field_counts()
+        a, b = self.rows[self.ids[i]], self.rows[self.ids[j]]
+        shared = []
+        for key in ("tags", "actors", "roadmap"):
+            for value in set(_lower(a.get(key))) & set(_lower(b.get(key))):
+                shared.append((counts[(key, value)], f"{key[:-1] if key != 'roadmap' else key}:{value}"))
+        return [label for _, label in sorted(shared)]
+
+    def field_overlap(self) -> np.ndarray:
+        """IDF-weighted count of shared rare tags/actors/roadmap ids, for all pairs."""
+        counts = self._field_counts()
+        keys = sorted(counts)
+        col = {k: c for c, k in enumerate(keys)}
+        m = np.zeros((self.n, len(keys)), dtype=np.float32)
+        for i, e in enumerate(self.ids):
+            for key in ("tags", "actors", "roadmap"):
+                for value in set(_lower(self.rows[e].get(key))):
+                    df = counts[(key, value)]
+                    if df >= 2:
+                        m[i, col[(key, value)]] = math.sqrt(math.log(self.n / df))
+        return m @ m.T
+
+    def _field_counts(self) -> Counter:
+        counts: Counter = Counter()
+        for e in self.ids:
+            for key in ("tags", "actors", "roadmap"):
+                counts.update((key, v) for v in set(_lower(self.rows[e].get(key))))
+        return counts
+
+
+def _lower(values) -> list[str]:
+    return [str(v).strip().lower() for v in (values or []) if str(v).strip()]
+
+
+def load_corpus(kb) -> Corpus:
+    """Everything the cross-area analyses need, read once from the index."""
+    kb.require_index()
+    store = kb.store
+    dim = int(store.get_meta("dim") or kb.embedder.dim)
+    found = store.entry_vectors(dim)  # (ids, vectors[, languages]) as the store grows
+    ids, vectors = found[0], found[1]
+    rows = store.get_entries(ids)
+    position = {e: k for k, e in enumerate(ids)}
+    grouped: dict[tuple[int, str], list] = {}
+    for entry_id, kind, heading, text, line, blob in store.db.execute(
+        "select entry_id, kind, heading, text, line, embedding from chunks "
+        "where kind = 'section' order by entry_id, seq"
+    ):
+        if entry_id not in position or not blob:
+            continue
+        grouped.setdefault((position[entry_id], heading or ""), []).append((text, line, decode_vector(blob)))
+    sections = []
+    for (i, heading), parts in grouped.items():
+        v = np.mean([p[2] for p in parts], axis=0)
+        sections.append(
+            Section(
+                entry=i,
+                heading=heading,
+                role=role_of(heading),
+                text=" ".join(p[0] for p in parts),
+                line=parts[0][1],
+                vector=(v / (np.linalg.norm(v) + 1e-12)).astype(np.float32),
+            )
+        )
+    return Corpus(
+        ids=list(ids),
+        rows=rows,
+        vectors=vectors,
+        sections=sections,
+        area_names={slug: a.name for slug, a in kb.config.areas.items()},
+    )
+
+
+def ctfidf_labels(corpus: Corpus, groups: list[list[int]], top: int = 4) -> list[str]:
+    """A readable label per group: its most characteristic words (class-based TF-IDF,
+    the whole corpus as background), shown in their most common written form."""
+    docs = corpus.doc_words()
+    surface: dict[str, Counter] = {}
+    for e in corpus.ids:
+        row = corpus.rows[e]
+        for stem, token in _words_with_surface(row["title"] + "\n" + (row.get("body") or "")):
+            surface.setdefault(stem, Counter())[token] += 1
+    total: Counter = Counter()
+    for doc in docs:
+        total.update(doc)
+    avg = sum(total.values()) / max(1, len(groups) or 1)
+    labels = []
+    for members in groups:
+        tf: Counter = Counter()
+        present: Counter = Counter()
+        for i in members:
+            tf.update(docs[i])
+            present.update(docs[i].keys())
+        scored = []
+        for w, c in tf.items():
+            if len(members) > 1 and present[w] < 2:
+                continue  # a label word should describe the group, not one member
+            scored.append((c * math.log(1 + avg / total[w]) * present[w], w))
+        scored.sort(reverse=True)
+        picked = [surface[w].most_common(1)[0][0] for _, w in scored[:top]]
+        labels.append(", ".join(picked) or "(no words)")
+    return labels

@@ -1,0 +1,234 @@
+"""``kb policy``: obstacles that need changes in regional, national or EU policy instruments.
+
+Entries with a ``policy:`` key, grouped by level and, within a level, by theme: the
+recurring-obstacle groups of :mod:`search.obstacles` (the same obstacle met in different
+words). Each piece of evidence carries a short quote from the entry's "what we learned"
+(or obstacle) section: input for the city's position papers.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from analysis.obstacles import recurring_obstacles
+from analysis.roadmaps import entry_ref, entry_rows
+from kb.core.config import POLICY_LEVELS
+from search.filters import Filters
+
+LEVEL_NAMES = {"regional": "Regional nivå", "national": "Nationell nivå", "eu": "EU-nivå"}
+UNGROUPED = "Övriga behov"
+QUOTE_CHARS = 240
+# headings whose text says what the obstacle is or what was learned, best first
+_QUOTE_HEADINGS = (
+    re.compile(r"lärde|lärdom|learn", re.I),
+    re.compile(r"hinder|obstacle|problem|målkonflikt|conflict", re.I),
+    re.compile(r"hände|happen", re.I),
+)
+_HEADING = re.compile(r"^##\s+(.+?)\s*#*\s*$", re.M)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@dataclass
+class Evidence:
+    id: str
+    title: str
+    area: str
+    type: str
+    date: str
+    sprint: str | None
+    path: str | None
+    quote: str
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Theme:
+    label: str
+    recurring: bool
+    evidence: list[Evidence] = field(default_factory=list)
+
+    @property
+    def areas(self) -> list[str]:
+        return sorted({e.area for e in self.evidence})
+
+    def to_dict(self) -> dict:
+        return {
+            "label": self.label,
+            "recurring": self.recurring,
+            "areas": self.areas,
+            "count": len(self.evidence),
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+@dataclass
+class Level:
+    level: str
+    name: str
+    themes: list[Theme] = field(default_factory=list)
+
+    @property
+    def areas(self) -> list[str]:
+        return sorted({a for t in self.themes for a in t.areas})
+
+    @property
+    def count(self) -> int:
+        return len({e.id for t in self.themes for e in t.evidence})
+
+    def to_dict(self) -> dict:
+        return {
+            "level": self.level,
+            "name": self.name,
+            "areas": self.areas,
+            "count": self.count,
+            "themes": [t.to_dict() for t in self.themes],
+        }
+
+
+@dataclass
+class PolicyReport:
+    levels: list[Level]
+    since: str | None = None
+    until: str | None = None
+    areas: tuple[str, ...] = ()
+    themes_from: str = "recurring-obstacles"  # or "none" when that grouping is unavailable
+
+    @property
+    def count(self) -> int:
+        return len({e.id for lv in self.levels for t in lv.themes for e in t.evidence})
+
+    def to_dict(self) -> dict:
+        return {
+            "since": self.since,
+            "until": self.until,
+            "areas": list(self.areas),
+            "count": self.count,
+            "themes_from": self.themes_from,
+            "levels": [lv.to_dict() for lv in self.levels],
+        }
+
+
+def quote(body: str, width: int = QUOTE_CHARS) -> str:
+    """The first sentences of the "what we learned" section (else the obstacle, else the
+    first section), cut on a sentence or word boundary."""
+    sections = _split(body or "")
+    text = ""
+    for pattern in _QUOTE_HEADINGS:
+        text = next((t for h, t in sections if pattern.search(h) and t.strip()), "")
+        if text:
+            break
+    if not text:
+        text = next((t for _, t in sections if t.strip()), body or "")
+    paragraph = " ".join(text.strip().split("\n\n")[0].split())
+    paragraph = re.sub(r"[*_`]+", "", paragraph)
+    if len(paragraph) <= width:
+        return paragraph
+    out = ""
+    for sentence in _SENTENCE_END.split(paragraph):
+        if len(out) + len(sentence) + 1 > width:
+            break
+        out = f"{out} {sentence}".strip()
+    if out:
+        return out
+    cut = paragraph.rfind(" ", 0, width)
+    return paragraph[: cut if cut > 0 else width] + "…"
+
+
+def _split(body: str) -> list[tuple[str, str]]:
+    matches = list(_HEADING.finditer(body))
+    return [
+        (m.group(1), body[m.end() : matches[i + 1].start() if i + 1 < len(matches) else len(body)])
+        for i, m in enumerate(matches)
+    ]
+
+
+def group_policy(rows: list[dict], themes: dict[str, tuple[str, bool]] | None = None) -> list[Level]:
+    """Rows with a policy key, by level then theme. ``themes``: entry id -> (label, recurring);
+    entries without one go to a last theme of their own level, :data:`UNGROUPED`."""
+    themes = themes or {}
+    levels = []
+    for level in POLICY_LEVELS:
+        members = [r for r in rows if level in r["policy"]]
+        if not members:
+            continue
+        by_label: dict[str, Theme] = {}
+        for row in members:
+            label, recurring = themes.get(row["id"], (UNGROUPED, False))
+            theme = by_label.setdefault(label, Theme(label=label, recurring=recurring))
+            theme.evidence.append(Evidence(**entry_ref(row), quote=quote(row.get("body", ""))))
+        ordered = sorted(
+            by_label.values(),
+            key=lambda t: (t.label == UNGROUPED, -len(t.areas), -len(t.evidence), t.label),
+        )
+        levels.append(Level(level=level, name=LEVEL_NAMES.get(level, level), themes=ordered))
+    return levels
+
+
+def policy_rows(conn, filters: Filters | None = None) -> list[dict]:
+    where, params = (filters or Filters()).where("entries")
+    return entry_rows(conn, f"policy is not null and policy != '[]' and {where}", params)
+
+
+def obstacle_themes(kb, rows: list[dict], filters: Filters) -> dict[str, tuple[str, bool]]:
+    """Entry id -> (theme label, recurring) from the recurring-obstacle groups."""
+    types = tuple(sorted({"obstacle", *(r["type"] for r in rows)}))
+    groups = recurring_obstacles(
+        kb, since=filters.since, until=filters.until, areas=filters.areas or None, types=types
+    )
+    out: dict[str, tuple[str, bool]] = {}
+    for group in groups:
+        for member in group.entries:
+            entry_id = member if isinstance(member, str) else getattr(member, "id", None) or member["id"]
+            out.setdefault(entry_id, (group.label, bool(group.recurring)))
+    return out
+
+
+def policy_needs(kb, filters: Filters | None = None) -> PolicyReport:
+    """The policy needs of the knowledge base (from the index) within ``filters``."""
+    filters = filters or Filters()
+    kb.require_index()
+    rows = policy_rows(kb.store.db, filters)
+    themes = obstacle_themes(kb, rows, filters) if rows else {}
+    return PolicyReport(
+        levels=group_policy(rows, themes),
+        since=filters.since,
+        until=filters.until,
+        areas=filters.areas,
+        themes_from="none" if themes is None else "recurring-obstacles",
+    )
+
+
+def to_markdown(report: PolicyReport, area_names: dict[str, str] | None = None) -> str:
+    """The report as a Markdown handout (Swedish headings, like the position papers)."""
+    names = area_names or {}
+    if report.since and report.until:
+        period = f"{report.since} – {report.until}"
+    else:
+        period = f"från {report.since}" if report.since else (f"till {report.until}" if report.until else "")
+    lines = ["# Behov av ändrade styrmedel", ""]
+    if period or report.areas:
+        scope = []
+        if period:
+            scope.append(f"Period: {period}")
+        if report.areas:
+            scope.append("Områden: " + ", ".join(names.get(a, a) for a in report.areas))
+        lines += ["; ".join(scope) + ".", ""]
+    if not report.levels:
+        lines.append("Inga poster med `policy:` i urvalet.")
+        return "\n".join(lines) + "\n"
+    lines += [f"{report.count} poster pekar på styrmedel som behöver ändras.", ""]
+    for level in report.levels:
+        lines += [f"## {level.name}", "", "Berörda områden: " + ", ".join(names.get(a, a) for a in level.areas) + ".", ""]
+        for theme in level.themes:
+            mark = " (återkommande)" if theme.recurring else ""
+            lines += [f"### {theme.label}{mark}", ""]
+            lines += ["Områden: " + ", ".join(names.get(a, a) for a in theme.areas) + ".", ""]
+            for e in theme.evidence:
+                lines.append(f"- **{e.title}** (`{e.id}`, {names.get(e.area, e.area)}, {e.date})")
+                if e.quote:
+                    lines.append(f"  > {e.quote}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

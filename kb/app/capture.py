@@ -1,0 +1,407 @@
+"""Capture: turn form fields (web page, ``kb new --from-stdin``, ``kb import``) into a valid
+entry file, written atomically under a file lock, and index just that entry.
+
+The rules are the ones of ``kb validate``: a draft is rendered to Markdown and parsed
+with :func:`indexer.parse.parse_text`, so a saved entry is valid by construction. The
+checks before that only give each form field its own message and limit sizes.
+
+Concurrency: every write (choosing a free id, creating the file, updating the index)
+happens while holding ``fcntl.flock`` on ``<root>/.kb/write.lock``, so several web
+workers, ``kb import`` and ``kb index`` processes never pick the same id or interleave
+index transactions. Readers are not blocked: SQLite runs in WAL mode and the FAISS file
+is replaced by rename.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from analysis.duplicates import duplicates_of_entry
+from indexer.build import index_entries
+from indexer.chunk import ChunkSettings, chunk_entry
+from indexer.embed import PASSAGE
+from indexer.parse import parse_text
+from kb.app import git_commit
+from kb.app.new_entry import HEADINGS, default_sprint, slugify
+from kb.core.config import ENTRY_TYPES, KBConfig
+from kb.core.entry import Entry
+from kb.core.errors import EntryInvalid, KBError
+from kb.core.files import create_exclusive, write_lock
+from search.similar import entry_matrix
+
+MAX_TITLE = 300
+MAX_SECTIONS = 12
+MAX_HEADING = 120
+MAX_ITEM = 80
+MAX_SPRINT = 40
+MAX_AUTHOR = 120
+SECTION_FIELDS = ("happened", "learned", "next")  # form fields, in HEADINGS order
+_SPRINT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits: a web form is a short reflection; an imported register row may be long
+    (NASA's longest section is 31,000 characters). Both stay far under the parser's 1 MB."""
+    section: int = 10_000
+    entry: int = 60_000
+    items: int = 20  # values in tags, actors, roadmap
+
+
+WEB_LIMITS = Limits()
+IMPORT_LIMITS = Limits(section=200_000, entry=500_000, items=200)
+
+
+class CaptureInvalid(KBError):
+    """A draft with problems; ``errors`` maps a field name to its messages."""
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {m}" for k, msgs in errors.items() for m in msgs))
+
+
+@dataclass
+class Draft:
+    """What a person (or a register row) wants to log, as plain values."""
+    title: str = ""
+    area: str = ""
+    type: str = "lesson"
+    date: str = ""
+    sprint: str = ""
+    tags: list[str] = field(default_factory=list)
+    actors: list[str] = field(default_factory=list)
+    roadmap: list[str] = field(default_factory=list)
+    lang: str = "sv"
+    sections: list[tuple[str, str]] = field(default_factory=list)  # (heading, text)
+    author: str = ""
+    id: str = ""  # empty: made from the title, unique in the KB
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The draft's words, for finding similar lessons before it is saved."""
+        return "\n".join([self.title, *(t for _, t in self.sections if t.strip())])
+
+
+@dataclass
+class Saved:
+    id: str
+    path: Path
+    entry: Entry
+    indexed: bool
+    commit: str | None = None  # the git commit, when kb.toml turns git_commit on
+
+
+# --- from a form ------------------------------------------------------------------------
+def split_list(value: str | list | None) -> list[str]:
+    """``"a, b; c"`` or a list -> ``["a", "b", "c"]`` (blanks dropped, order kept, no repeats)."""
+    if value is None:
+        return []
+    parts = value if isinstance(value, list) else re.split(r"[,;\n]", str(value))
+    out: list[str] = []
+    for part in parts:
+        item = " ".join(str(part).split())
+        if item and item not in out:
+            out.append(item)
+    return out
+
+
+def draft_from_form(form: Mapping[str, str], *, author: str = "", default_lang: str = "sv") -> Draft:
+    """The web form's fields (all strings) as a :class:`Draft`; nothing is checked yet."""
+    lang = (form.get("lang") or default_lang).strip()
+    headings = HEADINGS.get(lang, HEADINGS["sv"])
+    sections = [(h, form.get(name) or "") for h, name in zip(headings, SECTION_FIELDS, strict=True)]
+    return Draft(
+        title=form.get("title") or "",
+        area=(form.get("area") or "").strip(),
+        type=(form.get("type") or "lesson").strip(),
+        date=(form.get("date") or "").strip(),
+        sprint=(form.get("sprint") or "").strip(),
+        tags=split_list(form.get("tags")),
+        actors=split_list(form.get("actors")),
+        roadmap=split_list(form.get("roadmap")),
+        lang=lang,
+        sections=sections,
+        author=author,
+    )
+
+
+def draft_from_json(text: str, *, lang: str = "sv") -> Draft:
+    """``kb new --from-stdin``: one JSON object with the form's fields; ``sections`` may be
+    ``{heading: text}`` (any headings) instead of happened/learned/next."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CaptureInvalid({"stdin": [f"not JSON ({exc.msg}, line {exc.lineno})"]}) from None
+    if not isinstance(data, dict):
+        raise CaptureInvalid({"stdin": ["expected one JSON object"]})
+    form = {k: v if isinstance(v, list) else ("" if v is None else str(v)) for k, v in data.items()
+            if k != "sections"}
+    form.setdefault("lang", lang)
+    form.setdefault("date", dt.date.today().isoformat())  # as `kb new`: today
+    draft = draft_from_form(form, author=str(data.get("author") or ""), default_lang=lang)
+    for name in ("tags", "actors", "roadmap"):
+        setattr(draft, name, split_list(data.get(name)))
+    sections = data.get("sections")
+    if isinstance(sections, dict):
+        draft.sections = [(str(h), str(t or "")) for h, t in sections.items()]
+    elif sections is not None:
+        raise CaptureInvalid({"sections": ["must be an object {heading: text}"]})
+    if data.get("id"):
+        draft.id = str(data["id"])
+    return draft
+
+
+# --- checking and rendering -------------------------------------------------------------
+def check_fields(config: KBConfig, draft: Draft, *, require_body: bool = True,
+                 limits: Limits = WEB_LIMITS) -> dict[str, list[str]]:
+    """Per-field messages (empty when fine). Sizes are limited here; the format rules
+    themselves are applied by :func:`build` through the parser."""
+    errors: dict[str, list[str]] = {}
+
+    def add(name: str, message: str) -> None:
+        errors.setdefault(name, []).append(message)
+
+    title = " ".join(draft.title.split())
+    if not title:
+        add("title", "Skriv en rubrik. / Give a title.")
+    elif len(title) > MAX_TITLE:
+        add("title", f"Rubriken är för lång (högst {MAX_TITLE} tecken). / Title too long.")
+    if draft.area not in config.areas:
+        add("area", f"Välj ett område: {', '.join(sorted(config.areas))}. / Choose an area.")
+    if draft.type not in ENTRY_TYPES:
+        add("type", f"Välj en typ: {', '.join(ENTRY_TYPES)}. / Choose a type.")
+    if not draft.date:
+        add("date", "Ange datum (ÅÅÅÅ-MM-DD). / Give a date (YYYY-MM-DD).")
+    elif _date(draft.date) is None:
+        add("date", f"Ogiltigt datum {draft.date[:20]!r}: skriv ÅÅÅÅ-MM-DD. / Bad date: use YYYY-MM-DD.")
+    if draft.sprint and (len(draft.sprint) > MAX_SPRINT or not _SPRINT_RE.match(draft.sprint)):
+        add("sprint", f"Sprint: bokstäver, siffror, '.', '_', '-' (högst {MAX_SPRINT}). / Sprint: letters, digits, . _ -")
+    for name in ("tags", "actors", "roadmap"):
+        values = getattr(draft, name)
+        if len(values) > limits.items:
+            add(name, f"Högst {limits.items} värden. / At most {limits.items} values.")
+        if any(len(v) > MAX_ITEM for v in values):
+            add(name, f"Varje värde högst {MAX_ITEM} tecken. / Each value at most {MAX_ITEM} characters.")
+    if draft.lang not in HEADINGS:
+        add("lang", "Språk: sv eller en. / Language: sv or en.")
+    if len(draft.sections) > MAX_SECTIONS:
+        add("body", f"Högst {MAX_SECTIONS} avsnitt. / At most {MAX_SECTIONS} sections.")
+    for i, (heading, text) in enumerate(draft.sections):
+        name = SECTION_FIELDS[i] if i < len(SECTION_FIELDS) else "body"
+        if len(heading) > MAX_HEADING or not heading.strip():
+            add("body", f"Avsnittsrubrik saknas eller är för lång: {heading[:40]!r}.")
+        if len(text) > limits.section:
+            add(name, f"Texten är för lång (högst {limits.section} tecken). / Text too long.")
+    if require_body and not any(text.strip() for _, text in draft.sections):
+        add("happened", "Skriv minst ett avsnitt. / Write at least one section.")
+    if len(draft.author) > MAX_AUTHOR:
+        add("author", "Författarnamnet är för långt.")
+    for name in ("title", "sprint", "author"):
+        if _CONTROL_RE.search(getattr(draft, name)):
+            add(name, "Otillåtna styrtecken. / Control characters are not allowed.")
+    return errors
+
+
+def render(draft: Draft, entry_id: str) -> str:
+    """The entry file's text. Front matter through ``yaml.safe_dump`` (so any title is
+    quoted as needed); section text kept as written, except that a line starting with
+    ``#`` is escaped so that it cannot open a section of its own."""
+    date = _date(draft.date)
+    assert date is not None
+    meta: dict = {"id": entry_id, "title": " ".join(draft.title.split()), "area": draft.area,
+                  "date": date.isoformat(), "sprint": draft.sprint or default_sprint(date),
+                  "type": draft.type, "tags": draft.tags, "actors": draft.actors,
+                  "roadmap": draft.roadmap, "related": []}
+    if draft.author:
+        meta["author"] = " ".join(draft.author.split())
+    meta.update(draft.extra)
+    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
+    front = front.replace(f"date: '{date.isoformat()}'", f"date: {date.isoformat()}")
+    body = "\n".join(
+        f"## {' '.join(heading.split())}\n{_escape_body(text)}\n"
+        for heading, text in draft.sections if text.strip()
+    )
+    return f"---\n{front}---\n{body}"
+
+
+def build(config: KBConfig, draft: Draft, entry_id: str | None = None, *,
+          limits: Limits = WEB_LIMITS) -> tuple[str, Entry]:
+    """Check the draft and render it; the text is parsed with the rules of ``kb validate``.
+
+    Raises :class:`CaptureInvalid` (field -> messages) when anything is wrong."""
+    errors = check_fields(config, draft, limits=limits)
+    if errors:
+        raise CaptureInvalid(errors)
+    entry_id = entry_id or draft.id or slugify(draft.title)
+    text = render(draft, entry_id)
+    if len(text) > limits.entry:
+        raise CaptureInvalid({"body": [f"Posten är för lång (högst {limits.entry} tecken). / Entry too long."]})
+    path = config.entries_dir / draft.area / f"{entry_id}.md"
+
+    try:
+        entry = parse_text(text, path, config)
+    except EntryInvalid as exc:
+        raise CaptureInvalid({"entry": [p.message for p in exc.problems]}) from None
+    return text, entry
+
+
+# --- writing ------------------------------------------------------------------------------
+def taken_ids(config: KBConfig) -> set[str]:
+    """Ids in use: entry file stems (ours always equal the id) and ids in the index."""
+    ids: set[str] = set()
+    if config.entries_dir.is_dir():
+        ids.update(p.stem for p in config.entries_dir.rglob("*.md"))
+    if config.db_path.exists():
+        import sqlite3
+
+        with contextlib.closing(sqlite3.connect(f"file:{config.db_path}?mode=ro", uri=True)) as conn:
+            with contextlib.suppress(sqlite3.Error):
+                ids.update(r[0] for r in conn.execute("select id from entries"))
+    return ids
+
+
+def free_id(base: str, taken: set[str]) -> str:
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base[:190]}-{n}" in taken:
+        n += 1
+    return f"{base[:190]}-{n}"
+
+
+def write_entry_file(config: KBConfig, draft: Draft, *, taken: set[str] | None = None,
+                     limits: Limits = WEB_LIMITS) -> tuple[Path, Entry]:
+    """Validate and create the file under ``entries/<area>/`` (caller holds the lock).
+
+    The id is the draft's own, or one made from the title and made unique; an existing
+    file is never overwritten."""
+    errors = check_fields(config, draft, limits=limits)
+    if errors:
+        raise CaptureInvalid(errors)
+    taken = taken_ids(config) if taken is None else taken
+    entry_id = draft.id or free_id(slugify(draft.title), taken)
+    if draft.id and draft.id in taken:
+        raise KBError(f"an entry with id {draft.id!r} already exists; not overwritten")
+    text, entry = build(config, draft, entry_id, limits=limits)
+    folder = (config.entries_dir / draft.area).resolve()
+    if not folder.is_relative_to(config.entries_dir.resolve()):
+        raise KBError(f"{folder}: outside the entries folder")  # area slugs prevent it; be sure
+    try:
+        create_exclusive(entry.path, text)
+    except FileExistsError:
+        raise KBError(f"{entry.path}: already exists; not overwritten") from None
+    taken.add(entry_id)
+    return entry.path, entry
+
+
+def save(config: KBConfig, draft: Draft, embedder=None) -> Saved:
+    """Write one entry and index it, all under the write lock. With no embedder (or no
+    usable index) the file is written and ``indexed`` is False."""
+    with write_lock(config.state_dir):
+        path, entry = write_entry_file(config, draft)
+        indexed = False
+        if embedder is not None:
+            try:
+                indexed = index_entries(config, [entry], embedder)
+            except Exception as exc:  # noqa: BLE001 - the entry is saved; `kb index` catches up
+                import sys
+
+                print(f"warning: {entry.id} saved but not indexed: {exc}", file=sys.stderr)
+        commit = None
+        if git_commit.enabled(config):
+            try:  # under the lock: two writers never race for git's own index.lock
+                commit = git_commit.commit_entry(config, path, author=draft.author or None)
+            except KBError as exc:  # the entry is saved; a person can commit it by hand
+                import sys
+
+                print(f"warning: {entry.id} saved but not committed: {exc}", file=sys.stderr)
+    return Saved(id=entry.id, path=path, entry=entry, indexed=indexed, commit=commit)
+
+
+# --- the reflexive nudge: similar lessons and near-duplicates of a draft -------------------
+@dataclass
+class Similar:
+    id: str
+    title: str
+    area: str
+    area_name: str
+    type: str
+    date: str
+    score: float
+
+
+def similar_to_draft(kb, entry: Entry, *, limit: int = 6) -> list[Similar]:
+    """Indexed entries closest to an unsaved entry, other areas first.
+
+    The draft is chunked and embedded as the indexer would, its mean vector centred like
+    the stored ones, and compared with every entry vector (one matrix product)."""
+    kb.require_index()
+    vector = draft_vector(kb, entry)
+    ids, matrix = entry_matrix(kb)
+    if not ids:
+        return []
+    vector = kb.vectors.centering.passages(vector[None, :], [entry.lang])[0]
+    scores = matrix @ vector
+    order = [i for i in np.argsort(-scores) if ids[i] != entry.id][: limit * 4]
+    rows = kb.store.get_entries([ids[i] for i in order])
+    found = [Similar(id=ids[i], title=rows[ids[i]]["title"], area=rows[ids[i]]["area"],
+                     area_name=kb.config.area_name(rows[ids[i]]["area"]), type=rows[ids[i]]["type"],
+                     date=rows[ids[i]]["date"], score=float(scores[i])) for i in order if ids[i] in rows]
+    other = [s for s in found if s.area != entry.area]
+    same = [s for s in found if s.area == entry.area]
+    picked = other[: max(limit - 2, limit - len(same))]
+    return picked + same[: limit - len(picked)]
+
+
+def draft_vector(kb, entry: Entry) -> np.ndarray:
+    embedder = kb.embedder
+    chunks = chunk_entry(entry, embedder.count_tokens, ChunkSettings.for_embedder(embedder))
+    vectors = np.asarray(embedder.embed([c.text for c in chunks], PASSAGE), dtype=np.float32)
+    vector = vectors.mean(axis=0)
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def duplicate_warnings(kb, entry: Entry) -> list[dict]:
+    """Near-duplicates of the draft, by ``search.duplicates.duplicates_of_entry`` (the
+    same corpus-relative threshold as ``kb duplicates``)."""
+    out = []
+    for d in duplicates_of_entry(kb, entry):
+        other, title = (d.b, d.title_b) if d.a == entry.id else (d.a, d.title_a)
+        out.append({"id": other, "title": title, "score": d.score})
+    return out
+
+
+# --- helpers --------------------------------------------------------------------------------
+def _date(text: str) -> dt.date | None:
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text or ""):
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _escape_body(text: str) -> str:
+    text = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    # '#' at a line start would open a heading (maybe a new ## section): keep it as text
+    text = re.sub(r"(?m)^(\s{0,3})#", r"\1\\#", text)
+    # a line of dashes under text would make that text a heading (setext): escape it too
+    return re.sub(r"(?m)^(\s{0,3})(-+\s*)$", r"\1\\\2", text)
+
+
+def content_id(*parts: str, prefix: str = "imp") -> str:
+    """A stable id from content, for rows without a source key."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:12]
+    return f"{prefix}-{digest}"

@@ -1,0 +1,128 @@
+"""A knowledge base opened for work: its configuration, store, embedder and vectors.
+
+The CLI, the benchmark and the Datasette plugins all go through this one object, so
+every path (search, similar, index) is the same code everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from indexer.build import build_index
+from indexer.embed import get_embedder
+from kb.core import config as config_module
+from kb.core import vector_index
+from kb.core.config import KBConfig
+from kb.core.errors import IndexMissing, ModelMismatch
+from kb.core.store import Store
+from search.query import search
+from search.similar import similar
+
+
+class KnowledgeBase:
+    def __init__(self, config: KBConfig, model: str | None = None, *, embedder=None):
+        self.config = config
+        self.model_spec = model or os.environ.get("KB_MODEL") or config.model or None
+        self._embedder = embedder
+        self._store: Store | None = None
+        self._vectors: vector_index.VectorIndex | None = None
+        self.owners = None  # a kb.store.ChunkOwners a long-lived holder keeps current, or None
+
+    @classmethod
+    def open(cls, root: str | os.PathLike | None = None, model: str | None = None, **kwargs) -> KnowledgeBase:
+        return cls(config_module.load(root), model=model, **kwargs)
+
+    # --- parts, made when first needed ----------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+
+            self._embedder = get_embedder(self.model_spec)
+        return self._embedder
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store(self.config.db_path)
+        return self._store
+
+    @property
+    def indexed(self) -> bool:
+        return self.config.db_path.exists() and self.store.get_meta("model_id") is not None
+
+    def require_index(self) -> None:
+        """Refuse to search an index that is missing or made with another model."""
+        indexed_model = self.store.get_meta("model_id") if self.config.db_path.exists() else None
+        if indexed_model is None:
+            raise IndexMissing(f"{self.config.root}: not indexed yet")
+        if indexed_model != self.embedder.model_id:
+            raise ModelMismatch(
+                f"the index in {self.config.db_path} was built with model {indexed_model!r}, "
+                f"but this search uses {self.embedder.model_id!r}",
+                hint=f"Rebuild it with `kb index --rebuild --model {self.embedder.model_id}`, "
+                f"or search with --model {indexed_model} (or unset KB_MODEL).",
+            )
+
+    @property
+    def vectors(self) -> vector_index.VectorIndex:
+        """The FAISS index, loaded once and reloaded when the database has moved on."""
+        generation = self.store.generation
+        if self._vectors is None or self._vectors.generation != generation:
+            self.require_index()
+            self._vectors = vector_index.load(
+                self.store, self.config.faiss_path, self.embedder.dim
+            )
+        return self._vectors
+
+    def chunk_entries(self, chunk_ids) -> dict[int, str]:
+        """The entry of each chunk id: from memory when a holder keeps ``owners``, else SQL."""
+        if self.owners is not None:
+            return self.owners.lookup(chunk_ids)
+        return self.store.chunk_entries(chunk_ids)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+        self._vectors = None
+
+    # --- the pipeline ------------------------------------------------------------
+    def index(self, *, rebuild: bool = False, progress=None, settings=None):
+        """Update the index (or rebuild it into a new file, swapped in when complete)."""
+        if not rebuild:
+            return build_index(self.config, self.store, self.embedder, progress=progress, settings=settings)
+        db_path = self.config.db_path
+        tmp_path = db_path.with_name(db_path.name + ".rebuild")
+        for stale in _sqlite_files(tmp_path):
+            stale.unlink(missing_ok=True)
+        fresh = Store(tmp_path)
+        try:
+            report = build_index(
+                self.config, fresh, self.embedder, rebuild=True, progress=progress, settings=settings
+            )
+            fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            fresh.close()
+        self.close()
+        for old in _sqlite_files(db_path)[1:]:
+            old.unlink(missing_ok=True)
+        os.replace(tmp_path, db_path)
+        for leftover in _sqlite_files(tmp_path):
+            leftover.unlink(missing_ok=True)
+        # the FAISS file belongs to the old database: make it anew from the new one
+        vector_index.rebuild(self.store, self.config.faiss_path, self.embedder.dim)
+        return report
+
+    def search(self, query: str, **options):
+        return search(self, query, **options)
+
+    def similar(self, entry_id: str, **options):
+        return similar(self, entry_id, **options)
+
+
+def _sqlite_files(path: Path) -> list[Path]:
+    return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
+
+
+__all__ = ["KnowledgeBase"]

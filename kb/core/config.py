@@ -1,0 +1,137 @@
+"""The knowledge base's configuration: kb.toml, where things live, and which model to use.
+
+One loader, one path resolver: every command goes through :func:`load`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kb.core.errors import ConfigError
+
+CONFIG_NAME = "kb.toml"
+STATE_DIR = ".kb"
+ENTRY_TYPES = ("lesson", "obstacle", "enabler", "goal-conflict", "idea")
+POLICY_LEVELS = ("regional", "national", "eu")
+_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+
+
+@dataclass(frozen=True)
+class Area:
+    slug: str
+    name: str
+
+
+@dataclass
+class KBConfig:
+    """A loaded knowledge base: its root folder, areas and settings."""
+    root: Path
+    title: str = "Kunskapsbank"
+    description: str = ""
+    language: str = "sv"
+    areas: dict[str, Area] = field(default_factory=dict)
+    model: str | None = None
+    raw: dict = field(default_factory=dict)
+
+    @property
+    def entries_dir(self) -> Path:
+        return self.root / "entries"
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    @property
+    def db_path(self) -> Path:
+        return self.state_dir / "kb.db"
+
+    @property
+    def faiss_path(self) -> Path:
+        return self.state_dir / "vectors.faiss"
+
+    def area_name(self, slug: str) -> str:
+        area = self.areas.get(slug)
+        return area.name if area else slug
+
+
+def resolve_root(root: str | os.PathLike | None = None) -> Path:
+    """``--root`` wins, then ``KB_ROOT``, then the current directory."""
+    chosen = root or os.environ.get("KB_ROOT") or os.getcwd()
+    return Path(chosen).expanduser().resolve()
+
+
+def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -> KBConfig:
+    """Read ``kb.toml`` from the knowledge base root.
+
+    ``require_areas=False`` accepts a kb.toml without areas (``kb import --add-areas``
+    into a new knowledge base creates them).
+    """
+    root_path = resolve_root(root)
+    if not root_path.is_dir():
+        raise ConfigError(
+            f"{root_path}: no such folder",
+            hint="Pass --root DIR (or set KB_ROOT) to a knowledge base folder.",
+        )
+    config_path = root_path / CONFIG_NAME
+    if not config_path.is_file():
+        raise ConfigError(
+            f"{config_path}: not found; {root_path} is not a knowledge base",
+            hint="Create kb.toml with at least one [[areas]] table (slug, name), "
+            "or pass --root DIR (or set KB_ROOT) to a knowledge base folder.",
+        )
+    try:
+        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{config_path}:1: not UTF-8 ({exc.reason})") from None
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        raise ConfigError(
+            f"{config_path}:{line}: {exc}", hint="Fix the TOML syntax in kb.toml."
+        ) from None
+    areas: dict[str, Area] = {}
+    for i, item in enumerate(data.get("areas", []) or []):
+        if not isinstance(item, dict) or "slug" not in item:
+            raise ConfigError(
+                f"{config_path}: [[areas]] number {i + 1} has no slug",
+                hint='Each area needs slug = "..." and name = "...".',
+            )
+        slug = str(item["slug"])
+        if not _SLUG_RE.match(slug):
+            raise ConfigError(
+                f"{config_path}: area slug {slug!r} must be lowercase letters, digits and '-'"
+            )
+        if slug in areas:
+            raise ConfigError(f"{config_path}: area slug {slug!r} appears twice")
+        areas[slug] = Area(slug=slug, name=str(item.get("name") or slug))
+    if not areas and require_areas:
+        raise ConfigError(
+            f"{config_path}: no [[areas]] defined",
+            hint='Add at least one:\n[[areas]]\nslug = "mobilitet"\nname = "Mobilitet och transporter"',
+        )
+    return KBConfig(
+        root=root_path,
+        title=str(data.get("title") or "Kunskapsbank"),
+        description=str(data.get("description") or ""),
+        language=str(data.get("language") or "sv"),
+        areas=areas,
+        model=data.get("model"),
+        raw=data,
+    )
+
+
+def _line_from_message(message: str) -> int:
+    match = re.search(r"line (\d+)", message)
+    return int(match.group(1)) if match else 1
+
+
+def cache_dir() -> Path:
+    """Where converted models live: ``KB_CACHE_DIR``, else the user's cache folder."""
+    explicit = os.environ.get("KB_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "malmo-kb"

@@ -1,0 +1,1 @@
+"""Facilitator outputs: the session brief, the yearly report and the pictures."""

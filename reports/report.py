@@ -1,0 +1,229 @@
+"""``kb report --year YYYY``: what each transition area learned in a year, as input to the
+yearly revision of Klimatkontrakt 2030.
+
+Per area: entries by type, the main lessons (lessons, enablers and ideas, the ones that
+other areas' entries echo first: a lesson that crosses areas matters more for the
+contract), the obstacles that need regional/national/EU policy changes (the ``policy``
+key), and the area's roadmap actions with the year's entries that cite them. Library
+first: :func:`yearly_report` returns data; :func:`render_markdown`/:func:`render_html`
+format it, with the same :class:`search.brief.Links` as the brief.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from urllib.parse import quote as url_quote
+
+from analysis.corpus import load_corpus
+from analysis.links import find_synergies
+from indexer.roadmaps import load_roadmaps
+from kb.core.config import ENTRY_TYPES
+from kb.core.decisions import load_decisions
+from kb.core.files import atomic_write_text
+from reports.brief import TEMPLATES_DIR, EntryRef, Links, _jinja_env, _md_escape, _ref_maker
+from reports.brief import texts as brief_texts
+
+MAIN_LESSONS = 5
+LESSON_TYPES = ("lesson", "enabler", "idea")
+
+TEXTS = {
+    "sv": {
+        "title": "Årsrapport {year}: vad områdena lärde sig",
+        "intro": "Underlag till den årliga revideringen av Klimatkontrakt 2030. {total} poster från {year}.",
+        "counts": "Poster per typ", "lessons": "Viktigaste lärdomarna",
+        "lessons_note": "Lärdomar, möjliggörare och idéer; de som andra områden känner igen (synergier) först.",
+        "echoed": "ekar i {n} poster från andra områden",
+        "policy": "Hinder som kräver ändrade styrmedel", "actions": "Färdplanens åtgärder",
+        "no_entries": "inga poster {year}", "none": "Inga poster {year}.", "nothing": "Inga.",
+        "levels": {"regional": "regional nivå", "national": "nationell nivå", "eu": "EU-nivå"},
+        "status": {"planned": "planerad", "ongoing": "pågår", "done": "klar", "paused": "pausad"},
+        "actor": "rådighet",
+    },
+    "en": {
+        "title": "Yearly report {year}: what the areas learned",
+        "intro": "Input for the yearly revision of Klimatkontrakt 2030. {total} entries from {year}.",
+        "counts": "Entries by type", "lessons": "Main lessons",
+        "lessons_note": "Lessons, enablers and ideas; those that other areas recognise (synergies) first.",
+        "echoed": "echoed by {n} entries from other areas",
+        "policy": "Obstacles that need changed policy instruments", "actions": "Roadmap actions",
+        "no_entries": "no entries in {year}", "none": "No entries in {year}.", "nothing": "None.",
+        "levels": {"regional": "regional level", "national": "national level", "eu": "EU level"},
+        "status": {"planned": "planned", "ongoing": "ongoing", "done": "done", "paused": "paused"},
+        "actor": "mandate",
+    },
+}
+
+
+@dataclass
+class Lesson:
+    entry: EntryRef
+    echoes: int  # how many cross-area synergies (confirmed or suggested) it takes part in
+
+
+@dataclass
+class PolicyNeed:
+    entry: EntryRef
+    levels: list[str]
+
+
+@dataclass
+class ActionYear:
+    id: str
+    title: str
+    status: str
+    actor: str | None
+    roadmap_path: str
+    entries: list[EntryRef] = field(default_factory=list)
+
+
+@dataclass
+class AreaYear:
+    slug: str
+    name: str
+    counts: dict[str, int]
+    lessons: list[Lesson]
+    policy: list[PolicyNeed]
+    actions: list[ActionYear]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+@dataclass
+class YearReport:
+    year: int
+    title: str
+    lang: str
+    areas: list[AreaYear]
+
+    @property
+    def total(self) -> int:
+        return sum(a.total for a in self.areas)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def yearly_report(kb, year: int, *, areas=(), lang: str = "sv") -> YearReport:
+    corpus = load_corpus(kb)
+    rows = corpus.rows
+    ref = _ref_maker(rows)
+    prefix = f"{int(year):04d}-"
+    in_year = sorted((e for e in corpus.ids if str(rows[e]["date"]).startswith(prefix)),
+                     key=lambda e: (rows[e]["date"], e))
+    echoes: Counter = Counter()
+    for s in find_synergies(corpus, load_decisions(kb.config.root), limit=None):
+        if s.status != "rejected":
+            echoes[s.a] += 1
+            echoes[s.b] += 1
+    roadmaps = load_roadmaps(kb.config).by_area
+    out = []
+    for slug, area in kb.config.areas.items():
+        if areas and slug not in areas:
+            continue
+        mine = [e for e in in_year if rows[e]["area"] == slug]
+        counts = Counter(rows[e]["type"] for e in mine)
+        lessons = sorted((e for e in mine if rows[e]["type"] in LESSON_TYPES),
+                         key=lambda e: (-echoes[e], rows[e]["date"], e))
+        policy = [PolicyNeed(ref(e), list(rows[e].get("policy") or [])) for e in mine if rows[e].get("policy")]
+        actions = []
+        roadmap = roadmaps.get(slug)
+        for action in roadmap.actions if roadmap else []:
+            citing = [ref(e) for e in in_year if action.id in (rows[e].get("roadmap") or [])]
+            actions.append(ActionYear(action.id, action.title, action.status, action.actor,
+                                      roadmap.rel_path, citing))
+        out.append(AreaYear(
+            slug=slug, name=area.name, counts={t: counts[t] for t in ENTRY_TYPES if counts[t]},
+            lessons=[Lesson(ref(e), echoes[e]) for e in lessons[:MAIN_LESSONS]],
+            policy=policy, actions=actions,
+        ))
+    return YearReport(year=int(year), title=kb.config.title, lang=lang, areas=out)
+
+
+def texts(lang: str) -> dict:
+    return TEXTS.get(lang, TEXTS["sv"])
+
+
+def action_link(links: Links, action: ActionYear) -> str:
+    if links.base_url is not None:
+        return f"{links.base_url.rstrip('/')}/-/kb/roadmaps/{url_quote(action.id, safe='')}"
+    start = Path(links.out_dir) if links.out_dir else Path(links.root)
+    relative = os.path.relpath((Path(links.root) / action.roadmap_path).resolve(), start.resolve())
+    return url_quote(relative.replace(os.sep, "/"))
+
+
+def _counts_text(area: AreaYear, lang: str) -> str:
+    names = brief_texts(lang)
+    return ", ".join(f"{n} {names.get(t, t)}" for t, n in area.counts.items())
+
+
+def render_markdown(report: YearReport, links: Links) -> str:
+    t = texts(report.lang)
+    lines = [f"# {t['title'].format(year=report.year)} – {report.title}", "",
+             t["intro"].format(total=report.total, year=report.year), ""]
+
+    def link(e: EntryRef) -> str:
+        return f"[{_md_escape(e.title)}]({links.entry(e)})"
+
+    for area in report.areas:
+        lines += [f"## {area.name}", ""]
+        if not area.total:
+            lines += [t["none"].format(year=report.year), ""]
+        else:
+            lines += [f"**{t['counts']}:** {_counts_text(area, report.lang)}", ""]
+            lines += [f"### {t['lessons']}", "", t["lessons_note"], ""]
+            for lesson in area.lessons:
+                echoed = f" – {t['echoed'].format(n=lesson.echoes)}" if lesson.echoes else ""
+                lines.append(f"- {lesson.entry.date} · {link(lesson.entry)}{echoed}")
+                if lesson.entry.quote:
+                    lines.append(f"  > {lesson.entry.quote}")
+            lines += ([] if area.lessons else [t["nothing"]]) + [""]
+            lines += [f"### {t['policy']}", ""]
+            for need in area.policy:
+                levels = ", ".join(t["levels"].get(level, level) for level in need.levels)
+                lines.append(f"- {link(need.entry)} ({need.entry.type}; {levels})")
+            lines += ([] if area.policy else [t["nothing"]]) + [""]
+        if area.actions:
+            lines += [f"### {t['actions']}", ""]
+            for action in area.actions:
+                status = t["status"].get(action.status, action.status)
+                actor = f", {t['actor']}: {action.actor}" if action.actor else ""
+                lines.append(f"- [{action.id}]({action_link(links, action)}) {action.title} ({status}{actor})"
+                             + ("" if action.entries else f" – {t['no_entries'].format(year=report.year)}"))
+                for e in action.entries:
+                    lines.append(f"  - {e.date} · {link(e)}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def render_html(report: YearReport, links: Links) -> str:
+    env = _jinja_env()
+    t = texts(report.lang)
+    body = env.get_template("report_body.html").render(
+        r=report, t=t, links=links, action_link=lambda a: action_link(links, a),
+        counts=lambda a: _counts_text(a, report.lang),
+    )
+    return env.get_template("brief_document.html").render(
+        lang=report.lang, title=t["title"].format(year=report.year) + f" – {report.title}", body=body,
+        css=(TEMPLATES_DIR / "brief_print.css").read_text(encoding="utf-8"),
+    )
+
+
+def write_document(report: YearReport, *, fmt: str = "md", output: Path | None = None,
+                   base_url: str | None = None, root: Path) -> str:
+    """Render the report (``md`` or ``html``); with ``output`` write it atomically."""
+
+
+    output = Path(output) if output else None
+    links = Links(root, out_dir=output.parent if output else None, base_url=base_url)
+    text = (render_html if fmt == "html" else render_markdown)(report, links)
+    if output:
+        atomic_write_text(output, text)
+    return text
+
+
+__all__ = ["YearReport", "write_document", "yearly_report", "render_markdown", "render_html"]
