@@ -36,7 +36,8 @@ test: install
 	$(BIN)/python -m pytest -q
 
 lint: install
-	$(BIN)/ruff check kb indexer search datasette_plugins tests bench
+	$(BIN)/ruff check kb indexer search analysis reports datasette_plugins tests bench
+	$(BIN)/lint-imports  # the floors contract in pyproject.toml
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not model and not browser"
