@@ -99,7 +99,6 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def part_ratio(work: Path, runs: int, limit: int | None) -> dict:
     import torch
 
-
     root = copy_example(work / "example", limit)
     kb = KnowledgeBase.open(root)
     start = time.perf_counter()

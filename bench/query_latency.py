@@ -191,7 +191,6 @@ def serve_rss(root: str, runs: int) -> None:
 def bench_size(n: int, work: Path, real: np.ndarray, runs: int, loop_runs: int) -> dict:
     import faiss
 
-
     root = work / f"kb-{n}"
     row: dict = {"chunks": n}
     vectors = synthetic(n, seed=n, real=real)

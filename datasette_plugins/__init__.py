@@ -1,1 +1,145 @@
-"""Datasette plugins that publish the knowledge base."""
+"""The Datasette plugin that publishes a knowledge base (entry point ``datasette: kb``).
+
+Datasette finds this package's ``templates/`` and ``static/`` folders itself. The hooks
+below (all exist in Datasette 0.65 and 1.0) only connect Datasette to the work, which is
+in the page modules: search and entry pages (:mod:`.pages`), cross-area learning
+(:mod:`.crossarea`), roadmaps and policy (:mod:`.roadmaps`), the brief (:mod:`.brief`) and
+the form to log a reflection (:mod:`.capture`); the SQL functions are in :mod:`.sql`.
+"""
+
+from __future__ import annotations
+
+from datasette import hookimpl
+from markupsafe import Markup
+
+from datasette_plugins import brief, capture, crossarea, pages, roadmaps, sql
+from datasette_plugins import metadata as kb_metadata
+from datasette_plugins.render import markdown_to_html
+from datasette_plugins.state import get_state
+from datasette_plugins.web import SECURITY_HEADERS, static_url
+
+READ_ONLY_API = ("/-/kb/search.json",)
+MAX_REQUEST_BYTES = 1_000_000  # no page takes more (the capture form: 128 kB)
+
+
+@hookimpl
+def startup(datasette):
+    state = get_state(datasette)
+    if state is None:
+        return
+    defaults = kb_metadata.build_metadata(
+        state.config, state.database, search_path=datasette.urls.path("/-/kb/search")
+    )
+    kb_metadata.apply_default_metadata(datasette, defaults)
+
+
+@hookimpl
+def register_routes(datasette):
+    return [*pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES]
+
+
+@hookimpl
+def prepare_connection(conn, database, datasette):
+    state = get_state(datasette)
+    if state is not None and database == state.database:
+        sql.register_functions(conn, state)
+
+
+@hookimpl
+def render_cell(value, column, table, database, datasette):
+    state = get_state(datasette)
+    if state is None or database != state.database:
+        return None
+    if column == "embedding" and isinstance(value, bytes | bytearray):
+        return Markup('<span class="kb-muted">vektor, {} dim</span>').format(len(value) // 4)
+    if table == "entries" and column == "body" and isinstance(value, str):
+        return Markup('<div class="kb-cell-body">') + Markup(markdown_to_html(value)) + Markup("</div>")
+    return None
+
+
+@hookimpl
+def extra_css_urls(database, datasette):
+    state = get_state(datasette)
+    if state is None or database != state.database:
+        return []
+    return [static_url(datasette, "kb.css")]
+
+
+@hookimpl
+def extra_template_vars(template, request, datasette):
+    return brief.template_vars(template, request, datasette)
+
+
+@hookimpl
+def menu_links(datasette, actor):
+    state = get_state(datasette)
+    if state is None:
+        return []
+    path = datasette.urls.path
+    signed_in = bool(actor and actor.get("id"))
+    return [
+        {"href": path("/-/kb/search"), "label": "Sök i kunskapsbanken"},
+        {"href": datasette.urls.table(state.database, "entries") + "?" + kb_metadata.entries_browse_query(),
+         "label": "Bläddra bland poster"},
+        {"href": path("/-/kb/synergies"), "label": "Synergier mellan områden"},
+        {"href": path("/-/kb/obstacles"), "label": "Återkommande hinder"},
+        {"href": path("/-/kb/conflicts"), "label": "Målkonflikter"},
+        {"href": path("/-/kb/roadmaps"), "label": "Färdplaner"},
+        {"href": path("/-/kb/policy"), "label": "Behov av ändrade styrmedel"},
+        {"href": path("/-/kb/brief"), "label": brief.TEXTS["sv"]["brief"]},
+        {"href": path("/-/kb/new"), "label": capture.TEXTS["sv"]["log_reflection"]} if signed_in
+        else {"href": path("/-/kb/login"), "label": capture.TEXTS["sv"]["login_title"]},
+    ]
+
+
+@hookimpl
+def permission_allowed(datasette, actor, action):
+    if action != capture.WRITE_ACTION:
+        return None
+    return capture.may_write(datasette, actor)
+
+
+@hookimpl
+def canned_queries(datasette, database):
+    state = get_state(datasette)
+    if state is None or database != state.database:
+        return None
+    return kb_metadata.canned_queries()
+
+
+@hookimpl
+def skip_csrf(datasette, scope):
+    """The JSON search API takes GET only and changes nothing: no CSRF cookie to make and
+    sign on each of its calls (the form pages keep the protection)."""
+    path = scope.get("path", "")
+    return scope.get("method") in ("GET", "HEAD") and any(path.endswith(p) for p in READ_ONLY_API)
+
+
+@hookimpl
+def asgi_wrapper(datasette):
+    """nosniff and a Referrer-Policy on every response (our pages also set a CSP); a request
+    body announced larger than MAX_REQUEST_BYTES is refused (413) before anything reads it."""
+    extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+    def wrap(app):
+        async def add_headers(scope, receive, send):
+            if scope["type"] != "http":
+                return await app(scope, receive, send)
+            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
+            if not length.isdigit() or int(length) > MAX_REQUEST_BYTES:
+                await send({"type": "http.response.start", "status": 413,
+                            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *extra]})
+                return await send({"type": "http.response.body", "body": b"Request too large.\n"})
+
+            async def wrapped_send(event):
+                if event["type"] == "http.response.start":
+                    present = {name.lower() for name, _ in event.get("headers", [])}
+                    event = {**event, "headers": list(event.get("headers", []))
+                             + [h for h in extra if h[0] not in present]}
+                await send(event)
+
+            return await app(scope, receive, wrapped_send)
+
+        return add_headers
+
+    return wrap

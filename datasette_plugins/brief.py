@@ -22,14 +22,19 @@ import threading
 from collections import OrderedDict
 from urllib.parse import urlencode
 
-from datasette import hookimpl
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from datasette_plugins import i18n
 from datasette_plugins.crossarea import parse_filters
-from datasette_plugins.pages import SECURITY_HEADERS, _common, _html, _no_kb
 from datasette_plugins.state import MAX_QUERY_CHARS, get_state
+from datasette_plugins.web import (
+    SECURITY_HEADERS,
+    html_page,
+    no_kb,
+    page_context,
+    static_url,
+)
 from kb.core.decisions import decisions_path
 from kb.core.errors import KBError
 from reports.brief import (
@@ -157,7 +162,7 @@ def _picture_urls(datasette, options: dict, fmt: str = "svg") -> dict[str, str]:
 async def brief_page(datasette, request):
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette)
+        return no_kb()
     options, errors = brief_request(request, state)
     lang = options["lang"]
     body = ""
@@ -172,9 +177,9 @@ async def brief_page(datasette, request):
     downloads = {fmt: datasette.urls.path(f"/-/kb/brief.{fmt}") + (f"?{query}" if query else "")
                  for fmt in ("html", "md")}
     context = {
-        **_common(datasette, state, lang),
+        **page_context(datasette, state, lang),
         "bt": TEXTS.get(lang, TEXTS["sv"]),
-        "brief_css": datasette.urls.path("/-/kb/static/brief.css"),
+        "brief_css": static_url(datasette, "brief.css"),
         "brief_url": datasette.urls.path("/-/kb/brief"),
         "areas": list(state.config.areas.values()),
         "options": options,
@@ -185,7 +190,7 @@ async def brief_page(datasette, request):
         "downloads": downloads,
         "errors": errors,
     }
-    return await _html(datasette, request, "brief_page.html", context, status=400 if errors else 200)
+    return await html_page(datasette, request, "brief_page.html", context, status=400 if errors else 200)
 
 
 def _absolute_base(datasette, request) -> str:
@@ -195,7 +200,7 @@ def _absolute_base(datasette, request) -> str:
 async def brief_download(datasette, request):
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette)
+        return no_kb()
     options, errors = brief_request(request, state)
     if errors:
         return Response.text("\n".join(errors), status=400, headers=SECURITY_HEADERS)
@@ -226,7 +231,7 @@ async def brief_download(datasette, request):
 async def picture(datasette, request):
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette)
+        return no_kb()
     options, errors = brief_request(request, state)
     if errors:
         return Response.text("\n".join(errors), status=400, headers=SECURITY_HEADERS)
@@ -250,13 +255,7 @@ ROUTES = [
 ]
 
 
-@hookimpl
-def register_routes(datasette):
-    return ROUTES
-
-
-@hookimpl
-def extra_template_vars(template, request, datasette):
+def template_vars(template, request, datasette) -> dict:
     """``kb_picture_url(name, form)`` and the pictures to show, on the cross-area pages."""
     if template not in PAGE_PICTURES or get_state(datasette) is None:
         return {}
@@ -267,11 +266,4 @@ def extra_template_vars(template, request, datasette):
         return _picture_urls(datasette, {**form, "lang": lang or "sv"}, fmt)[name]
 
     return {"kb_picture_url": kb_picture_url, "kb_pictures": PAGE_PICTURES[template],
-            "kb_brief_css": datasette.urls.path("/-/kb/static/brief.css")}
-
-
-@hookimpl
-def menu_links(datasette):
-    if get_state(datasette) is None:
-        return []
-    return [{"href": datasette.urls.path("/-/kb/brief"), "label": TEXTS["sv"]["brief"]}]
+            "kb_brief_css": static_url(datasette, "brief.css")}

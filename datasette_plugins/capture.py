@@ -19,15 +19,19 @@ import math
 import time
 from urllib.parse import parse_qsl, urlencode
 
-from datasette import hookimpl
 from datasette.utils import baseconv
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from datasette_plugins import i18n
-from datasette_plugins.pages import _common, _html, _no_kb, static_version
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import KBState, get_state
+from datasette_plugins.web import (
+    html_page,
+    no_kb,
+    page_context,
+    static_url,
+)
 from kb.app import auth, capture
 from kb.app.new_entry import HEADINGS, default_sprint
 from kb.core.config import ENTRY_TYPES
@@ -95,33 +99,12 @@ TEXTS = {
 
 
 # --- hooks ------------------------------------------------------------------------------
-@hookimpl
-def register_routes(datasette):
-    return [
-        (r"^/-/kb/new$", new_page),
-        (r"^/-/kb/login$", login_page),
-        (r"^/-/kb/logout$", logout_page),
-    ]
-
-
-@hookimpl
-def permission_allowed(datasette, actor, action):
+def may_write(datasette, actor) -> bool:
     """``kb-write``: a signed-in actor who is (still) in the KB's writer list."""
-    if action != WRITE_ACTION:
-        return None
     state = get_state(datasette)
     if state is None or not actor or not actor.get("id"):
         return False
     return actor.get("id") in auth.load_writers(state.config)
-
-
-@hookimpl
-def menu_links(datasette, actor):
-    if get_state(datasette) is None:
-        return []
-    if actor and actor.get("id"):
-        return [{"href": datasette.urls.path("/-/kb/new"), "label": TEXTS["sv"]["log_reflection"]}]
-    return [{"href": datasette.urls.path("/-/kb/login"), "label": TEXTS["sv"]["login_title"]}]
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -143,15 +126,15 @@ async def _form(request) -> dict[str, str] | None:
 def _context(datasette, request, state: KBState, lang: str) -> dict:
     actor = request.actor or {}
     return {
-        **_common(datasette, state, lang),
+        **page_context(datasette, state, lang),
         "t": _texts(lang),
         "actor_name": actor.get("id"),
         "capture_urls": {
             "new": datasette.urls.path("/-/kb/new"),
             "login": datasette.urls.path("/-/kb/login"),
             "logout": datasette.urls.path("/-/kb/logout"),
-            "js": datasette.urls.path("/-/kb/static/capture.js") + "?v=" + static_version("capture.js"),
-            "css": datasette.urls.path("/-/kb/static/capture.css") + "?v=" + static_version("capture.css"),
+            "js": static_url(datasette, "capture.js"),
+            "css": static_url(datasette, "capture.css"),
         },
     }
 
@@ -198,7 +181,7 @@ def _save(state: KBState, draft: capture.Draft) -> capture.Saved:
 async def new_page(datasette, request):
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette)
+        return no_kb()
     lang = i18n.pick_language(request.args.get("lang"), state.config.language)
     if request.method == "POST":
         form = await _form(request)
@@ -268,13 +251,13 @@ async def _render_form(datasette, request, context, values, lang, *, errors=None
         "max_section": capture.WEB_LIMITS.section,
         "other_lang": "en" if lang == "sv" else "sv",
     }
-    return await _html(datasette, request, "capture_new.html", context, status=status)
+    return await html_page(datasette, request, "capture_new.html", context, status=status)
 
 
 async def login_page(datasette, request):
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette)
+        return no_kb()
     lang = i18n.pick_language(request.args.get("lang"), state.config.language)
     next_url = _safe_next(request.args.get("next") or "/-/kb/new")
     error = None
@@ -285,14 +268,14 @@ async def login_page(datasette, request):
         next_url = _safe_next(form.get("next") or next_url)
         name = (form.get("username") or "").strip()[:64]
         password = (form.get("password") or "")[:1024]
-        throttle = _throttle(datasette)
+        throttle = state.login_throttle
         keys = throttle.keys(name, (request.scope.get("client") or [None])[0])
         wait = throttle.wait_seconds(keys)
         if wait > 0:
             context = _context(datasette, request, state, lang)
             context.update({"next": next_url, "error": "too_many", "has_writers": True,
                             "wait_minutes": max(1, math.ceil(wait / 60))})
-            response = await _html(datasette, request, "capture_login.html", context, status=429)
+            response = await html_page(datasette, request, "capture_login.html", context, status=429)
             response.headers["Retry-After"] = str(math.ceil(wait))
             return response
         ok = await asyncio.to_thread(auth.check_login, state.config, name, password)
@@ -308,14 +291,7 @@ async def login_page(datasette, request):
     context = _context(datasette, request, state, lang)
     context.update({"next": next_url, "error": error,
                     "has_writers": bool(auth.load_writers(state.config))})
-    return await _html(datasette, request, "capture_login.html", context, status=status)
-
-
-def _throttle(datasette) -> auth.LoginThrottle:
-    throttle = getattr(datasette, "_kb_login_throttle", None)
-    if throttle is None:
-        throttle = datasette._kb_login_throttle = auth.LoginThrottle()
-    return throttle
+    return await html_page(datasette, request, "capture_login.html", context, status=status)
 
 
 async def logout_page(datasette, request):
@@ -331,3 +307,8 @@ def _safe_next(value: str) -> str:
     return value if value in ("/-/kb/new", "/-/kb/search") else "/-/kb/new"
 
 
+ROUTES = [
+    (r"^/-/kb/new$", new_page),
+    (r"^/-/kb/login$", login_page),
+    (r"^/-/kb/logout$", logout_page),
+]

@@ -17,16 +17,21 @@ from __future__ import annotations
 
 import asyncio
 
-from datasette import hookimpl
-
 from analysis.conflicts import goal_conflicts
 from analysis.corpus import load_corpus
 from analysis.duplicates import find_duplicates
 from analysis.links import area_links, find_synergies, synergies
 from analysis.obstacles import recurring_obstacles
 from datasette_plugins import i18n
-from datasette_plugins.pages import _common, _html, _json, _no_kb, _values
 from datasette_plugins.state import get_state
+from datasette_plugins.web import (
+    html_page,
+    json_response,
+    list_arg,
+    no_kb,
+    page_context,
+    static_url,
+)
 from kb.core.decisions import load_decisions
 from kb.core.errors import KBError
 from search.filters import parse_date, parse_until
@@ -71,7 +76,7 @@ TEXTS = {
 def parse_filters(request, state) -> tuple[dict, list[str]]:
     """``area`` (repeatable), ``since``, ``until``, ``n`` from the query string."""
     errors: list[str] = []
-    areas = [a for a in _values(request.args, "area") if a]
+    areas = [a for a in list_arg(request.args, "area") if a]
     unknown = [a for a in areas if a not in state.config.areas]
     if unknown:
         errors.append(f"unknown area {unknown[0]!r}")
@@ -110,11 +115,11 @@ def matrix_rows(links) -> list[dict]:
 
 def _context(datasette, state, request) -> dict:
     lang = i18n.pick_language(request.args.get("lang"), state.config.language)
-    common = _common(datasette, state, lang)
+    common = page_context(datasette, state, lang)
     return {
         **common,
         "xt": TEXTS.get(lang, TEXTS["sv"]),
-        "xa_css": datasette.urls.path(f"/-/kb/static/{CSS_FILE}"),
+        "xa_css": static_url(datasette, CSS_FILE),
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
         "areas": list(state.config.areas.values()),
         "xa_urls": {name: datasette.urls.path(f"/-/kb/{name}")
@@ -127,7 +132,7 @@ async def _run(state, fn):
 
 
 def _error(exc: KBError, as_json: bool):
-    return _json({"ok": False, "errors": [str(exc)]}, 503) if as_json else None
+    return json_response({"ok": False, "errors": [str(exc)]}, 503) if as_json else None
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -135,11 +140,11 @@ async def synergies_page(datasette, request):
     state = get_state(datasette)
     as_json = request.url_vars.get("format") == "json"
     if state is None:
-        return _no_kb(datasette, as_json)
+        return no_kb(as_json)
     form, errors = parse_filters(request, state)
     if errors:
         if as_json:
-            return _json({"ok": False, "errors": errors}, 400)
+            return json_response({"ok": False, "errors": errors}, 400)
         found, links = [], None
     else:
         try:
@@ -152,12 +157,12 @@ async def synergies_page(datasette, request):
                 return _error(exc, True)
             found, links, errors = [], None, [str(exc)]
     if as_json:
-        return _json({"ok": True, "count": len(found), "synergies": [s.to_dict() for s in found],
+        return json_response({"ok": True, "count": len(found), "synergies": [s.to_dict() for s in found],
                       "matrix": links.to_dict()})
     context = _context(datasette, state, request)
     context.update(pairs=found, matrix=matrix_rows(links) if links else [], links=links,
                    errors=errors, form=form)
-    return await _html(datasette, request, "crossarea_synergies.html", context, status=400 if errors else 200)
+    return await html_page(datasette, request, "crossarea_synergies.html", context, status=400 if errors else 200)
 
 
 async def _filtered_listing(datasette, request, compute, key: str, template: str):
@@ -166,11 +171,11 @@ async def _filtered_listing(datasette, request, compute, key: str, template: str
     state = get_state(datasette)
     as_json = request.url_vars.get("format") == "json"
     if state is None:
-        return _no_kb(datasette, as_json)
+        return no_kb(as_json)
     form, errors = parse_filters(request, state)
     found = []
     if errors and as_json:
-        return _json({"ok": False, "errors": errors}, 400)
+        return json_response({"ok": False, "errors": errors}, 400)
     if not errors:
         try:
             found = await _run(state, lambda kb: compute(
@@ -180,10 +185,10 @@ async def _filtered_listing(datasette, request, compute, key: str, template: str
                 return _error(exc, True)
             errors = [str(exc)]
     if as_json:
-        return _json({"ok": True, "count": len(found), key: [item.to_dict() for item in found]})
+        return json_response({"ok": True, "count": len(found), key: [item.to_dict() for item in found]})
     context = _context(datasette, state, request)
     context.update({key: found, "errors": errors, "form": form})
-    return await _html(datasette, request, template, context, status=400 if errors else 200)
+    return await html_page(datasette, request, template, context, status=400 if errors else 200)
 
 
 async def obstacles_page(datasette, request):
@@ -218,7 +223,7 @@ async def links_page(datasette, request):
     state = get_state(datasette)
     as_json = request.url_vars.get("format") == "json"
     if state is None:
-        return _no_kb(datasette, as_json)
+        return no_kb(as_json)
     entry_id = request.url_vars["entry_id"]
     try:
         data = await _run(state, lambda kb: entry_links(kb, entry_id))
@@ -228,11 +233,11 @@ async def links_page(datasette, request):
         data = None
     if as_json:
         if data is None:
-            return _json({"ok": False, "errors": [f"no entry with id {entry_id!r}"]}, 404)
-        return _json({"ok": True, **data})
+            return json_response({"ok": False, "errors": [f"no entry with id {entry_id!r}"]}, 404)
+        return json_response({"ok": True, **data})
     context = _context(datasette, state, request)
     context.update(data=data, entry_id=entry_id)
-    return await _html(datasette, request, "crossarea_links.html", context, status=404 if data is None else 200)
+    return await html_page(datasette, request, "crossarea_links.html", context, status=404 if data is None else 200)
 
 
 ROUTES = [
@@ -241,19 +246,3 @@ ROUTES = [
     (r"^/-/kb/conflicts(\.(?P<format>json))?$", conflicts_page),
     (r"^/-/kb/links/(?P<entry_id>[^/]+?)(\.(?P<format>json))?$", links_page),
 ]
-
-
-@hookimpl
-def register_routes(datasette):
-    return ROUTES
-
-
-@hookimpl
-def menu_links(datasette):
-    if get_state(datasette) is None:
-        return []
-    return [
-        {"href": datasette.urls.path("/-/kb/synergies"), "label": "Synergier mellan områden"},
-        {"href": datasette.urls.path("/-/kb/obstacles"), "label": "Återkommande hinder"},
-        {"href": datasette.urls.path("/-/kb/conflicts"), "label": "Målkonflikter"},
-    ]

@@ -7,41 +7,25 @@ views only parse the request, call it in a worker thread and render the result.
 from __future__ import annotations
 
 import asyncio
-import functools
-import hashlib
 import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from datasette.utils import tilde_encode
-from datasette.utils.asgi import Response, asgi_static
 from markupsafe import Markup
 
 from datasette_plugins import i18n
-from datasette_plugins.metadata import entries_browse_query
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
+from datasette_plugins.web import html_page, json_response, list_arg, no_kb, page_context
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
 from search.filters import Filters, parse_date, parse_until
 from search.text import highlight_html, query_terms
 
-STATIC_DIR = Path(__file__).parent / "static"
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
-MAX_FILTER_VALUES = 20
 LIST_COLUMNS = ("tags", "actors", "roadmap", "policy", "related")
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",  # search URLs hold the query: keep it off other sites
-}
-CSP_BASE = (
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
 
 # --- request parsing ------------------------------------------------------------------
 @dataclass
@@ -77,13 +61,6 @@ class SearchRequest:
                 "since": self.filters.since, "until": self.filters.until}
 
 
-def _values(args, name: str) -> list[str]:
-    out: list[str] = []
-    for raw in args.getlist(name):
-        out += [v.strip() for v in raw.split(",") if v.strip()]
-    return out[:MAX_FILTER_VALUES]
-
-
 def parse_search_request(request, state: KBState) -> SearchRequest:
     args = request.args  # parsed anew on each access: once is enough
     lang = i18n.pick_language(args.get("lang"), state.config.language)
@@ -92,9 +69,9 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
     sr.q = " ".join((args.get("q") or "").split())
     if len(sr.q) > MAX_QUERY_CHARS:
         sr.errors.append(t["query_too_long"].format(n=MAX_QUERY_CHARS))
-    sr.areas = _values(args, "area")
-    sr.types = _values(args, "type")
-    sr.tags = [tag.lower() for tag in _values(args, "tag")]
+    sr.areas = list_arg(args, "area")
+    sr.types = list_arg(args, "type")
+    sr.tags = [tag.lower() for tag in list_arg(args, "tag")]
     sr.since = (args.get("since") or "").strip()[:10]
     sr.until = (args.get("until") or "").strip()[:10]
     for area in sr.areas:
@@ -129,76 +106,18 @@ async def run_search(state: KBState, sr: SearchRequest):
     return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit)
 
 
-# --- responses ------------------------------------------------------------------------
-def _page_headers(datasette) -> dict[str, str]:
-    script_src = "'self'" + "".join(f" '{h}'" for h in getattr(datasette, "_kb_script_hashes", ()))
-    return {**SECURITY_HEADERS, "Content-Security-Policy": f"{CSP_BASE}; script-src {script_src}"}
-
-
-async def _html(datasette, request, template: str, context: dict, status: int = 200) -> Response:
-    body = await datasette.render_template(template, context, request=request)
-    return Response.html(body, status=status, headers=_page_headers(datasette))
-
-
-def _json(data, status: int = 200) -> Response:
-    return Response(
-        json.dumps(data, ensure_ascii=False, default=str), status=status,
-        content_type="application/json; charset=utf-8",
-        headers={**SECURITY_HEADERS, "Content-Security-Policy": "default-src 'none'",
-                 "Access-Control-Allow-Origin": "*"},
-    )
-
-
-def _no_kb(datasette, as_json: bool = False) -> Response:
-    message = i18n.texts("sv")["no_kb"]
-    return _json({"ok": False, "error": message}, 404) if as_json else Response.text(message, status=404)
-
-
-def _urls(datasette, state: KBState, lang: str) -> dict:
-    suffix = "" if lang == "sv" else f"?lang={lang}"
-    return {
-        "search": datasette.urls.path("/-/kb/search"),
-        "css": datasette.urls.path("/-/kb/static/kb.css") + "?v=" + static_version(),
-        "entries_table": datasette.urls.table(state.database, "entries"),
-        "entry_prefix": datasette.urls.path("/-/kb/entry/"),
-        "entry_suffix": suffix,
-    }
-
-
-def _common(datasette, state: KBState, lang: str) -> dict:
-    urls = _urls(datasette, state, lang)
-    return {
-        "t": i18n.texts(lang), "lang": lang, "kb_title": state.config.title, "kb_urls": urls,
-        "entries_browse_url": urls["entries_table"] + "?" + entries_browse_query(),
-        "area_class": {slug: f"kb-area-c{i % 8}" for i, slug in enumerate(state.config.areas)},
-        "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],
-    }
-
-
-def static_version(name: str = "kb.css") -> str:
-    """A short content hash of one of our static files for cache-busting URLs (they are
-    cached for a day), recomputed only when the file changes."""
-    path = STATIC_DIR / name
-    return _file_hash(str(path), path.stat().st_mtime_ns)
-
-
-@functools.lru_cache(maxsize=16)
-def _file_hash(path: str, mtime_ns: int) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
-
-
 # --- views ----------------------------------------------------------------------------
 async def search_page(datasette, request):
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette)
+        return no_kb()
     sr = parse_search_request(request, state)
     results = await run_search(state, sr)
     terms = query_terms(sr.q)
     t = i18n.texts(sr.lang)
     other_lang = "en" if sr.lang == "sv" else "sv"
     context = {
-        **_common(datasette, state, sr.lang),
+        **page_context(datasette, state, sr.lang),
         "sr": sr,
         "areas": list(state.config.areas.values()),
         "types": ENTRY_TYPES,
@@ -210,23 +129,23 @@ async def search_page(datasette, request):
         "other_lang_url": "?" + sr.query_string(lang=other_lang),
         "json_url": datasette.urls.path("/-/kb/search.json") + "?" + sr.query_string(),
     }
-    return await _html(datasette, request, "kb_search.html", context, status=400 if sr.errors else 200)
+    return await html_page(datasette, request, "kb_search.html", context, status=400 if sr.errors else 200)
 
 
 async def search_json(datasette, request):
     """``{"query", "filters", "limit", "count", "results": [SearchResult.to_dict() + url]}``."""
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette, as_json=True)
+        return no_kb(as_json=True)
     sr = parse_search_request(request, state)
     if sr.errors:
-        return _json({"ok": False, "errors": sr.errors}, 400)
+        return json_response({"ok": False, "errors": sr.errors}, 400)
     try:
         results = await run_search(state, sr)
     except KBError as exc:
-        return _json({"ok": False, "errors": [str(exc)]}, 503)
+        return json_response({"ok": False, "errors": [str(exc)]}, 503)
     prefix = datasette.urls.path("/-/kb/entry/")
-    return _json({
+    return json_response({
         "ok": True, "query": sr.q, "filters": sr.filters_dict(), "limit": sr.limit,
         "count": len(results),
         "results": [{**r.to_dict(), "url": prefix + quote(r.id, safe="")} for r in results],
@@ -236,15 +155,15 @@ async def search_json(datasette, request):
 async def entry_page(datasette, request):
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette)
+        return no_kb()
     lang = i18n.pick_language(request.args.get("lang"), state.config.language)
     t = i18n.texts(lang)
     entry_id = request.url_vars["entry_id"]
     db = datasette.get_database(state.database)
     row = (await db.execute("select * from entries where id = ?", [entry_id])).first()
-    common = _common(datasette, state, lang)
+    common = page_context(datasette, state, lang)
     if row is None:
-        return await _html(datasette, request, "kb_entry.html", {**common, "entry": None}, status=404)
+        return await html_page(datasette, request, "kb_entry.html", {**common, "entry": None}, status=404)
     entry = dict(row)
     for key in LIST_COLUMNS:
         entry[key] = json.loads(entry[key]) if entry.get(key) else []
@@ -276,19 +195,11 @@ async def entry_page(datasette, request):
         "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
         "other_lang": "en" if lang == "sv" else "sv",
     }
-    return await _html(datasette, request, "kb_entry.html", context)
-
-
-_static = asgi_static(STATIC_DIR, headers={**SECURITY_HEADERS, "Cache-Control": "max-age=86400"})
-
-
-async def static_file(request, send):
-    await _static(request, send)
+    return await html_page(datasette, request, "kb_entry.html", context)
 
 
 ROUTES = [
     (r"^/-/kb/search$", search_page),
     (r"^/-/kb/search\.json$", search_json),
     (r"^/-/kb/entry/(?P<entry_id>[^/]+)$", entry_page),
-    (r"^/-/kb/static/(?P<path>[A-Za-z0-9_.-]+)$", static_file),
 ]

@@ -15,13 +15,18 @@ from __future__ import annotations
 
 import asyncio
 
-from datasette import hookimpl
-
 from analysis.policy import policy_needs
 from analysis.roadmaps import entry_rows, full_roadmap_report, overview
 from datasette_plugins import i18n
-from datasette_plugins.pages import _common, _html, _json, _no_kb, _values
 from datasette_plugins.state import get_state
+from datasette_plugins.web import (
+    html_page,
+    json_response,
+    list_arg,
+    no_kb,
+    page_context,
+    static_url,
+)
 from indexer.roadmaps import load_roadmaps
 from kb.core.errors import KBError
 from search.filters import Filters, parse_date, parse_until
@@ -76,11 +81,11 @@ TEXTS = {
 
 def _context(datasette, state, request) -> dict:
     lang = i18n.pick_language(request.args.get("lang"), state.config.language)
-    common = _common(datasette, state, lang)
+    common = page_context(datasette, state, lang)
     shared_urls = common.get("kb_urls") or common.get("urls") or {}
     return {
         **common,
-        "css_url": shared_urls.get("css") or datasette.urls.path("/-/kb/static/kb.css"),
+        "css_url": shared_urls.get("css") or static_url(datasette, "kb.css"),
         "search_url": shared_urls.get("search") or datasette.urls.path("/-/kb/search"),
         "rt": TEXTS.get(lang, TEXTS["sv"]),
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
@@ -97,18 +102,18 @@ async def _rows(datasette, state) -> list[dict]:
 async def roadmaps_page(datasette, request):
     state = get_state(datasette)
     if state is None:
-        return _no_kb(datasette)
+        return no_kb()
     context = _context(datasette, state, request)
     roadmaps = await asyncio.to_thread(load_roadmaps, state.config)
     context["roadmaps"] = overview(roadmaps, await _rows(datasette, state), context["area_names"])
-    return await _html(datasette, request, "roadmap_index.html", context)
+    return await html_page(datasette, request, "roadmap_index.html", context)
 
 
 async def roadmap_page(datasette, request):
     state = get_state(datasette)
     as_json = request.url_vars.get("format") == "json"
     if state is None:
-        return _no_kb(datasette, as_json)
+        return no_kb(as_json)
     context = _context(datasette, state, request)
     key = request.url_vars["key"]
     roadmaps = await asyncio.to_thread(load_roadmaps, state.config)
@@ -116,24 +121,24 @@ async def roadmap_page(datasette, request):
     if roadmap is None:
         message = context["rt"]["no_roadmap"].format(key=key)
         if as_json:
-            return _json({"ok": False, "error": message}, 404)
-        return await _html(datasette, request, "roadmap_page.html", {**context, "report": None, "message": message},
+            return json_response({"ok": False, "error": message}, 404)
+        return await html_page(datasette, request, "roadmap_page.html", {**context, "report": None, "message": message},
                            status=404)
     report = full_roadmap_report(roadmap, await _rows(datasette, state), context["area_names"].get(key))
     if as_json:
-        return _json({"ok": True, **report.to_dict()})
-    return await _html(datasette, request, "roadmap_page.html", {**context, "report": report.to_dict()})
+        return json_response({"ok": True, **report.to_dict()})
+    return await html_page(datasette, request, "roadmap_page.html", {**context, "report": report.to_dict()})
 
 
 async def policy_page(datasette, request):
     state = get_state(datasette)
     as_json = request.url_vars.get("format") == "json"
     if state is None:
-        return _no_kb(datasette, as_json)
+        return no_kb(as_json)
     context = _context(datasette, state, request)
     t = context["t"]
     errors: list[str] = []
-    areas = _values(request.args, "area")
+    areas = list_arg(request.args, "area")
     errors += [t["unknown_area"].format(value=a) for a in areas if a not in state.config.areas]
     since_text = (request.args.get("since") or "").strip()[:10]
     until_text = (request.args.get("until") or "").strip()[:10]
@@ -155,15 +160,15 @@ async def policy_page(datasette, request):
             errors.append(str(exc))
     if as_json:
         if report is None:
-            return _json({"ok": False, "errors": errors}, 400)
-        return _json({"ok": True, **report.to_dict()})
+            return json_response({"ok": False, "errors": errors}, 400)
+        return json_response({"ok": True, **report.to_dict()})
     context.update(
         report=report.to_dict() if report else None,
         errors=errors,
         form={"areas": areas, "since": since_text, "until": until_text},
         areas=list(state.config.areas.values()),
     )
-    return await _html(datasette, request, "roadmap_policy.html", context, status=400 if errors else 200)
+    return await html_page(datasette, request, "roadmap_policy.html", context, status=400 if errors else 200)
 
 
 ROUTES = [
@@ -171,18 +176,3 @@ ROUTES = [
     (r"^/-/kb/roadmaps/(?P<key>[A-Za-z0-9_-]+?)(\.(?P<format>json))?$", roadmap_page),
     (r"^/-/kb/policy(\.(?P<format>json))?$", policy_page),
 ]
-
-
-@hookimpl
-def register_routes(datasette):
-    return ROUTES
-
-
-@hookimpl
-def menu_links(datasette):
-    if get_state(datasette) is None:
-        return []
-    return [
-        {"href": datasette.urls.path("/-/kb/roadmaps"), "label": "Färdplaner"},
-        {"href": datasette.urls.path("/-/kb/policy"), "label": "Behov av ändrade styrmedel"},
-    ]

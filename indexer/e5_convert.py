@@ -447,7 +447,6 @@ def _write_safetensors(path: Path, tensors) -> str:
     digest = hashlib.sha256()
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "wb") as f:
-
         def put(chunk: bytes | memoryview) -> None:
             digest.update(chunk)
             f.write(chunk)

@@ -166,7 +166,6 @@ class E5Embedder(SentenceTransformerEmbedder):
     @property
     def path(self) -> Path:  # type: ignore[override]
         if self._path is None:
-
             self._path = ensure_converted(self.cache / "models")
         return self._path
 

@@ -217,7 +217,6 @@ def write_document(report: YearReport, *, fmt: str = "md", output: Path | None =
                    base_url: str | None = None, root: Path) -> str:
     """Render the report (``md`` or ``html``); with ``output`` write it atomically."""
 
-
     output = Path(output) if output else None
     links = Links(root, out_dir=output.parent if output else None, base_url=base_url)
     text = (render_html if fmt == "html" else render_markdown)(report, links)

@@ -420,7 +420,6 @@ def test_kb_new_from_stdin_writes_a_valid_entry(kb_root):
 
     from click.testing import CliRunner
 
-
     payload = {"title": "Medborgardialog i Rosengård gav nya cykelstråk", "area": "mobilitet",
                "tags": ["dialog", "cykel"], "author": "erik", "date": "2026-04-20",
                "sections": {"Vad hände?": "Vi höll dialogen på biblioteket.", "Vad lärde vi oss?": "Gå dit folk är."}}
@@ -438,7 +437,6 @@ def test_kb_new_from_stdin_writes_a_valid_entry(kb_root):
 
 def test_kb_hash_password_prints_a_usable_hash():
     from click.testing import CliRunner
-
 
     result = CliRunner().invoke(cli, ["hash-password"], input="hemligt\nhemligt\n")
     assert result.exit_code == 0, result.output

@@ -116,12 +116,13 @@ def assert_no_active_payload(page: str):
 # --- hooks ------------------------------------------------------------------------------
 def test_plugin_is_registered_with_its_hooks(web_root):
     plugins = get(web_root, "/-/plugins.json").json()
-    ours = [p for p in plugins if p["name"] == "malmo-kb"]  # one row per plugin module
-    assert ours, plugins
-    hooks = {hook for plugin in ours for hook in plugin["hooks"]}
+    ours = [p for p in plugins if p["name"] == "malmo-kb"]
+    assert len(ours) == 1, plugins  # one plugin: the datasette_plugins package
     assert {"startup", "prepare_connection", "register_routes", "render_cell", "menu_links",
-            "canned_queries", "asgi_wrapper", "extra_css_urls",
-            "prepare_jinja2_environment"} <= hooks
+            "canned_queries", "asgi_wrapper", "extra_css_urls", "permission_allowed",
+            "skip_csrf", "extra_template_vars"} <= set(ours[0]["hooks"])
+    # Datasette itself finds the package's templates/ and static/ folders
+    assert ours[0]["templates"] and ours[0]["static"]
 
 
 def test_startup_gives_plain_datasette_the_kb_metadata(web_root):
@@ -182,7 +183,7 @@ def test_render_cell_renders_body_and_hides_vectors(web_root):
     assert 'class="kb-cell-body"' in page
     assert "<h2>Vad hände?</h2>" in page
     assert "vektor, " in page and "dim</span>" in page
-    assert "/-/kb/static/kb.css" in page  # extra_css_urls
+    assert "/-/static-plugins/malmo-kb/kb.css" in page  # extra_css_urls
 
 
 def test_menu_links_point_to_search_and_browse(web_root):
@@ -193,7 +194,7 @@ def test_menu_links_point_to_search_and_browse(web_root):
 
 def test_security_headers_everywhere(web_root):
     home, search, entry, css = get(
-        web_root, "/", "/-/kb/search?q=cykel", "/-/kb/entry/cykel-upphandling", "/-/kb/static/kb.css"
+        web_root, "/", "/-/kb/search?q=cykel", "/-/kb/entry/cykel-upphandling", "/-/static-plugins/malmo-kb/kb.css"
     )
     for r in (home, search, entry, css):
         assert r.headers["x-content-type-options"] == "nosniff"
@@ -228,7 +229,7 @@ def test_search_page_in_swedish_with_highlighted_snippets(web_root):
     assert 'class="kb-badge' in r.text and "Mobilitet och transporter" in r.text
     assert "Hinder" in r.text  # the type, in Swedish
     assert 'href="/-/kb/entry/cykel-upphandling"' in r.text
-    assert '<link rel="stylesheet" href="/-/kb/static/kb.css?v=' in r.text
+    assert '<link rel="stylesheet" href="/-/static-plugins/malmo-kb/kb.css?v=' in r.text
     assert 'action="/-/kb/search"' in r.text
 
 
@@ -465,7 +466,6 @@ def test_serve_refuses_a_port_in_use():
 
 def test_serve_help():
     from click.testing import CliRunner
-
 
     result = CliRunner().invoke(cli, ["serve", "--help"])
     assert result.exit_code == 0

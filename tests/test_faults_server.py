@@ -78,7 +78,7 @@ ODD_REQUESTS = [
     ("POST", "/-/kb/search.json?q=x", b"a" * 5_000_000, {413}),
     ("POST", "/-/kb/search.json?q=x", b"a" * 1000, {200, 405}),
     ("GET", "/-/kb/entry/..%2F..%2Fetc%2Fpasswd", None, {404}),
-    ("GET", "/-/kb/static/..%2Fkb_plugin.py", None, {302, 404}),
+    ("GET", "/-/static-plugins/malmo-kb/..%2F__init__.py", None, {302, 404}),
     ("GET", "/kb.json?sql=select+randomblob(2000000000)", None, {400}),
 ]
 
@@ -136,7 +136,6 @@ def test_concurrent_searches_match_serial_ones(tmp_path, monkeypatch):
     import asyncio
 
     from datasette.app import Datasette
-
 
     monkeypatch.setenv("KB_MODEL", "hash")
     root = write_kb(tmp_path / "kb")

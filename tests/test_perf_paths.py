@@ -110,7 +110,6 @@ def test_e5_embedder_query_and_small_passage_paths_match_sentence_transformers(t
 def test_a_cached_query_does_not_wait_for_another_threads_embedding():
     import threading
 
-
     shared = SharedEmbedder(HashEmbedder())
     first = shared.embed_query("fjärrvärme")
     assert shared.cached("fjärrvärme") and not shared.cached("solceller")
@@ -127,7 +126,6 @@ def test_new_queries_are_embedded_side_by_side_by_a_pool_of_engines():
     import concurrent.futures
     import threading
     import time
-
 
     class Slow(HashEmbedder):
         busy = 0

@@ -70,7 +70,6 @@ class LoginThrottle:
     shares one address, and one person's typos should not lock everyone out."""
     def __init__(self, limit: int = 5, window: float = 900, clock=None, max_keys: int = 10_000,
                  address_limit: int = 20):
-
         self.limit, self.window, self.max_keys = limit, window, max_keys
         self.address_limit = address_limit
         self.clock = clock or time.monotonic

@@ -21,9 +21,10 @@ from search.similar import similar
 
 
 class KnowledgeBase:
-    def __init__(self, config: KBConfig, model: str | None = None, *, embedder=None):
+    def __init__(self, config: KBConfig, model: str | None = None, *, embedder=None, read_only: bool = False):
         self.config = config
         self.model_spec = model or os.environ.get("KB_MODEL") or config.model or None
+        self.read_only = read_only  # the web side never writes to the index
         self._embedder = embedder
         self._store: Store | None = None
         self._vectors: vector_index.VectorIndex | None = None
@@ -37,14 +38,13 @@ class KnowledgeBase:
     @property
     def embedder(self):
         if self._embedder is None:
-
             self._embedder = get_embedder(self.model_spec)
         return self._embedder
 
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.config.db_path)
+            self._store = Store(self.config.db_path, read_only=self.read_only)
         return self._store
 
     @property
@@ -67,13 +67,20 @@ class KnowledgeBase:
     @property
     def vectors(self) -> vector_index.VectorIndex:
         """The FAISS index, loaded once and reloaded when the database has moved on."""
-        generation = self.store.generation
-        if self._vectors is None or self._vectors.generation != generation:
-            self.require_index()
-            self._vectors = vector_index.load(
-                self.store, self.config.faiss_path, self.embedder.dim
-            )
+        if self._vectors is None or self._vectors.generation != self.store.generation:
+            self._vectors = self.load_vectors()
         return self._vectors
+
+    def load_vectors(self) -> vector_index.VectorIndex:
+        """The FAISS index of the index's current generation, read anew."""
+        self.require_index()
+        return vector_index.load(self.store, self.config.faiss_path, self.embedder.dim)
+
+    def use_vectors(self, vectors: vector_index.VectorIndex, owners=None) -> None:
+        """Search with vectors (and chunk owners) that a long-lived holder loaded once and
+        shares between the KnowledgeBase objects of its threads."""
+        self._vectors = vectors
+        self.owners = owners
 
     def chunk_entries(self, chunk_ids) -> dict[int, str]:
         """The entry of each chunk id: from memory when a holder keeps ``owners``, else SQL."""

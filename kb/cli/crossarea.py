@@ -5,13 +5,11 @@ from __future__ import annotations
 import click
 
 from analysis.conflicts import goal_conflicts
-from analysis.duplicates import duplicates_of_entry, near_duplicates
+from analysis.duplicates import near_duplicates
 from analysis.links import area_links
 from analysis.links import synergies as find_synergies
 from analysis.obstacles import recurring_obstacles
-from indexer.parse import parse_entry
 from kb.app.curation import record_link
-from kb.app.knowledge_base import KnowledgeBase
 from kb.cli.options import (
     handle_errors,
     json_option,
@@ -177,23 +175,6 @@ def link(entry_a, entry_b, root, verdict, note, as_json):
     else:
         click.echo(f"Linked {entry_a} → {entry_b} as {verdict} (related: in {entry_a}; {DECISIONS_FILE}).")
     click.echo("Run `kb index` to update the index.")
-
-
-def _warn_new_duplicate(config, path) -> None:
-    """`kb new`: compare the new entry with the indexed ones (only when an index exists)."""
-    if not config.db_path.exists():
-        return
-
-
-    try:
-        entry = parse_entry(path, config)
-        for d in duplicates_of_entry(KnowledgeBase(config), entry):
-            other = d.b if d.a == entry.id else d.a
-            click.echo(f"warning: this looks like a near-duplicate of {other} "
-                       f"({d.title_b if d.a == entry.id else d.title_a}); "
-                       "add to that entry instead, or go on if they differ.", err=True)
-    except KBError:
-        return
 
 
 MAX_DUPLICATE_WARNINGS = 5

@@ -11,14 +11,14 @@ from indexer.discover import load_entries
 from indexer.parse import parse_entry
 from indexer.roadmaps import roadmap_problems
 from kb.app.auth import hash_password
-from kb.app.capture import CaptureInvalid, draft_from_json, write_entry_file
+from kb.app.capture import CaptureInvalid, draft_from_json, duplicate_warnings, write_entry_file
 from kb.app.git_commit import commit_entry
 from kb.app.importer import Mapping, MappingError, iter_preview, load_area_map, parse_pairs, run_import
+from kb.app.knowledge_base import KnowledgeBase
 from kb.app.new_entry import create_entry
-from kb.cli.crossarea import _warn_new_duplicate
 from kb.cli.options import handle_errors, json_option, print_json, root_option
 from kb.core import config as config_module
-from kb.core.errors import EntryInvalid, EntryNotFound, IndexMissing
+from kb.core.errors import EntryInvalid, EntryNotFound, IndexMissing, KBError
 from kb.core.files import write_lock
 from kb.core.store import Store
 
@@ -29,7 +29,6 @@ from kb.core.store import Store
 @handle_errors
 def validate(root, as_json):
     """Check every entry and report problems as path:line: message (exit 1 if any)."""
-
 
     config = config_module.load(root)
     result = load_entries(config)
@@ -60,7 +59,6 @@ def show(entry_id, root, as_json):
     """Show one entry (from the index)."""
     config = config_module.load(root)
     if not config.db_path.exists():
-
         raise IndexMissing(f"{config.root}: not indexed yet")
     store = Store(config.db_path)
     row = store.get_entries([entry_id]).get(entry_id)
@@ -103,7 +101,6 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
     """Create a new entry from a template (Swedish headings by default)."""
     config = config_module.load(root)
     if from_stdin:
-
         try:
             draft = draft_from_json(sys.stdin.read(), lang=lang)
             with write_lock(config.state_dir):
@@ -140,7 +137,6 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
     click.echo(f"Created {rel}")
     if edit if edit is not None else interactive:
         click.edit(filename=str(path))
-
 
         try:
             parse_entry(path, config)
@@ -192,7 +188,6 @@ def import_(file, root, maps, sections, area, area_from, area_map, add_areas, en
         --section "Vad lärde vi oss?=Lärdom" --write
     """
     from pathlib import Path
-
 
     config = config_module.load(root, require_areas=not (add_areas and area_from))
     try:
@@ -249,3 +244,16 @@ def _commit(config, path, wanted: bool) -> None:
 
     sha = commit_entry(config, path, message=f"New entry {path.stem}")
     click.echo(f"Committed {path.relative_to(config.root)} ({sha[:10]})")
+
+
+def _warn_new_duplicate(config, path) -> None:
+    """`kb new`: compare the new entry with the indexed ones (only when an index exists)."""
+    if not config.db_path.exists():
+        return
+    try:
+        entry = parse_entry(path, config)
+        for d in duplicate_warnings(KnowledgeBase(config), entry):
+            click.echo(f"warning: this looks like a near-duplicate of {d['id']} ({d['title']}); "
+                       "add to that entry instead, or go on if they differ.", err=True)
+    except KBError:
+        return

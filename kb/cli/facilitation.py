@@ -63,7 +63,6 @@ def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output
     """
     from pathlib import Path
 
-
     kb = open_kb(root, model)
     options = _brief_options(kb, since, until, areas, since_last, theme, lang)
     written = make_document(kb, fmt=_output_format(fmt, output), output=Path(output) if output else None,
@@ -119,7 +118,6 @@ def report(root, model, year, areas, lang, fmt, output, base_url, as_json):
 def pictures(root, model, since, until, areas, lang, theme, out_dir, formats):
     """The map of lessons, the synergy heatmap and the obstacle timeline, as PNG and SVG."""
     from pathlib import Path
-
 
     kb = open_kb(root, model)
     options = _brief_options(kb, since, until, areas, False, theme, lang)
