@@ -9,7 +9,6 @@ entry point for the CLI (it reads the index and searches for suggestions).
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -17,9 +16,9 @@ from indexer.roadmaps import load_roadmaps
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
 from kb.core.roadmap import Action, Roadmap, RoadmapSet
+from kb.core.store import decode_entry_row
 from search.filters import Filters
 
-LIST_COLUMNS = ("tags", "actors", "roadmap", "policy")
 ENTRY_COLUMNS = "id, title, area, date, sprint, type, tags, actors, roadmap, policy, path, body"
 NO_SPRINT = "(utan sprint)"
 SUGGESTION_CONTEXT_CHARS = 300  # of roadmap prose added to an action's title as the query
@@ -36,13 +35,7 @@ def entry_rows(conn, where: str = "1", params=()) -> list[dict]:
         f"select {ENTRY_COLUMNS} from entries where {where} order by date, id", list(params)
     )
     columns = [d[0] for d in cursor.description]
-    rows = []
-    for values in cursor.fetchall():
-        row = dict(zip(columns, values, strict=True))
-        for key in LIST_COLUMNS:
-            row[key] = json.loads(row[key]) if row.get(key) else []
-        rows.append(row)
-    return rows
+    return [decode_entry_row(dict(zip(columns, values, strict=True))) for values in cursor.fetchall()]
 
 
 def entry_ref(row: dict) -> dict:

@@ -92,7 +92,7 @@ if {serialised!r}:
             return plain_run(self, fn)
     state.KBState.run = run
     state.SharedEmbedder.__init__.__defaults__ = (0,) + state.SharedEmbedder.__init__.__defaults__[1:]
-serve.serve({root!r}, host="127.0.0.1", port={port}, index=False, echo=lambda m: None)
+serve.serve({root!r}, host="127.0.0.1", port={port}, echo=lambda m: None)
 """
 
 

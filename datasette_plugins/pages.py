@@ -20,12 +20,12 @@ from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
 from datasette_plugins.web import html_page, json_response, list_arg, no_kb, page_context
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
+from kb.core.store import decode_entry_row
 from search.filters import Filters, parse_date, parse_until
 from search.text import highlight_html, query_terms
 
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
-LIST_COLUMNS = ("tags", "actors", "roadmap", "policy", "related")
 
 # --- request parsing ------------------------------------------------------------------
 @dataclass
@@ -164,10 +164,7 @@ async def entry_page(datasette, request):
     common = page_context(datasette, state, lang)
     if row is None:
         return await html_page(datasette, request, "kb_entry.html", {**common, "entry": None}, status=404)
-    entry = dict(row)
-    for key in LIST_COLUMNS:
-        entry[key] = json.loads(entry[key]) if entry.get(key) else []
-    entry["extra"] = json.loads(entry["extra"]) if entry.get("extra") else {}
+    entry = decode_entry_row(dict(row))
     titles = {
         r["id"]: dict(r)
         for r in (await db.execute(

@@ -1,4 +1,4 @@
-"""``kb serve``: update the index, then publish the KB with Datasette and our plugin."""
+"""``kb serve``: publish an indexed knowledge base with Datasette and our plugin."""
 
 from __future__ import annotations
 
@@ -31,14 +31,11 @@ def make_datasette(root=None, model: str | None = None):
 
 
 def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: int = 8001,
-          echo: Callable[[str], None] = print, index: bool = True) -> None:
+          echo: Callable[[str], None] = print) -> None:
+    """Serve until stopped (the caller indexes first: ``kb serve`` does)."""
     import uvicorn
 
     kb = KnowledgeBase.open(root, model=model)
-    if index:
-        report = kb.index()
-        changed = len(report.added) + len(report.updated) + len(report.deleted)
-        echo(f"Index up to date: {report.entries} entries ({changed} changed).")
     kb.require_index()
     kb.close()
     _check_port(host, port)

@@ -16,8 +16,9 @@ from indexer.chunk import ChunkSettings, chunk_entry
 from indexer.discover import load_entries
 from indexer.embed import PASSAGE
 from indexer.embed_cache import with_cache
+from indexer.roadmaps import roadmap_problems
 from kb.core import vector_index
-from kb.core.errors import ModelMismatch, Problem
+from kb.core.errors import Problem
 from kb.core.files import write_lock
 from kb.core.language import detect_language
 from kb.core.store import Store
@@ -69,7 +70,7 @@ def build_index(
     """Bring the index in ``store`` up to date with the knowledge base's entry files.
 
     ``rebuild`` re-embeds everything; callers pass a fresh store for it (see
-    :meth:`kb.base.KnowledgeBase.index`) so that the old index stays usable meanwhile.
+    :meth:`kb.app.knowledge_base.KnowledgeBase.index`) so that the old index stays usable meanwhile.
     """
     started = time.perf_counter()
     embedder = with_cache(embedder)  # re-chunked or rebuilt text re-uses its vectors
@@ -77,13 +78,8 @@ def build_index(
     report = IndexReport(model=embedder.model_id)
 
     indexed_model = store.get_meta("model_id")
-    if indexed_model and indexed_model != embedder.model_id and not rebuild:
-        raise ModelMismatch(
-            f"{config.db_path}: the index was built with model {indexed_model!r}, "
-            f"not {embedder.model_id!r}",
-            hint=f"Run `kb index --rebuild --model {embedder.model_id}` to re-embed every entry "
-            f"with the new model, or leave out --model to keep {indexed_model!r}.",
-        )
+    if not rebuild:
+        store.check_model(embedder.model_id)
     settings_key = _settings_key(settings)
     if indexed_model and store.get_meta("chunking") != settings_key:
         rebuild = True  # chunks cut another way: every entry is embedded again
@@ -92,7 +88,8 @@ def build_index(
     # the files and reading the index must not look deleted. Embedding runs unlocked.
     with write_lock(config.state_dir):
         loaded = load_entries(config)
-        report.problems = loaded.problems
+        # broken entries (errors: skipped) and roadmap actions no roadmap holds (warnings)
+        report.problems = loaded.problems + roadmap_problems(config, loaded.entries)
         report.entries = len(loaded.entries)
         known = store.entry_hashes()  # what the index holds: decides "added" or "updated"
         current = {entry.id for entry in loaded.entries}

@@ -136,3 +136,24 @@ def test_new_opens_the_editor_when_asked(kb_root, monkeypatch):
     )
     assert result.exit_code == 0
     assert edited["path"].endswith("entries/energi/med-editor.md")
+
+
+def test_serve_indexes_with_the_checks_of_kb_index(kb_root, monkeypatch):
+    """`kb serve` reports a broken entry and a wrong roadmap id as `kb index` does, then serves."""
+    (kb_root / "entries/energi/trasig.md").write_text(
+        "---\ntitle: x\narea: hav\ndate: 2026-01-01\ntype: lesson\n---\n", encoding="utf-8"
+    )
+    (kb_root / "roadmaps").mkdir()
+    (kb_root / "roadmaps/mobilitet.md").write_text(
+        "---\narea: mobilitet\ntitle: Färdplan\nactions:\n  - id: MOB-1\n    title: Laddhubbar\n"
+        "    status: ongoing\n---\n", encoding="utf-8"
+    )
+    served = []
+    monkeypatch.setattr("kb.cli.web.serve_kb", lambda root, **options: served.append(root))
+    result = CliRunner().invoke(cli, ["serve", *_root(kb_root)])
+    assert result.exit_code == 0, result.output
+    assert served == [kb_root.resolve()]
+    assert "entries/energi/trasig.md:3: unknown area 'hav'" in result.stderr
+    assert "unknown roadmap action 'MOB-2'" in result.stderr  # cykel-upphandling cites it
+    assert "1 entry file(s) skipped" in result.stderr
+    assert "Index up to date: 4 entries" in result.stdout

@@ -14,7 +14,7 @@ from indexer.embed import get_embedder
 from kb.core import config as config_module
 from kb.core import vector_index
 from kb.core.config import KBConfig
-from kb.core.errors import IndexMissing, ModelMismatch
+from kb.core.errors import IndexMissing
 from kb.core.store import Store
 from search.query import search
 from search.similar import similar
@@ -53,16 +53,9 @@ class KnowledgeBase:
 
     def require_index(self) -> None:
         """Refuse to search an index that is missing or made with another model."""
-        indexed_model = self.store.get_meta("model_id") if self.config.db_path.exists() else None
-        if indexed_model is None:
+        if not self.indexed:
             raise IndexMissing(f"{self.config.root}: not indexed yet")
-        if indexed_model != self.embedder.model_id:
-            raise ModelMismatch(
-                f"the index in {self.config.db_path} was built with model {indexed_model!r}, "
-                f"but this search uses {self.embedder.model_id!r}",
-                hint=f"Rebuild it with `kb index --rebuild --model {self.embedder.model_id}`, "
-                f"or search with --model {indexed_model} (or unset KB_MODEL).",
-            )
+        self.store.check_model(self.embedder.model_id)
 
     @property
     def vectors(self) -> vector_index.VectorIndex:

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from indexer.roadmaps import roadmap_problems
+from indexer.build import IndexReport
 from kb.cli.crossarea import warn_near_duplicates
 from kb.cli.options import (
     ClickProgress,
@@ -30,13 +30,7 @@ def index(root, model, rebuild, quiet, as_json):
     """Embed new and changed entries and update the search index (incremental)."""
     kb = open_kb(root, model)
     progress = None if (quiet or as_json) else ClickProgress
-    report = kb.index(rebuild=rebuild, progress=progress)
-
-    report.problems.extend(roadmap_problems(kb.config, kb.store.get_entries(kb.store.entry_ids()).values()))
-    for problem in report.problems:
-        click.echo(problem.format(kb.config.root), err=True)
-    if report.added and not rebuild:
-        warn_near_duplicates(kb, report.added)
+    report = update_index(kb, rebuild=rebuild, progress=progress)
     if as_json:
         print_json(report.to_dict())
     else:
@@ -47,10 +41,22 @@ def index(root, model, rebuild, quiet, as_json):
             f"{report.unchanged} unchanged ({report.chunks_embedded} chunks embedded "
             f"in {report.seconds:.1f} s, {rate:.1f} chunks/s)."
         )
-    if report.problems and any(p.severity == "error" for p in report.problems):
-        click.echo(
-            f"{len({p.path for p in report.problems if p.severity == 'error'})} entry file(s) skipped; "
-            "fix them and run `kb index` again.",
-            err=True,
-        )
+    if skipped_files(report):
         sys.exit(1)
+
+
+def update_index(kb, *, rebuild: bool = False, progress=None) -> IndexReport:
+    """Index, then tell the author what needs attention (on stderr): problems with file and
+    line, skipped files, probable near-duplicates. ``kb index`` and ``kb serve`` both do it."""
+    report = kb.index(rebuild=rebuild, progress=progress)
+    for problem in report.problems:
+        click.echo(problem.format(kb.config.root), err=True)
+    if report.added and not rebuild:
+        warn_near_duplicates(kb, report.added)
+    if skipped := skipped_files(report):
+        click.echo(f"{skipped} entry file(s) skipped; fix them and run `kb index` again.", err=True)
+    return report
+
+
+def skipped_files(report: IndexReport) -> int:
+    return len({p.path for p in report.problems if p.severity == "error"})

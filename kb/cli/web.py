@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from datasette_plugins.serve import serve as serve_kb
-from kb.cli.options import handle_errors, model_option, root_option
+from kb.cli.indexing import update_index
+from kb.cli.options import handle_errors, model_option, open_kb, root_option
 
 
 @click.command()
@@ -16,4 +17,9 @@ from kb.cli.options import handle_errors, model_option, root_option
 @handle_errors
 def serve(root, model, host, port):
     """Update the index, then publish the knowledge base with Datasette (read-only)."""
-    serve_kb(root, model=model, host=host, port=port, echo=click.echo)
+    kb = open_kb(root, model)
+    report = update_index(kb)
+    changed = len(report.added) + len(report.updated) + len(report.deleted)
+    click.echo(f"Index up to date: {report.entries} entries ({changed} changed).")
+    kb.close()
+    serve_kb(kb.config.root, model=model, host=host, port=port, echo=click.echo)

@@ -15,7 +15,7 @@ import numpy as np
 import sqlite_utils
 from sqlite_utils import Migrations
 
-from kb.core.errors import KBError
+from kb.core.errors import KBError, ModelMismatch
 from kb.core.language import detect_language
 from kb.core.stem import stem_text
 
@@ -122,6 +122,16 @@ def fts_values(title: str, heading: str, text: str, lang: str | None) -> list[st
     return [title, heading, text, stem_text(title, lang), stem_text(heading, lang), stem_text(text, lang)]
 
 
+def decode_entry_row(row: dict) -> dict:
+    """An ``entries`` row as Python values: the JSON columns (lists, ``extra``) decoded, the
+    vector left out. The one decoder of entry rows, for the library and the web pages."""
+    row.pop("embedding", None)
+    for key in JSON_COLUMNS:
+        if key in row:
+            row[key] = json.loads(row[key]) if row[key] else ({} if key == "extra" else [])
+    return row
+
+
 def encode_vector(vector: np.ndarray) -> bytes:
     return np.asarray(vector, dtype="<f4").tobytes()
 
@@ -170,6 +180,17 @@ class Store:
 
     def set_meta(self, key: str, value) -> None:
         self.db["meta"].upsert({"key": key, "value": str(value)}, pk="key")
+
+    def check_model(self, model_id: str) -> None:
+        """Refuse to mix two embedding models' vectors (they mean different things): raise
+        :class:`ModelMismatch` when the index was built with another model."""
+        indexed = self.get_meta("model_id")
+        if indexed is not None and indexed != model_id:
+            raise ModelMismatch(
+                f"{self.path}: the index was built with model {indexed!r}, not {model_id!r}",
+                hint=f"Run `kb index --rebuild --model {model_id}` to re-embed every entry with "
+                f"{model_id!r}, or use --model {indexed} (or unset KB_MODEL) to keep the index.",
+            )
 
     @property
     def generation(self) -> int:
@@ -237,13 +258,9 @@ class Store:
             f"select {wanted} from entries where id in ({placeholders})", list(ids)
         )
         names = [d[0] for d in rows.description]
-        decode = [key for key in JSON_COLUMNS if key in names]
         out = {}
         for values in rows.fetchall():
-            row = dict(zip(names, values, strict=True))
-            row.pop("embedding", None)
-            for key in decode:
-                row[key] = json.loads(row[key]) if row[key] else ([] if key != "extra" else {})
+            row = decode_entry_row(dict(zip(names, values, strict=True)))
             out[row["id"]] = row
         return out
 
