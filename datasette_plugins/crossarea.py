@@ -27,14 +27,13 @@ from datasette_plugins.state import get_state
 from datasette_plugins.web import (
     html_page,
     json_response,
-    list_arg,
     no_kb,
     page_context,
+    read_filter_args,
     static_url,
 )
 from kb.core.decisions import load_decisions
 from kb.core.errors import KBError
-from search.filters import parse_date, parse_until
 
 CSS_FILE = "crossarea.css"
 MAX_PAIRS = 200
@@ -74,23 +73,17 @@ TEXTS = {
 
 # --- request parsing ----------------------------------------------------------------------
 def parse_filters(request, state) -> tuple[dict, list[str]]:
-    """``area`` (repeatable), ``since``, ``until``, ``n`` from the query string."""
-    errors: list[str] = []
-    areas = [a for a in list_arg(request.args, "area") if a]
-    unknown = [a for a in areas if a not in state.config.areas]
-    if unknown:
-        errors.append(f"unknown area {unknown[0]!r}")
-    out: dict = {"areas": [a for a in areas if a in state.config.areas]}
-    for name, parse in (("since", lambda v: parse_date(v, "since")), ("until", parse_until)):
-        try:
-            out[name] = parse(request.args.get(name) or None)
-        except KBError as exc:
-            errors.append(str(exc))
-            out[name] = None
+    """``area`` (repeatable), ``since``, ``until``, ``n`` from the query string; errors in the
+    page's language."""
+    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    t = i18n.texts(lang)
+    given = read_filter_args(request.args, state.config, t)
+    errors = list(given.errors)
+    out: dict = {"areas": list(given.filters.areas), "since": given.filters.since, "until": given.filters.until}
     try:
         out["limit"] = max(1, min(MAX_PAIRS, int(request.args.get("n") or 30)))
     except ValueError:
-        errors.append("n must be a number")
+        errors.append(t["bad_number"].format(value=request.args.get("n")))
         out["limit"] = 30
     return out, errors
 

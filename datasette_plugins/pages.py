@@ -17,11 +17,11 @@ from markupsafe import Markup
 from datasette_plugins import i18n
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
-from datasette_plugins.web import html_page, json_response, list_arg, no_kb, page_context
+from datasette_plugins.web import html_page, json_response, no_kb, page_context, read_filter_args
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
 from kb.core.store import decode_entry_row
-from search.filters import Filters, parse_date, parse_until
+from search.filters import Filters
 from search.text import highlight_html, query_terms
 
 DEFAULT_LIMIT = 10
@@ -69,32 +69,14 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
     sr.q = " ".join((args.get("q") or "").split())
     if len(sr.q) > MAX_QUERY_CHARS:
         sr.errors.append(t["query_too_long"].format(n=MAX_QUERY_CHARS))
-    sr.areas = list_arg(args, "area")
-    sr.types = list_arg(args, "type")
-    sr.tags = [tag.lower() for tag in list_arg(args, "tag")]
-    sr.since = (args.get("since") or "").strip()[:10]
-    sr.until = (args.get("until") or "").strip()[:10]
-    for area in sr.areas:
-        if area not in state.config.areas:
-            sr.errors.append(t["unknown_area"].format(value=area))
-    for entry_type in sr.types:
-        if entry_type not in ENTRY_TYPES:
-            sr.errors.append(t["unknown_type"].format(value=entry_type))
-    since = until = None
-    try:
-        since = parse_date(sr.since, "since")
-    except KBError:
-        sr.errors.append(t["bad_date"].format(value=sr.since))
-    try:
-        until = parse_until(sr.until)
-    except KBError:
-        sr.errors.append(t["bad_date"].format(value=sr.until))
+    given = read_filter_args(args, state.config, t)
+    sr.areas, sr.types, sr.tags, sr.since, sr.until = given.areas, given.types, given.tags, given.since, given.until
+    sr.filters = given.filters
+    sr.errors += given.errors
     try:
         sr.limit = max(1, min(MAX_LIMIT, int(args.get("n") or DEFAULT_LIMIT)))
     except ValueError:
         sr.limit = DEFAULT_LIMIT
-    sr.filters = Filters(areas=tuple(sr.areas), types=tuple(sr.types), tags=tuple(sr.tags),
-                         since=since, until=until)
     return sr
 
 

@@ -22,14 +22,14 @@ from datasette_plugins.state import get_state
 from datasette_plugins.web import (
     html_page,
     json_response,
-    list_arg,
     no_kb,
     page_context,
+    read_filter_args,
     static_url,
 )
 from indexer.roadmaps import load_roadmaps
 from kb.core.errors import KBError
-from search.filters import Filters, parse_date, parse_until
+from search.filters import Filters
 
 TEXTS = {
     "sv": {
@@ -138,22 +138,11 @@ async def policy_page(datasette, request):
     context = _context(datasette, state, request)
     t = context["t"]
     errors: list[str] = []
-    areas = list_arg(request.args, "area")
-    errors += [t["unknown_area"].format(value=a) for a in areas if a not in state.config.areas]
-    since_text = (request.args.get("since") or "").strip()[:10]
-    until_text = (request.args.get("until") or "").strip()[:10]
-    since = until = None
-    try:
-        since = parse_date(since_text, "since")
-    except KBError:
-        errors.append(t["bad_date"].format(value=since_text))
-    try:
-        until = parse_until(until_text)
-    except KBError:
-        errors.append(t["bad_date"].format(value=until_text))
+    given = read_filter_args(request.args, state.config, t)
+    areas, since_text, until_text, errors = given.areas, given.since, given.until, list(given.errors)
     report = None
     if not errors:
-        filters = Filters(areas=tuple(areas), since=since, until=until)
+        filters = Filters(areas=given.filters.areas, since=given.filters.since, until=given.filters.until)
         try:
             report = await asyncio.to_thread(state.run, lambda kb: policy_needs(kb, filters))
         except KBError as exc:

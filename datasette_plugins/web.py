@@ -10,6 +10,7 @@ import hashlib
 import importlib.resources
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
@@ -18,6 +19,8 @@ from datasette.utils.asgi import Response
 from datasette_plugins import i18n
 from datasette_plugins.metadata import entries_browse_query
 from datasette_plugins.state import KBState
+from kb.core.config import KBConfig
+from search.filters import Filters, read_filters
 
 PLUGIN_NAME = "malmo-kb"  # the distribution: Datasette serves our static/ under this name
 STATIC_DIR = Path(__file__).parent / "static"
@@ -113,3 +116,29 @@ def list_arg(args, name: str) -> list[str]:
     for raw in args.getlist(name):
         out += [v.strip() for v in raw.split(",") if v.strip()]
     return out[:MAX_LIST_VALUES]
+
+
+@dataclass
+class FilterArgs:
+    """The filters of a page's query string: as typed (for the form and links), as
+    :class:`Filters`, and what is wrong with them, in the page's language."""
+
+    areas: list[str]
+    types: list[str]
+    tags: list[str]
+    since: str
+    until: str
+    filters: Filters
+    errors: list[str]
+
+
+def read_filter_args(args, config: KBConfig, t) -> FilterArgs:
+    """``?area=&type=&tag=&since=&until=`` through the one filter reader of search and CLI."""
+    areas, types = list_arg(args, "area"), list_arg(args, "type")
+    tags = [tag.lower() for tag in list_arg(args, "tag")]
+    since = (args.get("since") or "").strip()[:10]
+    until = (args.get("until") or "").strip()[:10]
+    filters, problems = read_filters(config, areas=areas, types=types, tags=tags,
+                                     since=since or None, until=until or None)
+    errors = [t[p.key].format(value=p.value) for p in problems]
+    return FilterArgs(areas, types, tags, since, until, filters, errors)

@@ -1,10 +1,12 @@
-"""Filters on entries (area, type, tag, period), as SQL on the entries table."""
+"""Filters on entries (area, type, tag, period): read from what a person typed (the CLI's
+options, a page's query string) by one reader, and applied as SQL on the entries table."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
+from kb.core.config import ENTRY_TYPES, KBConfig
 from kb.core.errors import KBError
 
 
@@ -77,3 +79,45 @@ def parse_until(value: str | None) -> str | None:
         next_month = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         return (next_month - dt.timedelta(days=1)).isoformat()
     return start
+
+
+@dataclass(frozen=True)
+class FilterProblem:
+    """One filter value that cannot be used. ``key`` names the text in the catalogue
+    (``unknown_area``, ``unknown_type``, ``bad_date``); ``option`` is where it came from."""
+
+    key: str
+    option: str
+    value: str
+
+    def describe(self, config: KBConfig) -> str:
+        """In English, for the command line."""
+        if self.key == "unknown_area":
+            return f"unknown area {self.value!r}; use one of: {', '.join(sorted(config.areas))}"
+        if self.key == "unknown_type":
+            return f"unknown type {self.value!r}; use one of: {', '.join(ENTRY_TYPES)}"
+        return f"bad date {self.value!r}; write YYYY-MM-DD (or YYYY-MM, YYYY)"
+
+
+def read_filters(config: KBConfig, *, areas=(), types=(), tags=(), since: str | None = None,
+                 until: str | None = None) -> tuple[Filters, list[FilterProblem]]:
+    """Filters from values as typed, and every value that cannot be used (left out of the
+    filters). The one reader behind ``--area/--type/--tag/--since/--until`` and the pages'
+    ``?area=&type=&tag=&since=&until=``."""
+    problems = [FilterProblem("unknown_area", "area", a) for a in areas if a not in config.areas]
+    problems += [FilterProblem("unknown_type", "type", t) for t in types if t not in ENTRY_TYPES]
+    dates: dict[str, str | None] = {}
+    for option, value, parse in (("since", since, lambda v: parse_date(v, "since")), ("until", until, parse_until)):
+        try:
+            dates[option] = parse(value)
+        except KBError:
+            problems.append(FilterProblem("bad_date", option, str(value)))
+            dates[option] = None
+    filters = Filters(
+        areas=tuple(a for a in areas if a in config.areas),
+        types=tuple(t for t in types if t in ENTRY_TYPES),
+        tags=tuple(t.lower() for t in tags),
+        since=dates["since"],
+        until=dates["until"],
+    )
+    return filters, problems

@@ -13,7 +13,7 @@ import click
 from kb.app.knowledge_base import KnowledgeBase
 from kb.core import config as config_module
 from kb.core.errors import KBError
-from search.filters import Filters, parse_date, parse_until
+from search.filters import read_filters
 
 
 # --- shared options, defined once ------------------------------------------------------
@@ -88,19 +88,13 @@ def print_json(data) -> None:
 
 
 def make_filters(config, areas, types, tags, since, until):
-    unknown = [a for a in areas if a not in config.areas]
-    if unknown:
-        raise click.BadParameter(
-            f"unknown area {unknown[0]!r}; use one of: {', '.join(sorted(config.areas))}",
-            param_hint="--area",
-        )
-    return Filters(
-        areas=tuple(areas),
-        types=tuple(types),
-        tags=tuple(tags),
-        since=parse_date(since, "--since"),
-        until=parse_until(until),
-    )
+    """Filters from the command's options; a value that cannot be used is a usage error."""
+    filters, problems = read_filters(config, areas=areas, types=types, tags=tags, since=since, until=until)
+    for problem in problems:
+        if problem.key == "bad_date":  # a value, not a usage error: exit 1 with a hint
+            raise KBError(f"--{problem.option}: {problem.describe(config)}")
+        raise click.BadParameter(problem.describe(config), param_hint=f"--{problem.option}")
+    return filters
 
 
 class ClickProgress:
