@@ -16,9 +16,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from analysis.corpus import Corpus, load_corpus
-from indexer.chunk import ChunkSettings, chunk_entry
-from indexer.embed import PASSAGE
 from kb.core.decisions import load_decisions
+from search.similar import unsaved_entry_vector
 
 RELATIVE_DISTANCE = 0.35
 
@@ -119,11 +118,7 @@ def duplicates_of_entry(kb, entry) -> list[DuplicatePair]:
     corpus = load_corpus(kb)
     if entry.id in corpus.rows:
         return []
-    embedder = kb.embedder
-    chunks = chunk_entry(entry, embedder.count_tokens, ChunkSettings.for_embedder(embedder))
-    vectors = embedder.embed([c.text for c in chunks], PASSAGE)
-    vector = np.asarray(vectors, dtype=np.float32).mean(axis=0)
-    vector /= np.linalg.norm(vector) or 1.0
+    vector = unsaved_entry_vector(kb, entry)
     row = {**entry.to_row(), "tags": entry.tags, "actors": entry.actors, "roadmap": entry.roadmap,
            "policy": entry.policy, "related": entry.related}
     extended = Corpus(

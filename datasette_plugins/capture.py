@@ -36,6 +36,7 @@ from kb.app import auth, capture
 from kb.app.new_entry import HEADINGS, default_sprint
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
+from search.similar import similar_to_unsaved
 
 WRITE_ACTION = "kb-write"
 MAX_FORM_BYTES = 128_000  # three sections of 10,000 characters (UTF-8, url-encoded) fit
@@ -159,7 +160,7 @@ def _nudge(state: KBState, entry) -> tuple[list, list[dict]]:
     """Similar lessons (other areas first) and near-duplicate warnings for a draft."""
     def work(kb):
         try:
-            similar = capture.similar_to_draft(kb, entry, limit=SIMILAR_SHOWN)
+            similar = similar_to_unsaved(kb, entry, limit=SIMILAR_SHOWN)
         except KBError:
             return [], []
         try:

@@ -30,6 +30,7 @@ from kb.core.errors import EntryNotFound
 from kb.core.store import ChunkOwners
 from search.filters import Filters
 from search.query import SearchResult, normalise_query
+from search.similar import other_areas_first
 
 PLUGIN_NAME = "kb"
 STATE_ATTRIBUTE = "_kb_plugin_state"
@@ -135,9 +136,9 @@ class KBState:
         """Closest entries, those from other areas first (that is where silos hide)."""
         def pick(kb: KnowledgeBase) -> list[SearchResult]:
             other = kb.similar(entry_id, limit=limit, other_areas=True)
-            seen = {r.id for r in other}
-            same = [r for r in kb.similar(entry_id, limit=limit) if r.id not in seen]
-            return (other + same)[:limit] if len(other) < limit else other[: limit - 2] + same[:2]
+            area = kb.store.get_entries([entry_id], ["area"])[entry_id]["area"]
+            same = [r for r in kb.similar(entry_id, limit=limit) if r.area == area]
+            return other_areas_first(other + same, area, limit)
 
         try:
             return self.run(pick)

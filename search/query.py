@@ -154,7 +154,7 @@ def _allowed_chunks(store, filters: Filters) -> np.ndarray:
     return np.array([r[0] for r in rows], dtype=np.int64)
 
 
-def _roll_up(kb, chunk_ids, scores, bonus: float = 0.0) -> tuple[dict[str, float], dict[str, int]]:
+def roll_up(kb, chunk_ids, scores, bonus: float = 0.0) -> tuple[dict[str, float], dict[str, int]]:
     """Entry score = its best chunk's score (+ ``bonus`` x its second best's, if any)."""
     owner = kb.chunk_entries(chunk_ids)
     best: dict[str, float] = {}
@@ -183,7 +183,7 @@ def _semantic(kb, query: str, limit: int, allowed):
     k = min(total, max(200, limit * 20))
     while True:
         ids, scores = vectors.search(qv, k, allowed)
-        best, which = _roll_up(kb, ids, scores, SEMANTIC_CHUNK_BONUS)
+        best, which = roll_up(kb, ids, scores, SEMANTIC_CHUNK_BONUS)
         if len(best) >= limit or k >= total:
             return best, which
         k = min(total, k * 4)
@@ -191,7 +191,7 @@ def _semantic(kb, query: str, limit: int, allowed):
 
 def _keyword(kb, query: str, limit: int, allowed, stem: bool | None = None):
     ids, scores = keyword_chunks(kb.store, query, max(200, limit * 20), allowed, stem=stem)
-    return _roll_up(kb, ids, scores, KEYWORD_CHUNK_BONUS)
+    return roll_up(kb, ids, scores, KEYWORD_CHUNK_BONUS)
 
 
 def _results(kb, query: str, ranked, best_chunk) -> list[SearchResult]:

@@ -10,11 +10,13 @@ import json
 
 import numpy as np
 
+from indexer.chunk import ChunkSettings, chunk_entry
+from indexer.embed import PASSAGE
 from kb.core.errors import EntryNotFound, KBError
 from search.filters import Filters
 from search.fusion import weighted_fusion
 from search.keyword import keyword_chunks
-from search.query import KEYWORD_WEIGHT, SearchResult, _roll_up
+from search.query import KEYWORD_WEIGHT, RESULT_COLUMNS, SearchResult, roll_up
 from search.text import make_snippet
 
 SIMILAR_MODES = ("semantic", "keyword", "hybrid")
@@ -23,7 +25,50 @@ SIMILAR_MODES = ("semantic", "keyword", "hybrid")
 def _keyword_scores(kb, text: str, k: int) -> dict[str, float]:
     """Entries sharing words with ``text``, by their best chunk's BM25 score."""
     chunk_ids, scores = keyword_chunks(kb.store, text, max(200, k))
-    return _roll_up(kb, chunk_ids, scores)[0]
+    return roll_up(kb, chunk_ids, scores)[0]
+
+
+def other_areas_first(results: list[SearchResult], area: str, limit: int,
+                      same_area_places: int = 2) -> list[SearchResult]:
+    """The closest entries of other areas first (that is where silos hide), keeping up to
+    ``same_area_places`` places for the own area's closest; fewer of one side leave more
+    places to the other. Each side keeps its own order."""
+    other = [r for r in results if r.area != area]
+    same = [r for r in results if r.area == area]
+    picked = other[: max(limit - same_area_places, limit - len(same))]
+    return picked + same[: limit - len(picked)]
+
+
+def unsaved_entry_vector(kb, entry) -> np.ndarray:
+    """The vector an entry that is not indexed yet would get: chunked and embedded as the
+    indexer does, the chunks' mean, normalised (as the store keeps entry vectors)."""
+    embedder = kb.embedder
+    chunks = chunk_entry(entry, embedder.count_tokens, ChunkSettings.for_embedder(embedder))
+    vectors = np.asarray(embedder.embed([c.text for c in chunks], PASSAGE), dtype=np.float32)
+    vector = vectors.mean(axis=0)
+    return vector / (np.linalg.norm(vector) or 1.0)
+
+
+def similar_to_unsaved(kb, entry, *, limit: int = 6) -> list[SearchResult]:
+    """Indexed entries closest to an entry that is not saved yet (a draft), other areas first:
+    its vector, centred like the stored ones, against every entry vector (one product)."""
+    kb.require_index()
+    ids, matrix = entry_matrix(kb)
+    if not ids:
+        return []
+    vector = kb.vectors.centering.passages(unsaved_entry_vector(kb, entry)[None, :], [entry.lang])[0]
+    scores = matrix @ vector
+    order = [i for i in np.argsort(-scores) if ids[i] != entry.id][: limit * 4]
+    rows = kb.store.get_entries([ids[i] for i in order], RESULT_COLUMNS)
+    found = [_result(kb, rows[ids[i]], float(scores[i])) for i in order if ids[i] in rows]
+    return other_areas_first(found, entry.area, limit)
+
+
+def _result(kb, row: dict, score: float, snippet: str = "") -> SearchResult:
+    return SearchResult(id=row["id"], title=row["title"], area=row["area"],
+                        area_name=kb.config.area_name(row["area"]), type=row["type"], date=row["date"],
+                        score=score, snippet=snippet, path=row["path"], sprint=row.get("sprint"),
+                        tags=row["tags"])
 
 
 def entry_matrix(kb) -> tuple[list[str], np.ndarray]:
@@ -92,25 +137,10 @@ def similar(
             [_json_list([c for c, _ in picked])],
         ).fetchall()
     )
-    results = []
-    for candidate, score in picked:
-        row = rows.get(candidate) or store.get_entries([candidate])[candidate]
-        results.append(
-            SearchResult(
-                id=candidate,
-                title=row["title"],
-                area=row["area"],
-                area_name=kb.config.area_name(row["area"]),
-                type=row["type"],
-                date=row["date"],
-                score=score,
-                snippet=make_snippet(summaries.get(candidate, ""), []),
-                path=row["path"],
-                sprint=row.get("sprint"),
-                tags=row["tags"],
-            )
-        )
-    return results
+    return [
+        _result(kb, rows.get(c) or store.get_entries([c])[c], score, make_snippet(summaries.get(c, ""), []))
+        for c, score in picked
+    ]
 
 
 def _json_list(values: list[str]) -> str:

@@ -17,6 +17,7 @@ from kb.cli import cli
 from kb.core.config import load
 from kb.core.errors import KBError
 from kb.core.store import Store
+from search.similar import similar_to_unsaved
 
 PASSWORD = "hemligt lösenord"
 
@@ -115,7 +116,7 @@ def test_an_explicit_existing_id_is_refused(indexed_kb):
 
 def test_similar_to_draft_puts_other_areas_first(indexed_kb):
     _, entry = capture.build(indexed_kb.config, draft(area="mobilitet"), "draft--preview")
-    found = capture.similar_to_draft(indexed_kb, entry, limit=4)
+    found = similar_to_unsaved(indexed_kb, entry, limit=4)
     assert found and found[0].area != "mobilitet"
     assert len({s.id for s in found}) == len(found)
 

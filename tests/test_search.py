@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 from kb.core.errors import EntryNotFound, KBError
 from search.filters import Filters, parse_until
 from search.keyword import fts_query
+from search.query import SearchResult
+from search.similar import other_areas_first
 from search.text import highlight_html, make_snippet
 
 
@@ -91,3 +93,18 @@ def test_until_accepts_months_and_years():
     assert parse_until("2025") == "2025-12-31"
     with pytest.raises(KBError):
         parse_until("juni")
+
+
+def test_other_areas_first_keeps_two_places_for_the_own_area_and_fills_from_either_side():
+    def hit(entry_id, area):
+        return SearchResult(id=entry_id, title=entry_id, area=area, area_name=area, type="lesson",
+                            date="2026-01-01", score=0.5, snippet="", path="")
+
+    found = [hit("s1", "bygg"), hit("o1", "energi"), hit("s2", "bygg"), hit("o2", "mobilitet"),
+             hit("o3", "energi"), hit("s3", "bygg"), hit("o4", "energi")]
+    assert [r.id for r in other_areas_first(found, "bygg", 4)] == ["o1", "o2", "s1", "s2"]
+    # few of the own area: the other areas take the places
+    assert [r.id for r in other_areas_first(found[:2] + found[3:5], "bygg", 4)] == ["o1", "o2", "o3", "s1"]
+    # few of other areas: the own area fills up
+    assert [r.id for r in other_areas_first([found[0], found[1], found[2], found[5]], "bygg", 4)] == \
+        ["o1", "s1", "s2", "s3"]

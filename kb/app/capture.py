@@ -22,13 +22,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import yaml
 
 from analysis.duplicates import duplicates_of_entry
 from indexer.build import index_entries
-from indexer.chunk import ChunkSettings, chunk_entry
-from indexer.embed import PASSAGE
 from indexer.parse import parse_text
 from kb.app import git_commit
 from kb.app.new_entry import HEADINGS, default_sprint, slugify
@@ -36,7 +33,6 @@ from kb.core.config import ENTRY_TYPES, KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, KBError
 from kb.core.files import create_exclusive, write_lock
-from search.similar import entry_matrix
 
 MAX_TITLE = 300
 MAX_SECTIONS = 12
@@ -331,48 +327,6 @@ def save(config: KBConfig, draft: Draft, embedder=None) -> Saved:
 
 
 # --- the reflexive nudge: similar lessons and near-duplicates of a draft -------------------
-@dataclass
-class Similar:
-    id: str
-    title: str
-    area: str
-    area_name: str
-    type: str
-    date: str
-    score: float
-
-
-def similar_to_draft(kb, entry: Entry, *, limit: int = 6) -> list[Similar]:
-    """Indexed entries closest to an unsaved entry, other areas first.
-
-    The draft is chunked and embedded as the indexer would, its mean vector centred like
-    the stored ones, and compared with every entry vector (one matrix product)."""
-    kb.require_index()
-    vector = draft_vector(kb, entry)
-    ids, matrix = entry_matrix(kb)
-    if not ids:
-        return []
-    vector = kb.vectors.centering.passages(vector[None, :], [entry.lang])[0]
-    scores = matrix @ vector
-    order = [i for i in np.argsort(-scores) if ids[i] != entry.id][: limit * 4]
-    rows = kb.store.get_entries([ids[i] for i in order])
-    found = [Similar(id=ids[i], title=rows[ids[i]]["title"], area=rows[ids[i]]["area"],
-                     area_name=kb.config.area_name(rows[ids[i]]["area"]), type=rows[ids[i]]["type"],
-                     date=rows[ids[i]]["date"], score=float(scores[i])) for i in order if ids[i] in rows]
-    other = [s for s in found if s.area != entry.area]
-    same = [s for s in found if s.area == entry.area]
-    picked = other[: max(limit - 2, limit - len(same))]
-    return picked + same[: limit - len(picked)]
-
-
-def draft_vector(kb, entry: Entry) -> np.ndarray:
-    embedder = kb.embedder
-    chunks = chunk_entry(entry, embedder.count_tokens, ChunkSettings.for_embedder(embedder))
-    vectors = np.asarray(embedder.embed([c.text for c in chunks], PASSAGE), dtype=np.float32)
-    vector = vectors.mean(axis=0)
-    return vector / (np.linalg.norm(vector) or 1.0)
-
-
 def duplicate_warnings(kb, entry: Entry) -> list[dict]:
     """Near-duplicates of the draft, by ``search.duplicates.duplicates_of_entry`` (the
     same corpus-relative threshold as ``kb duplicates``)."""
