@@ -33,7 +33,7 @@ from datasette_plugins.web import (
     static_url,
 )
 from kb.app import auth, capture
-from kb.app.new_entry import HEADINGS, default_sprint
+from kb.app.capture import HEADINGS, default_sprint
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
 from search.similar import similar_to_unsaved

@@ -18,6 +18,9 @@ import contextlib
 import datetime as dt
 import hashlib
 import re
+import sqlite3
+import sys
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,11 +31,31 @@ from analysis.duplicates import duplicates_of_entry
 from indexer.build import index_entries
 from indexer.parse import parse_text
 from kb.app import git_commit
-from kb.app.new_entry import HEADINGS, default_sprint, slugify
 from kb.core.config import ENTRY_TYPES, KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, KBError
 from kb.core.files import create_exclusive, write_lock
+
+HEADINGS = {
+    "sv": ("Vad hände?", "Vad lärde vi oss?", "Nästa steg"),
+    "en": ("What happened?", "What did we learn?", "Next steps"),
+}
+_TRANSLITERATE = str.maketrans({"å": "a", "ä": "a", "ö": "o", "Å": "a", "Ä": "a", "Ö": "o",
+                                "æ": "ae", "ø": "o", "Æ": "ae", "Ø": "o", "ß": "ss"})
+
+
+def slugify(text: str, max_length: int = 60) -> str:
+    """A safe file name stem: ascii letters, digits and '-', never empty, no path parts."""
+    text = text.translate(_TRANSLITERATE)
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    text = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
+    text = text[:max_length].rstrip("-")
+    return text or "entry"
+
+
+def default_sprint(date: dt.date) -> str:
+    return f"{date.year}-S{(date.month - 1) // 3 + 1}"
+
 
 MAX_TITLE = 300
 MAX_SECTIONS = 12
@@ -210,38 +233,50 @@ def check_fields(config: KBConfig, draft: Draft, *, require_body: bool = True,
     return errors
 
 
-def render(draft: Draft, entry_id: str) -> str:
-    """The entry file's text. Front matter through ``yaml.safe_dump`` (so any title is
-    quoted as needed); section text kept as written, except that a line starting with
-    ``#`` is escaped so that it cannot open a section of its own."""
+def render(draft: Draft, entry_id: str, *, template: bool = False) -> str:
+    """The entry file's text: the one renderer of entries (the form, ``kb new``, import).
+
+    Front matter through ``yaml.safe_dump`` (so any title is quoted as needed; the date is
+    a date, so it is written plain, as people write it); section text kept as written,
+    except that a line starting with ``#`` is escaped so that it cannot open a section of
+    its own. Empty sections are left out, unless ``template`` (``kb new``: headings to fill)."""
     date = _date(draft.date)
     assert date is not None
     meta: dict = {"id": entry_id, "title": " ".join(draft.title.split()), "area": draft.area,
-                  "date": date.isoformat(), "sprint": draft.sprint or default_sprint(date),
+                  "date": date, "sprint": draft.sprint or default_sprint(date),
                   "type": draft.type, "tags": draft.tags, "actors": draft.actors,
                   "roadmap": draft.roadmap, "related": []}
     if draft.author:
         meta["author"] = " ".join(draft.author.split())
     meta.update(draft.extra)
     front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
-    front = front.replace(f"date: '{date.isoformat()}'", f"date: {date.isoformat()}")
     body = "\n".join(
         f"## {' '.join(heading.split())}\n{_escape_body(text)}\n"
-        for heading, text in draft.sections if text.strip()
+        for heading, text in draft.sections if template or text.strip()
     )
     return f"---\n{front}---\n{body}"
 
 
+def template_draft(*, title: str, area: str, entry_type: str = "lesson", lang: str = "sv",
+                   date: dt.date | None = None, sprint: str = "", tags: list[str] | None = None) -> Draft:
+    """``kb new``: a draft whose sections are the empty headings of the template, and whose
+    id is made from the title (an entry with that id already is refused, not renamed)."""
+    headings = HEADINGS.get(lang, HEADINGS["sv"])
+    return Draft(title=title, area=area, type=entry_type, lang=lang,
+                 date=(date or dt.date.today()).isoformat(), sprint=sprint or "",
+                 tags=list(tags or []), sections=[(h, "") for h in headings], id=slugify(title))
+
+
 def build(config: KBConfig, draft: Draft, entry_id: str | None = None, *,
-          limits: Limits = WEB_LIMITS) -> tuple[str, Entry]:
+          limits: Limits = WEB_LIMITS, template: bool = False) -> tuple[str, Entry]:
     """Check the draft and render it; the text is parsed with the rules of ``kb validate``.
 
     Raises :class:`CaptureInvalid` (field -> messages) when anything is wrong."""
-    errors = check_fields(config, draft, limits=limits)
+    errors = check_fields(config, draft, limits=limits, require_body=not template)
     if errors:
         raise CaptureInvalid(errors)
     entry_id = entry_id or draft.id or slugify(draft.title)
-    text = render(draft, entry_id)
+    text = render(draft, entry_id, template=template)
     if len(text) > limits.entry:
         raise CaptureInvalid({"body": [f"Posten är för lång (högst {limits.entry} tecken). / Entry too long."]})
     path = config.entries_dir / draft.area / f"{entry_id}.md"
@@ -260,8 +295,6 @@ def taken_ids(config: KBConfig) -> set[str]:
     if config.entries_dir.is_dir():
         ids.update(p.stem for p in config.entries_dir.rglob("*.md"))
     if config.db_path.exists():
-        import sqlite3
-
         with contextlib.closing(sqlite3.connect(f"file:{config.db_path}?mode=ro", uri=True)) as conn:
             with contextlib.suppress(sqlite3.Error):
                 ids.update(r[0] for r in conn.execute("select id from entries"))
@@ -269,6 +302,7 @@ def taken_ids(config: KBConfig) -> set[str]:
 
 
 def free_id(base: str, taken: set[str]) -> str:
+    """``base``, or ``base-2``, ``base-3``... whichever is not taken."""
     if base not in taken:
         return base
     n = 2
@@ -278,19 +312,21 @@ def free_id(base: str, taken: set[str]) -> str:
 
 
 def write_entry_file(config: KBConfig, draft: Draft, *, taken: set[str] | None = None,
-                     limits: Limits = WEB_LIMITS) -> tuple[Path, Entry]:
-    """Validate and create the file under ``entries/<area>/`` (caller holds the lock).
+                     limits: Limits = WEB_LIMITS, template: bool = False) -> tuple[Path, Entry]:
+    """Validate and create the file under ``entries/<area>/``; the caller holds the write
+    lock, so choosing the id and creating the file are one step for every writer.
 
-    The id is the draft's own, or one made from the title and made unique; an existing
-    file is never overwritten."""
-    errors = check_fields(config, draft, limits=limits)
+    The id is the draft's own (refused if taken), or one made from the title and made
+    unique; an existing file is never overwritten."""
+    errors = check_fields(config, draft, limits=limits, require_body=not template)
     if errors:
         raise CaptureInvalid(errors)
     taken = taken_ids(config) if taken is None else taken
     entry_id = draft.id or free_id(slugify(draft.title), taken)
     if draft.id and draft.id in taken:
-        raise KBError(f"an entry with id {draft.id!r} already exists; not overwritten")
-    text, entry = build(config, draft, entry_id, limits=limits)
+        raise KBError(f"an entry with id {draft.id!r} already exists; not overwritten",
+                      hint="Choose another title (or id), or edit the existing entry.")
+    text, entry = build(config, draft, entry_id, limits=limits, template=template)
     folder = (config.entries_dir / draft.area).resolve()
     if not folder.is_relative_to(config.entries_dir.resolve()):
         raise KBError(f"{folder}: outside the entries folder")  # area slugs prevent it; be sure
@@ -302,28 +338,41 @@ def write_entry_file(config: KBConfig, draft: Draft, *, taken: set[str] | None =
     return entry.path, entry
 
 
-def save(config: KBConfig, draft: Draft, embedder=None) -> Saved:
-    """Write one entry and index it, all under the write lock. With no embedder (or no
-    usable index) the file is written and ``indexed`` is False."""
+def save(config: KBConfig, draft: Draft, embedder=None, *, template: bool = False,
+         commit: bool | None = None, commit_message: str | None = None) -> Saved:
+    """Write one entry, index it and commit it, all under the write lock: the one way an
+    entry is created (the form, ``kb new``, ``kb new --from-stdin``).
+
+    With no embedder (or no usable index) the file is written and ``indexed`` is False.
+    ``commit``: commit the file to git (None: as kb.toml's ``[capture] git_commit`` says);
+    a failed commit leaves the entry saved, with a warning. ``commit_message`` may name the
+    chosen id as ``{id}``."""
     with write_lock(config.state_dir):
-        path, entry = write_entry_file(config, draft)
+        path, entry = write_entry_file(config, draft, template=template)
         indexed = False
         if embedder is not None:
             try:
                 indexed = index_entries(config, [entry], embedder)
             except Exception as exc:  # noqa: BLE001 - the entry is saved; `kb index` catches up
-                import sys
-
                 print(f"warning: {entry.id} saved but not indexed: {exc}", file=sys.stderr)
-        commit = None
-        if git_commit.enabled(config):
+        sha = None
+        if git_commit.enabled(config) if commit is None else commit:
             try:  # under the lock: two writers never race for git's own index.lock
-                commit = git_commit.commit_entry(config, path, author=draft.author or None)
+                message = commit_message.format(id=entry.id) if commit_message else None
+                sha = git_commit.commit_entry(config, path, author=draft.author or None, message=message)
             except KBError as exc:  # the entry is saved; a person can commit it by hand
-                import sys
-
+                if commit:  # asked for on the command line: say it as an error
+                    raise
                 print(f"warning: {entry.id} saved but not committed: {exc}", file=sys.stderr)
-    return Saved(id=entry.id, path=path, entry=entry, indexed=indexed, commit=commit)
+    return Saved(id=entry.id, path=path, entry=entry, indexed=indexed, commit=sha)
+
+
+def commit_entry_file(config: KBConfig, path: Path, *, author: str | None = None,
+                      message: str | None = None) -> str:
+    """Commit an entry file to git later than it was saved (``kb new`` after the editor),
+    under the write lock like every other write."""
+    with write_lock(config.state_dir):
+        return git_commit.commit_entry(config, path, author=author, message=message)
 
 
 # --- the reflexive nudge: similar lessons and near-duplicates of a draft -------------------

@@ -11,15 +11,19 @@ from indexer.discover import load_entries
 from indexer.parse import parse_entry
 from indexer.roadmaps import roadmap_problems
 from kb.app.auth import hash_password
-from kb.app.capture import CaptureInvalid, draft_from_json, duplicate_warnings, write_entry_file
-from kb.app.git_commit import commit_entry
+from kb.app.capture import (
+    CaptureInvalid,
+    commit_entry_file,
+    draft_from_json,
+    duplicate_warnings,
+    save,
+    template_draft,
+)
 from kb.app.importer import Mapping, MappingError, iter_preview, load_area_map, parse_pairs, run_import
 from kb.app.knowledge_base import KnowledgeBase
-from kb.app.new_entry import create_entry
 from kb.cli.options import handle_errors, json_option, print_json, root_option
 from kb.core import config as config_module
 from kb.core.errors import EntryInvalid, EntryNotFound, IndexMissing, KBError
-from kb.core.files import write_lock
 from kb.core.store import Store
 
 
@@ -101,17 +105,10 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
     """Create a new entry from a template (Swedish headings by default)."""
     config = config_module.load(root)
     if from_stdin:
-        try:
-            draft = draft_from_json(sys.stdin.read(), lang=lang)
-            with write_lock(config.state_dir):
-                path, _ = write_entry_file(config, draft)
-        except CaptureInvalid as exc:
-            raise click.ClickException(
-                "\n".join(f"{field}: {m}" for field, msgs in exc.errors.items() for m in msgs)
-            ) from None
-        click.echo(f"Created {path.relative_to(config.root)}")
-        _commit(config, path, commit)
-        _warn_new_duplicate(config, path)
+        saved = _save(config, draft_from_json(sys.stdin.read(), lang=lang), commit=commit)
+        click.echo(f"Created {saved.path.relative_to(config.root)}")
+        _report_commit(config, saved.path, saved.commit)
+        _warn_new_duplicate(config, saved.path)
         click.echo("Run `kb index` to index it.")
         return
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -123,21 +120,26 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
         if not interactive:
             raise click.UsageError("--title is required")
         title = click.prompt("Title")
+    if area not in config.areas:
+        raise KBError(f"unknown area {area!r}",
+                      hint=f"Use one of: {', '.join(sorted(config.areas))} (or add it to kb.toml).")
+    if not title.strip():
+        raise KBError("the title is empty", hint="Give a short title with --title.")
     date = None
     if date_text:
         try:
             date = dt.date.fromisoformat(date_text)
         except ValueError:
             raise click.BadParameter(f"{date_text!r} is not YYYY-MM-DD", param_hint="--date") from None
-    path = create_entry(
-        config, title=title, area=area, entry_type=entry_type, lang=lang, date=date,
-        sprint=sprint, tags=list(tags),
-    )
-    rel = path.relative_to(config.root)
-    click.echo(f"Created {rel}")
-    if edit if edit is not None else interactive:
+    draft = template_draft(title=title.strip(), area=area, entry_type=entry_type, lang=lang, date=date,
+                           sprint=sprint or "", tags=list(tags))
+    editing = edit if edit is not None else interactive
+    # with an editor, the commit waits until the author has written the entry
+    saved = _save(config, draft, template=True, commit=commit and not editing)
+    path = saved.path
+    click.echo(f"Created {path.relative_to(config.root)}")
+    if editing:
         click.edit(filename=str(path))
-
         try:
             parse_entry(path, config)
         except EntryInvalid as exc:
@@ -145,9 +147,27 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
                 click.echo(problem.format(config.root), err=True)
             click.echo("Fix the problems above, then run `kb index`.", err=True)
             sys.exit(1)
-    _commit(config, path, commit)
+        if commit:
+            _report_commit(config, path, commit_entry_file(config, path, message=f"New entry {path.stem}"))
+    else:
+        _report_commit(config, path, saved.commit)
     _warn_new_duplicate(config, path)
     click.echo("Write what happened and what you learned, then run `kb index`.")
+
+
+def _save(config, draft, *, template: bool = False, commit: bool = False):
+    """Create the entry through the one way entries are created (under the write lock)."""
+    try:
+        return save(config, draft, template=template, commit=commit, commit_message="New entry {id}")
+    except CaptureInvalid as exc:
+        raise click.ClickException(
+            "\n".join(f"{field}: {m}" for field, msgs in exc.errors.items() for m in msgs)
+        ) from None
+
+
+def _report_commit(config, path, sha: str | None) -> None:
+    if sha:
+        click.echo(f"Committed {path.relative_to(config.root)} ({sha[:10]})")
 
 
 @click.command("import")
@@ -236,14 +256,6 @@ def hash_password_(password):
     """
 
     click.echo(hash_password(password))
-
-
-def _commit(config, path, wanted: bool) -> None:
-    if not wanted:
-        return
-
-    sha = commit_entry(config, path, message=f"New entry {path.stem}")
-    click.echo(f"Committed {path.relative_to(config.root)} ({sha[:10]})")
 
 
 def _warn_new_duplicate(config, path) -> None:
