@@ -63,10 +63,11 @@ def role_of(heading: str) -> str | None:
 
 def words(text: str) -> list[str]:
     """Content words, lower-cased and stemmed (Swedish and English snowball)."""
-    return [w for w, _ in _words_with_surface(text)]
+    return [w for w, _ in words_with_surface(text)]
 
 
-def _words_with_surface(text: str) -> list[tuple[str, str]]:
+def words_with_surface(text: str) -> list[tuple[str, str]]:
+    """(stem, word as written) of each content word, for labels people can read."""
     out = []
     for token in _WORD.findall(text.lower()):
         if len(token) < 4 or token in STOPWORDS:
@@ -289,7 +290,7 @@ def ctfidf_labels(corpus: Corpus, groups: list[list[int]], top: int = 4) -> list
     surface: dict[str, Counter] = {}
     for e in corpus.ids:
         row = corpus.rows[e]
-        for stem, token in _words_with_surface(row["title"] + "\n" + (row.get("body") or "")):
+        for stem, token in words_with_surface(row["title"] + "\n" + (row.get("body") or "")):
             surface.setdefault(stem, Counter())[token] += 1
     total: Counter = Counter()
     for doc in docs:

@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from analysis.corpus import Corpus, _words_with_surface, load_corpus
+from analysis.corpus import Corpus, load_corpus, words_with_surface
 from kb.core.decisions import load_decisions
 from search.text import make_snippet
 
@@ -266,7 +266,7 @@ def shared_rare_words(corpus: Corpus, i: int, j: int, top: int = 5) -> list[str]
 
 def _surface_pairs(corpus: Corpus, i: int):
     row = corpus.rows[corpus.ids[i]]
-    return _words_with_surface(row["title"] + "\n" + (row.get("body") or ""))
+    return words_with_surface(row["title"] + "\n" + (row.get("body") or ""))
 
 
 # --- area matrix and silo index --------------------------------------------------------
