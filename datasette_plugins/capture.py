@@ -203,12 +203,14 @@ async def new_page(datasette, request):
     try:
         _, entry = capture.build(state.config, draft)
     except capture.CaptureInvalid as exc:
-        return await _render_form(datasette, request, context, values, lang, errors=exc.errors, status=400)
+        return await _render_form(datasette, request, context, values, lang, errors=exc.messages(lang),
+                                  status=400)
     if form.get("action") == "save":
         try:
             saved = await asyncio.to_thread(_save, state, draft)
         except capture.CaptureInvalid as exc:
-            return await _render_form(datasette, request, context, values, lang, errors=exc.errors, status=400)
+            return await _render_form(datasette, request, context, values, lang, errors=exc.messages(lang),
+                                  status=400)
         except KBError as exc:
             return await _render_form(datasette, request, context, values, lang,
                                       errors={"entry": [str(exc)]}, status=409)
