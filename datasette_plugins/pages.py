@@ -14,12 +14,12 @@ from urllib.parse import quote, urlencode
 from datasette.utils import tilde_encode
 from markupsafe import Markup
 
-from datasette_plugins import i18n
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
-from datasette_plugins.web import html_page, json_response, list_arg, no_kb, page_context
+from datasette_plugins.web import html_page, json_response, list_arg, no_kb, page_context, request_language
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
+from kb.core.texts import texts
 from search.filters import Filters, parse_date, parse_until
 from search.text import highlight_html, query_terms
 
@@ -63,12 +63,12 @@ class SearchRequest:
 
 def parse_search_request(request, state: KBState) -> SearchRequest:
     args = request.args  # parsed anew on each access: once is enough
-    lang = i18n.pick_language(args.get("lang"), state.config.language)
-    t = i18n.texts(lang)
+    lang = request_language(request, state)
+    t = texts(lang)
     sr = SearchRequest(lang=lang)
     sr.q = " ".join((args.get("q") or "").split())
     if len(sr.q) > MAX_QUERY_CHARS:
-        sr.errors.append(t["query_too_long"].format(n=MAX_QUERY_CHARS))
+        sr.errors.append(t["search_query_too_long"].format(n=MAX_QUERY_CHARS))
     sr.areas = list_arg(args, "area")
     sr.types = list_arg(args, "type")
     sr.tags = [tag.lower() for tag in list_arg(args, "tag")]
@@ -76,19 +76,19 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
     sr.until = (args.get("until") or "").strip()[:10]
     for area in sr.areas:
         if area not in state.config.areas:
-            sr.errors.append(t["unknown_area"].format(value=area))
+            sr.errors.append(t["filter_unknown_area"].format(value=area))
     for entry_type in sr.types:
         if entry_type not in ENTRY_TYPES:
-            sr.errors.append(t["unknown_type"].format(value=entry_type))
+            sr.errors.append(t["filter_unknown_type"].format(value=entry_type))
     since = until = None
     try:
         since = parse_date(sr.since, "since")
     except KBError:
-        sr.errors.append(t["bad_date"].format(value=sr.since))
+        sr.errors.append(t["filter_bad_date"].format(value=sr.since))
     try:
         until = parse_until(sr.until)
     except KBError:
-        sr.errors.append(t["bad_date"].format(value=sr.until))
+        sr.errors.append(t["filter_bad_date"].format(value=sr.until))
     try:
         sr.limit = max(1, min(MAX_LIMIT, int(args.get("n") or DEFAULT_LIMIT)))
     except ValueError:
@@ -114,7 +114,7 @@ async def search_page(datasette, request):
     sr = parse_search_request(request, state)
     results = await run_search(state, sr)
     terms = query_terms(sr.q)
-    t = i18n.texts(sr.lang)
+    t = texts(sr.lang)
     other_lang = "en" if sr.lang == "sv" else "sv"
     context = {
         **page_context(datasette, state, sr.lang),
@@ -122,7 +122,8 @@ async def search_page(datasette, request):
         "areas": list(state.config.areas.values()),
         "types": ENTRY_TYPES,
         "results": [
-            {"r": r, "snippet_html": Markup(highlight_html(r.snippet, terms)), "type_label": t.get(r.type, r.type)}
+            {"r": r, "snippet_html": Markup(highlight_html(r.snippet, terms)),
+             "type_label": t.get(f"entry_type_{r.type}", r.type)}
             for r in results
         ],
         "other_lang": other_lang,
@@ -156,8 +157,8 @@ async def entry_page(datasette, request):
     state = get_state(datasette)
     if state is None:
         return no_kb()
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
-    t = i18n.texts(lang)
+    lang = request_language(request, state)
+    t = texts(lang)
     entry_id = request.url_vars["entry_id"]
     db = datasette.get_database(state.database)
     row = (await db.execute("select * from entries where id = ?", [entry_id])).first()
@@ -186,12 +187,12 @@ async def entry_page(datasette, request):
         "entry": entry,
         "area_name": state.config.area_name(entry["area"]),
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
-        "type_label": t.get(entry["type"], entry["type"]),
+        "type_label": t.get(f"entry_type_{entry['type']}", entry["type"]),
         "body_html": Markup(markdown_to_html(entry.get("body"))),
         "confirmed": [(rid, titles.get(rid)) for rid in entry["related"]],
         "cited_by": cited_by,
         "related": related,
-        "policy_labels": [t.get(p, p) for p in entry["policy"]],
+        "policy_labels": [t.get(f"policy_level_{p}", p) for p in entry["policy"]],
         "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
         "other_lang": "en" if lang == "sv" else "sv",
     }

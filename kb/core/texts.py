@@ -399,8 +399,9 @@ def texts(lang: str | None) -> MappingProxyType:
     return _BY_LANGUAGE[pick_language(lang)]
 
 
-def text(key: str, lang: str | None, **params) -> str:
-    """One text in one language, its ``{placeholders}`` filled from ``params``."""
+def text(key: str, lang: str | None, /, **params) -> str:
+    """One text in one language, its ``{placeholders}`` filled from ``params`` (positional-only
+    arguments first, so a placeholder may be called ``key`` or ``lang``)."""
     value = texts(lang)[key]
     return value.format(**params) if params else value
 
