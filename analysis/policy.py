@@ -14,10 +14,12 @@ from dataclasses import dataclass, field
 from analysis.obstacles import recurring_obstacles
 from analysis.roadmaps import entry_ref, entry_rows
 from kb.core.config import POLICY_LEVELS
+from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 from search.filters import Filters
 
-LEVEL_NAMES = {"regional": "Regional nivå", "national": "Nationell nivå", "eu": "EU-nivå"}
-UNGROUPED = "Övriga behov"
+# The label of the last theme of a level (entries no obstacle group took), in the default
+# language; a report in another language labels it in that one.
+UNGROUPED = text("policy_ungrouped", DEFAULT_LANGUAGE)
 QUOTE_CHARS = 240
 # headings whose text says what the obstacle is or what was learned, best first
 _QUOTE_HEADINGS = (
@@ -95,6 +97,7 @@ class PolicyReport:
     until: str | None = None
     areas: tuple[str, ...] = ()
     themes_from: str = "recurring-obstacles"  # or "none" when that grouping is unavailable
+    lang: str = DEFAULT_LANGUAGE  # of the level names and labels; to_markdown writes in it too
 
     @property
     def count(self) -> int:
@@ -145,10 +148,12 @@ def _split(body: str) -> list[tuple[str, str]]:
     ]
 
 
-def group_policy(rows: list[dict], themes: dict[str, tuple[str, bool]] | None = None) -> list[Level]:
+def group_policy(rows: list[dict], themes: dict[str, tuple[str, bool]] | None = None,
+                 lang: str = DEFAULT_LANGUAGE) -> list[Level]:
     """Rows with a policy key, by level then theme. ``themes``: entry id -> (label, recurring);
-    entries without one go to a last theme of their own level, :data:`UNGROUPED`."""
+    entries without one go to a last theme of their own level (:data:`UNGROUPED`, in ``lang``)."""
     themes = themes or {}
+    ungrouped = text("policy_ungrouped", lang)
     levels = []
     for level in POLICY_LEVELS:
         members = [r for r in rows if level in r["policy"]]
@@ -156,14 +161,14 @@ def group_policy(rows: list[dict], themes: dict[str, tuple[str, bool]] | None = 
             continue
         by_label: dict[str, Theme] = {}
         for row in members:
-            label, recurring = themes.get(row["id"], (UNGROUPED, False))
+            label, recurring = themes.get(row["id"], (ungrouped, False))
             theme = by_label.setdefault(label, Theme(label=label, recurring=recurring))
             theme.evidence.append(Evidence(**entry_ref(row), quote=quote(row.get("body", ""))))
         ordered = sorted(
             by_label.values(),
-            key=lambda t: (t.label == UNGROUPED, -len(t.areas), -len(t.evidence), t.label),
+            key=lambda t: (t.label == ungrouped, -len(t.areas), -len(t.evidence), t.label),
         )
-        levels.append(Level(level=level, name=LEVEL_NAMES.get(level, level), themes=ordered))
+        levels.append(Level(level=level, name=text(f"policy_level_name_{level}", lang), themes=ordered))
     return levels
 
 
@@ -186,46 +191,57 @@ def obstacle_themes(kb, rows: list[dict], filters: Filters) -> dict[str, tuple[s
     return out
 
 
-def policy_needs(kb, filters: Filters | None = None) -> PolicyReport:
-    """The policy needs of the knowledge base (from the index) within ``filters``."""
+def policy_needs(kb, filters: Filters | None = None, lang: str = DEFAULT_LANGUAGE) -> PolicyReport:
+    """The policy needs of the knowledge base (from the index) within ``filters``, with level
+    names and labels in ``lang``."""
     filters = filters or Filters()
     kb.require_index()
     rows = policy_rows(kb.store.db, filters)
     themes = obstacle_themes(kb, rows, filters) if rows else {}
     return PolicyReport(
-        levels=group_policy(rows, themes),
+        levels=group_policy(rows, themes, lang),
         since=filters.since,
         until=filters.until,
         areas=filters.areas,
         themes_from="none" if themes is None else "recurring-obstacles",
+        lang=lang,
     )
 
 
 def to_markdown(report: PolicyReport, area_names: dict[str, str] | None = None) -> str:
-    """The report as a Markdown handout (Swedish headings, like the position papers)."""
+    """The report as a Markdown handout, in the report's language (Swedish by default, like
+    the position papers)."""
+    t = texts(report.lang)
     names = area_names or {}
+
+    def area_list(areas) -> str:
+        return ", ".join(names.get(a, a) for a in areas)
+
     if report.since and report.until:
         period = f"{report.since} – {report.until}"
+    elif report.since:
+        period = t["policy_md_from"].format(date=report.since)
     else:
-        period = f"från {report.since}" if report.since else (f"till {report.until}" if report.until else "")
-    lines = ["# Behov av ändrade styrmedel", ""]
+        period = t["policy_md_until"].format(date=report.until) if report.until else ""
+    lines = [f"# {t['policy_title']}", ""]
     if period or report.areas:
         scope = []
         if period:
-            scope.append(f"Period: {period}")
+            scope.append(t["policy_md_period"].format(period=period))
         if report.areas:
-            scope.append("Områden: " + ", ".join(names.get(a, a) for a in report.areas))
+            scope.append(t["policy_md_areas"].format(areas=area_list(report.areas)))
         lines += ["; ".join(scope) + ".", ""]
     if not report.levels:
-        lines.append("Inga poster med `policy:` i urvalet.")
+        lines.append(t["policy_md_none"])
         return "\n".join(lines) + "\n"
-    lines += [f"{report.count} poster pekar på styrmedel som behöver ändras.", ""]
+    lines += [t["policy_md_count"].format(count=report.count), ""]
     for level in report.levels:
-        lines += [f"## {level.name}", "", "Berörda områden: " + ", ".join(names.get(a, a) for a in level.areas) + ".", ""]
+        level_areas = t["policy_md_level_areas"].format(areas=area_list(level.areas))
+        lines += [f"## {level.name}", "", level_areas + ".", ""]
         for theme in level.themes:
-            mark = " (återkommande)" if theme.recurring else ""
+            mark = f" ({t['obstacles_recurring']})" if theme.recurring else ""
             lines += [f"### {theme.label}{mark}", ""]
-            lines += ["Områden: " + ", ".join(names.get(a, a) for a in theme.areas) + ".", ""]
+            lines += [t["policy_md_areas"].format(areas=area_list(theme.areas)) + ".", ""]
             for e in theme.evidence:
                 lines.append(f"- **{e.title}** (`{e.id}`, {names.get(e.area, e.area)}, {e.date})")
                 if e.quote:

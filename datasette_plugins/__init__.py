@@ -16,7 +16,8 @@ from datasette_plugins import brief, capture, crossarea, pages, roadmaps, sql
 from datasette_plugins import metadata as kb_metadata
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import get_state
-from datasette_plugins.web import SECURITY_HEADERS, static_url
+from datasette_plugins.web import SECURITY_HEADERS, request_language, static_url
+from kb.core.texts import text, texts
 
 READ_ONLY_API = ("/-/kb/search.json",)
 MAX_REQUEST_BYTES = 1_000_000  # no page takes more (the capture form: 128 kB)
@@ -51,7 +52,9 @@ def render_cell(value, column, table, database, datasette):
     if state is None or database != state.database:
         return None
     if column == "embedding" and isinstance(value, bytes | bytearray):
-        return Markup('<span class="kb-muted">vektor, {} dim</span>').format(len(value) // 4)
+        # Datasette's table pages know no ?lang: the knowledge base's own language
+        label = text("table_vector_cell", state.config.language, dim=len(value) // 4)
+        return Markup('<span class="kb-muted">{}</span>').format(label)
     if table == "entries" and column == "body" and isinstance(value, str):
         return Markup('<div class="kb-cell-body">') + Markup(markdown_to_html(value)) + Markup("</div>")
     return None
@@ -71,24 +74,26 @@ def extra_template_vars(template, request, datasette):
 
 
 @hookimpl
-def menu_links(datasette, actor):
+def menu_links(datasette, actor, request):
     state = get_state(datasette)
     if state is None:
         return []
+    # request is None when Datasette renders a page outside a request (then: the KB's language)
+    t = texts(request_language(request, state) if request is not None else state.config.language)
     path = datasette.urls.path
     signed_in = bool(actor and actor.get("id"))
     return [
-        {"href": path("/-/kb/search"), "label": "Sök i kunskapsbanken"},
+        {"href": path("/-/kb/search"), "label": t["search_title"]},
         {"href": datasette.urls.table(state.database, "entries") + "?" + kb_metadata.entries_browse_query(),
-         "label": "Bläddra bland poster"},
-        {"href": path("/-/kb/synergies"), "label": "Synergier mellan områden"},
-        {"href": path("/-/kb/obstacles"), "label": "Återkommande hinder"},
-        {"href": path("/-/kb/conflicts"), "label": "Målkonflikter"},
-        {"href": path("/-/kb/roadmaps"), "label": "Färdplaner"},
-        {"href": path("/-/kb/policy"), "label": "Behov av ändrade styrmedel"},
-        {"href": path("/-/kb/brief"), "label": brief.TEXTS["sv"]["brief"]},
-        {"href": path("/-/kb/new"), "label": capture.TEXTS["sv"]["log_reflection"]} if signed_in
-        else {"href": path("/-/kb/login"), "label": capture.TEXTS["sv"]["login_title"]},
+         "label": t["menu_browse"]},
+        {"href": path("/-/kb/synergies"), "label": t["synergies_title"]},
+        {"href": path("/-/kb/obstacles"), "label": t["obstacles_title"]},
+        {"href": path("/-/kb/conflicts"), "label": t["conflicts_title"]},
+        {"href": path("/-/kb/roadmaps"), "label": t["roadmaps_title"]},
+        {"href": path("/-/kb/policy"), "label": t["policy_title"]},
+        {"href": path("/-/kb/brief"), "label": t["brief_title"]},
+        {"href": path("/-/kb/new"), "label": t["capture_new_title"]} if signed_in
+        else {"href": path("/-/kb/login"), "label": t["capture_login_title"]},
     ]
 
 
@@ -104,7 +109,7 @@ def canned_queries(datasette, database):
     state = get_state(datasette)
     if state is None or database != state.database:
         return None
-    return kb_metadata.canned_queries()
+    return kb_metadata.canned_queries(state.config.language)
 
 
 @hookimpl

@@ -25,7 +25,6 @@ from urllib.parse import urlencode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from datasette_plugins import i18n
 from datasette_plugins.crossarea import parse_filters
 from datasette_plugins.state import MAX_QUERY_CHARS, get_state
 from datasette_plugins.web import (
@@ -33,10 +32,12 @@ from datasette_plugins.web import (
     html_page,
     no_kb,
     page_context,
+    request_language,
     static_url,
 )
 from kb.core.decisions import decisions_path
 from kb.core.errors import KBError
+from kb.core.texts import DEFAULT_LANGUAGE, texts
 from reports.brief import (
     Links,
     brief_with_pictures,
@@ -54,24 +55,13 @@ PICTURES = ("map", "heatmap", "timeline")
 PICTURE_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
 PAGE_PICTURES = {"crossarea_synergies.html": ("heatmap", "map"), "crossarea_obstacles.html": ("timeline",)}
 
-TEXTS = {
-    "sv": {"brief": "Underlag för lärtillfälle", "make": "Visa underlaget", "theme": "Tema (valfritt)",
-           "theme_placeholder": "t.ex. upphandling", "since_last": "Sedan förra underlaget ({date})",
-           "download_html": "Ladda ner HTML (för utskrift)", "download_md": "Ladda ner Markdown",
-           "all_areas_hint": "Inga valda områden = alla.", "areas": "Områden"},
-    "en": {"brief": "Brief for a learning session", "make": "Show the brief", "theme": "Theme (optional)",
-           "theme_placeholder": "e.g. procurement", "since_last": "Since the last brief ({date})",
-           "download_html": "Download HTML (for print)", "download_md": "Download Markdown",
-           "all_areas_hint": "No areas chosen = all.", "areas": "Areas"},
-}
-
 
 # --- request -> options --------------------------------------------------------------------
 def brief_request(request, state) -> tuple[dict, list[str]]:
     """The brief's options from the query string (``area`` repeatable, ``since``, ``until``,
     ``since_last``, ``theme``, ``lang``) and any errors, in the form the library takes."""
     form, errors = parse_filters(request, state)
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    lang = request_language(request, state)
     theme = " ".join((request.args.get("theme") or "").split())[:MAX_QUERY_CHARS] or None
     last = read_last_brief(state.config)
     since = form["since"]
@@ -85,7 +75,7 @@ def brief_request(request, state) -> tuple[dict, list[str]]:
 def query_string(options: dict) -> str:
     params = [("area", a) for a in options.get("areas") or []]
     params += [(k, options[k]) for k in ("since", "until", "theme") if options.get(k)]
-    if options.get("lang", "sv") != "sv":
+    if options.get("lang", DEFAULT_LANGUAGE) != DEFAULT_LANGUAGE:
         params.append(("lang", options["lang"]))
     return urlencode(params)
 
@@ -178,7 +168,6 @@ async def brief_page(datasette, request):
                  for fmt in ("html", "md")}
     context = {
         **page_context(datasette, state, lang),
-        "bt": TEXTS.get(lang, TEXTS["sv"]),
         "brief_css": static_url(datasette, "brief.css"),
         "brief_url": datasette.urls.path("/-/kb/brief"),
         "areas": list(state.config.areas.values()),
@@ -219,7 +208,7 @@ async def brief_download(datasette, request):
         sources = {n: base + u.removeprefix(datasette.urls.path("").rstrip("/"))
                    for n, u in _picture_urls(datasette, options, "png").items()}
         text, content_type = render_markdown(brief, links, sources), "text/markdown; charset=utf-8"
-    filename = f"{'lartillfalle' if brief.lang == 'sv' else 'learning-session'}-{brief.made}.{fmt}"
+    filename = f"{texts(brief.lang)['brief_file_stem']}-{brief.made}.{fmt}"
     return Response(text, status=200, content_type=content_type, headers={
         **SECURITY_HEADERS,
         "Content-Disposition": f'attachment; filename="{filename}"',
@@ -263,7 +252,7 @@ def template_vars(template, request, datasette) -> dict:
     def kb_picture_url(name: str, form: dict | None = None, fmt: str = "svg") -> str:
         form = form or {}
         lang = request.args.get("lang") if request else None
-        return _picture_urls(datasette, {**form, "lang": lang or "sv"}, fmt)[name]
+        return _picture_urls(datasette, {**form, "lang": lang or DEFAULT_LANGUAGE}, fmt)[name]
 
     return {"kb_picture_url": kb_picture_url, "kb_pictures": PAGE_PICTURES[template],
             "kb_brief_css": static_url(datasette, "brief.css")}

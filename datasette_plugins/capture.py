@@ -23,80 +23,26 @@ from datasette.utils import baseconv
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from datasette_plugins import i18n
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import (
     html_page,
     no_kb,
     page_context,
+    request_language,
     static_url,
 )
 from kb.app import auth, capture
 from kb.app.capture import HEADINGS, default_sprint
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
+from kb.core.texts import pick_language, text
 from search.similar import similar_to_unsaved
 
 WRITE_ACTION = "kb-write"
 MAX_FORM_BYTES = 128_000  # three sections of 10,000 characters (UTF-8, url-encoded) fit
 SESSION_SECONDS = 12 * 3600
 SIMILAR_SHOWN = 6
-
-TEXTS = {
-    "sv": {
-        "new_title": "Logga en reflektion",
-        "new_intro": "Fem minuter efter sprinten: vad hände, vad lärde ni er, vad gör ni nu? "
-                     "Innan du sparar visas liknande lärdomar från andra områden.",
-        "title": "Rubrik", "title_hint": "Vad hände, i en mening",
-        "date": "Datum", "sprint": "Sprint", "sprint_hint": "t.ex. 2026-S1 (tomt: från datumet)",
-        "tags": "Taggar", "actors": "Aktörer (rådighet)", "roadmap": "Färdplansåtgärder",
-        "list_hint": "kommaseparerade",
-        "preview": "Förhandsgranska", "save": "Spara", "preview_heading": "Förhandsvisning",
-        "similar_heading": "Liknande lärdomar, andra områden först",
-        "similar_none": "Inga liknande lärdomar hittades.",
-        "duplicate_warning": "Det här liknar mycket en lärdom som redan finns: {title}. "
-                             "Lägg hellre till i den, eller spara om de skiljer sig.",
-        "fix_errors": "Rätta fälten nedan; inget har sparats.",
-        "signed_in_as": "Inloggad som {name}", "sign_out": "Logga ut",
-        "login_title": "Logga in för att skriva", "login_intro": "Alla kan läsa; att logga en reflektion kräver inloggning.",
-        "user": "Användarnamn", "password": "Lösenord", "sign_in": "Logga in",
-        "bad_login": "Fel användarnamn eller lösenord.",
-        "too_many": "För många misslyckade inloggningar. Försök igen om {minutes} min.",
-        "no_writers": "Inga skribenter är konfigurerade (kb.toml [auth] writers eller KB_WRITERS).",
-        "forbidden": "Du behöver logga in som skribent för att logga en reflektion.",
-        "too_large": "Formuläret är för stort.",
-        "saved_unindexed": "Sparad, men indexet kunde inte uppdateras; kör `kb index`.",
-        "saved": "Sparad som {path}. Här är liknande lärdomar.",
-        "log_reflection": "Logga en reflektion",
-    },
-    "en": {
-        "new_title": "Log a reflection",
-        "new_intro": "Five minutes after the sprint: what happened, what did you learn, what next? "
-                     "Before you save, similar lessons from other areas are shown.",
-        "title": "Title", "title_hint": "What happened, in a sentence",
-        "date": "Date", "sprint": "Sprint", "sprint_hint": "e.g. 2026-S1 (empty: from the date)",
-        "tags": "Tags", "actors": "Actors (mandate)", "roadmap": "Roadmap actions",
-        "list_hint": "comma-separated",
-        "preview": "Preview", "save": "Save", "preview_heading": "Preview",
-        "similar_heading": "Similar lessons, other areas first",
-        "similar_none": "No similar lessons found.",
-        "duplicate_warning": "This is very close to a lesson that already exists: {title}. "
-                             "Consider adding to it instead, or save if they differ.",
-        "fix_errors": "Fix the fields below; nothing was saved.",
-        "signed_in_as": "Signed in as {name}", "sign_out": "Sign out",
-        "login_title": "Sign in to write", "login_intro": "Everyone can read; logging a reflection needs sign-in.",
-        "user": "User name", "password": "Password", "sign_in": "Sign in",
-        "bad_login": "Wrong user name or password.",
-        "too_many": "Too many failed sign-ins. Try again in {minutes} min.",
-        "no_writers": "No writers are configured (kb.toml [auth] writers or KB_WRITERS).",
-        "forbidden": "You need to sign in as a writer to log a reflection.",
-        "too_large": "The form is too large.",
-        "saved_unindexed": "Saved, but the index could not be updated; run `kb index`.",
-        "saved": "Saved as {path}. Here are similar lessons.",
-        "log_reflection": "Log a reflection",
-    },
-}
 
 
 # --- hooks ------------------------------------------------------------------------------
@@ -109,10 +55,6 @@ def may_write(datasette, actor) -> bool:
 
 
 # --- helpers ------------------------------------------------------------------------------
-def _texts(lang: str) -> dict:
-    return {**i18n.texts(lang), **TEXTS[lang]}
-
-
 async def _form(request) -> dict[str, str] | None:
     """The url-encoded POST body as a dict, or None if it is too large."""
     length = request.headers.get("content-length")
@@ -128,7 +70,6 @@ def _context(datasette, request, state: KBState, lang: str) -> dict:
     actor = request.actor or {}
     return {
         **page_context(datasette, state, lang),
-        "t": _texts(lang),
         "actor_name": actor.get("id"),
         "capture_urls": {
             "new": datasette.urls.path("/-/kb/new"),
@@ -183,41 +124,44 @@ async def new_page(datasette, request):
     state = get_state(datasette)
     if state is None:
         return no_kb()
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    lang = request_language(request, state)
     if request.method == "POST":
         form = await _form(request)
         if form is not None:
-            lang = i18n.pick_language(form.get("lang"), state.config.language)
+            lang = pick_language(form.get("lang"), state.config.language)
     allowed = await datasette.permission_allowed(request.actor, WRITE_ACTION, default=False)
     if not allowed:
         if request.method == "POST":
-            return Response.text(TEXTS[lang]["forbidden"], status=403)
+            return Response.text(text("capture_forbidden", lang), status=403)
         return _login_redirect(datasette, lang)
     context = _context(datasette, request, state, lang)
     t = context["t"]
     if request.method != "POST":
         return await _render_form(datasette, request, context, _form_values(None, lang), lang)
     if form is None:
-        return Response.text(t["too_large"], status=413)
+        return Response.text(t["capture_too_large"], status=413)
     values = _form_values(form, lang)
     draft = capture.draft_from_form(values, author=request.actor["id"], default_lang=lang)
     try:
         _, entry = capture.build(state.config, draft)
     except capture.CaptureInvalid as exc:
-        return await _render_form(datasette, request, context, values, lang, errors=exc.errors, status=400)
+        return await _render_form(datasette, request, context, values, lang, errors=exc.messages(lang),
+                                  status=400)
     if form.get("action") == "save":
         try:
             saved = await asyncio.to_thread(_save, state, draft)
         except capture.CaptureInvalid as exc:
-            return await _render_form(datasette, request, context, values, lang, errors=exc.errors, status=400)
+            return await _render_form(datasette, request, context, values, lang, errors=exc.messages(lang),
+                                  status=400)
         except KBError as exc:
             return await _render_form(datasette, request, context, values, lang,
                                       errors={"entry": [str(exc)]}, status=409)
         url = context["entry_url"](saved.id)
         if saved.indexed:
-            datasette.add_message(request, t["saved"].format(path=saved.entry.rel_path), datasette.INFO)
+            saved_as = t["capture_saved"].format(path=saved.entry.rel_path)
+            datasette.add_message(request, saved_as, datasette.INFO)
         else:
-            datasette.add_message(request, t["saved_unindexed"], datasette.WARNING)
+            datasette.add_message(request, t["capture_saved_unindexed"], datasette.WARNING)
         return Response.redirect(url + "#related")  # Datasette sets the message cookie
     # compared under a provisional id, so a same-titled existing entry is not skipped as "itself"
     _, probe = capture.build(state.config, draft, "draft--preview")
@@ -259,13 +203,13 @@ async def login_page(datasette, request):
     state = get_state(datasette)
     if state is None:
         return no_kb()
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
+    lang = request_language(request, state)
     next_url = _safe_next(request.args.get("next") or "/-/kb/new")
     error = None
     status = 200
     if request.method == "POST":
         form = await _form(request) or {}
-        lang = i18n.pick_language(form.get("lang"), state.config.language)
+        lang = pick_language(form.get("lang"), state.config.language)
         next_url = _safe_next(form.get("next") or next_url)
         name = (form.get("username") or "").strip()[:64]
         password = (form.get("password") or "")[:1024]
@@ -274,7 +218,7 @@ async def login_page(datasette, request):
         wait = throttle.wait_seconds(keys)
         if wait > 0:
             context = _context(datasette, request, state, lang)
-            context.update({"next": next_url, "error": "too_many", "has_writers": True,
+            context.update({"next": next_url, "error": "capture_too_many", "has_writers": True,
                             "wait_minutes": max(1, math.ceil(wait / 60))})
             response = await html_page(datasette, request, "capture_login.html", context, status=429)
             response.headers["Retry-After"] = str(math.ceil(wait))
@@ -288,7 +232,7 @@ async def login_page(datasette, request):
                                 httponly=True, samesite="lax", max_age=SESSION_SECONDS)
             return response
         throttle.failed(keys)
-        error, status = "bad_login", 403
+        error, status = "capture_bad_login", 403
     context = _context(datasette, request, state, lang)
     context.update({"next": next_url, "error": error,
                     "has_writers": bool(auth.load_writers(state.config))})

@@ -22,7 +22,6 @@ from analysis.corpus import load_corpus
 from analysis.duplicates import find_duplicates
 from analysis.links import area_links, find_synergies, synergies
 from analysis.obstacles import recurring_obstacles
-from datasette_plugins import i18n
 from datasette_plugins.state import get_state
 from datasette_plugins.web import (
     html_page,
@@ -30,60 +29,30 @@ from datasette_plugins.web import (
     no_kb,
     page_context,
     read_filter_args,
+    request_language,
     static_url,
 )
 from kb.core.decisions import load_decisions
 from kb.core.errors import KBError
+from kb.core.texts import texts
 
 CSS_FILE = "crossarea.css"
 MAX_PAIRS = 200
 HEAT_LEVELS = 6
 
-TEXTS = {
-    "sv": {
-        "synergies": "Synergier mellan områden",
-        "synergies_intro": "Par av poster från olika områden som bär samma lärdom. Förslagen bygger på "
-        "varje posts egna närmaste grannar; bekräfta eller avvisa med kb link.",
-        "matrix": "Starka länkar mellan områden",
-        "silo": "Andel länkar över områdesgränser",
-        "obstacles": "Återkommande hinder",
-        "conflicts": "Målkonflikter",
-        "links": "Länkar till andra områden",
-        "confirmed": "bekräftad", "suggested": "förslag", "rejected": "avvisad",
-        "why": "Varför", "recurring": "återkommande", "once": "en gång",
-        "entries": "poster", "none": "Inget i urvalet.", "duplicates": "Nästan dubbletter",
-        "filter": "Visa", "touches": "berör", "first_last": "först–senast",
-    },
-    "en": {
-        "synergies": "Synergies between areas",
-        "synergies_intro": "Pairs of entries from different areas that carry the same lesson. Suggestions "
-        "are built from each entry's own nearest neighbours; confirm or reject with kb link.",
-        "matrix": "Strong links between areas",
-        "silo": "Share of links crossing areas",
-        "obstacles": "Recurring obstacles",
-        "conflicts": "Goal conflicts",
-        "links": "Links to other areas",
-        "confirmed": "confirmed", "suggested": "suggested", "rejected": "rejected",
-        "why": "Why", "recurring": "recurring", "once": "once",
-        "entries": "entries", "none": "Nothing in this selection.", "duplicates": "Near-duplicates",
-        "filter": "Show", "touches": "touches", "first_last": "first–last",
-    },
-}
-
 
 # --- request parsing ----------------------------------------------------------------------
 def parse_filters(request, state) -> tuple[dict, list[str]]:
-    """``area`` (repeatable), ``since``, ``until``, ``n`` from the query string; errors in the
-    page's language."""
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
-    t = i18n.texts(lang)
+    """``area`` (repeatable), ``since``, ``until``, ``n`` from the query string, and the
+    errors in the page's language."""
+    t = texts(request_language(request, state))
     given = read_filter_args(request.args, state.config, t)
     errors = list(given.errors)
     out: dict = {"areas": list(given.filters.areas), "since": given.filters.since, "until": given.filters.until}
     try:
         out["limit"] = max(1, min(MAX_PAIRS, int(request.args.get("n") or 30)))
     except ValueError:
-        errors.append(t["bad_number"].format(value=request.args.get("n")))
+        errors.append(t["filter_bad_limit"].format(value=request.args.get("n")))
         out["limit"] = 30
     return out, errors
 
@@ -107,11 +76,9 @@ def matrix_rows(links) -> list[dict]:
 
 
 def _context(datasette, state, request) -> dict:
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
-    common = page_context(datasette, state, lang)
+    common = page_context(datasette, state, request_language(request, state))
     return {
         **common,
-        "xt": TEXTS.get(lang, TEXTS["sv"]),
         "xa_css": static_url(datasette, CSS_FILE),
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
         "areas": list(state.config.areas.values()),

@@ -3,7 +3,8 @@ and the canned queries. Built from kb.toml, so no metadata.json is needed.
 
 ``kb serve`` passes :func:`build_metadata` to ``Datasette(metadata=...)``; for a plain
 ``datasette <root>/.kb/kb.db`` the ``startup`` hook merges the same defaults under
-whatever metadata the user gave (the user's values win).
+whatever metadata the user gave (the user's values win). Metadata is one per instance,
+so its texts are in the knowledge base's own language (kb.toml ``language``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import html
 from urllib.parse import urlencode
 
 from kb.core.config import KBConfig
+from kb.core.texts import DEFAULT_LANGUAGE, texts
 
 FACETS = [
     "area",
@@ -37,8 +39,9 @@ def entries_browse_query() -> str:
 
 def build_metadata(config: KBConfig, database: str, search_path: str = "/-/kb/search",
                    plugin: dict | None = None) -> dict:
+    t = texts(config.language)
     description = config.description or ""
-    link = f'<a href="{html.escape(search_path)}">Sök i kunskapsbanken →</a>'
+    link = f'<a href="{html.escape(search_path)}">{html.escape(t["search_title"])} →</a>'
     metadata: dict = {
         "title": config.title,
         "description_html": (f"<p>{html.escape(description)}</p>" if description else "") + f"<p>{link}</p>",
@@ -48,8 +51,8 @@ def build_metadata(config: KBConfig, database: str, search_path: str = "/-/kb/se
                 "description": description,
                 "tables": {
                     "entries": {
-                        "title": "Poster (entries)",
-                        "description": "En rad per reflektion. Facetter: område, typ, taggar, sprint och datum.",
+                        "title": t["metadata_entries_title"],
+                        "description": t["metadata_entries_description"],
                         "facets": copy.deepcopy(FACETS),
                         "sort_desc": "date",
                         "label_column": "title",
@@ -91,11 +94,12 @@ def apply_default_metadata(datasette, defaults: dict) -> bool:
     return True
 
 
-def canned_queries() -> dict[str, dict]:
+def canned_queries(lang: str = DEFAULT_LANGUAGE) -> dict[str, dict]:
+    t = texts(lang)
     return {
         "latest_obstacles_per_area": {
-            "title": "Senaste hindren per område",
-            "description": "De tre senaste posterna av typen obstacle i varje område.",
+            "title": t["query_latest_obstacles_title"],
+            "description": t["query_latest_obstacles_description"],
             "sql": (
                 "select area, date, id, title, tags from (\n"
                 "  select area, date, id, title, tags,\n"
@@ -105,8 +109,8 @@ def canned_queries() -> dict[str, dict]:
             ),
         },
         "entries_per_area_and_month": {
-            "title": "Poster per område och månad",
-            "description": "Hur många reflektioner varje område loggat per månad.",
+            "title": t["query_entries_per_month_title"],
+            "description": t["query_entries_per_month_description"],
             "sql": (
                 "select substr(date, 1, 7) as month, area, count(*) as entries,\n"
                 "  sum(type = 'obstacle') as obstacles, sum(type = 'goal-conflict') as goal_conflicts\n"
@@ -114,8 +118,8 @@ def canned_queries() -> dict[str, dict]:
             ),
         },
         "most_linked_entries": {
-            "title": "Mest länkade poster",
-            "description": "Poster som flest andra poster anger i related: (bekräftade kopplingar).",
+            "title": t["query_most_linked_title"],
+            "description": t["query_most_linked_description"],
             "sql": (
                 "select target.id, target.title, target.area, target.type,\n"
                 "  count(*) as cited_by, group_concat(source.id, ', ') as cited_in\n"
@@ -125,8 +129,8 @@ def canned_queries() -> dict[str, dict]:
             ),
         },
         "search": {
-            "title": "Sök med kb_search()",
-            "description": "Semantisk + ordsökning genom SQL-funktionen kb_search(fråga, antal).",
+            "title": t["query_search_title"],
+            "description": t["query_search_description"],
             "sql": (
                 "select e.id, e.title, e.area, e.type, e.date,\n"
                 "  json_extract(hit.value, '$.score') as score\n"

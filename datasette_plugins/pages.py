@@ -14,13 +14,20 @@ from urllib.parse import quote, urlencode
 from datasette.utils import tilde_encode
 from markupsafe import Markup
 
-from datasette_plugins import i18n
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
-from datasette_plugins.web import html_page, json_response, no_kb, page_context, read_filter_args
+from datasette_plugins.web import (
+    html_page,
+    json_response,
+    no_kb,
+    page_context,
+    read_filter_args,
+    request_language,
+)
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
 from kb.core.store import decode_entry_row
+from kb.core.texts import texts
 from search.filters import Filters
 from search.text import highlight_html, query_terms
 
@@ -63,12 +70,12 @@ class SearchRequest:
 
 def parse_search_request(request, state: KBState) -> SearchRequest:
     args = request.args  # parsed anew on each access: once is enough
-    lang = i18n.pick_language(args.get("lang"), state.config.language)
-    t = i18n.texts(lang)
+    lang = request_language(request, state)
+    t = texts(lang)
     sr = SearchRequest(lang=lang)
     sr.q = " ".join((args.get("q") or "").split())
     if len(sr.q) > MAX_QUERY_CHARS:
-        sr.errors.append(t["query_too_long"].format(n=MAX_QUERY_CHARS))
+        sr.errors.append(t["search_query_too_long"].format(n=MAX_QUERY_CHARS))
     given = read_filter_args(args, state.config, t)
     sr.areas, sr.types, sr.tags, sr.since, sr.until = given.areas, given.types, given.tags, given.since, given.until
     sr.filters = given.filters
@@ -96,7 +103,7 @@ async def search_page(datasette, request):
     sr = parse_search_request(request, state)
     results = await run_search(state, sr)
     terms = query_terms(sr.q)
-    t = i18n.texts(sr.lang)
+    t = texts(sr.lang)
     other_lang = "en" if sr.lang == "sv" else "sv"
     context = {
         **page_context(datasette, state, sr.lang),
@@ -104,7 +111,8 @@ async def search_page(datasette, request):
         "areas": list(state.config.areas.values()),
         "types": ENTRY_TYPES,
         "results": [
-            {"r": r, "snippet_html": Markup(highlight_html(r.snippet, terms)), "type_label": t.get(r.type, r.type)}
+            {"r": r, "snippet_html": Markup(highlight_html(r.snippet, terms)),
+             "type_label": t.get(f"entry_type_{r.type}", r.type)}
             for r in results
         ],
         "other_lang": other_lang,
@@ -138,8 +146,8 @@ async def entry_page(datasette, request):
     state = get_state(datasette)
     if state is None:
         return no_kb()
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
-    t = i18n.texts(lang)
+    lang = request_language(request, state)
+    t = texts(lang)
     entry_id = request.url_vars["entry_id"]
     db = datasette.get_database(state.database)
     row = (await db.execute("select * from entries where id = ?", [entry_id])).first()
@@ -165,12 +173,12 @@ async def entry_page(datasette, request):
         "entry": entry,
         "area_name": state.config.area_name(entry["area"]),
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
-        "type_label": t.get(entry["type"], entry["type"]),
+        "type_label": t.get(f"entry_type_{entry['type']}", entry["type"]),
         "body_html": Markup(markdown_to_html(entry.get("body"))),
         "confirmed": [(rid, titles.get(rid)) for rid in entry["related"]],
         "cited_by": cited_by,
         "related": related,
-        "policy_labels": [t.get(p, p) for p in entry["policy"]],
+        "policy_labels": [t.get(f"policy_level_{p}", p) for p in entry["policy"]],
         "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
         "other_lang": "en" if lang == "sv" else "sv",
     }

@@ -17,7 +17,6 @@ import asyncio
 
 from analysis.policy import policy_needs
 from analysis.roadmaps import entry_rows, full_roadmap_report, overview
-from datasette_plugins import i18n
 from datasette_plugins.state import get_state
 from datasette_plugins.web import (
     html_page,
@@ -25,69 +24,22 @@ from datasette_plugins.web import (
     no_kb,
     page_context,
     read_filter_args,
+    request_language,
     static_url,
 )
 from indexer.roadmaps import load_roadmaps
 from kb.core.errors import KBError
+from kb.core.texts import text
 from search.filters import Filters
-
-TEXTS = {
-    "sv": {
-        "roadmaps": "Färdplaner",
-        "policy_needs": "Behov av ändrade styrmedel",
-        "policy_intro": "Hinder som kräver ändrade styrmedel på regional, nationell eller EU-nivå, "
-        "grupperade efter återkommande tema. Underlag för stadens positionspapper.",
-        "actions": "Åtgärder",
-        "responsible": "Ansvarig",
-        "status": "Status",
-        "entries": "poster",
-        "no_entries": "Inga poster kopplar till åtgärden ännu.",
-        "actors": "Aktörer",
-        "holds": "ansvarar för",
-        "named_in": "nämns i",
-        "per_sprint": "Per sprint",
-        "recurring": "återkommande",
-        "areas": "Områden",
-        "no_roadmap": "Ingen färdplan för {key}.",
-        "no_policy": "Inga poster med styrmedelsbehov i urvalet.",
-        "filter": "Visa",
-        "period": "Period",
-        "planned": "planerad", "ongoing": "pågår", "done": "klar", "paused": "pausad",
-    },
-    "en": {
-        "roadmaps": "Roadmaps",
-        "policy_needs": "Policy needs",
-        "policy_intro": "Obstacles that need changes to regional, national or EU policy instruments, "
-        "grouped by recurring theme. Input for the city's position papers.",
-        "actions": "Actions",
-        "responsible": "Responsible",
-        "status": "Status",
-        "entries": "entries",
-        "no_entries": "No entries cite this action yet.",
-        "actors": "Actors",
-        "holds": "responsible for",
-        "named_in": "named in",
-        "per_sprint": "Per sprint",
-        "recurring": "recurring",
-        "areas": "Areas",
-        "no_roadmap": "No roadmap for {key}.",
-        "no_policy": "No entries with policy needs in this selection.",
-        "filter": "Show",
-        "period": "Period",
-        "planned": "planned", "ongoing": "ongoing", "done": "done", "paused": "paused",
-    },
-}
 
 
 def _context(datasette, state, request) -> dict:
-    lang = i18n.pick_language(request.args.get("lang"), state.config.language)
-    common = page_context(datasette, state, lang)
+    common = page_context(datasette, state, request_language(request, state))
     shared_urls = common.get("kb_urls") or common.get("urls") or {}
     return {
         **common,
         "css_url": shared_urls.get("css") or static_url(datasette, "kb.css"),
         "search_url": shared_urls.get("search") or datasette.urls.path("/-/kb/search"),
-        "rt": TEXTS.get(lang, TEXTS["sv"]),
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
         "roadmaps_url": datasette.urls.path("/-/kb/roadmaps"),
         "policy_url": datasette.urls.path("/-/kb/policy"),
@@ -119,7 +71,7 @@ async def roadmap_page(datasette, request):
     roadmaps = await asyncio.to_thread(load_roadmaps, state.config)
     roadmap = roadmaps.by_area.get(key)
     if roadmap is None:
-        message = context["rt"]["no_roadmap"].format(key=key)
+        message = text("roadmap_missing", context["lang"], key=key)
         if as_json:
             return json_response({"ok": False, "error": message}, 404)
         return await html_page(datasette, request, "roadmap_page.html", {**context, "report": None, "message": message},
@@ -144,7 +96,7 @@ async def policy_page(datasette, request):
     if not errors:
         filters = Filters(areas=given.filters.areas, since=given.filters.since, until=given.filters.until)
         try:
-            report = await asyncio.to_thread(state.run, lambda kb: policy_needs(kb, filters))
+            report = await asyncio.to_thread(state.run, lambda kb: policy_needs(kb, filters, context["lang"]))
         except KBError as exc:
             errors.append(str(exc))
     if as_json:

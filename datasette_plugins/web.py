@@ -16,10 +16,10 @@ from urllib.parse import quote
 
 from datasette.utils.asgi import Response
 
-from datasette_plugins import i18n
 from datasette_plugins.metadata import entries_browse_query
 from datasette_plugins.state import KBState
 from kb.core.config import KBConfig
+from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text, texts
 from search.filters import Filters, read_filters
 
 PLUGIN_NAME = "malmo-kb"  # the distribution: Datasette serves our static/ under this name
@@ -71,7 +71,7 @@ def json_response(data, status: int = 200) -> Response:
 
 def no_kb(as_json: bool = False) -> Response:
     """The answer of every page when this Datasette instance serves no knowledge base."""
-    message = i18n.texts("sv")["no_kb"]
+    message = text("page_no_kb", DEFAULT_LANGUAGE)
     return json_response({"ok": False, "error": message}, 404) if as_json else Response.text(message, status=404)
 
 
@@ -92,6 +92,11 @@ def _file_hash(path: str, mtime_ns: int) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:10]
 
 
+def request_language(request, state: KBState) -> str:
+    """``?lang=`` if we have that language, else the knowledge base's own (kb.toml)."""
+    return pick_language(request.args.get("lang"), state.config.language)
+
+
 def page_context(datasette, state: KBState, lang: str) -> dict:
     """What every one of our templates gets: texts, language, titles and the shared URLs."""
     suffix = "" if lang == "sv" else f"?lang={lang}"
@@ -103,7 +108,7 @@ def page_context(datasette, state: KBState, lang: str) -> dict:
         "entry_suffix": suffix,
     }
     return {
-        "t": i18n.texts(lang), "lang": lang, "kb_title": state.config.title, "kb_urls": urls,
+        "t": texts(lang), "lang": lang, "kb_title": state.config.title, "kb_urls": urls,
         "entries_browse_url": urls["entries_table"] + "?" + entries_browse_query(),
         "area_class": {slug: f"kb-area-c{i % 8}" for i, slug in enumerate(state.config.areas)},
         "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],

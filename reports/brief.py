@@ -32,6 +32,7 @@ from analysis.policy import quote as entry_quote
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
+from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 from reports.pictures import brief_figures, figure_bytes, write_pictures
 from search.filters import Filters
 
@@ -44,89 +45,6 @@ MAX_QUESTIONS = 7
 THEME_ENTRIES = 15  # how many entries near a --theme make up the brief's world
 QUOTE_CHARS = 170
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-
-TEXTS = {
-    "sv": {
-        "title": "Underlag för lärtillfälle",
-        "period": "Period", "areas": "Områden", "all_areas": "alla", "theme": "Tema", "made": "Underlaget gjort",
-        "from_start": "från början", "until_now": "till idag",
-        "in_scope": "poster i urvalet",
-        "obstacles": "Återkommande hinder",
-        "obstacles_intro": "Samma hinder beskrivet med olika ord i flera poster, mest spridda först.",
-        "spread": "Spridning", "recurring": "återkommande", "once": "ett tillfälle",
-        "synergies": "Synergier mellan områden",
-        "synergies_intro": "Poster från olika områden som bär samma lärdom. Bekräftade först, sedan förslag "
-        "(bekräfta eller avvisa med kb link).",
-        "confirmed": "bekräftad", "suggested": "förslag", "rejected": "avvisad", "why": "Varför",
-        "conflicts": "Målkonflikter att diskutera", "touches": "berör",
-        "new": "Nytt sedan förra underlaget", "new_none_before": "Inget tidigare underlag är registrerat; "
-        "nästa underlag visar det som tillkommit efter detta.",
-        "new_nothing": "Inga nya poster sedan {date}.",
-        "questions": "Frågor att diskutera",
-        "map": "Karta över lärdomar", "heatmap": "Starka länkar mellan områden", "timeline": "Hinder över tid",
-        "none": "Inget i urvalet.",
-        "links_note": "Länkarna går till {what}.",
-        "links_files": "postfilerna (relativa sökvägar)", "links_web": "postsidorna i kunskapsbanken",
-        "lesson": "lärdomar", "obstacle": "hinder", "enabler": "möjliggörare", "goal-conflict": "målkonflikter",
-        "idea": "idéer",
-    },
-    "en": {
-        "title": "Brief for a learning session",
-        "period": "Period", "areas": "Areas", "all_areas": "all", "theme": "Theme", "made": "Made",
-        "from_start": "from the start", "until_now": "until today",
-        "in_scope": "entries in scope",
-        "obstacles": "Recurring obstacles",
-        "obstacles_intro": "The same obstacle described in different words in several entries, most widespread first.",
-        "spread": "Spread", "recurring": "recurring", "once": "one occasion",
-        "synergies": "Synergies between areas",
-        "synergies_intro": "Entries from different areas that carry the same lesson. Confirmed first, then "
-        "suggestions (confirm or reject with kb link).",
-        "confirmed": "confirmed", "suggested": "suggested", "rejected": "rejected", "why": "Why",
-        "conflicts": "Goal conflicts to discuss", "touches": "touches",
-        "new": "New since the last brief", "new_none_before": "No earlier brief is recorded; the next brief "
-        "will show what was added after this one.",
-        "new_nothing": "No new entries since {date}.",
-        "questions": "Questions for discussion",
-        "map": "Map of lessons", "heatmap": "Strong links between areas", "timeline": "Obstacles over time",
-        "none": "Nothing in this selection.",
-        "links_note": "Links go to {what}.",
-        "links_files": "the entry files (relative paths)", "links_web": "the entry pages of the knowledge base",
-        "lesson": "lessons", "obstacle": "obstacles", "enabler": "enablers", "goal-conflict": "goal conflicts",
-        "idea": "ideas",
-    },
-}
-
-# Discussion questions: templates filled with what the brief found (no language model).
-QUESTIONS = {
-    "sv": {
-        "obstacle": "Hindret ”{label}” har mötts i {n_areas} områden ({areas}) mellan {first} och {last}. "
-        "Vem har rådigheten att undanröja det, och behöver det lyftas som en fråga om styrmedel?",
-        "obstacle_one_area": "Hindret ”{label}” har kommit tillbaka {count} gånger i {areas}. "
-        "Varför löser det sig inte inom området, och vem utanför behöver vara med?",
-        "synergy": "{area_a} och {area_b} har dragit samma lärdom (”{title_a}” och ”{title_b}”). "
-        "Vad kan de göra tillsammans i nästa sprint, och vem tar initiativet?",
-        "conflict": "Målkonflikten ”{title}” berör {areas}. Vilka mål krockar, vem avgör "
-        "prioriteringen och hur undviker vi suboptimering?",
-        "silo": "{area} har minst andel starka länkar till andra områden ({share}). Vad skulle "
-        "hjälpa området att lära av de andra, och de andra av det?",
-        "new": "{count} nya poster sedan förra lärtillfället. Vilken av dem borde alla områden känna till?",
-        "fallback": "Vilken lärdom från perioden borde bli en ny rutin eller policy?",
-    },
-    "en": {
-        "obstacle": "The obstacle “{label}” was met in {n_areas} areas ({areas}) between {first} and {last}. "
-        "Who holds the mandate to remove it, and does it need a change in policy instruments?",
-        "obstacle_one_area": "The obstacle “{label}” came back {count} times in {areas}. Why is it not solved "
-        "within the area, and who outside needs to take part?",
-        "synergy": "{area_a} and {area_b} learned the same thing (“{title_a}” and “{title_b}”). "
-        "What can they do together next sprint, and who takes the first step?",
-        "conflict": "The goal conflict “{title}” touches {areas}. Which goals clash, who decides the "
-        "priority, and how do we avoid sub-optimisation?",
-        "silo": "{area} has the smallest share of strong links to other areas ({share}). What would help "
-        "it learn from the others, and the others from it?",
-        "new": "{count} new entries since the last learning session. Which one should every area know about?",
-        "fallback": "Which lesson from this period should become a new routine or policy?",
-    },
-}
 
 
 # --- the data --------------------------------------------------------------------------
@@ -210,7 +128,7 @@ def compose_brief(
     until: str | None = None,
     areas=(),
     theme: str | None = None,
-    lang: str = "sv",
+    lang: str = DEFAULT_LANGUAGE,
     last_brief: str | None = None,
     today: str | None = None,
     corpus: Corpus | None = None,
@@ -335,30 +253,32 @@ def _ref_maker(rows: dict):
 
 
 def discussion_questions(brief: Brief) -> list[str]:
-    q = QUESTIONS.get(brief.lang, QUESTIONS["sv"])
+    """Questions for the session: templates filled in with what the brief found (no
+    language model)."""
+    q = texts(brief.lang)
     name = brief.area_name
     out: list[str] = []
     for o in brief.obstacles[:2]:
         if len(o.area_counts) >= 2:
-            out.append(q["obstacle"].format(
+            out.append(q["brief_question_obstacle"].format(
                 label=o.label, n_areas=len(o.area_counts), areas=", ".join(name(a) for a in o.area_counts),
                 first=o.first_seen, last=o.last_seen))
         elif o.recurring:
-            out.append(q["obstacle_one_area"].format(label=o.label, count=o.count,
+            out.append(q["brief_question_obstacle_one_area"].format(label=o.label, count=o.count,
                                                      areas=name(next(iter(o.area_counts)))))
     for s in brief.synergies[:2]:
-        out.append(q["synergy"].format(area_a=name(s.a.area), area_b=name(s.b.area), title_a=s.a.title,
+        out.append(q["brief_question_synergy"].format(area_a=name(s.a.area), area_b=name(s.b.area), title_a=s.a.title,
                                        title_b=s.b.title))
     for c in brief.conflicts[:1]:
-        out.append(q["conflict"].format(title=c.entry.title, areas=" ↔ ".join(name(a) for a in c.areas)))
+        out.append(q["brief_question_conflict"].format(title=c.entry.title, areas=" ↔ ".join(name(a) for a in c.areas)))
     ranked = sorted(((v, a) for a, v in brief.silo_index.items() if v is not None
                      and (not brief.areas or a in brief.areas)))
     if ranked and len(brief.silo_index) > 1:
         value, area = ranked[0]
-        out.append(q["silo"].format(area=name(area), share=f"{value * 100:.0f} %"))
+        out.append(q["brief_question_silo"].format(area=name(area), share=f"{value * 100:.0f} %"))
     if brief.new_entries:
-        out.append(q["new"].format(count=len(brief.new_entries)))
-    return out[:MAX_QUESTIONS] or [q["fallback"]]
+        out.append(q["brief_question_new"].format(count=len(brief.new_entries)))
+    return out[:MAX_QUESTIONS] or [q["brief_question_fallback"]]
 
 
 # --- the last brief -----------------------------------------------------------------------
@@ -405,26 +325,22 @@ class Links:
 
 
 # --- rendering -------------------------------------------------------------------------------
-def texts(lang: str) -> dict[str, str]:
-    return TEXTS.get(lang, TEXTS["sv"])
-
-
 def period_text(brief: Brief) -> str:
     t = texts(brief.lang)
-    return f"{brief.since or t['from_start']} – {brief.until or t['until_now']}"
+    return f"{brief.since or t['brief_from_start']} – {brief.until or t['brief_until_now']}"
 
 
 def scope_text(brief: Brief) -> str:
     t = texts(brief.lang)
     if not brief.areas:
-        return f"{t['all_areas']} ({len(brief.area_names)})"
+        return f"{t['brief_all_areas']} ({len(brief.area_names)})"
     return ", ".join(brief.area_name(a) for a in brief.areas)
 
 
 def counts_text(brief: Brief) -> str:
     t = texts(brief.lang)
-    parts = [f"{n} {t.get(kind, kind)}" for kind, n in brief.counts.items()]
-    return f"{brief.total} {t['in_scope']}" + (": " + ", ".join(parts) if parts else "")
+    parts = [f"{n} {t.get(f'entry_type_plural_{kind}', kind)}" for kind, n in brief.counts.items()]
+    return f"{brief.total} {t['brief_in_scope']}" + (": " + ", ".join(parts) if parts else "")
 
 
 def spread_text(brief: Brief, o: ObstacleItem) -> str:
@@ -448,57 +364,61 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         return f"[{_md_escape(ref.title)}]({links.entry(ref)})"
 
     def picture(key: str) -> list[str]:
-        return [f"![{t[key]}]({pictures[key]})", ""] if key in pictures else []
+        caption = t[f"brief_figure_{key}"]
+        return [f"![{caption}]({pictures[key]})", ""] if key in pictures else []
 
-    lines = [f"# {t['title']} – {brief.title}", ""]
-    lines.append(f"**{t['period']}:** {period_text(brief)} · **{t['areas']}:** {scope_text(brief)}"
-                 + (f" · **{t['theme']}:** {brief.theme}" if brief.theme else "")
-                 + f" · **{t['made']}:** {brief.made}  ")
-    lines += [counts_text(brief) + ". " + t["links_note"].format(
-        what=t["links_web"] if links.web else t["links_files"]), ""]
+    lines = [f"# {t['brief_title']} – {brief.title}", ""]
+    lines.append(f"**{t['brief_period']}:** {period_text(brief)}"
+                 + f" · **{t['areas_heading']}:** {scope_text(brief)}"
+                 + (f" · **{t['brief_theme']}:** {brief.theme}" if brief.theme else "")
+                 + f" · **{t['brief_made']}:** {brief.made}  ")
+    lines += [counts_text(brief) + ". " + t["brief_links_note"].format(
+        what=t["brief_links_web"] if links.web else t["brief_links_files"]), ""]
     lines += picture("map")
 
-    lines += [f"## {t['obstacles']}", "", t["obstacles_intro"], ""]
+    lines += [f"## {t['brief_obstacles_heading']}", "", t["brief_obstacles_intro"], ""]
     lines += picture("timeline")
     for k, o in enumerate(brief.obstacles, start=1):
-        state = t["recurring"] if o.recurring else t["once"]
-        lines += [f"### {k}. {o.label} ({o.count}, {state})", "", f"*{t['spread']}:* {spread_text(brief, o)}", ""]
+        state = t["obstacles_recurring"] if o.recurring else t["brief_once"]
+        lines += [f"### {k}. {o.label} ({o.count}, {state})", "",
+                  f"*{t['brief_spread']}:* {spread_text(brief, o)}", ""]
         for e in o.entries:
             lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")
         lines.append("")
     if not brief.obstacles:
-        lines += [t["none"], ""]
+        lines += [t["selection_empty"], ""]
 
-    lines += [f"## {t['synergies']}", "", t["synergies_intro"], ""]
+    lines += [f"## {t['brief_synergies_heading']}", "", t["brief_synergies_intro"], ""]
     lines += picture("heatmap")
     for k, s in enumerate(brief.synergies, start=1):
-        lines += [f"### {k}. {name(s.a.area)} ↔ {name(s.b.area)} ({t[s.status]}, {s.score:.2f})", ""]
+        status = t[f"link_status_{s.status}"]
+        lines += [f"### {k}. {name(s.a.area)} ↔ {name(s.b.area)} ({status}, {s.score:.2f})", ""]
         for e in (s.a, s.b):
             lines.append(f"- {link(e)} ({name(e.area)}, {e.date})")
             if e.quote:
                 lines.append(f"  > {e.quote}")
         if s.reasons:
-            lines += ["", f"*{t['why']}:* " + "; ".join(s.reasons)]
+            lines += ["", f"*{t['link_why']}:* " + "; ".join(s.reasons)]
         lines.append("")
     if not brief.synergies:
-        lines += [t["none"], ""]
+        lines += [t["selection_empty"], ""]
 
-    lines += [f"## {t['conflicts']}", ""]
+    lines += [f"## {t['brief_conflicts_heading']}", ""]
     for c in brief.conflicts:
-        lines.append(f"- {link(c.entry)} ({c.entry.date}) – {t['touches']} "
+        lines.append(f"- {link(c.entry)} ({c.entry.date}) – {t['brief_touches']} "
                      + " ↔ ".join(name(a) for a in c.areas))
         if c.entry.quote:
             lines.append(f"  > {c.entry.quote}")
-    lines += ([] if brief.conflicts else [t["none"]]) + [""]
+    lines += ([] if brief.conflicts else [t["selection_empty"]]) + [""]
 
-    lines += [f"## {t['new']}" + (f" ({brief.last_brief})" if brief.last_brief else ""), ""]
+    lines += [f"## {t['brief_new_heading']}" + (f" ({brief.last_brief})" if brief.last_brief else ""), ""]
     if not brief.last_brief:
-        lines.append(t["new_none_before"])
+        lines.append(t["brief_new_none_before"])
     elif not brief.new_entries:
-        lines.append(t["new_nothing"].format(date=brief.last_brief))
+        lines.append(t["brief_new_nothing"].format(date=brief.last_brief))
     for e in brief.new_entries:
         lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")
-    lines += ["", f"## {t['questions']}", ""]
+    lines += ["", f"## {t['brief_questions_heading']}", ""]
     lines += [f"{k}. {q}" for k, q in enumerate(brief.questions, start=1)]
     return "\n".join(lines).rstrip() + "\n"
 
@@ -530,7 +450,7 @@ def render_html(brief: Brief, links: Links, pictures: dict[str, str] | None = No
     env = _jinja_env()
     body = env.get_template("brief_body.html").render(**brief_context(brief, links, pictures))
     return env.get_template("brief_document.html").render(
-        lang=brief.lang, title=f"{texts(brief.lang)['title']} – {brief.title}", body=body,
+        lang=brief.lang, title=f"{text('brief_title', brief.lang)} – {brief.title}", body=body,
         css=(TEMPLATES_DIR / "brief_print.css").read_text(encoding="utf-8"),
     )
 

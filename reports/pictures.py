@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from kb.core.files import atomic_write_bytes
+from kb.core.texts import DEFAULT_LANGUAGE, texts
 
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
 AREA_MARKERS = ["o", "s", "D", "P", "X", "p", "h", "*"]  # no triangles: the map uses them for obstacles
@@ -37,35 +38,6 @@ RC = {
     "axes.spines.top": False,
     "axes.spines.right": False,
 }
-
-TEXTS = {
-    "sv": {
-        "map": "Karta över lärdomar",
-        "map_sub": "Poster nära varandra handlar om samma sak (PCA av språkcentrerade vektorer)",
-        "obstacle": "hinder", "other": "lärdom, möjliggörare, idé, målkonflikt", "outside": "utanför urvalet",
-        "heatmap": "Starka länkar mellan områden",
-        "heatmap_sub": "Antal ömsesidiga närmaste grannar (bekräftade inräknade); diagonalen = inom området",
-        "timeline": "Återkommande hinder över tid",
-        "timeline_sub": "En rad per grupp av liknande hinder; en punkt per post",
-        "empty": "Inget att visa i urvalet",
-        "axis": "Komponent {k} ({share:.0f} % av variationen)",
-    },
-    "en": {
-        "map": "Map of lessons",
-        "map_sub": "Entries close together are about the same thing (PCA of language-centred vectors)",
-        "obstacle": "obstacle", "other": "lesson, enabler, idea, goal conflict", "outside": "outside the selection",
-        "heatmap": "Strong links between areas",
-        "heatmap_sub": "Mutual nearest neighbours (confirmed links included); diagonal = within the area",
-        "timeline": "Recurring obstacles over time",
-        "timeline_sub": "One row per group of similar obstacles; one dot per entry",
-        "empty": "Nothing to show in this selection",
-        "axis": "Component {k} ({share:.0f} % of the variance)",
-    },
-}
-
-
-def _texts(lang: str) -> dict[str, str]:
-    return TEXTS.get(lang, TEXTS["sv"])
 
 
 def area_styles(slugs: list[str]) -> dict[str, tuple[str, str]]:
@@ -92,21 +64,21 @@ def _empty(fig, ax, text: str) -> None:
 
 # --- the three pictures --------------------------------------------------------------------
 def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, str] | None = None,
-               groups: list[list[str]] | None = None, lang: str = "sv"):
+               groups: list[list[str]] | None = None, lang: str = DEFAULT_LANGUAGE):
     """Entries in 2-D (PCA of the language-centred entry vectors), coloured by area;
     obstacles as triangles; entries outside ``scope`` in grey; members of the first
     obstacle ``groups`` joined and numbered like the brief (H1, H2, ...)."""
     import matplotlib
     from matplotlib.lines import Line2D
 
-    t = _texts(lang)
+    t = texts(lang)
     area_names = area_names or dict(corpus.area_names)
     with matplotlib.rc_context(RC):
         fig = _figure(9, 6.6)
         ax = fig.add_subplot()
-        _titles(fig, ax, t["map"], t["map_sub"])
+        _titles(fig, ax, t["picture_map"], t["picture_map_subtitle"])
         if corpus.n < 3:
-            _empty(fig, ax, t["empty"])
+            _empty(fig, ax, t["picture_empty"])
             return fig
         from sklearn.decomposition import PCA
 
@@ -142,8 +114,8 @@ def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, s
             ax.annotate(f"H{number}", centre, fontsize=9, fontweight="bold", ha="center", va="center",
                         zorder=4, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#555555", "lw": 0.8})
         share = pca.explained_variance_ratio_ * 100
-        ax.set_xlabel(t["axis"].format(k=1, share=share[0]))
-        ax.set_ylabel(t["axis"].format(k=2, share=share[1]))
+        ax.set_xlabel(t["picture_map_axis"].format(k=1, share=share[0]))
+        ax.set_ylabel(t["picture_map_axis"].format(k=2, share=share[1]))
         ax.set_xticks([])
         ax.set_yticks([])
         present = [s for s in slugs if (inside & (area == s)).any()]
@@ -151,30 +123,30 @@ def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, s
                           markeredgecolor="#222222", label=area_names.get(s, s)) for s in present]
         handles += [
             Line2D([], [], marker="^", linestyle="", markersize=9, markerfacecolor="white",
-                   markeredgecolor="#222222", label=t["obstacle"]),
+                   markeredgecolor="#222222", label=t["picture_map_obstacle"]),
             Line2D([], [], marker="o", linestyle="", markersize=8, markerfacecolor="white",
-                   markeredgecolor="#222222", label=t["other"]),
+                   markeredgecolor="#222222", label=t["picture_map_other"]),
         ]
         if (~inside).any():
             handles.append(Line2D([], [], marker="o", linestyle="", markersize=6, markerfacecolor=OUT_OF_SCOPE,
-                                  markeredgecolor=OUT_OF_SCOPE, label=t["outside"]))
+                                  markeredgecolor=OUT_OF_SCOPE, label=t["picture_map_outside"]))
         fig.legend(handles=handles, loc="outside right center", frameon=False, fontsize=9)
         return fig
 
 
 def synergy_heatmap(matrix: dict[str, dict[str, int]], area_names: dict[str, str], *,
-                    highlight=(), lang: str = "sv"):
+                    highlight=(), lang: str = DEFAULT_LANGUAGE):
     """Area x area counts of strong links; numbers in the cells; the chosen areas in bold."""
     import matplotlib
 
-    t = _texts(lang)
+    t = texts(lang)
     slugs = [s for s in area_names if s in matrix] or list(matrix)
     with matplotlib.rc_context(RC):
         fig = _figure(8.4, 7)
         ax = fig.add_subplot()
-        _titles(fig, ax, t["heatmap"], t["heatmap_sub"])
+        _titles(fig, ax, t["picture_heatmap"], t["picture_heatmap_subtitle"])
         if not slugs:
-            _empty(fig, ax, t["empty"])
+            _empty(fig, ax, t["picture_empty"])
             return fig
         values = np.array([[matrix.get(a, {}).get(b, 0) for b in slugs] for a in slugs], dtype=float)
         top = max(1.0, float(values.max()))
@@ -204,26 +176,26 @@ def synergy_heatmap(matrix: dict[str, dict[str, int]], area_names: dict[str, str
         for spine in ax.spines.values():
             spine.set_visible(False)
         colourbar = fig.colorbar(image, ax=ax, shrink=0.75)
-        colourbar.set_label("länkar" if lang == "sv" else "links")
+        colourbar.set_label(t["picture_heatmap_links"])
         return fig
 
 
-def obstacle_timeline(groups, area_names: dict[str, str], *, lang: str = "sv"):
+def obstacle_timeline(groups, area_names: dict[str, str], *, lang: str = DEFAULT_LANGUAGE):
     """One row per obstacle group (H1 at the top), a dot per entry at its date, coloured
     and shaped by area, a line from the first to the last time it was met."""
     import matplotlib
     import matplotlib.dates as mdates
     from matplotlib.lines import Line2D
 
-    t = _texts(lang)
+    t = texts(lang)
     styles = area_styles(list(area_names))
     height = 2.2 + 0.62 * max(1, len(groups))
     with matplotlib.rc_context(RC):
         fig = _figure(10, height)
         ax = fig.add_subplot()
-        _titles(fig, ax, t["timeline"], t["timeline_sub"])
+        _titles(fig, ax, t["picture_timeline"], t["picture_timeline_subtitle"])
         if not groups:
-            _empty(fig, ax, t["empty"])
+            _empty(fig, ax, t["picture_empty"])
             return fig
         used: list[str] = []
         labels = []

@@ -23,38 +23,11 @@ from indexer.roadmaps import load_roadmaps
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
+from kb.core.texts import DEFAULT_LANGUAGE, texts
 from reports.brief import TEMPLATES_DIR, EntryRef, Links, _jinja_env, _md_escape, _ref_maker
-from reports.brief import texts as brief_texts
 
 MAIN_LESSONS = 5
 LESSON_TYPES = ("lesson", "enabler", "idea")
-
-TEXTS = {
-    "sv": {
-        "title": "Årsrapport {year}: vad områdena lärde sig",
-        "intro": "Underlag till den årliga revideringen av Klimatkontrakt 2030. {total} poster från {year}.",
-        "counts": "Poster per typ", "lessons": "Viktigaste lärdomarna",
-        "lessons_note": "Lärdomar, möjliggörare och idéer; de som andra områden känner igen (synergier) först.",
-        "echoed": "ekar i {n} poster från andra områden",
-        "policy": "Hinder som kräver ändrade styrmedel", "actions": "Färdplanens åtgärder",
-        "no_entries": "inga poster {year}", "none": "Inga poster {year}.", "nothing": "Inga.",
-        "levels": {"regional": "regional nivå", "national": "nationell nivå", "eu": "EU-nivå"},
-        "status": {"planned": "planerad", "ongoing": "pågår", "done": "klar", "paused": "pausad"},
-        "actor": "rådighet",
-    },
-    "en": {
-        "title": "Yearly report {year}: what the areas learned",
-        "intro": "Input for the yearly revision of Klimatkontrakt 2030. {total} entries from {year}.",
-        "counts": "Entries by type", "lessons": "Main lessons",
-        "lessons_note": "Lessons, enablers and ideas; those that other areas recognise (synergies) first.",
-        "echoed": "echoed by {n} entries from other areas",
-        "policy": "Obstacles that need changed policy instruments", "actions": "Roadmap actions",
-        "no_entries": "no entries in {year}", "none": "No entries in {year}.", "nothing": "None.",
-        "levels": {"regional": "regional level", "national": "national level", "eu": "EU level"},
-        "status": {"planned": "planned", "ongoing": "ongoing", "done": "done", "paused": "paused"},
-        "actor": "mandate",
-    },
-}
 
 
 @dataclass
@@ -108,7 +81,7 @@ class YearReport:
         return asdict(self)
 
 
-def yearly_report(kb, year: int, *, areas=(), lang: str = "sv") -> YearReport:
+def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> YearReport:
     corpus = load_corpus(kb)
     rows = corpus.rows
     ref = _ref_maker(rows)
@@ -144,10 +117,6 @@ def yearly_report(kb, year: int, *, areas=(), lang: str = "sv") -> YearReport:
     return YearReport(year=int(year), title=kb.config.title, lang=lang, areas=out)
 
 
-def texts(lang: str) -> dict:
-    return TEXTS.get(lang, TEXTS["sv"])
-
-
 def action_link(links: Links, action: ActionYear) -> str:
     if links.base_url is not None:
         return f"{links.base_url.rstrip('/')}/-/kb/roadmaps/{url_quote(action.id, safe='')}"
@@ -157,14 +126,14 @@ def action_link(links: Links, action: ActionYear) -> str:
 
 
 def _counts_text(area: AreaYear, lang: str) -> str:
-    names = brief_texts(lang)
-    return ", ".join(f"{n} {names.get(t, t)}" for t, n in area.counts.items())
+    t = texts(lang)
+    return ", ".join(f"{n} {t.get(f'entry_type_plural_{kind}', kind)}" for kind, n in area.counts.items())
 
 
 def render_markdown(report: YearReport, links: Links) -> str:
     t = texts(report.lang)
-    lines = [f"# {t['title'].format(year=report.year)} – {report.title}", "",
-             t["intro"].format(total=report.total, year=report.year), ""]
+    lines = [f"# {t['report_title'].format(year=report.year)} – {report.title}", "",
+             t["report_intro"].format(total=report.total, year=report.year), ""]
 
     def link(e: EntryRef) -> str:
         return f"[{_md_escape(e.title)}]({links.entry(e)})"
@@ -172,28 +141,28 @@ def render_markdown(report: YearReport, links: Links) -> str:
     for area in report.areas:
         lines += [f"## {area.name}", ""]
         if not area.total:
-            lines += [t["none"].format(year=report.year), ""]
+            lines += [t["report_none"].format(year=report.year), ""]
         else:
-            lines += [f"**{t['counts']}:** {_counts_text(area, report.lang)}", ""]
-            lines += [f"### {t['lessons']}", "", t["lessons_note"], ""]
+            lines += [f"**{t['report_counts']}:** {_counts_text(area, report.lang)}", ""]
+            lines += [f"### {t['report_lessons']}", "", t["report_lessons_note"], ""]
             for lesson in area.lessons:
-                echoed = f" – {t['echoed'].format(n=lesson.echoes)}" if lesson.echoes else ""
+                echoed = f" – {t['report_echoed'].format(n=lesson.echoes)}" if lesson.echoes else ""
                 lines.append(f"- {lesson.entry.date} · {link(lesson.entry)}{echoed}")
                 if lesson.entry.quote:
                     lines.append(f"  > {lesson.entry.quote}")
-            lines += ([] if area.lessons else [t["nothing"]]) + [""]
-            lines += [f"### {t['policy']}", ""]
+            lines += ([] if area.lessons else [t["report_nothing"]]) + [""]
+            lines += [f"### {t['report_policy']}", ""]
             for need in area.policy:
-                levels = ", ".join(t["levels"].get(level, level) for level in need.levels)
+                levels = ", ".join(t.get(f"report_level_{level}", level) for level in need.levels)
                 lines.append(f"- {link(need.entry)} ({need.entry.type}; {levels})")
-            lines += ([] if area.policy else [t["nothing"]]) + [""]
+            lines += ([] if area.policy else [t["report_nothing"]]) + [""]
         if area.actions:
-            lines += [f"### {t['actions']}", ""]
+            lines += [f"### {t['report_actions']}", ""]
             for action in area.actions:
-                status = t["status"].get(action.status, action.status)
-                actor = f", {t['actor']}: {action.actor}" if action.actor else ""
-                lines.append(f"- [{action.id}]({action_link(links, action)}) {action.title} ({status}{actor})"
-                             + ("" if action.entries else f" – {t['no_entries'].format(year=report.year)}"))
+                status = t.get(f"roadmap_status_{action.status}", action.status)
+                actor = f", {t['report_actor']}: {action.actor}" if action.actor else ""
+                none = "" if action.entries else f" – {t['report_no_entries'].format(year=report.year)}"
+                lines.append(f"- [{action.id}]({action_link(links, action)}) {action.title} ({status}{actor}){none}")
                 for e in action.entries:
                     lines.append(f"  - {e.date} · {link(e)}")
             lines.append("")
@@ -208,7 +177,7 @@ def render_html(report: YearReport, links: Links) -> str:
         counts=lambda a: _counts_text(a, report.lang),
     )
     return env.get_template("brief_document.html").render(
-        lang=report.lang, title=t["title"].format(year=report.year) + f" – {report.title}", body=body,
+        lang=report.lang, title=t["report_title"].format(year=report.year) + f" – {report.title}", body=body,
         css=(TEMPLATES_DIR / "brief_print.css").read_text(encoding="utf-8"),
     )
 

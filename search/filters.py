@@ -83,8 +83,9 @@ def parse_until(value: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class FilterProblem:
-    """One filter value that cannot be used. ``key`` names the text in the catalogue
-    (``unknown_area``, ``unknown_type``, ``bad_date``); ``option`` is where it came from."""
+    """One filter value that cannot be used. ``key`` names its text in the catalogue
+    (``filter_unknown_area``, ``filter_unknown_type``, ``filter_bad_date``); ``option`` is
+    where it came from."""
 
     key: str
     option: str
@@ -92,9 +93,9 @@ class FilterProblem:
 
     def describe(self, config: KBConfig) -> str:
         """In English, for the command line."""
-        if self.key == "unknown_area":
+        if self.key == "filter_unknown_area":
             return f"unknown area {self.value!r}; use one of: {', '.join(sorted(config.areas))}"
-        if self.key == "unknown_type":
+        if self.key == "filter_unknown_type":
             return f"unknown type {self.value!r}; use one of: {', '.join(ENTRY_TYPES)}"
         return f"bad date {self.value!r}; write YYYY-MM-DD (or YYYY-MM, YYYY)"
 
@@ -104,14 +105,14 @@ def read_filters(config: KBConfig, *, areas=(), types=(), tags=(), since: str | 
     """Filters from values as typed, and every value that cannot be used (left out of the
     filters). The one reader behind ``--area/--type/--tag/--since/--until`` and the pages'
     ``?area=&type=&tag=&since=&until=``."""
-    problems = [FilterProblem("unknown_area", "area", a) for a in areas if a not in config.areas]
-    problems += [FilterProblem("unknown_type", "type", t) for t in types if t not in ENTRY_TYPES]
+    problems = [FilterProblem("filter_unknown_area", "area", a) for a in areas if a not in config.areas]
+    problems += [FilterProblem("filter_unknown_type", "type", t) for t in types if t not in ENTRY_TYPES]
     dates: dict[str, str | None] = {}
     for option, value, parse in (("since", since, lambda v: parse_date(v, "since")), ("until", until, parse_until)):
         try:
             dates[option] = parse(value)
         except KBError:
-            problems.append(FilterProblem("bad_date", option, str(value)))
+            problems.append(FilterProblem("filter_bad_date", option, str(value)))
             dates[option] = None
     filters = Filters(
         areas=tuple(a for a in areas if a in config.areas),

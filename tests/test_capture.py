@@ -375,6 +375,20 @@ def test_invalid_fields_give_the_form_back_with_messages_and_write_nothing(web_k
     assert entry_files(web_kb) == before
 
 
+def test_field_messages_are_in_the_language_of_the_form(web_kb):
+    async def scenario(b):
+        await b.sign_in()
+        token = await b.token("/-/kb/new")
+        bad = {**FORM, "title": "", "date": "14 mars", "csrftoken": token, "action": "preview"}
+        return await b.post("/-/kb/new", bad), await b.post("/-/kb/new", {**bad, "lang": "en"})
+
+    swedish, english = run(make_datasette(web_kb), scenario)
+    assert swedish.status_code == english.status_code == 400
+    assert "Skriv en rubrik." in swedish.text and "Give a title." not in swedish.text
+    assert "Give a title." in english.text and "Skriv en rubrik." not in english.text
+    assert "Bad date &#39;14 mars&#39;: write YYYY-MM-DD." in english.text
+
+
 def test_html_and_script_in_the_body_are_stored_as_text_and_rendered_inert(web_kb):
     nasty = '<script>alert("x")</script> <img src=x onerror=alert(1)> [länk](javascript:alert(1))'
 

@@ -18,9 +18,9 @@ def test_read_filters_keeps_good_values_and_names_each_bad_one(kb_root):
     assert filters == Filters(areas=("mobilitet",), types=("obstacle",), tags=("elnät",),
                               since="2026-02-01", until="2026-12-31")
     assert [(p.key, p.option, p.value) for p in problems] == [
-        ("unknown_area", "area", "hav"), ("unknown_type", "type", "lärdom")]
+        ("filter_unknown_area", "area", "hav"), ("filter_unknown_type", "type", "lärdom")]
     _, problems = read_filters(config, since="igår", until="2026-13")
-    assert [(p.key, p.option) for p in problems] == [("bad_date", "since"), ("bad_date", "until")]
+    assert [(p.key, p.option) for p in problems] == [("filter_bad_date", "since"), ("filter_bad_date", "until")]
 
 
 def test_cli_and_pages_refuse_the_same_values_each_in_its_language(indexed_kb):

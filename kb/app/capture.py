@@ -35,6 +35,7 @@ from kb.core.config import ENTRY_TYPES, KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, KBError
 from kb.core.files import create_exclusive, write_lock
+from kb.core.texts import DEFAULT_LANGUAGE, Message
 
 HEADINGS = {
     "sv": ("Vad hände?", "Vad lärde vi oss?", "Nästa steg"),
@@ -82,10 +83,24 @@ IMPORT_LIMITS = Limits(section=200_000, entry=500_000, items=200)
 
 
 class CaptureInvalid(KBError):
-    """A draft with problems; ``errors`` maps a field name to its messages."""
-    def __init__(self, errors: dict[str, list[str]]):
+    """A draft with problems; ``errors`` maps a field name to its messages.
+
+    A message is a catalogue :class:`~kb.core.texts.Message`, shown in the language the
+    reader asked for (:meth:`messages`, :meth:`lines`), or plain text that is not the
+    catalogue's: the entry format's problems and the JSON and register readers' own, which
+    are English like ``kb validate`` and the rest of the CLI."""
+    def __init__(self, errors: dict[str, list[Message | str]]):
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {m}" for k, msgs in errors.items() for m in msgs))
+        super().__init__("; ".join(self.lines(DEFAULT_LANGUAGE)))
+
+    def messages(self, lang: str) -> dict[str, list[str]]:
+        """Field -> its messages, in ``lang``."""
+        return {name: [m.render(lang) if isinstance(m, Message) else m for m in msgs]
+                for name, msgs in self.errors.items()}
+
+    def lines(self, lang: str) -> list[str]:
+        """``field: message`` lines, in ``lang``."""
+        return [f"{name}: {m}" for name, msgs in self.messages(lang).items() for m in msgs]
 
 
 @dataclass
@@ -184,52 +199,53 @@ def draft_from_json(text: str, *, lang: str = "sv") -> Draft:
 
 # --- checking and rendering -------------------------------------------------------------
 def check_fields(config: KBConfig, draft: Draft, *, require_body: bool = True,
-                 limits: Limits = WEB_LIMITS) -> dict[str, list[str]]:
-    """Per-field messages (empty when fine). Sizes are limited here; the format rules
-    themselves are applied by :func:`build` through the parser."""
-    errors: dict[str, list[str]] = {}
+                 limits: Limits = WEB_LIMITS) -> dict[str, list[Message]]:
+    """Per-field messages (empty when fine), in no language yet: the caller renders them in
+    its reader's. Sizes are limited here; the format rules themselves are applied by
+    :func:`build` through the parser."""
+    errors: dict[str, list[Message]] = {}
 
-    def add(name: str, message: str) -> None:
-        errors.setdefault(name, []).append(message)
+    def add(name: str, key: str, **params) -> None:
+        errors.setdefault(name, []).append(Message(key, params))
 
     title = " ".join(draft.title.split())
     if not title:
-        add("title", "Skriv en rubrik. / Give a title.")
+        add("title", "capture_check_title_missing")
     elif len(title) > MAX_TITLE:
-        add("title", f"Rubriken är för lång (högst {MAX_TITLE} tecken). / Title too long.")
+        add("title", "capture_check_title_too_long", max=MAX_TITLE)
     if draft.area not in config.areas:
-        add("area", f"Välj ett område: {', '.join(sorted(config.areas))}. / Choose an area.")
+        add("area", "capture_check_area", areas=", ".join(sorted(config.areas)))
     if draft.type not in ENTRY_TYPES:
-        add("type", f"Välj en typ: {', '.join(ENTRY_TYPES)}. / Choose a type.")
+        add("type", "capture_check_type", types=", ".join(ENTRY_TYPES))
     if not draft.date:
-        add("date", "Ange datum (ÅÅÅÅ-MM-DD). / Give a date (YYYY-MM-DD).")
+        add("date", "capture_check_date_missing")
     elif _date(draft.date) is None:
-        add("date", f"Ogiltigt datum {draft.date[:20]!r}: skriv ÅÅÅÅ-MM-DD. / Bad date: use YYYY-MM-DD.")
+        add("date", "capture_check_date_bad", value=repr(draft.date[:20]))
     if draft.sprint and (len(draft.sprint) > MAX_SPRINT or not _SPRINT_RE.match(draft.sprint)):
-        add("sprint", f"Sprint: bokstäver, siffror, '.', '_', '-' (högst {MAX_SPRINT}). / Sprint: letters, digits, . _ -")
+        add("sprint", "capture_check_sprint", max=MAX_SPRINT)
     for name in ("tags", "actors", "roadmap"):
         values = getattr(draft, name)
         if len(values) > limits.items:
-            add(name, f"Högst {limits.items} värden. / At most {limits.items} values.")
+            add(name, "capture_check_too_many_values", max=limits.items)
         if any(len(v) > MAX_ITEM for v in values):
-            add(name, f"Varje värde högst {MAX_ITEM} tecken. / Each value at most {MAX_ITEM} characters.")
+            add(name, "capture_check_value_too_long", max=MAX_ITEM)
     if draft.lang not in HEADINGS:
-        add("lang", "Språk: sv eller en. / Language: sv or en.")
+        add("lang", "capture_check_language")
     if len(draft.sections) > MAX_SECTIONS:
-        add("body", f"Högst {MAX_SECTIONS} avsnitt. / At most {MAX_SECTIONS} sections.")
+        add("body", "capture_check_too_many_sections", max=MAX_SECTIONS)
     for i, (heading, text) in enumerate(draft.sections):
         name = SECTION_FIELDS[i] if i < len(SECTION_FIELDS) else "body"
         if len(heading) > MAX_HEADING or not heading.strip():
-            add("body", f"Avsnittsrubrik saknas eller är för lång: {heading[:40]!r}.")
+            add("body", "capture_check_heading", heading=repr(heading[:40]))
         if len(text) > limits.section:
-            add(name, f"Texten är för lång (högst {limits.section} tecken). / Text too long.")
+            add(name, "capture_check_text_too_long", max=limits.section)
     if require_body and not any(text.strip() for _, text in draft.sections):
-        add("happened", "Skriv minst ett avsnitt. / Write at least one section.")
+        add("happened", "capture_check_no_section")
     if len(draft.author) > MAX_AUTHOR:
-        add("author", "Författarnamnet är för långt.")
+        add("author", "capture_check_author_too_long")
     for name in ("title", "sprint", "author"):
         if _CONTROL_RE.search(getattr(draft, name)):
-            add(name, "Otillåtna styrtecken. / Control characters are not allowed.")
+            add(name, "capture_check_control_characters")
     return errors
 
 
@@ -278,7 +294,7 @@ def build(config: KBConfig, draft: Draft, entry_id: str | None = None, *,
     entry_id = entry_id or draft.id or slugify(draft.title)
     text = render(draft, entry_id, template=template)
     if len(text) > limits.entry:
-        raise CaptureInvalid({"body": [f"Posten är för lång (högst {limits.entry} tecken). / Entry too long."]})
+        raise CaptureInvalid({"body": [Message("capture_check_entry_too_long", {"max": limits.entry})]})
     path = config.entries_dir / draft.area / f"{entry_id}.md"
 
     try:

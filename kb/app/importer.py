@@ -323,9 +323,8 @@ def run_import(config: KBConfig, path: Path, mapping: Mapping, *, write: bool = 
                 seen[draft.id] = number
                 report.rows.append(RowResult(number, "new", entry.id, entry.area, entry.title,
                                              str(Path(file_path).relative_to(config.root))))
-            except CaptureInvalid as exc:
-                message = "; ".join(f"{k}: {m}" for k, msgs in exc.errors.items() for m in msgs)
-                report.rows.append(RowResult(number, "error", message=message))
+            except CaptureInvalid as exc:  # in the language of the mapping (kb import --lang)
+                report.rows.append(RowResult(number, "error", message="; ".join(exc.lines(mapping.lang))))
             except KBError as exc:
                 report.rows.append(RowResult(number, "error", message=str(exc)))
     report.new_areas = [a for s, a in new_areas.items()]

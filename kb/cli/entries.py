@@ -89,7 +89,7 @@ def show(entry_id, root, as_json):
 @click.option("--type", "entry_type", type=click.Choice(config_module.ENTRY_TYPES), default="lesson",
               show_default=True)
 @click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
-              help="Language of the section headings.")
+              help="Language of the section headings and of the messages about bad fields.")
 @click.option("--date", "date_text", help="Date of the reflection (YYYY-MM-DD). Default: today.")
 @click.option("--sprint", help="Sprint, e.g. 2026-S1. Default: from the date.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
@@ -160,9 +160,7 @@ def _save(config, draft, *, template: bool = False, commit: bool = False):
     try:
         return save(config, draft, template=template, commit=commit, commit_message="New entry {id}")
     except CaptureInvalid as exc:
-        raise click.ClickException(
-            "\n".join(f"{field}: {m}" for field, msgs in exc.errors.items() for m in msgs)
-        ) from None
+        raise click.ClickException("\n".join(exc.lines(draft.lang))) from None
 
 
 def _report_commit(config, path, sha: str | None) -> None:
@@ -186,7 +184,8 @@ def _report_commit(config, path, sha: str | None) -> None:
 @click.option("--type", "entry_type", type=click.Choice(config_module.ENTRY_TYPES), default="lesson",
               show_default=True, help="Type for rows without a mapped type column.")
 @click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
-              help="Language of the register (for the headings you give).")
+              help="Language of the register (for the headings you give) and of the messages "
+              "about bad rows.")
 @click.option("--id-prefix", default="", help="Prefix for ids made from --map id=COLUMN, e.g. llis.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]),
               help="File format. Default: from the file name.")

@@ -91,7 +91,7 @@ def make_filters(config, areas, types, tags, since, until):
     """Filters from the command's options; a value that cannot be used is a usage error."""
     filters, problems = read_filters(config, areas=areas, types=types, tags=tags, since=since, until=until)
     for problem in problems:
-        if problem.key == "bad_date":  # a value, not a usage error: exit 1 with a hint
+        if problem.key == "filter_bad_date":  # a value, not a usage error: exit 1 with a hint
             raise KBError(f"--{problem.option}: {problem.describe(config)}")
         raise click.BadParameter(problem.describe(config), param_hint=f"--{problem.option}")
     return filters
