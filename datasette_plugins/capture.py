@@ -51,7 +51,7 @@ def may_write(datasette, actor) -> bool:
     state = get_state(datasette)
     if state is None or not actor or not actor.get("id"):
         return False
-    return actor.get("id") in auth.load_writers(state.config)
+    return auth.has_role(state.config, actor.get("id"), "writer")
 
 
 # --- helpers ------------------------------------------------------------------------------

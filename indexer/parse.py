@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -107,7 +108,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
         problems.append(Problem(path, line_of("title"), "missing title"))
     area = meta.get("area")
     problems.extend(area_problems(area, path, line_of("area"), config))
-    date = _parse_date(meta.get("date"))
+    date = parse_date_value(meta.get("date"))
     if meta.get("date") is None:
         problems.append(Problem(path, line_of("date"), "missing date (YYYY-MM-DD)"))
     elif date is None:
@@ -129,7 +130,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
         )
     lists: dict[str, list[str]] = {}
     for key in LIST_KEYS:
-        value, error = _as_list(meta.get(key))
+        value, error = as_list(meta.get(key))
         if error:
             problems.append(Problem(path, line_of(key), f"{key}: {error}"))
         lists[key] = value
@@ -170,6 +171,43 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
     )
 
 
+@dataclass
+class Document:
+    """A Markdown file with front matter, read but not yet interpreted: the common first
+    step of entries, roadmaps, actions and learning questions."""
+
+    path: Path
+    text: str
+    meta: dict
+    key_lines: dict[str, int]
+    body: str
+    intro: str
+    sections: list[Section]
+
+    def line_of(self, key: str) -> int:
+        return self.key_lines.get(key, 1)
+
+
+def read_document(path: Path, what: str = "file", text: str | None = None) -> Document:
+    """Read ``path`` (or take ``text`` as its content: a file about to be written) and split
+    it into front matter and ``##`` sections, or raise :class:`EntryInvalid` saying, with the
+    line, why it cannot be read."""
+    text = read_text(path) if text is None else text
+    if not text.strip():
+        raise EntryInvalid([Problem(path, 1, f"empty file; a {what} starts with front matter between '---' lines")])
+    tokens = markdown.parse(text)
+    if not tokens or tokens[0].type != "front_matter":
+        message = ("front matter is not closed: add a '---' line after the last key"
+                   if text.startswith("---") else f"no front matter: a {what} starts with a '---' line, "
+                   "then its keys, then another '---' line")
+        raise EntryInvalid([Problem(path, 1, message)])
+    meta, key_lines = load_front_matter(tokens[0].content, path)
+    fm_end = tokens[0].map[1] if tokens[0].map else 0
+    body = "".join(text.splitlines(keepends=True)[fm_end:]).lstrip("\n")
+    intro, sections = split_sections(tokens[1:])
+    return Document(path, text, meta, key_lines, body, intro, sections)
+
+
 def area_problems(area, path: Path, line: int, config: KBConfig) -> list[Problem]:
     """A missing or unknown ``area`` (entries and roadmaps are checked alike)."""
     known = ", ".join(sorted(config.areas))
@@ -206,7 +244,8 @@ def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
     return {str(k): v for k, v in meta.items()}, key_lines
 
 
-def _parse_date(value) -> dt.date | None:
+def parse_date_value(value) -> dt.date | None:
+    """A front matter date (YAML may give a date, or text we check ourselves), or None."""
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -219,7 +258,9 @@ def _parse_date(value) -> dt.date | None:
     return None
 
 
-def _as_list(value) -> tuple[list[str], str | None]:
+def as_list(value) -> tuple[list[str], str | None]:
+    """A front matter list of plain values (a single value counts as a list of one), and
+    what is wrong with it, if anything."""
     if value is None:
         return [], None
     if isinstance(value, (str, int, float)):

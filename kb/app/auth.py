@@ -53,6 +53,28 @@ def load_writers(config: KBConfig) -> dict[str, str]:
     return {k: v for k, v in writers.items() if _NAME_RE.match(k)}
 
 
+# Roles, each allowed what the ones before it are: a reader reads; a writer logs entries; a
+# facilitator also records verdicts and keeps actions and the learning agenda; an admin
+# everything. kb.toml ``[auth] roles = { erik = "facilitator" }``; a writer with a password and
+# no role of their own is a writer, anyone else a reader.
+ROLES = ("reader", "writer", "facilitator", "admin")
+
+
+def role_of(config: KBConfig, name: str | None) -> str:
+    if not name:
+        return "reader"
+    auth = config.raw.get("auth") or {}
+    table = auth.get("roles") if isinstance(auth, dict) else None
+    if isinstance(table, dict) and table.get(name) in ROLES:
+        return str(table[name])
+    return "writer" if name in load_writers(config) else "reader"
+
+
+def has_role(config: KBConfig, name: str | None, role: str) -> bool:
+    """Whether ``name`` may do what ``role`` may (an admin may do what a facilitator may...)."""
+    return ROLES.index(role_of(config, name)) >= ROLES.index(role)
+
+
 def check_login(config: KBConfig, name: str, password: str) -> bool:
     stored = load_writers(config).get(name)
     if stored is None:

@@ -20,17 +20,15 @@ import hashlib
 import re
 import sqlite3
 import sys
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
 
 from analysis.duplicates import duplicates_of_entry
 from indexer.build import index_entries
 from indexer.parse import parse_text
 from kb.app import git_commit
+from kb.app.documents import document_text, free_id, has_control_characters, slugify
 from kb.core.config import ENTRY_TYPES, KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, KBError
@@ -41,19 +39,6 @@ HEADINGS = {
     "sv": ("Vad hände?", "Vad lärde vi oss?", "Nästa steg"),
     "en": ("What happened?", "What did we learn?", "Next steps"),
 }
-_TRANSLITERATE = str.maketrans({"å": "a", "ä": "a", "ö": "o", "Å": "a", "Ä": "a", "Ö": "o",
-                                "æ": "ae", "ø": "o", "Æ": "ae", "Ø": "o", "ß": "ss"})
-
-
-def slugify(text: str, max_length: int = 60) -> str:
-    """A safe file name stem: ascii letters, digits and '-', never empty, no path parts."""
-    text = text.translate(_TRANSLITERATE)
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
-    text = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
-    text = text[:max_length].rstrip("-")
-    return text or "entry"
-
-
 def default_sprint(date: dt.date) -> str:
     return f"{date.year}-S{(date.month - 1) // 3 + 1}"
 
@@ -66,7 +51,6 @@ MAX_SPRINT = 40
 MAX_AUTHOR = 120
 SECTION_FIELDS = ("happened", "learned", "next")  # form fields, in HEADINGS order
 _SPRINT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
@@ -244,18 +228,15 @@ def check_fields(config: KBConfig, draft: Draft, *, require_body: bool = True,
     if len(draft.author) > MAX_AUTHOR:
         add("author", "capture_check_author_too_long")
     for name in ("title", "sprint", "author"):
-        if _CONTROL_RE.search(getattr(draft, name)):
+        if has_control_characters(getattr(draft, name)):
             add(name, "capture_check_control_characters")
     return errors
 
 
 def render(draft: Draft, entry_id: str, *, template: bool = False) -> str:
-    """The entry file's text: the one renderer of entries (the form, ``kb new``, import).
-
-    Front matter through ``yaml.safe_dump`` (so any title is quoted as needed; the date is
-    a date, so it is written plain, as people write it); section text kept as written,
-    except that a line starting with ``#`` is escaped so that it cannot open a section of
-    its own. Empty sections are left out, unless ``template`` (``kb new``: headings to fill)."""
+    """The entry file's text, for the form, ``kb new`` and import alike, through the one
+    document renderer (:func:`kb.app.documents.document_text`). Empty sections are left out,
+    unless ``template`` (``kb new``: headings to fill)."""
     date = _date(draft.date)
     assert date is not None
     meta: dict = {"id": entry_id, "title": " ".join(draft.title.split()), "area": draft.area,
@@ -265,12 +246,7 @@ def render(draft: Draft, entry_id: str, *, template: bool = False) -> str:
     if draft.author:
         meta["author"] = " ".join(draft.author.split())
     meta.update(draft.extra)
-    front = yaml.safe_dump(meta, allow_unicode=True, sort_keys=False, default_flow_style=None, width=1000)
-    body = "\n".join(
-        f"## {' '.join(heading.split())}\n{_escape_body(text)}\n"
-        for heading, text in draft.sections if template or text.strip()
-    )
-    return f"---\n{front}---\n{body}"
+    return document_text(meta, draft.sections, keep_empty=template)
 
 
 def template_draft(*, title: str, area: str, entry_type: str = "lesson", lang: str = "sv",
@@ -315,16 +291,6 @@ def taken_ids(config: KBConfig) -> set[str]:
             with contextlib.suppress(sqlite3.Error):
                 ids.update(r[0] for r in conn.execute("select id from entries"))
     return ids
-
-
-def free_id(base: str, taken: set[str]) -> str:
-    """``base``, or ``base-2``, ``base-3``... whichever is not taken."""
-    if base not in taken:
-        return base
-    n = 2
-    while f"{base[:190]}-{n}" in taken:
-        n += 1
-    return f"{base[:190]}-{n}"
 
 
 def write_entry_file(config: KBConfig, draft: Draft, *, taken: set[str] | None = None,
@@ -410,14 +376,6 @@ def _date(text: str) -> dt.date | None:
         return dt.date.fromisoformat(text)
     except ValueError:
         return None
-
-
-def _escape_body(text: str) -> str:
-    text = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
-    # '#' at a line start would open a heading (maybe a new ## section): keep it as text
-    text = re.sub(r"(?m)^(\s{0,3})#", r"\1\\#", text)
-    # a line of dashes under text would make that text a heading (setext): escape it too
-    return re.sub(r"(?m)^(\s{0,3})(-+\s*)$", r"\1\\\2", text)
 
 
 def content_id(*parts: str, prefix: str = "imp") -> str:

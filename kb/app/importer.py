@@ -29,11 +29,11 @@ from kb.app.capture import (
     Draft,
     build,
     content_id,
-    slugify,
     split_list,
     taken_ids,
     write_entry_file,
 )
+from kb.app.documents import slugify
 from kb.core.config import CONFIG_NAME, ENTRY_TYPES, Area, KBConfig
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_text, write_lock

@@ -7,9 +7,12 @@ import sys
 
 import click
 
+from indexer.actions import load_actions
+from indexer.agenda import load_agenda
 from indexer.discover import load_entries
 from indexer.parse import parse_entry
 from indexer.roadmaps import roadmap_problems
+from kb.app.actions import roadmap_action_ids
 from kb.app.auth import hash_password
 from kb.app.capture import (
     CaptureInvalid,
@@ -37,6 +40,10 @@ def validate(root, as_json):
     config = config_module.load(root)
     result = load_entries(config)
     result.problems.extend(roadmap_problems(config, result.entries))
+    # actions and learning questions may cite only lessons (and roadmap actions) that exist
+    lessons = {e.id for e in result.entries}
+    result.problems.extend(load_actions(config, lessons=lessons, roadmap_actions=roadmap_action_ids(config)).problems)
+    result.problems.extend(load_agenda(config, lessons=lessons).problems)
     if as_json:
         print_json(
             {

@@ -9,8 +9,8 @@ Keys start with the part of the product they belong to (``search_``, ``capture_`
 ``brief_`` ...). A few families are looked up as a prefix plus an id (an entry type, a
 policy level, an action status, a link status, a picture name); the test lists them.
 
-Left outside on purpose: the section headings of the entry file (``kb.app.new_entry``,
-part of the file format), the CLI's own messages (the CLI speaks English) and messages
+Left outside on purpose: the section headings of the entry, action and question files
+(``kb.app.capture``, ``kb.core.actions``, ``kb.core.agenda``: part of the file format), the CLI's own messages (the CLI speaks English) and messages
 about the entry file format (``kb validate``).
 """
 
@@ -33,6 +33,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "unit_entries": ("poster", "entries"),
     "areas_heading": ("Områden", "Areas"),
     "selection_empty": ("Inget i urvalet.", "Nothing in this selection."),
+
+    # --- the learning loop: actions and the learning agenda ----------------------------------
+    "agenda_from_obstacle": ("Hur undanröjer vi hindret ”{label}”?", "How do we remove the obstacle “{label}”?"),
 
     # --- filters (search, cross-area, policy and brief pages) -----------------------------
     "filter_area": ("Område", "Area"),

@@ -1,0 +1,139 @@
+"""Whether the learning loop closes: which lessons led to actions, which actions are due or
+overdue, which were validated, and the loop's figures (the share of obstacles acted on, the
+days from a lesson to its action)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import statistics
+from dataclasses import dataclass, field
+
+from indexer.actions import ActionSet, load_actions
+from indexer.agenda import Agenda, load_agenda
+from indexer.discover import load_entries
+from indexer.roadmaps import load_roadmaps
+from kb.core.actions import OPEN_STATUSES, LearningAction
+from kb.core.config import KBConfig
+from kb.core.sessions import session_dates
+
+
+@dataclass
+class Loop:
+    """Actions and learning questions with what they need from the entries (area, type,
+    date, title) and the learning sessions held."""
+
+    actions: list[LearningAction]
+    agenda: Agenda
+    entries: dict[str, dict]  # id -> {title, area, type, date}
+    roadmap_areas: dict[str, str]  # roadmap action id -> area
+    sessions: list[str]
+    today: dt.date
+    problems: list = field(default_factory=list)
+
+    def areas_of(self, action: LearningAction) -> list[str]:
+        areas = {self.entries[e]["area"] for e in action.lessons if e in self.entries}
+        areas |= {self.roadmap_areas[r] for r in action.roadmap if r in self.roadmap_areas}
+        return sorted(areas)
+
+    def action_dict(self, action: LearningAction) -> dict:
+        return {**action.to_dict(self.today), "areas": self.areas_of(action),
+                "lesson_titles": {e: self.entries[e]["title"] for e in action.lessons if e in self.entries}}
+
+    def select(self, *, statuses=(), overdue: bool = False, areas=(), owner: str | None = None) -> list[LearningAction]:
+        """Actions by status, overdue, area (of their lessons or roadmap actions) and owner
+        (case-insensitive), soonest due first."""
+        chosen = []
+        for action in self.actions:
+            if statuses and action.status not in statuses:
+                continue
+            if overdue and not action.overdue(self.today):
+                continue
+            if areas and not set(areas) & set(self.areas_of(action)):
+                continue
+            if owner and owner.casefold() != action.owner.casefold():
+                continue
+            chosen.append(action)
+        return sorted(chosen, key=lambda a: (a.due, a.id))
+
+    def citing(self, entry_id: str) -> list[LearningAction]:
+        return [a for a in self.actions if entry_id in a.lessons]
+
+    def to_follow_up(self, before: dt.date) -> list[LearningAction]:
+        """Open actions overdue or due before ``before`` (the next learning session)."""
+        return [a for a in self.select(statuses=OPEN_STATUSES) if a.due < before]
+
+    def validated_since(self, since: str | None) -> list[LearningAction]:
+        out = [a for a in self.actions if a.status == "validated"
+               and (since is None or (a.changed_on("validated") or "") > since)]
+        return sorted(out, key=lambda a: (a.changed_on("validated") or "", a.id))
+
+    def question_dict(self, question) -> dict:
+        return question.to_dict(self.sessions, self.today)
+
+
+def load_loop(config: KBConfig, *, entries: dict[str, dict] | None = None, today: dt.date | None = None) -> Loop:
+    """The loop of a knowledge base. ``entries`` (id -> row with title, area, type, date):
+    from the index when the caller has it, else read from the entry files."""
+    if entries is None:
+        entries = {e.id: {"title": e.title, "area": e.area, "type": e.type, "date": e.date.isoformat()}
+                   for e in load_entries(config).entries}
+    roadmaps = load_roadmaps(config)
+    actions: ActionSet = load_actions(config)
+    agenda = load_agenda(config)
+    return Loop(actions=actions.actions, agenda=agenda, entries=entries,
+                roadmap_areas={a.id: a.area for a in roadmaps.actions.values()},
+                sessions=session_dates(config.root), today=today or dt.date.today(),
+                problems=actions.problems + agenda.problems)
+
+
+def entries_from_index(kb) -> dict[str, dict]:
+    rows = kb.store.db.execute("select id, title, area, type, date from entries").fetchall()
+    return {r[0]: {"title": r[1], "area": r[2], "type": r[3], "date": r[4]} for r in rows}
+
+
+@dataclass
+class LoopFigures:
+    obstacles: int  # obstacle entries in the period
+    obstacles_with_action: int
+    median_days_to_action: float | None  # from a lesson's date to the decision on its action
+    overdue: int
+    validated: int
+    actions: int
+
+    @property
+    def share_with_action(self) -> float | None:
+        return self.obstacles_with_action / self.obstacles if self.obstacles else None
+
+    def to_dict(self) -> dict:
+        share = self.share_with_action
+        return {"obstacles": self.obstacles, "obstacles_with_action": self.obstacles_with_action,
+                "share_with_action": round(share, 3) if share is not None else None,
+                "median_days_to_action": self.median_days_to_action, "overdue": self.overdue,
+                "validated": self.validated, "actions": self.actions}
+
+
+def loop_figures(loop: Loop, *, since: str | None = None, until: str | None = None,
+                 areas=()) -> LoopFigures:
+    """The loop's figures for the entries (and their actions) in a period and areas."""
+    def in_scope(entry: dict) -> bool:
+        return ((since is None or entry["date"] >= since) and (until is None or entry["date"] <= until)
+                and (not areas or entry["area"] in areas))
+
+    scoped = {e for e, row in loop.entries.items() if in_scope(row)}
+    obstacles = {e for e in scoped if loop.entries[e]["type"] == "obstacle"}
+    acted = [a for a in loop.actions if scoped & set(a.lessons)]
+    with_action = {e for a in acted for e in a.lessons} & obstacles
+    days = []
+    for action in acted:
+        decided = action.decided or (dt.date.fromisoformat(action.history[0].date) if action.history else None)
+        if decided is None:
+            continue
+        for lesson in action.lessons:
+            if lesson in scoped:
+                days.append((decided - dt.date.fromisoformat(loop.entries[lesson]["date"])).days)
+    return LoopFigures(
+        obstacles=len(obstacles), obstacles_with_action=len(with_action),
+        median_days_to_action=float(statistics.median(days)) if days else None,
+        overdue=sum(a.overdue(loop.today) for a in acted), validated=sum(a.status == "validated" for a in acted),
+        actions=len(acted),
+    )

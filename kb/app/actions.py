@@ -1,0 +1,224 @@
+"""Keeping actions: propose one for lessons, move it through its statuses with a dated history,
+validate it with evidence. Every write happens under the knowledge base's write lock, is
+checked with the rules of ``kb validate`` before it lands, and goes to the audit log."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+from indexer.actions import actions_dir, load_actions, parse_action
+from indexer.discover import load_entries
+from indexer.roadmaps import load_roadmaps
+from kb.app.documents import document_text, escape_body, free_id, has_control_characters, slugify
+from kb.core import audit
+from kb.core.actions import (
+    EVIDENCE_HEADING,
+    EVIDENCE_HEADINGS,
+    NOTES_HEADING,
+    OUTCOMES,
+    LearningAction,
+    StatusChange,
+    transition_problem,
+)
+from kb.core.config import KBConfig
+from kb.core.errors import EntryInvalid, EntryNotFound, KBError
+from kb.core.files import atomic_write_text, create_exclusive, write_lock
+
+MAX_TITLE = 300
+MAX_NOTE = 5_000
+
+
+class ActionInvalid(KBError):
+    """An action that cannot be written as asked; the message names what is wrong."""
+
+
+def known_lessons(config: KBConfig, wanted: Iterable[str] = ()) -> set[str]:
+    """Entry ids the knowledge base holds: the index's and the files' (a file's id is its
+    stem unless it says otherwise; only then are the files parsed)."""
+    ids: set[str] = set()
+    if config.db_path.exists():
+        with contextlib.closing(sqlite3.connect(f"file:{config.db_path}?mode=ro", uri=True)) as conn:
+            with contextlib.suppress(sqlite3.Error):
+                ids.update(r[0] for r in conn.execute("select id from entries"))
+    if config.entries_dir.is_dir():
+        ids.update(p.stem for p in config.entries_dir.rglob("*.md"))
+    if not set(wanted) <= ids:
+        ids.update(e.id for e in load_entries(config).entries)
+    return ids
+
+
+def roadmap_action_ids(config: KBConfig) -> set[str] | None:
+    """Roadmap action ids, or None when the knowledge base keeps no roadmaps (nothing to check)."""
+    roadmaps = load_roadmaps(config)
+    return set(roadmaps.actions) if roadmaps.roadmaps else None
+
+
+def create_action(config: KBConfig, *, title: str, lessons: list[str], owner: str, due: dt.date,
+                  roadmap: Iterable[str] = (), note: str = "", who: str | None = None,
+                  today: dt.date | None = None, lang: str | None = None) -> LearningAction:
+    """Write a new action (status ``proposed``) for ``lessons``; refuses unknown lesson and
+    roadmap ids by name. Returns the action as read back from its file."""
+    today = today or dt.date.today()
+    title, owner = " ".join(title.split()), " ".join(owner.split())
+    lessons, roadmap = _unique(lessons), _unique(roadmap)
+    _check_text(title=title, owner=owner, note=note)
+    if not lessons:
+        raise ActionInvalid("an action answers at least one lesson", hint="Give --lesson ENTRY_ID.")
+    _check_references(config, lessons, roadmap)
+    lang = lang or config.language
+    meta = {"id": "", "title": title, "owner": owner, "due": due, "status": "proposed", "decided": None,
+            "lessons": lessons, "roadmap": roadmap, "outcome": [],
+            "history": [StatusChange(today.isoformat(), "proposed", " ".join(note.split())).to_dict()]}
+    with write_lock(config.state_dir):
+        folder = actions_dir(config)
+        action_id = free_id(slugify(title, 50), {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set())
+        meta["id"] = action_id
+        path = folder / f"{action_id}.md"
+        text = _render(meta, [(NOTES_HEADING.get(lang, "Anteckningar"), note)])
+        _check_parses(config, path, text)
+        try:
+            create_exclusive(path, text)
+        except FileExistsError:
+            raise KBError(f"{path}: already exists; not overwritten") from None
+        audit.record(config.state_dir, who, "action.create", path=_rel(config, path), id=action_id)
+    return parse_action(path, config)
+
+
+def set_status(config: KBConfig, action_id: str, status: str, *, note: str = "", outcome: Iterable[str] = (),
+               who: str | None = None, today: dt.date | None = None, lang: str | None = None) -> LearningAction:
+    """Move an action to ``status`` (the allowed moves: :data:`kb.core.actions.TRANSITIONS`),
+    adding a dated line to its history. ``dropped`` needs a reason (``note``); ``validated``
+    needs evidence: ``note`` is added to the validation section, which must not stay empty.
+    ``outcome``: what acting changed (roadmap, routine, policy), recorded when done or validated."""
+    today = today or dt.date.today()
+    note = " ".join(note.split()) if status != "validated" else note.strip()
+    _check_text(note=note)
+    outcome = _unique(outcome)
+    unknown = [o for o in outcome if o not in OUTCOMES]
+    if unknown:
+        raise ActionInvalid(f"unknown outcome {unknown[0]!r}", hint=f"Use one of: {', '.join(OUTCOMES)}.")
+    with write_lock(config.state_dir):
+        action = _find(config, action_id)
+        problem = transition_problem(action.status, status)
+        if problem:
+            raise ActionInvalid(f"{action.id}: {problem}")
+        if status == "dropped" and not note:
+            raise ActionInvalid(f"{action.id}: say why it is dropped", hint="Give the reason with --note.")
+        if status == "validated" and not (note or action.evidence):
+            raise ActionInvalid(f"{action.id}: a validated action needs evidence that acting worked",
+                                hint="Give the evidence with --note (it goes into the '## Validering' section).")
+        text = action.path.read_text(encoding="utf-8")
+        meta_changes: dict = {"status": status}
+        if status == "agreed" and action.decided is None:
+            meta_changes["decided"] = today
+        if status == "dropped":
+            meta_changes["reason"] = note
+        if outcome:
+            meta_changes["outcome"] = _unique([*action.outcome, *outcome])
+        history = [*action.history, StatusChange(today.isoformat(), status, note if status != "validated" else "")]
+        meta_changes["history"] = [c.to_dict() for c in history]
+        new_text = _updated(text, action, meta_changes, evidence=note if status == "validated" else "",
+                            lang=lang or config.language)
+        _check_parses(config, action.path, new_text)
+        atomic_write_text(action.path, new_text)
+        audit.record(config.state_dir, who, "action.status", path=action.rel_path, id=action.id,
+                     status=status, previous=action.status)
+    return parse_action(action.path, config)
+
+
+# --- helpers ------------------------------------------------------------------------------
+def _find(config: KBConfig, action_id: str) -> LearningAction:
+    found = load_actions(config)
+    action = found.by_id.get(action_id)
+    if action is None:
+        broken = [p for p in found.problems if p.path.stem == action_id]
+        if broken:
+            raise EntryInvalid(broken)
+        raise EntryNotFound(f"no action with id {action_id!r}", hint="List them with `kb actions`.")
+    return action
+
+
+def _check_references(config: KBConfig, lessons: list[str], roadmap: list[str]) -> None:
+    known = known_lessons(config, lessons)
+    missing = [lesson for lesson in lessons if lesson not in known]
+    if missing:
+        raise ActionInvalid(f"unknown lesson {missing[0]!r}: no entry has this id",
+                            hint="Check the id with `kb search` or on the entry's page.")
+    if roadmap:
+        roadmap_ids = roadmap_action_ids(config) or set()
+        unknown = [r for r in roadmap if r not in roadmap_ids]
+        if unknown:
+            raise ActionInvalid(f"unknown roadmap action {unknown[0]!r}",
+                                hint="See roadmaps/*.md (or `kb roadmap AREA`) for the action ids.")
+
+
+def _check_text(**fields: str) -> None:
+    for name, value in fields.items():
+        if name in ("title", "owner") and not value:
+            raise ActionInvalid(f"the {name} is empty")
+        limit = MAX_TITLE if name in ("title", "owner") else MAX_NOTE
+        if len(value) > limit:
+            raise ActionInvalid(f"the {name} is too long (at most {limit} characters)")
+        if has_control_characters(value.replace("\n", "")):
+            raise ActionInvalid(f"the {name} holds control characters")
+
+
+def _render(meta: dict, sections: list[tuple[str, str]]) -> str:
+    meta = {k: v for k, v in meta.items() if v not in (None, "") or k in ("lessons",)}
+    return document_text(meta, sections)
+
+
+def _updated(text: str, action: LearningAction, changes: dict, *, evidence: str, lang: str) -> str:
+    """The action file with ``changes`` in its front matter and ``evidence`` added to its
+    validation section; the rest of the body stays as it was."""
+    meta = {"id": action.id, "title": action.title, "owner": action.owner, "due": action.due,
+            "status": action.status, "decided": action.decided, "lessons": action.lessons,
+            "roadmap": action.roadmap, "outcome": action.outcome, "reason": action.reason,
+            **action.extra}
+    meta.update(changes)
+    meta["history"] = changes.get("history", [c.to_dict() for c in action.history])
+    body = action.body.rstrip("\n")
+    if evidence:
+        body = _add_evidence(body, evidence, EVIDENCE_HEADING.get(lang, "Validering"))
+    front = _render(meta, [])
+    return front + (body + "\n" if body else "")
+
+
+def _add_evidence(body: str, evidence: str, heading: str) -> str:
+    lines = body.split("\n")
+    at = next((i for i, line in enumerate(lines)
+               if line.startswith("## ") and line[3:].strip().casefold() in EVIDENCE_HEADINGS), None)
+    text = escape_body(evidence)
+    if at is None:
+        return (body + "\n\n" if body else "") + f"## {heading}\n{text}"
+    end = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    kept = "\n".join(lines[at + 1:end]).strip("\n")
+    section = [lines[at], *([kept, ""] if kept else []), text]
+    rest = lines[end:]
+    return "\n".join([*lines[:at], *section, *([""] + rest if rest else [])])
+
+
+def _check_parses(config: KBConfig, path: Path, text: str) -> None:
+    """The text as it would land, read with the rules of ``kb validate`` (nothing half-right
+    is ever written)."""
+    try:
+        parse_action(path, config, text=text)
+    except EntryInvalid as exc:
+        raise ActionInvalid("; ".join(p.message for p in exc.problems)) from None
+
+
+def _unique(values: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        value = " ".join(str(value).split())
+        if value and value not in out:
+            out.append(value)
+    return out
+
+
+def _rel(config: KBConfig, path: Path) -> str:
+    return path.relative_to(config.root).as_posix()

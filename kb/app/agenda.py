@@ -1,0 +1,116 @@
+"""Keeping the learning agenda: add a learning question (or make one from a recurring
+obstacle), answer it or drop it. Writes happen under the write lock, are checked with the
+rules of ``kb validate`` and go to the audit log."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from analysis.obstacles import recurring_obstacles
+from indexer.agenda import agenda_dir, load_agenda, parse_question
+from kb.app.actions import ActionInvalid, known_lessons
+from kb.app.documents import document_text, free_id, has_control_characters, sections_text, slugify
+from kb.core import audit
+from kb.core.agenda import ANSWER_HEADING, ANSWER_HEADINGS, LearningQuestion
+from kb.core.config import KBConfig
+from kb.core.errors import EntryInvalid, EntryNotFound, KBError
+from kb.core.files import atomic_write_text, create_exclusive, write_lock
+from kb.core.texts import text
+
+MAX_QUESTION = 500
+MAX_ANSWER = 10_000
+
+
+def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterable[str] = (),
+                 who: str | None = None, today: dt.date | None = None) -> LearningQuestion:
+    """Put a learning question on the agenda; refuses unknown entry ids by name."""
+    today = today or dt.date.today()
+    question, owner = " ".join(question.split()), " ".join(owner.split())
+    entries = list(dict.fromkeys(e.strip() for e in entries if e.strip()))
+    for name, value, limit in (("question", question, MAX_QUESTION), ("owner", owner, 200)):
+        if not value:
+            raise ActionInvalid(f"the {name} is empty")
+        if len(value) > limit or has_control_characters(value):
+            raise ActionInvalid(f"the {name} is too long or holds control characters")
+    known = known_lessons(config, entries)
+    missing = [e for e in entries if e not in known]
+    if missing:
+        raise ActionInvalid(f"unknown lesson {missing[0]!r}: no entry has this id")
+    meta = {"id": "", "question": question, "owner": owner, "opened": today, "status": "open",
+            "entries": entries}
+    with write_lock(config.state_dir):
+        folder = agenda_dir(config)
+        question_id = free_id("lq-" + slugify(question, 46), {p.stem for p in folder.glob("*.md")}
+                              if folder.is_dir() else set())
+        meta["id"] = question_id
+        path = folder / f"{question_id}.md"
+        content = document_text(meta, [])
+        _check(config, path, content)
+        try:
+            create_exclusive(path, content)
+        except FileExistsError:
+            raise KBError(f"{path}: already exists; not overwritten") from None
+        audit.record(config.state_dir, who, "agenda.add", path=path.relative_to(config.root).as_posix(),
+                     id=question_id)
+    return parse_question(path, config)
+
+
+def question_from_obstacle(kb, entry_id: str, *, owner: str, question: str | None = None,
+                           lang: str | None = None, who: str | None = None,
+                           today: dt.date | None = None) -> LearningQuestion:
+    """The recurring obstacle that ``entry_id`` belongs to, rewritten as a learning question
+    on the agenda, with every entry of the group; ``question`` replaces the suggested wording."""
+    groups = [g for g in recurring_obstacles(kb) if entry_id in _ids(g.entries)]
+    if not groups:
+        raise EntryNotFound(f"{entry_id!r} is in no recurring obstacle group",
+                            hint="See `kb obstacles`; use an id listed there, or `kb agenda add QUESTION`.")
+    group = groups[0]
+    wording = question or text("agenda_from_obstacle", lang or kb.config.language, label=group.label)
+    return add_question(kb.config, wording, owner=owner, entries=_ids(group.entries), who=who, today=today)
+
+
+def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop: bool = False,
+                   who: str | None = None, today: dt.date | None = None, lang: str | None = None) -> LearningQuestion:
+    """Answer a question (its answer goes into a ``## Svar`` section) or drop it."""
+    today = today or dt.date.today()
+    answer = answer.strip()
+    if not drop and not answer:
+        raise ActionInvalid(f"{question_id}: give the answer", hint="--answer TEXT (or --drop).")
+    if len(answer) > MAX_ANSWER:
+        raise ActionInvalid(f"the answer is too long (at most {MAX_ANSWER} characters)")
+    with write_lock(config.state_dir):
+        found = load_agenda(config)
+        current = found.by_id.get(question_id)
+        if current is None:
+            broken = [p for p in found.problems if p.path.stem == question_id]
+            if broken:
+                raise EntryInvalid(broken)
+            raise EntryNotFound(f"no learning question with id {question_id!r}", hint="List them with `kb agenda`.")
+        if current.status != "open":
+            raise ActionInvalid(f"{question_id} is already {current.status}")
+        meta = {"id": current.id, "question": current.question, "owner": current.owner, "opened": current.opened,
+                "status": "dropped" if drop else "answered", "entries": current.entries, "closed": today,
+                **current.extra}
+        body = current.body.rstrip("\n")
+        heading = ANSWER_HEADING.get(lang or config.language, "Svar")
+        if answer and not any(line[3:].strip().casefold() in ANSWER_HEADINGS
+                              for line in body.split("\n") if line.startswith("## ")):
+            body = (body + "\n\n" if body else "") + sections_text([(heading, answer)]).rstrip("\n")
+        content = document_text(meta, []) + (body + "\n" if body else "")
+        _check(config, current.path, content)
+        atomic_write_text(current.path, content)
+        audit.record(config.state_dir, who, "agenda.close", path=current.rel_path, id=current.id,
+                     status=meta["status"])
+    return parse_question(current.path, config)
+
+
+def _check(config: KBConfig, path, content: str) -> None:
+    try:
+        parse_question(path, config, text=content)
+    except EntryInvalid as exc:
+        raise ActionInvalid("; ".join(p.message for p in exc.problems)) from None
+
+
+def _ids(members) -> list[str]:
+    return [m if isinstance(m, str) else getattr(m, "id", None) or m["id"] for m in members]

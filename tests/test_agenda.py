@@ -1,0 +1,74 @@
+"""The learning agenda: questions with an owner, made from a recurring obstacle in one step,
+answered or dropped, and flagged when they stay open for three learning sessions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from analysis import obstacles
+from analysis.loop import load_loop
+from indexer.agenda import load_agenda
+from kb.app.actions import ActionInvalid
+from kb.app.agenda import add_question, close_question, question_from_obstacle
+from kb.cli import cli
+from kb.core.config import load
+from kb.core.errors import EntryNotFound
+from kb.core.sessions import record_session, session_dates
+
+
+def test_a_question_is_added_answered_and_never_reopened(kb_root):
+    config = load(kb_root)
+    q = add_question(config, "Hur får vi effektbesked tidigt?", owner="Energi", entries=["laddplatser"],
+                     today=dt.date(2026, 1, 10))
+    assert (q.id, q.status, q.entries) == ("lq-hur-far-vi-effektbesked-tidigt", "open", ["laddplatser"])
+    with pytest.raises(ActionInvalid, match="unknown lesson 'nope'"):
+        add_question(config, "En fråga till", owner="Energi", entries=["nope"])
+    with pytest.raises(ActionInvalid, match="give the answer"):
+        close_question(config, q.id)
+    closed = close_question(config, q.id, answer="Ett samråd med E.ON per kvartal.", today=dt.date(2026, 6, 1))
+    assert (closed.status, closed.closed, closed.answer) == ("answered", dt.date(2026, 6, 1),
+                                                             "Ett samråd med E.ON per kvartal.")
+    assert "## Svar\nEtt samråd med E.ON per kvartal." in closed.path.read_text(encoding="utf-8")
+    with pytest.raises(ActionInvalid, match="already answered"):
+        close_question(config, q.id, drop=True)
+    with pytest.raises(EntryNotFound):
+        close_question(config, "lq-finns-inte", drop=True)
+    assert load_agenda(config).problems == []
+
+
+def test_three_sessions_open_flag_a_question_for_its_own_session(kb_root):
+    config = load(kb_root)
+    q = add_question(config, "Vem äger laddfrågan?", owner="Central", today=dt.date(2026, 1, 10))
+    for day in ("2025-12-01", "2026-02-01", "2026-04-01"):
+        record_session(config.root, day, "lärtillfälle")
+    assert session_dates(config.root) == ["2025-12-01", "2026-02-01", "2026-04-01"]
+    loop = load_loop(config, today=dt.date(2026, 5, 1))
+    data = loop.question_dict(loop.agenda.by_id[q.id])
+    assert (data["sessions_open"], data["needs_own_session"], data["age_days"]) == (2, False, 111)
+    record_session(config.root, "2026-05-01")
+    data = load_loop(config, today=dt.date(2026, 5, 1)).question_dict(loop.agenda.by_id[q.id])
+    assert (data["sessions_open"], data["needs_own_session"]) == (3, True)
+    listed = CliRunner().invoke(cli, ["agenda", "--json", "--root", str(config.root)])
+    assert json.loads(listed.stdout)[0]["needs_own_session"] is True
+    assert set(json.loads(listed.stdout)[0]) >= {"id", "question", "owner", "opened", "status", "entries",
+                                                 "sessions_open"}
+
+
+def test_a_recurring_obstacle_becomes_a_question_in_one_step(indexed_kb, monkeypatch):
+    group = obstacles.ObstacleGroup(label="elnät, kapacitet", entries=["laddplatser", "vaermepump-holma"],
+                                    areas=["bygg", "mobilitet"], sprints=["2025-S4", "2026-S2"],
+                                    first_seen="2025-10-02", last_seen="2026-06-10", count=2, recurring=True)
+    monkeypatch.setattr("kb.app.agenda.recurring_obstacles", lambda kb: [group])
+    q = question_from_obstacle(indexed_kb, "vaermepump-holma", owner="Energi")
+    assert q.question == "Hur undanröjer vi hindret ”elnät, kapacitet”?"
+    assert q.entries == ["laddplatser", "vaermepump-holma"]
+    with pytest.raises(EntryNotFound, match="in no recurring obstacle group"):
+        question_from_obstacle(indexed_kb, "solar-roofs", owner="Energi")
+    result = CliRunner().invoke(cli, ["agenda", "add", "--from-obstacle", "laddplatser", "--owner", "Energi",
+                                      "--lang", "en", "--root", str(indexed_kb.config.root)])
+    assert result.exit_code == 0, result.output
+    assert "How do we remove the obstacle “elnät, kapacitet”?" in result.stderr
