@@ -16,6 +16,8 @@ from kb.core.actions import OPEN_STATUSES, LearningAction
 from kb.core.config import KBConfig
 from kb.core.sessions import session_dates
 
+DEFAULT_SESSION_INTERVAL_DAYS = 91  # a learning session a quarter
+
 
 @dataclass
 class Loop:
@@ -70,6 +72,18 @@ class Loop:
     def question_dict(self, question) -> dict:
         return question.to_dict(self.sessions, self.today)
 
+    def next_session(self) -> dt.date:
+        """When the next learning session will probably be: the last one plus the usual
+        interval (the median of the last few; a quarter when fewer than two were held), and
+        never before today."""
+        dates = [dt.date.fromisoformat(s) for s in self.sessions]
+        gaps = [(b - a).days for a, b in zip(dates[-5:], dates[-4:], strict=False) if (b - a).days > 0]
+        interval = dt.timedelta(days=int(statistics.median(gaps)) if gaps else DEFAULT_SESSION_INTERVAL_DAYS)
+        upcoming = (dates[-1] if dates else self.today) + interval
+        while upcoming <= self.today:
+            upcoming += interval
+        return upcoming
+
 
 def load_loop(config: KBConfig, *, entries: dict[str, dict] | None = None, today: dt.date | None = None) -> Loop:
     """The loop of a knowledge base. ``entries`` (id -> row with title, area, type, date):
@@ -114,26 +128,31 @@ class LoopFigures:
 
 def loop_figures(loop: Loop, *, since: str | None = None, until: str | None = None,
                  areas=()) -> LoopFigures:
-    """The loop's figures for the entries (and their actions) in a period and areas."""
+    """The loop's figures for a period and areas: the share of the period's obstacles with an
+    action, the median days from a lesson to the decision on its action, and of the areas'
+    actions active in the period, how many are overdue today and how many were validated in it."""
+    start, end = since or "0000-01-01", until or "9999-12-31"
+
     def in_scope(entry: dict) -> bool:
-        return ((since is None or entry["date"] >= since) and (until is None or entry["date"] <= until)
-                and (not areas or entry["area"] in areas))
+        return start <= entry["date"] <= end and (not areas or entry["area"] in areas)
 
     scoped = {e for e, row in loop.entries.items() if in_scope(row)}
     obstacles = {e for e in scoped if loop.entries[e]["type"] == "obstacle"}
-    acted = [a for a in loop.actions if scoped & set(a.lessons)]
-    with_action = {e for a in acted for e in a.lessons} & obstacles
+    with_action = {e for a in loop.actions for e in a.lessons} & obstacles
     days = []
-    for action in acted:
+    for action in loop.actions:
         decided = action.decided or (dt.date.fromisoformat(action.history[0].date) if action.history else None)
-        if decided is None:
-            continue
-        for lesson in action.lessons:
-            if lesson in scoped:
-                days.append((decided - dt.date.fromisoformat(loop.entries[lesson]["date"])).days)
+        for lesson in action.lessons if decided else ():
+            lag = (decided - dt.date.fromisoformat(loop.entries[lesson]["date"])).days if lesson in scoped else -1
+            if lag >= 0:  # a lesson logged after the decision did not lead to it
+                days.append(lag)
+    active = [a for a in loop.actions
+              if (not areas or set(areas) & set(loop.areas_of(a)))
+              and (any(start <= c.date <= end for c in a.history) or scoped & set(a.lessons))]
     return LoopFigures(
         obstacles=len(obstacles), obstacles_with_action=len(with_action),
         median_days_to_action=float(statistics.median(days)) if days else None,
-        overdue=sum(a.overdue(loop.today) for a in acted), validated=sum(a.status == "validated" for a in acted),
-        actions=len(acted),
+        overdue=sum(a.overdue(loop.today) for a in active),
+        validated=sum(start <= (a.changed_on("validated") or "") <= end for a in active if a.status == "validated"),
+        actions=len(active),
     )

@@ -37,12 +37,12 @@ from datasette_plugins.web import (
 )
 from kb.core.decisions import decisions_path
 from kb.core.errors import KBError
+from kb.core.sessions import last_session
 from kb.core.texts import DEFAULT_LANGUAGE, texts
 from reports.brief import (
     Links,
     brief_with_pictures,
     data_uri,
-    read_last_brief,
     render_html,
     render_html_fragment,
     render_markdown,
@@ -63,7 +63,7 @@ def brief_request(request, state) -> tuple[dict, list[str]]:
     form, errors = parse_filters(request, state)
     lang = request_language(request, state)
     theme = " ".join((request.args.get("theme") or "").split())[:MAX_QUERY_CHARS] or None
-    last = read_last_brief(state.config)
+    last = last_session(state.config.root)
     since = form["since"]
     if request.args.get("since_last") and last:
         since = (dt.date.fromisoformat(last) + dt.timedelta(days=1)).isoformat()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import json
 import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -27,6 +26,7 @@ from urllib.parse import quote as url_quote
 from analysis.conflicts import find_conflicts, roadmap_areas
 from analysis.corpus import Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix
+from analysis.loop import Loop, entries_from_index, load_loop
 from analysis.obstacles import group_obstacles
 from analysis.policy import quote as entry_quote
 from kb.core.config import ENTRY_TYPES
@@ -36,12 +36,11 @@ from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 from reports.pictures import brief_figures, figure_bytes, write_pictures
 from search.filters import Filters
 
-LAST_BRIEF_FILE = "last-brief.json"
 MAX_OBSTACLES = 6
 MAX_SYNERGIES = 8
 MAX_CONFLICTS = 6
 MAX_NEW = 15
-MAX_QUESTIONS = 7
+MAX_QUESTIONS = 9
 THEME_ENTRIES = 15  # how many entries near a --theme make up the brief's world
 QUOTE_CHARS = 170
 TEMPLATES_DIR = Path(__file__).parent / "templates"
@@ -70,6 +69,31 @@ class ObstacleItem:
     area_counts: dict[str, int]  # spread over areas
     sprints: list[str]  # spread over time
     entries: list[EntryRef]
+    actions: int = 0  # actions citing any of its entries (0: nobody acts on it yet)
+
+
+@dataclass
+class ActionItem:
+    id: str
+    title: str
+    owner: str
+    due: str
+    status: str
+    overdue: bool
+    lessons: list[EntryRef]
+    validated_on: str | None = None
+    evidence: str = ""
+
+
+@dataclass
+class QuestionItem:
+    id: str
+    question: str
+    owner: str
+    opened: str
+    age_days: int
+    sessions_open: int
+    own_session: bool  # open long enough to deserve a session of its own
 
 
 @dataclass
@@ -108,6 +132,10 @@ class Brief:
     questions: list[str]
     matrix: dict[str, dict[str, int]]  # strong links per area pair, in the period
     silo_index: dict[str, float | None]
+    next_session: str | None = None
+    follow_up: list[ActionItem] = field(default_factory=list)  # overdue or due before next_session
+    agenda: list[QuestionItem] = field(default_factory=list)  # open learning questions
+    validated: list[ActionItem] = field(default_factory=list)  # validated since the last session
 
     @property
     def total(self) -> int:
@@ -133,11 +161,14 @@ def compose_brief(
     today: str | None = None,
     corpus: Corpus | None = None,
     theme_size: int = THEME_ENTRIES,
+    next_session: str | None = None,
 ) -> Brief:
     """Everything a facilitator needs for the next learning session, as data.
 
     ``theme``: only the entries the search finds nearest to it take part. ``last_brief``:
-    the date of the previous brief; entries dated after it are listed as new."""
+    the date of the last learning session; entries dated after it are listed as new, and
+    actions validated after it. ``next_session``: the date of the next one (default: from
+    the rhythm of the sessions held), before which open actions fall due."""
     corpus = corpus if corpus is not None else load_corpus(kb)
     decisions = load_decisions(kb.config.root)
     areas = [a for a in (areas or ()) if a]
@@ -154,13 +185,17 @@ def compose_brief(
     counts = Counter(rows[e]["type"] for e in scope)
     ref = _ref_maker(rows)
 
+    made = today or dt.date.today().isoformat()
+    loop = load_loop(kb.config, entries=entries_from_index(kb), today=dt.date.fromisoformat(made))
     groups = group_obstacles(work, since=since, until=until, areas=areas or None)
     obstacles = [
         ObstacleItem(
             # a group across languages may share no word: then its first title names it
-            label=g.label if g.label != "(no words)" else rows[g.entries[0]]["title"], recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
+            label=g.label if g.label != "(no words)" else rows[g.entries[0]]["title"], recurring=g.recurring,
+            count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
             area_counts=dict(Counter(rows[e]["area"] for e in g.entries).most_common()),
             sprints=g.sprints, entries=[ref(e) for e in g.entries],
+            actions=len({a.id for e in g.entries for a in loop.citing(e)}),
         )
         for g in groups[:MAX_OBSTACLES]
     ]
@@ -188,15 +223,47 @@ def compose_brief(
 
     links = strong_link_matrix(work, decisions, slugs)
     matrix, silo = period_matrix(links, rows, since, until)
+    next_session = next_session or loop.next_session().isoformat()
     brief = Brief(
-        title=kb.config.title, lang=lang, made=today or dt.date.today().isoformat(), since=since, until=until,
+        title=kb.config.title, lang=lang, made=made, since=since, until=until,
         areas=areas, area_names={s: a.name for s, a in kb.config.areas.items()}, theme=theme or None,
         counts={t: counts[t] for t in ENTRY_TYPES if counts[t]}, scope_ids=scope,
         obstacles=obstacles, synergies=synergies, conflicts=conflicts, last_brief=last_brief,
-        new_entries=new_entries, questions=[], matrix=matrix, silo_index=silo,
+        new_entries=new_entries, questions=[], matrix=matrix, silo_index=silo, next_session=next_session,
+        **loop_items(loop, corpus.rows, areas, last_brief, dt.date.fromisoformat(next_session)),
     )
     brief.questions = discussion_questions(brief)
     return brief
+
+
+def loop_items(loop: Loop, rows: dict, areas: list[str], last_session: str | None,
+               next_session: dt.date) -> dict:
+    """The brief's part of the learning loop, within its areas: actions to follow up,
+    learning questions on the agenda, actions validated since the last session."""
+    ref = _ref_maker(rows)
+
+    def in_areas(area_list: list[str]) -> bool:
+        return not areas or not area_list or bool(set(areas) & set(area_list))
+
+    def item(action) -> ActionItem:
+        return ActionItem(id=action.id, title=action.title, owner=action.owner, due=action.due.isoformat(),
+                          status=action.status, overdue=action.overdue(loop.today),
+                          lessons=[ref(e) for e in action.lessons if e in rows],
+                          validated_on=action.changed_on("validated"), evidence=action.evidence)
+
+    questions = []
+    for q in sorted(loop.agenda.open, key=lambda q: (q.opened, q.id)):
+        if not in_areas([rows[e]["area"] for e in q.entries if e in rows]):
+            continue
+        data = loop.question_dict(q)
+        questions.append(QuestionItem(id=q.id, question=q.question, owner=q.owner, opened=data["opened"],
+                                      age_days=data["age_days"], sessions_open=data["sessions_open"],
+                                      own_session=data["needs_own_session"]))
+    return {
+        "follow_up": [item(a) for a in loop.to_follow_up(next_session) if in_areas(loop.areas_of(a))],
+        "agenda": questions,
+        "validated": [item(a) for a in loop.validated_since(last_session) if in_areas(loop.areas_of(a))],
+    }
 
 
 def brief_with_pictures(kb, **options) -> tuple[Brief, dict]:
@@ -271,6 +338,12 @@ def discussion_questions(brief: Brief) -> list[str]:
                                        title_b=s.b.title))
     for c in brief.conflicts[:1]:
         out.append(q["brief_question_conflict"].format(title=c.entry.title, areas=" ↔ ".join(name(a) for a in c.areas)))
+    for question in [x for x in brief.agenda if x.own_session][:1]:
+        out.append(q["brief_question_own_session"].format(question=question.question, sessions=question.sessions_open))
+    for action in [a for a in brief.follow_up if a.overdue][:1]:
+        out.append(q["brief_question_overdue"].format(title=action.title, owner=action.owner, due=action.due))
+    for o in [o for o in brief.obstacles if o.recurring and not o.actions][:1]:
+        out.append(q["brief_question_no_action"].format(label=o.label))
     ranked = sorted(((v, a) for a, v in brief.silo_index.items() if v is not None
                      and (not brief.areas or a in brief.areas)))
     if ranked and len(brief.silo_index) > 1:
@@ -279,27 +352,6 @@ def discussion_questions(brief: Brief) -> list[str]:
     if brief.new_entries:
         out.append(q["brief_question_new"].format(count=len(brief.new_entries)))
     return out[:MAX_QUESTIONS] or [q["brief_question_fallback"]]
-
-
-# --- the last brief -----------------------------------------------------------------------
-def last_brief_path(config) -> Path:
-    return config.state_dir / LAST_BRIEF_FILE
-
-
-def read_last_brief(config) -> str | None:
-    """The date of the last brief written to a file (None if there was none)."""
-    try:
-        data = json.loads(last_brief_path(config).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    value = data.get("date") if isinstance(data, dict) else None
-    return str(value) if value else None
-
-
-def record_brief(config, brief: Brief, output: Path | None = None) -> None:
-    data = {"date": brief.made, "since": brief.since, "until": brief.until, "areas": brief.areas,
-            "theme": brief.theme, "output": str(output) if output else None}
-    atomic_write_text(last_brief_path(config), json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
 # --- links ------------------------------------------------------------------------------------
@@ -380,6 +432,8 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
     lines += picture("timeline")
     for k, o in enumerate(brief.obstacles, start=1):
         state = t["obstacles_recurring"] if o.recurring else t["brief_once"]
+        if o.recurring and not o.actions:
+            state += f", **{t['obstacle_no_action']}**"
         lines += [f"### {k}. {o.label} ({o.count}, {state})", "",
                   f"*{t['brief_spread']}:* {spread_text(brief, o)}", ""]
         for e in o.entries:
@@ -418,9 +472,42 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         lines.append(t["brief_new_nothing"].format(date=brief.last_brief))
     for e in brief.new_entries:
         lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")
-    lines += ["", f"## {t['brief_questions_heading']}", ""]
+    lines += ["", *loop_markdown(brief, link)]
+    lines += [f"## {t['brief_questions_heading']}", ""]
     lines += [f"{k}. {q}" for k, q in enumerate(brief.questions, start=1)]
     return "\n".join(lines).rstrip() + "\n"
+
+
+def loop_markdown(brief: Brief, link) -> list[str]:
+    """The brief's learning-loop sections as Markdown lines."""
+    t = texts(brief.lang)
+
+    def action_line(a: ActionItem) -> str:
+        late = f" – **{t['action_overdue']}**" if a.overdue else ""
+        lessons = ", ".join(link(e) for e in a.lessons)
+        return (f"- **{_md_escape(a.title)}** · {t['action_owner']}: {_md_escape(a.owner)} · "
+                f"{t['action_due']} {a.due}{late} · {t['action_status_' + a.status]}"
+                + (f"  \n  {t['action_lessons']}: {lessons}" if lessons else ""))
+
+    lines = [f"## {t['brief_follow_up_heading']}", "", t["brief_follow_up_intro"].format(date=brief.next_session), ""]
+    lines += [action_line(a) for a in brief.follow_up] or [t["brief_follow_up_nothing"]]
+    lines += ["", f"## {t['brief_agenda_heading']}", ""]
+    for q in brief.agenda:
+        flag = f" – **{t['question_own_session']}**" if q.own_session else ""
+        lines.append(f"- **{_md_escape(q.question)}** ({_md_escape(q.owner)}; "
+                     + t["question_open_since"].format(date=q.opened, days=q.age_days, sessions=q.sessions_open)
+                     + f"){flag}")
+    if not brief.agenda:
+        lines.append(t["brief_agenda_nothing"])
+    lines += ["", f"## {t['brief_validated_heading']}" + (f" ({brief.last_brief})" if brief.last_brief else ""), ""]
+    for a in brief.validated:
+        lines.append(f"- **{_md_escape(a.title)}** ({_md_escape(a.owner)}, "
+                     + t["action_validated_on"].format(date=a.validated_on) + ")"
+                     + (f"  \n  > {_md_escape(a.evidence)}" if a.evidence else ""))
+    if not brief.validated:
+        lines.append(t["brief_validated_nothing"].format(date=brief.last_brief) if brief.last_brief
+                     else t["brief_validated_none_yet"])
+    return [*lines, ""]
 
 
 def _jinja_env():
@@ -496,5 +583,4 @@ def data_uri(data: bytes, mime: str) -> str:
 
 __all__ = [
     "Brief", "Links", "compose_brief", "render_markdown", "render_html", "render_html_fragment",
-    "read_last_brief", "record_brief",
 ]

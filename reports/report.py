@@ -19,6 +19,7 @@ from urllib.parse import quote as url_quote
 
 from analysis.corpus import load_corpus
 from analysis.links import find_synergies
+from analysis.loop import entries_from_index, load_loop, loop_figures
 from indexer.roadmaps import load_roadmaps
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
@@ -53,6 +54,18 @@ class ActionYear:
 
 
 @dataclass
+class LoopAction:
+    """An action that followed up lessons of the area during the year."""
+
+    id: str
+    title: str
+    owner: str
+    status: str
+    outcome: list[str]  # what acting changed: roadmap, routine, policy
+    lessons: list[EntryRef]  # the area's lessons it answers
+
+
+@dataclass
 class AreaYear:
     slug: str
     name: str
@@ -60,6 +73,8 @@ class AreaYear:
     lessons: list[Lesson]
     policy: list[PolicyNeed]
     actions: list[ActionYear]
+    loop: list[LoopAction] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)  # analysis.loop.LoopFigures.to_dict()
 
     @property
     def total(self) -> int:
@@ -72,6 +87,7 @@ class YearReport:
     title: str
     lang: str
     areas: list[AreaYear]
+    figures: dict = field(default_factory=dict)  # the loop's figures for the whole year
 
     @property
     def total(self) -> int:
@@ -94,6 +110,9 @@ def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> Y
             echoes[s.a] += 1
             echoes[s.b] += 1
     roadmaps = load_roadmaps(kb.config).by_area
+    loop = load_loop(kb.config, entries=entries_from_index(kb))
+    since, until = f"{int(year):04d}-01-01", f"{int(year):04d}-12-31"
+    active = [a for a in loop.actions if any(since <= c.date <= until for c in a.history)]
     out = []
     for slug, area in kb.config.areas.items():
         if areas and slug not in areas:
@@ -109,12 +128,38 @@ def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> Y
             citing = [ref(e) for e in in_year if action.id in (rows[e].get("roadmap") or [])]
             actions.append(ActionYear(action.id, action.title, action.status, action.actor,
                                       roadmap.rel_path, citing))
+        acted = [LoopAction(a.id, a.title, a.owner, a.status, list(a.outcome),
+                            [ref(e) for e in a.lessons if e in rows and rows[e]["area"] == slug])
+                 for a in active]
         out.append(AreaYear(
             slug=slug, name=area.name, counts={t: counts[t] for t in ENTRY_TYPES if counts[t]},
             lessons=[Lesson(ref(e), echoes[e]) for e in lessons[:MAIN_LESSONS]],
-            policy=policy, actions=actions,
+            policy=policy, actions=actions, loop=[a for a in acted if a.lessons],
+            figures=loop_figures(loop, since=since, until=until, areas=[slug]).to_dict(),
         ))
-    return YearReport(year=int(year), title=kb.config.title, lang=lang, areas=out)
+    return YearReport(year=int(year), title=kb.config.title, lang=lang, areas=out,
+                      figures=loop_figures(loop, since=since, until=until, areas=areas or ()).to_dict())
+
+
+def figure_lines(figures: dict, lang: str) -> list[str]:
+    """The loop's figures as sentences (leaving out what cannot be computed)."""
+    t = texts(lang)
+    lines = []
+    if figures.get("obstacles"):
+        lines.append(t["report_figure_share"].format(n=figures["obstacles_with_action"], total=figures["obstacles"],
+                                                     share=f"{figures['share_with_action'] * 100:.0f} %"))
+    if figures.get("median_days_to_action") is not None:
+        lines.append(t["report_figure_days"].format(days=f"{figures['median_days_to_action']:.0f}"))
+    lines.append(t["report_figure_overdue"].format(n=figures.get("overdue", 0)))
+    lines.append(t["report_figure_validated"].format(n=figures.get("validated", 0)))
+    return lines
+
+
+def loop_action_text(action: LoopAction, lang: str) -> str:
+    t = texts(lang)
+    changed = ", ".join(t[f"outcome_{o}"] for o in action.outcome)
+    return (f"{action.title} ({action.owner}; {t['action_status_' + action.status]}"
+            + (f"; {t['report_changed'].format(what=changed)}" if changed else "") + ")")
 
 
 def action_link(links: Links, action: ActionYear) -> str:
@@ -134,6 +179,7 @@ def render_markdown(report: YearReport, links: Links) -> str:
     t = texts(report.lang)
     lines = [f"# {t['report_title'].format(year=report.year)} – {report.title}", "",
              t["report_intro"].format(total=report.total, year=report.year), ""]
+    lines += [f"**{t['report_figures']}:** " + " · ".join(figure_lines(report.figures, report.lang)), ""]
 
     def link(e: EntryRef) -> str:
         return f"[{_md_escape(e.title)}]({links.entry(e)})"
@@ -156,6 +202,12 @@ def render_markdown(report: YearReport, links: Links) -> str:
                 levels = ", ".join(t.get(f"report_level_{level}", level) for level in need.levels)
                 lines.append(f"- {link(need.entry)} ({need.entry.type}; {levels})")
             lines += ([] if area.policy else [t["report_nothing"]]) + [""]
+            lines += [f"### {t['report_loop']}", "", t["report_loop_note"], ""]
+            for action in area.loop:
+                lines.append(f"- {_md_escape(loop_action_text(action, report.lang))}")
+                lines.append(f"  {t['action_lessons']}: " + ", ".join(link(e) for e in action.lessons))
+            lines += ([] if area.loop else [t["report_nothing"]]) + [""]
+            lines += [f"*{t['report_figures']}:* " + " · ".join(figure_lines(area.figures, report.lang)), ""]
         if area.actions:
             lines += [f"### {t['report_actions']}", ""]
             for action in area.actions:
@@ -175,6 +227,7 @@ def render_html(report: YearReport, links: Links) -> str:
     body = env.get_template("report_body.html").render(
         r=report, t=t, links=links, action_link=lambda a: action_link(links, a),
         counts=lambda a: _counts_text(a, report.lang),
+        figures=lambda f: figure_lines(f, report.lang), loop_action=lambda a: loop_action_text(a, report.lang),
     )
     return env.get_template("brief_document.html").render(
         lang=report.lang, title=t["report_title"].format(year=report.year) + f" – {report.title}", body=body,

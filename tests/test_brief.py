@@ -4,6 +4,7 @@ synergy between mobility and building, a goal conflict logged in energy about bu
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from html.parser import HTMLParser
@@ -15,7 +16,8 @@ from click.testing import CliRunner
 from kb.app.curation import record_link
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import all_commands, cli
-from reports.brief import Links, compose_brief, make_document, read_last_brief, record_brief, render_markdown
+from kb.core.sessions import last_session, record_session
+from reports.brief import Links, compose_brief, make_document, render_markdown
 from reports.report import render_html as report_html
 from reports.report import render_markdown as report_markdown
 from reports.report import yearly_report
@@ -152,10 +154,10 @@ def test_theme_restricts_to_entries_near_it(brief_kb):
 
 
 def test_new_since_the_last_brief(brief_kb):
-    assert read_last_brief(brief_kb.config) is None
+    assert last_session(brief_kb.config.root) is None
     first = compose_brief(brief_kb, today="2026-03-01")
-    record_brief(brief_kb.config, first)
-    assert read_last_brief(brief_kb.config) == "2026-03-01"
+    record_session(brief_kb.config.root, first.made)
+    assert last_session(brief_kb.config.root) == "2026-03-01"
     brief = compose_brief(brief_kb, last_brief="2026-03-01")
     assert brief.new_entries and all(e.date > "2026-03-01" for e in brief.new_entries)
     assert "ene-biogas" in [e.id for e in brief.new_entries]
@@ -260,19 +262,22 @@ def test_yearly_report_per_area(brief_kb, tmp_path):
 
 
 # --- the CLI -------------------------------------------------------------------------------------
-def test_cli_brief_writes_file_and_remembers_the_date(brief_root, tmp_path):
+def test_cli_brief_writes_file_and_marks_a_session_only_when_asked(brief_root, tmp_path):
     out = tmp_path / "b.html"
     result = _run("brief", "--root", str(brief_root), "--area", "bygg", "--area", "energi", "-o", str(out))
     assert result.exit_code == 0, result.output
     assert f"wrote {out}" in result.stderr and result.stdout == ""
     page = parse_html(out.read_text(encoding="utf-8"))
     assert "script" not in page.tags
-    saved = json.loads((brief_root / ".kb" / "last-brief.json").read_text(encoding="utf-8"))
-    assert saved["areas"] == ["bygg", "energi"]
+    assert last_session(brief_root) is None  # writing a brief is not holding a session
+    marked = _run("brief", "--root", str(brief_root), "-o", str(out), "--mark")
+    assert marked.exit_code == 0, marked.output
+    day = last_session(brief_root)
+    assert day == dt.date.today().isoformat() and "Recorded the learning session" in marked.stderr
     again = _run("brief", "--root", str(brief_root), "--since-last", "--json")
     assert again.exit_code == 0, again.output
     data = json.loads(again.stdout)
-    assert data["last_brief"] == saved["date"] and data["since"] > saved["date"]
+    assert data["last_brief"] == day and data["since"] > day
 
 
 def test_cli_brief_prints_markdown_and_rejects_bad_options(brief_root):

@@ -17,6 +17,8 @@ from kb.app import capture
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
+from kb.core.actions import OUTCOMES
+from kb.core.actions import STATUSES as LOOP_STATUSES
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS
 from kb.core.roadmap import ACTION_STATUSES
 from kb.core.texts import LANGUAGES, TEXTS, Message, pick_language, text, texts
@@ -36,6 +38,8 @@ BUILT_KEYS = {
     "report_level_": POLICY_LEVELS,
     "roadmap_status_": ACTION_STATUSES,
     "link_status_": LINK_STATUSES,
+    "action_status_": LOOP_STATUSES,
+    "outcome_": OUTCOMES,
     "brief_figure_": PICTURE_NAMES,
     "picture_": PICTURE_NAMES,
 }

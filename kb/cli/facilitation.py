@@ -16,22 +16,29 @@ from kb.cli.options import (
     root_option,
     since_until,
 )
-from reports.brief import brief_with_pictures, make_document, read_last_brief, record_brief
+from kb.core import audit
+from kb.core.sessions import SESSIONS_FILE, last_session, record_session
+from reports.brief import brief_with_pictures, make_document
 from reports.pictures import write_pictures
 from reports.report import write_document, yearly_report
 
 
-def _brief_options(kb, since, until, areas, since_last, theme, lang) -> dict:
-    last = read_last_brief(kb.config)
+def _brief_options(kb, since, until, areas, since_last, theme, lang, next_session=None) -> dict:
+    last = last_session(kb.config.root)
     if since_last:
         if since:
             raise click.UsageError("use --since or --since-last, not both")
         if last is None:
-            raise click.UsageError("--since-last: no brief has been written to a file yet")
+            raise click.UsageError("--since-last: no learning session is recorded yet (kb brief --mark records one)")
         since = (dt.date.fromisoformat(last) + dt.timedelta(days=1)).isoformat()
     areas, since, until = since_until(kb.config, areas, since, until)
+    if next_session:
+        try:
+            dt.date.fromisoformat(next_session)
+        except ValueError:
+            raise click.BadParameter(f"{next_session!r} is not YYYY-MM-DD", param_hint="--next-session") from None
     return {"since": since, "until": until, "areas": list(areas), "theme": theme, "lang": lang,
-            "last_brief": last}
+            "last_brief": last, "next_session": next_session}
 
 
 def _output_format(fmt, output) -> str:
@@ -44,27 +51,33 @@ def _output_format(fmt, output) -> str:
 @root_option
 @model_option
 @period_options
-@click.option("--since-last", is_flag=True, help="Start the period the day after the last brief written to a file.")
+@click.option("--since-last", is_flag=True, help="Start the period the day after the last learning session.")
 @click.option("--theme", help="Focus on the entries nearest this theme (a search, e.g. 'upphandling').")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), help="Default: from -o's suffix, else md.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically) and "
-              "remember today as the last brief's date. Default: print.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically). Default: print.")
+@click.option("--mark", is_flag=True, help="This brief is for a learning session held today: record the session "
+              "in sessions.tsv (the next brief counts what is new, validated and overdue from it).")
+@click.option("--next-session", metavar="YYYY-MM-DD", help="Date of the next learning session (open actions due "
+              "before it are listed). Default: from the rhythm of the sessions held.")
 @click.option("--base-url", help="Link entries to this Datasette (BASE/-/kb/entry/ID) instead of the entry files.")
 @click.option("--no-pictures", is_flag=True, help="Leave the pictures out.")
 @json_option
 @handle_errors
-def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output, base_url, no_pictures, as_json):
+def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output, mark, next_session, base_url,
+          no_pictures, as_json):
     """The handout for a learning session: recurring obstacles, cross-area synergies with
-    quotes, goal conflicts, what is new since the last brief, and questions to discuss.
+    quotes, goal conflicts, what is new since the last session, actions to follow up, the
+    learning agenda, what was validated, and questions to discuss.
 
     \b
       kb brief --since 2026-01 -o brief.html      one A4-ready file, pictures inside
       kb brief --since-last --area energi -o brief.md
+      kb brief --since-last -o brief.html --mark  ...and record today's learning session
     """
     from pathlib import Path
 
     kb = open_kb(root, model)
-    options = _brief_options(kb, since, until, areas, since_last, theme, lang)
+    options = _brief_options(kb, since, until, areas, since_last, theme, lang, next_session)
     written = make_document(kb, fmt=_output_format(fmt, output), output=Path(output) if output else None,
                             base_url=base_url, pictures=not no_pictures and not as_json, **options)
     if as_json:
@@ -72,9 +85,12 @@ def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output
     elif not output:
         click.echo(written.text, nl=False)
     if output:
-        record_brief(kb.config, written.brief, Path(output))
         for path in written.files:
             click.echo(f"wrote {path}", err=True)
+    if mark:
+        record_session(kb.config.root, written.brief.made, f"kb brief{' -o ' + Path(output).name if output else ''}")
+        audit.record(kb.config.state_dir, None, "session.mark", path=SESSIONS_FILE, date=written.brief.made)
+        click.echo(f"Recorded the learning session of {written.brief.made} in {SESSIONS_FILE}.", err=True)
 
 
 @click.command()

@@ -36,6 +36,22 @@ TEXTS: dict[str, tuple[str, str]] = {
 
     # --- the learning loop: actions and the learning agenda ----------------------------------
     "agenda_from_obstacle": ("Hur undanröjer vi hindret ”{label}”?", "How do we remove the obstacle “{label}”?"),
+    # action_status_ + a status id: its name on screen
+    "action_status_proposed": ("Föreslagen", "Proposed"),
+    "action_status_agreed": ("Beslutad", "Agreed"),
+    "action_status_in-progress": ("Pågår", "In progress"),
+    "action_status_done": ("Genomförd", "Done"),
+    "action_status_validated": ("Validerad", "Validated"),
+    "action_status_dropped": ("Avskriven", "Dropped"),
+    "action_owner": ("Ägare", "Owner"),
+    "action_due": ("Klar senast", "Due"),
+    "action_overdue": ("försenad", "overdue"),
+    "action_lessons": ("Lärdomar", "Lessons"),
+    "action_validated_on": ("validerad {date}", "validated {date}"),
+    "question_open_since": ("öppen sedan {date}: {days} dagar, {sessions} lärtillfällen",
+                            "open since {date}: {days} days, {sessions} learning sessions"),
+    "question_own_session": ("Dags för ett eget lärtillfälle", "Time for a session of its own"),
+    "obstacle_no_action": ("ingen åtgärd ännu", "no action yet"),
 
     # --- filters (search, cross-area, policy and brief pages) -----------------------------
     "filter_area": ("Område", "Area"),
@@ -296,12 +312,25 @@ TEXTS: dict[str, tuple[str, str]] = {
         "(confirm or reject with kb link)."),
     "brief_conflicts_heading": ("Målkonflikter att diskutera", "Goal conflicts to discuss"),
     "brief_touches": ("berör", "touches"),
-    "brief_new_heading": ("Nytt sedan förra underlaget", "New since the last brief"),
+    "brief_new_heading": ("Nytt sedan förra lärtillfället", "New since the last learning session"),
     "brief_new_none_before": (
-        "Inget tidigare underlag är registrerat; nästa underlag visar det som tillkommit efter detta.",
-        "No earlier brief is recorded; the next brief will show what was added after this one."),
+        "Inget tidigare lärtillfälle är registrerat; när det här har hållits visar nästa underlag det som "
+        "tillkommit efter det.",
+        "No earlier learning session is recorded; once this one is held, the next brief shows what was "
+        "added after it."),
     "brief_new_nothing": ("Inga nya poster sedan {date}.", "No new entries since {date}."),
     "brief_questions_heading": ("Frågor att diskutera", "Questions for discussion"),
+    "brief_follow_up_heading": ("Åtgärder att följa upp", "Actions to follow up"),
+    "brief_follow_up_intro": (
+        "Försenade åtgärder och åtgärder som ska vara klara före nästa lärtillfälle ({date}).",
+        "Overdue actions and actions due before the next learning session ({date})."),
+    "brief_follow_up_nothing": ("Inga åtgärder att följa upp.", "No actions to follow up."),
+    "brief_agenda_heading": ("Lärfrågor på agendan", "Learning questions on the agenda"),
+    "brief_agenda_nothing": ("Inga öppna lärfrågor.", "No open learning questions."),
+    "brief_validated_heading": ("Validerat sedan sist", "Validated since last time"),
+    "brief_validated_nothing": ("Inga åtgärder har validerats sedan {date}.",
+                                "No action was validated since {date}."),
+    "brief_validated_none_yet": ("Inga åtgärder har validerats ännu.", "No action has been validated yet."),
     # brief_figure_ + a picture name: the caption of a picture in the brief
     "brief_figure_map": ("Karta över lärdomar", "Map of lessons"),
     "brief_figure_heatmap": ("Starka länkar mellan områden", "Strong links between areas"),
@@ -335,6 +364,19 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_question_new": (
         "{count} nya poster sedan förra lärtillfället. Vilken av dem borde alla områden känna till?",
         "{count} new entries since the last learning session. Which one should every area know about?"),
+    "brief_question_overdue": (
+        "Åtgärden ”{title}” ({owner}) skulle ha varit klar {due}. Vad behövs för att den ska bli klar, "
+        "eller ska den avskrivas?",
+        "The action “{title}” ({owner}) was due {due}. What does it need to be finished, or should it "
+        "be dropped?"),
+    "brief_question_own_session": (
+        "Lärfrågan ”{question}” har stått öppen i {sessions} lärtillfällen. Ska den få ett eget "
+        "lärtillfälle?",
+        "The learning question “{question}” has been open for {sessions} learning sessions. Should it "
+        "get a session of its own?"),
+    "brief_question_no_action": (
+        "Hindret ”{label}” återkommer, men ingen åtgärd är beslutad. Vem har rådigheten att agera?",
+        "The obstacle “{label}” recurs, but no action has been decided. Who holds the mandate to act?"),
     "brief_question_fallback": ("Vilken lärdom från perioden borde bli en ny rutin eller policy?",
                                 "Which lesson from this period should become a new routine or policy?"),
 
@@ -377,6 +419,22 @@ TEXTS: dict[str, tuple[str, str]] = {
     "report_no_entries": ("inga poster {year}", "no entries in {year}"),
     "report_none": ("Inga poster {year}.", "No entries in {year}."),
     "report_nothing": ("Inga.", "None."),
+    "report_loop": ("Från lärdom till åtgärd", "From lesson to action"),
+    "report_loop_note": (
+        "Åtgärder som under året följde upp områdets lärdomar, och vad de ändrade.",
+        "Actions that followed up the area's lessons during the year, and what they changed."),
+    "report_changed": ("ändrade {what}", "changed {what}"),
+    # outcome_ + an outcome id: what acting on a lesson changed
+    "outcome_roadmap": ("färdplanen", "the roadmap"),
+    "outcome_routine": ("en rutin", "a routine"),
+    "outcome_policy": ("en policy", "a policy"),
+    "report_figures": ("Lärloopen i siffror", "The learning loop in figures"),
+    "report_figure_share": ("Hinder med en åtgärd: {n} av {total} ({share})",
+                            "Obstacles with an action: {n} of {total} ({share})"),
+    "report_figure_days": ("Mediantid från lärdom till beslutad åtgärd: {days} dagar",
+                           "Median time from a lesson to a decided action: {days} days"),
+    "report_figure_overdue": ("Försenade åtgärder: {n}", "Overdue actions: {n}"),
+    "report_figure_validated": ("Validerade åtgärder: {n}", "Validated actions: {n}"),
     "report_actor": ("rådighet", "mandate"),
     # report_level_ + a level: within a sentence of the report
     "report_level_regional": ("regional nivå", "regional level"),
