@@ -3,8 +3,9 @@
 Datasette finds this package's ``templates/`` and ``static/`` folders itself. The hooks
 below (all exist in Datasette 0.65 and 1.0) only connect Datasette to the work, which is
 in the page modules: search and entry pages (:mod:`.pages`), cross-area learning
-(:mod:`.crossarea`), roadmaps and policy (:mod:`.roadmaps`), the brief (:mod:`.brief`) and
-the form to log a reflection (:mod:`.capture`); the SQL functions are in :mod:`.sql`.
+(:mod:`.crossarea`), roadmaps and policy (:mod:`.roadmaps`), the brief (:mod:`.brief`),
+actions and the learning agenda (:mod:`.loop`), Atom feeds (:mod:`.feeds`) and the form to
+log a reflection (:mod:`.capture`); the SQL functions are in :mod:`.sql`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 from datasette import hookimpl
 from markupsafe import Markup
 
-from datasette_plugins import brief, capture, crossarea, pages, roadmaps, sql
+from datasette_plugins import brief, capture, crossarea, feeds, loop, pages, roadmaps, sql
 from datasette_plugins import metadata as kb_metadata
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import get_state
 from datasette_plugins.web import SECURITY_HEADERS, request_language, static_url
+from kb.app.auth import has_role
 from kb.core.texts import text, texts
 
 READ_ONLY_API = ("/-/kb/search.json",)
@@ -36,7 +38,8 @@ def startup(datasette):
 
 @hookimpl
 def register_routes(datasette):
-    return [*pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES]
+    return [*pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES, *loop.ROUTES,
+            *feeds.ROUTES]
 
 
 @hookimpl
@@ -91,6 +94,8 @@ def menu_links(datasette, actor, request):
         {"href": path("/-/kb/conflicts"), "label": t["conflicts_title"]},
         {"href": path("/-/kb/roadmaps"), "label": t["roadmaps_title"]},
         {"href": path("/-/kb/policy"), "label": t["policy_title"]},
+        {"href": path("/-/kb/actions"), "label": t["actions_title"]},
+        {"href": path("/-/kb/agenda"), "label": t["agenda_title"]},
         {"href": path("/-/kb/brief"), "label": t["brief_title"]},
         {"href": path("/-/kb/new"), "label": t["capture_new_title"]} if signed_in
         else {"href": path("/-/kb/login"), "label": t["capture_login_title"]},
@@ -99,9 +104,12 @@ def menu_links(datasette, actor, request):
 
 @hookimpl
 def permission_allowed(datasette, actor, action):
-    if action != capture.WRITE_ACTION:
-        return None
-    return capture.may_write(datasette, actor)
+    if action == capture.WRITE_ACTION:
+        return capture.may_write(datasette, actor)
+    if action == loop.FACILITATE:  # verdicts, actions and the learning agenda
+        state = get_state(datasette)
+        return bool(state and actor and has_role(state.config, actor.get("id"), "facilitator"))
+    return None
 
 
 @hookimpl

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import math
+import re
 import time
 from urllib.parse import parse_qsl, urlencode
 
@@ -247,9 +248,13 @@ async def logout_page(datasette, request):
     return response
 
 
+_NEXT_RE = re.compile(r"^/-/kb/(new|search|actions|actions/new|actions/[A-Za-z0-9][A-Za-z0-9._-]{0,199}|agenda"
+                      r"|obstacles)$")
+
+
 def _safe_next(value: str) -> str:
     """Only our own pages: never an absolute URL or ``//host`` (open redirect)."""
-    return value if value in ("/-/kb/new", "/-/kb/search") else "/-/kb/new"
+    return value if _NEXT_RE.match(value or "") else "/-/kb/new"
 
 
 ROUTES = [

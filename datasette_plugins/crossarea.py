@@ -22,6 +22,7 @@ from analysis.corpus import load_corpus
 from analysis.duplicates import find_duplicates
 from analysis.links import area_links, find_synergies, synergies
 from analysis.obstacles import recurring_obstacles
+from datasette_plugins.loop import FACILITATE
 from datasette_plugins.state import get_state
 from datasette_plugins.web import (
     html_page,
@@ -32,6 +33,7 @@ from datasette_plugins.web import (
     request_language,
     static_url,
 )
+from indexer.actions import load_actions
 from kb.core.decisions import load_decisions
 from kb.core.errors import KBError
 from kb.core.texts import texts
@@ -125,9 +127,10 @@ async def synergies_page(datasette, request):
     return await html_page(datasette, request, "crossarea_synergies.html", context, status=400 if errors else 200)
 
 
-async def _filtered_listing(datasette, request, compute, key: str, template: str):
+async def _filtered_listing(datasette, request, compute, key: str, template: str, annotate=None):
     """A page (or ``.json``) listing what ``compute(kb, since, until, areas)`` finds, with the
-    period/area filter form and its errors."""
+    period/area filter form and its errors. ``annotate(config, items) -> [dict]`` adds to
+    each item's JSON and is given to the template as ``notes``."""
     state = get_state(datasette)
     as_json = request.url_vars.get("format") == "json"
     if state is None:
@@ -144,16 +147,26 @@ async def _filtered_listing(datasette, request, compute, key: str, template: str
             if as_json:
                 return _error(exc, True)
             errors = [str(exc)]
+    notes = await asyncio.to_thread(annotate, state.config, found) if annotate else [{} for _ in found]
     if as_json:
-        return json_response({"ok": True, "count": len(found), key: [item.to_dict() for item in found]})
+        return json_response({"ok": True, "count": len(found),
+                              key: [{**item.to_dict(), **note} for item, note in zip(found, notes, strict=True)]})
     context = _context(datasette, state, request)
-    context.update({key: found, "errors": errors, "form": form})
+    context.update({key: found, "notes": notes, "errors": errors, "form": form,
+                    "facilitator": await datasette.permission_allowed(request.actor, FACILITATE, default=False),
+                    "agenda_new_url": datasette.urls.path("/-/kb/agenda/new")})
     return await html_page(datasette, request, template, context, status=400 if errors else 200)
+
+
+def obstacle_actions(config, groups) -> list[dict]:
+    """How many actions cite an entry of each obstacle group (0: nobody acts on it yet)."""
+    actions = load_actions(config).actions
+    return [{"actions": sum(1 for a in actions if set(g.entries) & set(a.lessons))} for g in groups]
 
 
 async def obstacles_page(datasette, request):
     return await _filtered_listing(datasette, request, recurring_obstacles, "groups",
-                                   "crossarea_obstacles.html")
+                                   "crossarea_obstacles.html", annotate=obstacle_actions)
 
 
 async def conflicts_page(datasette, request):

@@ -24,6 +24,7 @@ from datasette_plugins.web import (
     read_filter_args,
     request_language,
 )
+from indexer.actions import load_actions
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
 from kb.core.store import decode_entry_row
@@ -168,6 +169,7 @@ async def entry_page(datasette, request):
         [entry_id],
     )).rows]
     related = await asyncio.to_thread(state.related_lessons, entry_id)
+    actions = await asyncio.to_thread(lambda: load_actions(state.config).citing(entry_id))
     context = {
         **common,
         "entry": entry,
@@ -178,6 +180,11 @@ async def entry_page(datasette, request):
         "confirmed": [(rid, titles.get(rid)) for rid in entry["related"]],
         "cited_by": cited_by,
         "related": related,
+        "actions": [a.to_dict() for a in actions],
+        "action_url": lambda action_id: datasette.urls.path("/-/kb/actions/" + quote(action_id, safe=""))
+        + ("?lang=en" if lang == "en" else ""),
+        "new_action_url": datasette.urls.path("/-/kb/actions/new") + "?" + urlencode(
+            {"lesson": entry_id, **({"lang": lang} if lang != "sv" else {})}),
         "policy_labels": [t.get(f"policy_level_{p}", p) for p in entry["policy"]],
         "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
         "other_lang": "en" if lang == "sv" else "sv",

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote
 
 from datasette.utils.asgi import Response
 
@@ -113,6 +113,22 @@ def page_context(datasette, state: KBState, lang: str) -> dict:
         "area_class": {slug: f"kb-area-c{i % 8}" for i, slug in enumerate(state.config.areas)},
         "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],
     }
+
+
+MAX_FORM_BYTES = 128_000  # a form: three sections of 10,000 characters, url-encoded, fit
+
+
+async def read_form(request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str] | None:
+    """A url-encoded POST body as a dict (empty for other methods), or None if it is too large."""
+    if request.method != "POST":
+        return {}
+    length = request.headers.get("content-length")
+    if length and length.isdigit() and int(length) > max_bytes:
+        return None
+    body = await request.post_body()
+    if len(body) > max_bytes:
+        return None
+    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
 
 
 def list_arg(args, name: str) -> list[str]:

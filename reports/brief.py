@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import os
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -28,12 +27,12 @@ from analysis.corpus import Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix
 from analysis.loop import Loop, entries_from_index, load_loop
 from analysis.obstacles import group_obstacles
-from analysis.policy import quote as entry_quote
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
 from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 from reports.pictures import brief_figures, figure_bytes, write_pictures
+from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_escape
 from search.filters import Filters
 
 MAX_OBSTACLES = 6
@@ -42,23 +41,9 @@ MAX_CONFLICTS = 6
 MAX_NEW = 15
 MAX_QUESTIONS = 9
 THEME_ENTRIES = 15  # how many entries near a --theme make up the brief's world
-QUOTE_CHARS = 170
-TEMPLATES_DIR = Path(__file__).parent / "templates"
 
 
 # --- the data --------------------------------------------------------------------------
-@dataclass
-class EntryRef:
-    id: str
-    title: str
-    area: str
-    type: str
-    date: str
-    sprint: str | None
-    path: str | None
-    quote: str = ""
-
-
 @dataclass
 class ObstacleItem:
     label: str
@@ -183,7 +168,7 @@ def compose_brief(
 
     scope = [e for e in work.ids if in_scope(rows[e])]
     counts = Counter(rows[e]["type"] for e in scope)
-    ref = _ref_maker(rows)
+    ref = entry_refs(rows)
 
     made = today or dt.date.today().isoformat()
     loop = load_loop(kb.config, entries=entries_from_index(kb), today=dt.date.fromisoformat(made))
@@ -240,7 +225,7 @@ def loop_items(loop: Loop, rows: dict, areas: list[str], last_session: str | Non
                next_session: dt.date) -> dict:
     """The brief's part of the learning loop, within its areas: actions to follow up,
     learning questions on the agenda, actions validated since the last session."""
-    ref = _ref_maker(rows)
+    ref = entry_refs(rows)
 
     def in_areas(area_list: list[str]) -> bool:
         return not areas or not area_list or bool(set(areas) & set(area_list))
@@ -308,17 +293,6 @@ def period_matrix(links: AreaLinks, rows: dict, since: str | None, until: str | 
     return matrix, silo
 
 
-def _ref_maker(rows: dict):
-    def ref(entry_id: str) -> EntryRef:
-        row = rows[entry_id]
-        return EntryRef(
-            id=entry_id, title=row["title"], area=row["area"], type=row["type"], date=row["date"],
-            sprint=row.get("sprint"), path=row.get("path"), quote=entry_quote(row.get("body") or "", QUOTE_CHARS),
-        )
-
-    return ref
-
-
 def discussion_questions(brief: Brief) -> list[str]:
     """Questions for the session: templates filled in with what the brief found (no
     language model)."""
@@ -354,28 +328,6 @@ def discussion_questions(brief: Brief) -> list[str]:
     return out[:MAX_QUESTIONS] or [q["brief_question_fallback"]]
 
 
-# --- links ------------------------------------------------------------------------------------
-@dataclass
-class Links:
-    """How a rendered brief links to entries: Datasette pages if ``base_url`` is set, else
-    paths to the entry files relative to ``out_dir`` (the folder of the written file)."""
-    root: Path
-    out_dir: Path | None = None
-    base_url: str | None = None
-
-    def entry(self, ref: EntryRef) -> str:
-        if self.base_url is not None:
-            return f"{self.base_url.rstrip('/')}/-/kb/entry/{url_quote(ref.id, safe='')}"
-        target = Path(self.root) / (ref.path or f"entries/{ref.area}/{ref.id}.md")
-        start = Path(self.out_dir) if self.out_dir else Path(self.root)
-        relative = os.path.relpath(target.resolve(), start.resolve())
-        return url_quote(relative.replace(os.sep, "/"))
-
-    @property
-    def web(self) -> bool:
-        return self.base_url is not None
-
-
 # --- rendering -------------------------------------------------------------------------------
 def period_text(brief: Brief) -> str:
     t = texts(brief.lang)
@@ -402,10 +354,6 @@ def spread_text(brief: Brief, o: ObstacleItem) -> str:
     return f"{areas}; {when}"
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("[", "\\[").replace("]", "\\]")
-
-
 def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:
     """The brief as Markdown. ``pictures``: name -> relative path of an image to show."""
     t = texts(brief.lang)
@@ -413,7 +361,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
     name = brief.area_name
 
     def link(ref: EntryRef) -> str:
-        return f"[{_md_escape(ref.title)}]({links.entry(ref)})"
+        return f"[{md_escape(ref.title)}]({links.entry(ref)})"
 
     def picture(key: str) -> list[str]:
         caption = t[f"brief_figure_{key}"]
@@ -485,7 +433,7 @@ def loop_markdown(brief: Brief, link) -> list[str]:
     def action_line(a: ActionItem) -> str:
         late = f" – **{t['action_overdue']}**" if a.overdue else ""
         lessons = ", ".join(link(e) for e in a.lessons)
-        return (f"- **{_md_escape(a.title)}** · {t['action_owner']}: {_md_escape(a.owner)} · "
+        return (f"- **{md_escape(a.title)}** · {t['action_owner']}: {md_escape(a.owner)} · "
                 f"{t['action_due']} {a.due}{late} · {t['action_status_' + a.status]}"
                 + (f"  \n  {t['action_lessons']}: {lessons}" if lessons else ""))
 
@@ -494,27 +442,20 @@ def loop_markdown(brief: Brief, link) -> list[str]:
     lines += ["", f"## {t['brief_agenda_heading']}", ""]
     for q in brief.agenda:
         flag = f" – **{t['question_own_session']}**" if q.own_session else ""
-        lines.append(f"- **{_md_escape(q.question)}** ({_md_escape(q.owner)}; "
+        lines.append(f"- **{md_escape(q.question)}** ({md_escape(q.owner)}; "
                      + t["question_open_since"].format(date=q.opened, days=q.age_days, sessions=q.sessions_open)
                      + f"){flag}")
     if not brief.agenda:
         lines.append(t["brief_agenda_nothing"])
     lines += ["", f"## {t['brief_validated_heading']}" + (f" ({brief.last_brief})" if brief.last_brief else ""), ""]
     for a in brief.validated:
-        lines.append(f"- **{_md_escape(a.title)}** ({_md_escape(a.owner)}, "
+        lines.append(f"- **{md_escape(a.title)}** ({md_escape(a.owner)}, "
                      + t["action_validated_on"].format(date=a.validated_on) + ")"
-                     + (f"  \n  > {_md_escape(a.evidence)}" if a.evidence else ""))
+                     + (f"  \n  > {md_escape(a.evidence)}" if a.evidence else ""))
     if not brief.validated:
         lines.append(t["brief_validated_nothing"].format(date=brief.last_brief) if brief.last_brief
                      else t["brief_validated_none_yet"])
     return [*lines, ""]
-
-
-def _jinja_env():
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
-    return Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
-                       trim_blocks=True, lstrip_blocks=True)
 
 
 def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> dict:
@@ -528,13 +469,13 @@ def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = 
 
 def render_html_fragment(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:
     """The brief's body (no <html>, no styles, no scripts): for the Datasette page."""
-    return _jinja_env().get_template("brief_body.html").render(**brief_context(brief, links, pictures))
+    return jinja_env().get_template("brief_body.html").render(**brief_context(brief, links, pictures))
 
 
 def render_html(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:
     """A single self-contained HTML file (CSS in a <style> element, pictures as data: URIs,
     no script) laid out for printing on A4."""
-    env = _jinja_env()
+    env = jinja_env()
     body = env.get_template("brief_body.html").render(**brief_context(brief, links, pictures))
     return env.get_template("brief_document.html").render(
         lang=brief.lang, title=f"{text('brief_title', brief.lang)} – {brief.title}", body=body,

@@ -25,7 +25,7 @@ from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
 from kb.core.texts import DEFAULT_LANGUAGE, texts
-from reports.brief import TEMPLATES_DIR, EntryRef, Links, _jinja_env, _md_escape, _ref_maker
+from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_escape
 
 MAIN_LESSONS = 5
 LESSON_TYPES = ("lesson", "enabler", "idea")
@@ -100,7 +100,7 @@ class YearReport:
 def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> YearReport:
     corpus = load_corpus(kb)
     rows = corpus.rows
-    ref = _ref_maker(rows)
+    ref = entry_refs(rows)
     prefix = f"{int(year):04d}-"
     in_year = sorted((e for e in corpus.ids if str(rows[e]["date"]).startswith(prefix)),
                      key=lambda e: (rows[e]["date"], e))
@@ -182,7 +182,7 @@ def render_markdown(report: YearReport, links: Links) -> str:
     lines += [f"**{t['report_figures']}:** " + " · ".join(figure_lines(report.figures, report.lang)), ""]
 
     def link(e: EntryRef) -> str:
-        return f"[{_md_escape(e.title)}]({links.entry(e)})"
+        return f"[{md_escape(e.title)}]({links.entry(e)})"
 
     for area in report.areas:
         lines += [f"## {area.name}", ""]
@@ -204,7 +204,7 @@ def render_markdown(report: YearReport, links: Links) -> str:
             lines += ([] if area.policy else [t["report_nothing"]]) + [""]
             lines += [f"### {t['report_loop']}", "", t["report_loop_note"], ""]
             for action in area.loop:
-                lines.append(f"- {_md_escape(loop_action_text(action, report.lang))}")
+                lines.append(f"- {md_escape(loop_action_text(action, report.lang))}")
                 lines.append(f"  {t['action_lessons']}: " + ", ".join(link(e) for e in action.lessons))
             lines += ([] if area.loop else [t["report_nothing"]]) + [""]
             lines += [f"*{t['report_figures']}:* " + " · ".join(figure_lines(area.figures, report.lang)), ""]
@@ -222,7 +222,7 @@ def render_markdown(report: YearReport, links: Links) -> str:
 
 
 def render_html(report: YearReport, links: Links) -> str:
-    env = _jinja_env()
+    env = jinja_env()
     t = texts(report.lang)
     body = env.get_template("report_body.html").render(
         r=report, t=t, links=links, action_link=lambda a: action_link(links, a),

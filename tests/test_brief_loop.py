@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import datetime as dt
 
+from click.testing import CliRunner
+
 from kb.app.actions import create_action, set_status
 from kb.app.agenda import add_question
+from kb.cli import cli
 from kb.core.sessions import record_session
 from reports.brief import Links, compose_brief, render_html_fragment, render_markdown
+from reports.digest import compose_digest
+from reports.digest import render_markdown as render_digest
 from reports.report import render_markdown as render_report
 from reports.report import yearly_report
 
@@ -49,7 +54,7 @@ def test_the_brief_lists_actions_questions_and_validations(indexed_kb):
         in follow
     assert "Långt fram" not in follow
     agenda = text.split("## Lärfrågor på agendan")[1].split("## Validerat sedan sist")[0]
-    assert "öppen sedan 2026-01-10: 199 dagar, 3 lärtillfällen" in agenda and "Dags för ett eget lärtillfälle" in agenda
+    assert "öppen sedan 2026-01-10: 199 dagar, lärtillfällen sedan dess: 3" in agenda and "Dags för ett eget lärtillfälle" in agenda
     validated = text.split("## Validerat sedan sist (2026-07-15)")[1]
     assert "Solceller med driftpersonalen" in validated and "> Alla tre skolor producerar sedan mars." in validated
     questions = text.split("## Frågor att diskutera")[1]
@@ -84,3 +89,30 @@ def test_the_yearly_report_shows_lessons_leading_to_actions_and_the_loop_figures
     assert "Kapacitetsbesked före projektering (Stadsfastigheter; Genomförd; ändrade färdplanen, en rutin)" in section
     assert "Hinder med en åtgärd: 1 av 1 (100 %)" in section
     assert report.figures["validated"] == 1 and report.figures["actions"] == 4
+
+
+def test_the_digest_brings_other_areas_lessons_on_our_roadmap_actions_and_what_falls_due(indexed_kb):
+    root = indexed_kb.config.root
+    (root / "roadmaps").mkdir()
+    (root / "roadmaps/bygg.md").write_text(
+        "---\narea: bygg\ntitle: Färdplan bygg\nactions:\n  - id: BYG-1\n    title: Värmepumpar utan effekttoppar\n"
+        "    status: ongoing\n---\n", encoding="utf-8")
+    path = root / "entries/mobilitet/laddplatser.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("tags: [laddinfrastruktur, elnät]",
+                                                             "tags: [laddinfrastruktur, elnät]\nroadmap: [BYG-1]"),
+                    encoding="utf-8")
+    indexed_kb.index()
+    late, soon, done = _loop(indexed_kb.config)
+    digest = compose_digest(indexed_kb, "bygg", since="2025-01-01", today=dt.date(2026, 7, 28))
+    assert [(t.entry.id, t.action_id) for t in digest.touches] == [("laddplatser", "BYG-1")]
+    assert [a.id for a in digest.due] == [late.id] and digest.due[0].overdue
+    assert [q["question"] for q in digest.questions] == ["Hur får vi effektbesked tidigt?"]
+    text = render_digest(digest, Links(root))
+    assert text.startswith("# Nytt för Bygg och fastigheter")
+    assert "(Mobilitet och transporter, 2025-10-02) – hänvisar till BYG-1" in text
+    result = CliRunner().invoke(cli, ["digest", "--area", "bygg", "--since", "2025-01", "--lang", "en",
+                                      "--root", str(root)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("# News for Bygg och fastigheter")
+    unknown = CliRunner().invoke(cli, ["digest", "--area", "hav", "--root", str(root)])
+    assert unknown.exit_code == 2

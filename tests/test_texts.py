@@ -18,6 +18,7 @@ from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
 from kb.core.actions import OUTCOMES
+from kb.core.agenda import QUESTION_STATUSES
 from kb.core.actions import STATUSES as LOOP_STATUSES
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS
 from kb.core.roadmap import ACTION_STATUSES
@@ -40,6 +41,8 @@ BUILT_KEYS = {
     "link_status_": LINK_STATUSES,
     "action_status_": LOOP_STATUSES,
     "outcome_": OUTCOMES,
+    "question_status_": QUESTION_STATUSES,
+    "loop_field_": ("title", "owner", "note", "question", "answer"),  # kb.app.actions.ActionInvalid
     "brief_figure_": PICTURE_NAMES,
     "picture_": PICTURE_NAMES,
 }

@@ -20,6 +20,7 @@ from kb.core.actions import (
     EVIDENCE_HEADINGS,
     NOTES_HEADING,
     OUTCOMES,
+    TRANSITIONS,
     LearningAction,
     StatusChange,
     transition_problem,
@@ -27,13 +28,25 @@ from kb.core.actions import (
 from kb.core.config import KBConfig
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
 from kb.core.files import atomic_write_text, create_exclusive, write_lock
+from kb.core.texts import text
 
-MAX_TITLE = 300
-MAX_NOTE = 5_000
+LIMITS = {"title": 300, "owner": 200, "note": 5_000}
+RESERVED_IDS = {"new"}  # /-/kb/actions/new is the form
 
 
 class ActionInvalid(KBError):
-    """An action that cannot be written as asked; the message names what is wrong."""
+    """An action or a learning question that cannot be written as asked. The message is a
+    catalogue text (:meth:`message` in the reader's language; ``str()`` in English, for the
+    command line); status parameters are shown by their names."""
+
+    def __init__(self, key: str, *, hint: str | None = None, **params):
+        self.key, self.params = key, params
+        super().__init__(self.message("en"), hint=hint)
+
+    def message(self, lang: str) -> str:
+        shown = {k: text(f"action_status_{v}", lang).lower() if k in ("current", "new") else
+                 text(f"loop_field_{v}", lang) if k == "field" else v for k, v in self.params.items()}
+        return text(self.key, lang, **shown)
 
 
 def known_lessons(config: KBConfig, wanted: Iterable[str] = ()) -> set[str]:
@@ -65,9 +78,9 @@ def create_action(config: KBConfig, *, title: str, lessons: list[str], owner: st
     today = today or dt.date.today()
     title, owner = " ".join(title.split()), " ".join(owner.split())
     lessons, roadmap = _unique(lessons), _unique(roadmap)
-    _check_text(title=title, owner=owner, note=note)
+    check_text(LIMITS, title=title, owner=owner, note=note)
     if not lessons:
-        raise ActionInvalid("an action answers at least one lesson", hint="Give --lesson ENTRY_ID.")
+        raise ActionInvalid("loop_error_no_lesson", hint="Give --lesson ENTRY_ID.")
     _check_references(config, lessons, roadmap)
     lang = lang or config.language
     meta = {"id": "", "title": title, "owner": owner, "due": due, "status": "proposed", "decided": None,
@@ -75,13 +88,14 @@ def create_action(config: KBConfig, *, title: str, lessons: list[str], owner: st
             "history": [StatusChange(today.isoformat(), "proposed", " ".join(note.split())).to_dict()]}
     with write_lock(config.state_dir):
         folder = actions_dir(config)
-        action_id = free_id(slugify(title, 50), {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set())
+        taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
+        action_id = free_id(slugify(title, 50), taken | RESERVED_IDS)
         meta["id"] = action_id
         path = folder / f"{action_id}.md"
-        text = _render(meta, [(NOTES_HEADING.get(lang, "Anteckningar"), note)])
-        _check_parses(config, path, text)
+        content = _render(meta, [(NOTES_HEADING.get(lang, "Anteckningar"), note)])
+        parse_action(path, config, text=content)  # read as kb validate would, before it lands
         try:
-            create_exclusive(path, text)
+            create_exclusive(path, content)
         except FileExistsError:
             raise KBError(f"{path}: already exists; not overwritten") from None
         audit.record(config.state_dir, who, "action.create", path=_rel(config, path), id=action_id)
@@ -96,22 +110,22 @@ def set_status(config: KBConfig, action_id: str, status: str, *, note: str = "",
     ``outcome``: what acting changed (roadmap, routine, policy), recorded when done or validated."""
     today = today or dt.date.today()
     note = " ".join(note.split()) if status != "validated" else note.strip()
-    _check_text(note=note)
+    check_text(LIMITS, note=note)
     outcome = _unique(outcome)
     unknown = [o for o in outcome if o not in OUTCOMES]
     if unknown:
-        raise ActionInvalid(f"unknown outcome {unknown[0]!r}", hint=f"Use one of: {', '.join(OUTCOMES)}.")
+        raise ActionInvalid("loop_error_outcome", value=unknown[0], hint=f"Use one of: {', '.join(OUTCOMES)}.")
     with write_lock(config.state_dir):
         action = _find(config, action_id)
-        problem = transition_problem(action.status, status)
-        if problem:
-            raise ActionInvalid(f"{action.id}: {problem}")
+        if transition_problem(action.status, status):
+            raise ActionInvalid("loop_error_transition", current=action.status, new=status,
+                                hint=f"From {action.status} it can become: "
+                                f"{', '.join(TRANSITIONS[action.status]) or 'nothing (it is final)'}.")
         if status == "dropped" and not note:
-            raise ActionInvalid(f"{action.id}: say why it is dropped", hint="Give the reason with --note.")
+            raise ActionInvalid("loop_error_reason", hint="Give the reason with --note.")
         if status == "validated" and not (note or action.evidence):
-            raise ActionInvalid(f"{action.id}: a validated action needs evidence that acting worked",
+            raise ActionInvalid("loop_error_evidence",
                                 hint="Give the evidence with --note (it goes into the '## Validering' section).")
-        text = action.path.read_text(encoding="utf-8")
         meta_changes: dict = {"status": status}
         if status == "agreed" and action.decided is None:
             meta_changes["decided"] = today
@@ -121,9 +135,9 @@ def set_status(config: KBConfig, action_id: str, status: str, *, note: str = "",
             meta_changes["outcome"] = _unique([*action.outcome, *outcome])
         history = [*action.history, StatusChange(today.isoformat(), status, note if status != "validated" else "")]
         meta_changes["history"] = [c.to_dict() for c in history]
-        new_text = _updated(text, action, meta_changes, evidence=note if status == "validated" else "",
+        new_text = _updated(action, meta_changes, evidence=note if status == "validated" else "",
                             lang=lang or config.language)
-        _check_parses(config, action.path, new_text)
+        parse_action(action.path, config, text=new_text)  # read as kb validate would, before it lands
         atomic_write_text(action.path, new_text)
         audit.record(config.state_dir, who, "action.status", path=action.rel_path, id=action.id,
                      status=status, previous=action.status)
@@ -143,28 +157,34 @@ def _find(config: KBConfig, action_id: str) -> LearningAction:
 
 
 def _check_references(config: KBConfig, lessons: list[str], roadmap: list[str]) -> None:
-    known = known_lessons(config, lessons)
-    missing = [lesson for lesson in lessons if lesson not in known]
-    if missing:
-        raise ActionInvalid(f"unknown lesson {missing[0]!r}: no entry has this id",
-                            hint="Check the id with `kb search` or on the entry's page.")
+    check_lessons(config, lessons)
     if roadmap:
         roadmap_ids = roadmap_action_ids(config) or set()
         unknown = [r for r in roadmap if r not in roadmap_ids]
         if unknown:
-            raise ActionInvalid(f"unknown roadmap action {unknown[0]!r}",
+            raise ActionInvalid("loop_error_unknown_roadmap", id=repr(unknown[0]),
                                 hint="See roadmaps/*.md (or `kb roadmap AREA`) for the action ids.")
 
 
-def _check_text(**fields: str) -> None:
+def check_lessons(config: KBConfig, lessons: list[str]) -> None:
+    """Refuse, by name, a cited lesson the knowledge base does not hold."""
+    known = known_lessons(config, lessons)
+    missing = [lesson for lesson in lessons if lesson not in known]
+    if missing:
+        raise ActionInvalid("loop_error_unknown_lesson", id=repr(missing[0]),
+                            hint="Check the id with `kb search` or on the entry's page.")
+
+
+def check_text(limits: dict[str, int], **fields: str) -> None:
+    """Each field (title, owner, note, question, answer) present if required, within its
+    limit, without control characters; the first problem is raised, by field."""
     for name, value in fields.items():
-        if name in ("title", "owner") and not value:
-            raise ActionInvalid(f"the {name} is empty")
-        limit = MAX_TITLE if name in ("title", "owner") else MAX_NOTE
-        if len(value) > limit:
-            raise ActionInvalid(f"the {name} is too long (at most {limit} characters)")
+        if name in ("title", "owner", "question") and not value:
+            raise ActionInvalid("loop_error_empty", field=name)
+        if len(value) > limits[name]:
+            raise ActionInvalid("loop_error_too_long", field=name, n=limits[name])
         if has_control_characters(value.replace("\n", "")):
-            raise ActionInvalid(f"the {name} holds control characters")
+            raise ActionInvalid("loop_error_control", field=name)
 
 
 def _render(meta: dict, sections: list[tuple[str, str]]) -> str:
@@ -172,7 +192,7 @@ def _render(meta: dict, sections: list[tuple[str, str]]) -> str:
     return document_text(meta, sections)
 
 
-def _updated(text: str, action: LearningAction, changes: dict, *, evidence: str, lang: str) -> str:
+def _updated(action: LearningAction, changes: dict, *, evidence: str, lang: str) -> str:
     """The action file with ``changes`` in its front matter and ``evidence`` added to its
     validation section; the rest of the body stays as it was."""
     meta = {"id": action.id, "title": action.title, "owner": action.owner, "due": action.due,
@@ -192,23 +212,14 @@ def _add_evidence(body: str, evidence: str, heading: str) -> str:
     lines = body.split("\n")
     at = next((i for i, line in enumerate(lines)
                if line.startswith("## ") and line[3:].strip().casefold() in EVIDENCE_HEADINGS), None)
-    text = escape_body(evidence)
+    escaped = escape_body(evidence)
     if at is None:
-        return (body + "\n\n" if body else "") + f"## {heading}\n{text}"
+        return (body + "\n\n" if body else "") + f"## {heading}\n{escaped}"
     end = next((i for i in range(at + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
     kept = "\n".join(lines[at + 1:end]).strip("\n")
-    section = [lines[at], *([kept, ""] if kept else []), text]
+    section = [lines[at], *([kept, ""] if kept else []), escaped]
     rest = lines[end:]
     return "\n".join([*lines[:at], *section, *([""] + rest if rest else [])])
-
-
-def _check_parses(config: KBConfig, path: Path, text: str) -> None:
-    """The text as it would land, read with the rules of ``kb validate`` (nothing half-right
-    is ever written)."""
-    try:
-        parse_action(path, config, text=text)
-    except EntryInvalid as exc:
-        raise ActionInvalid("; ".join(p.message for p in exc.problems)) from None
 
 
 def _unique(values: Iterable[str]) -> list[str]:

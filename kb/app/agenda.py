@@ -9,8 +9,8 @@ from collections.abc import Iterable
 
 from analysis.obstacles import recurring_obstacles
 from indexer.agenda import agenda_dir, load_agenda, parse_question
-from kb.app.actions import ActionInvalid, known_lessons
-from kb.app.documents import document_text, free_id, has_control_characters, sections_text, slugify
+from kb.app.actions import ActionInvalid, check_lessons, check_text
+from kb.app.documents import document_text, free_id, sections_text, slugify
 from kb.core import audit
 from kb.core.agenda import ANSWER_HEADING, ANSWER_HEADINGS, LearningQuestion
 from kb.core.config import KBConfig
@@ -18,8 +18,7 @@ from kb.core.errors import EntryInvalid, EntryNotFound, KBError
 from kb.core.files import atomic_write_text, create_exclusive, write_lock
 from kb.core.texts import text
 
-MAX_QUESTION = 500
-MAX_ANSWER = 10_000
+LIMITS = {"question": 500, "owner": 200, "answer": 10_000}
 
 
 def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterable[str] = (),
@@ -28,15 +27,8 @@ def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterab
     today = today or dt.date.today()
     question, owner = " ".join(question.split()), " ".join(owner.split())
     entries = list(dict.fromkeys(e.strip() for e in entries if e.strip()))
-    for name, value, limit in (("question", question, MAX_QUESTION), ("owner", owner, 200)):
-        if not value:
-            raise ActionInvalid(f"the {name} is empty")
-        if len(value) > limit or has_control_characters(value):
-            raise ActionInvalid(f"the {name} is too long or holds control characters")
-    known = known_lessons(config, entries)
-    missing = [e for e in entries if e not in known]
-    if missing:
-        raise ActionInvalid(f"unknown lesson {missing[0]!r}: no entry has this id")
+    check_text(LIMITS, question=question, owner=owner)
+    check_lessons(config, entries)
     meta = {"id": "", "question": question, "owner": owner, "opened": today, "status": "open",
             "entries": entries}
     with write_lock(config.state_dir):
@@ -46,7 +38,7 @@ def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterab
         meta["id"] = question_id
         path = folder / f"{question_id}.md"
         content = document_text(meta, [])
-        _check(config, path, content)
+        parse_question(path, config, text=content)  # read as kb validate would, before it lands
         try:
             create_exclusive(path, content)
         except FileExistsError:
@@ -76,9 +68,8 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
     today = today or dt.date.today()
     answer = answer.strip()
     if not drop and not answer:
-        raise ActionInvalid(f"{question_id}: give the answer", hint="--answer TEXT (or --drop).")
-    if len(answer) > MAX_ANSWER:
-        raise ActionInvalid(f"the answer is too long (at most {MAX_ANSWER} characters)")
+        raise ActionInvalid("loop_error_answer", hint="--answer TEXT (or --drop).")
+    check_text(LIMITS, answer=answer)
     with write_lock(config.state_dir):
         found = load_agenda(config)
         current = found.by_id.get(question_id)
@@ -88,7 +79,7 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
                 raise EntryInvalid(broken)
             raise EntryNotFound(f"no learning question with id {question_id!r}", hint="List them with `kb agenda`.")
         if current.status != "open":
-            raise ActionInvalid(f"{question_id} is already {current.status}")
+            raise ActionInvalid("loop_error_closed", hint=f"{question_id} is {current.status}.")
         meta = {"id": current.id, "question": current.question, "owner": current.owner, "opened": current.opened,
                 "status": "dropped" if drop else "answered", "entries": current.entries, "closed": today,
                 **current.extra}
@@ -98,18 +89,11 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
                               for line in body.split("\n") if line.startswith("## ")):
             body = (body + "\n\n" if body else "") + sections_text([(heading, answer)]).rstrip("\n")
         content = document_text(meta, []) + (body + "\n" if body else "")
-        _check(config, current.path, content)
+        parse_question(current.path, config, text=content)
         atomic_write_text(current.path, content)
         audit.record(config.state_dir, who, "agenda.close", path=current.rel_path, id=current.id,
                      status=meta["status"])
     return parse_question(current.path, config)
-
-
-def _check(config: KBConfig, path, content: str) -> None:
-    try:
-        parse_question(path, config, text=content)
-    except EntryInvalid as exc:
-        raise ActionInvalid("; ".join(p.message for p in exc.problems)) from None
 
 
 def _ids(members) -> list[str]:

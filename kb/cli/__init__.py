@@ -43,6 +43,7 @@ COMMANDS = {
     "brief": "facilitation:brief",
     "report": "facilitation:report",
     "pictures": "facilitation:pictures",
+    "digest": "facilitation:digest",
 }
 
 

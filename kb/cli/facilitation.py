@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import click
 
@@ -19,6 +20,7 @@ from kb.cli.options import (
 from kb.core import audit
 from kb.core.sessions import SESSIONS_FILE, last_session, record_session
 from reports.brief import brief_with_pictures, make_document
+from reports.digest import compose_digest, write_digest
 from reports.pictures import write_pictures
 from reports.report import write_document, yearly_report
 
@@ -74,8 +76,6 @@ def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output
       kb brief --since-last --area energi -o brief.md
       kb brief --since-last -o brief.html --mark  ...and record today's learning session
     """
-    from pathlib import Path
-
     kb = open_kb(root, model)
     options = _brief_options(kb, since, until, areas, since_last, theme, lang, next_session)
     written = make_document(kb, fmt=_output_format(fmt, output), output=Path(output) if output else None,
@@ -133,10 +133,47 @@ def report(root, model, year, areas, lang, fmt, output, base_url, as_json):
 @handle_errors
 def pictures(root, model, since, until, areas, lang, theme, out_dir, formats):
     """The map of lessons, the synergy heatmap and the obstacle timeline, as PNG and SVG."""
-    from pathlib import Path
-
     kb = open_kb(root, model)
     options = _brief_options(kb, since, until, areas, False, theme, lang)
     _, figures = brief_with_pictures(kb, **options)
     for path in write_pictures(figures, Path(out_dir), formats=tuple(formats) or ("png", "svg")):
         click.echo(str(path))
+
+
+@click.command()
+@root_option
+@model_option
+@click.option("--area", required=True, help="The area (slug) the digest is for.")
+@click.option("--since", help="Start of the period (YYYY-MM-DD). Default: 30 days ago.")
+@click.option("--since-last", is_flag=True, help="Start at the last learning session.")
+@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of the text.")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), help="Default: from -o's suffix, else md.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically). Default: print.")
+@click.option("--base-url", help="Link entries to this Datasette (BASE/-/kb/entry/ID) instead of the entry files.")
+@json_option
+@handle_errors
+def digest(root, model, area, since, since_last, lang, fmt, output, base_url, as_json):
+    """A short digest for one area: new lessons from other areas that touch its roadmap
+    actions, its actions falling due, and new learning questions (to send to the area team).
+
+    \b
+      kb digest --area energi --since-last -o energi.html
+    """
+    kb = open_kb(root, model)
+    if since_last and since:
+        raise click.UsageError("use --since or --since-last, not both")
+    if area not in kb.config.areas:
+        raise click.BadParameter(f"unknown area {area!r}; use one of: {', '.join(sorted(kb.config.areas))}",
+                                 param_hint="--area")
+    if since:
+        _, since, _ = since_until(kb.config, (), since)
+    found = compose_digest(kb, area, since=since, since_last=since_last, lang=lang)
+    if as_json:
+        print_json(found.to_dict())
+        return
+    text = write_digest(kb, found, fmt=_output_format(fmt, output), output=Path(output) if output else None,
+                        base_url=base_url)
+    if output:
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(text, nl=False)

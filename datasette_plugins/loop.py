@@ -1,0 +1,320 @@
+"""The learning loop on the web: the actions page (filters, facets, JSON), one action with its
+history, the learning agenda, and the forms with which signed-in facilitators propose actions,
+move them through their statuses and keep the agenda (same CSRF protection, write lock and
+validation as the entry form: the work is in :mod:`kb.app.actions` and :mod:`kb.app.agenda`)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections import Counter
+from urllib.parse import quote, urlencode
+
+from datasette.utils.asgi import Response
+from markupsafe import Markup
+
+from analysis.loop import Loop, entries_from_index, load_loop
+from datasette_plugins.render import markdown_to_html
+from datasette_plugins.state import KBState, get_state
+from datasette_plugins.web import (
+    html_page,
+    json_response,
+    list_arg,
+    no_kb,
+    page_context,
+    read_form,
+    request_language,
+    static_url,
+)
+from kb.app.actions import ActionInvalid, create_action, set_status
+from kb.app.agenda import add_question, close_question, question_from_obstacle
+from kb.core.actions import OUTCOMES, STATUSES, TRANSITIONS
+from kb.core.errors import EntryInvalid, EntryNotFound, KBError
+from kb.core.texts import pick_language, text
+
+FACILITATE = "kb-facilitate"
+
+
+# --- shared ---------------------------------------------------------------------------------
+def _loop(state: KBState) -> Loop:
+    return state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None))
+
+
+async def _may_facilitate(datasette, request) -> bool:
+    return await datasette.permission_allowed(request.actor, FACILITATE, default=False)
+
+
+def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -> dict:
+    suffix = "" if lang == "sv" else f"?lang={lang}"
+    return {
+        **page_context(datasette, state, lang),
+        "loop_css": static_url(datasette, "loop.css"),
+        "facilitator": facilitator,
+        "actor_name": (request.actor or {}).get("id"),
+        "loop_urls": {
+            "actions": datasette.urls.path("/-/kb/actions"),
+            "agenda": datasette.urls.path("/-/kb/agenda"),
+            "new_action": datasette.urls.path("/-/kb/actions/new"),
+            "login": datasette.urls.path("/-/kb/login") + "?" + urlencode(
+                {"next": request.path, **({"lang": lang} if lang != "sv" else {})}),
+            "feed": datasette.urls.path("/-/kb/actions.atom"),
+            "suffix": suffix,
+        },
+        "action_url": lambda action_id: datasette.urls.path("/-/kb/actions/" + quote(action_id, safe="")) + suffix,
+        "statuses": STATUSES,
+        "outcomes": OUTCOMES,
+        "area_names": {slug: a.name for slug, a in state.config.areas.items()},
+    }
+
+
+def _lines(value: str | None) -> list[str]:
+    return [v.strip() for v in (value or "").replace(";", ",").replace("\n", ",").split(",") if v.strip()]
+
+
+def _date(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+# --- the actions page ---------------------------------------------------------------------------
+async def actions_page(datasette, request):
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return no_kb(as_json)
+    lang = request_language(request, state)
+    args = request.args
+    statuses = [s for s in list_arg(args, "status") if s in STATUSES]
+    areas = [a for a in list_arg(args, "area") if a in state.config.areas]
+    owner = " ".join((args.get("owner") or "").split())[:200] or None
+    overdue = args.get("overdue") in ("1", "on", "true")
+    loop = await asyncio.to_thread(_loop, state)
+    chosen = loop.select(statuses=statuses, overdue=overdue, areas=areas, owner=owner)
+    facets = {
+        "status": dict(Counter(a.status for a in chosen)),
+        "area": dict(Counter(area for a in chosen for area in loop.areas_of(a))),
+        "owner": dict(Counter(a.owner for a in chosen).most_common()),
+        "overdue": sum(a.overdue(loop.today) for a in chosen),
+    }
+    if as_json:
+        return json_response({"ok": True, "count": len(chosen), "filters": {
+            "status": statuses, "area": areas, "owner": owner, "overdue": overdue},
+            "facets": facets, "actions": [loop.action_dict(a) for a in chosen]})
+    facilitator = await _may_facilitate(datasette, request)
+    context = _context(datasette, request, state, lang, facilitator)
+    context.update({
+        "actions": [loop.action_dict(a) for a in chosen], "facets": facets, "loop": loop,
+        "form": {"status": statuses, "area": areas, "owner": owner or "", "overdue": overdue},
+        "areas": list(state.config.areas.values()),
+        "owners": sorted({a.owner for a in loop.actions}, key=str.casefold),
+        "json_url": datasette.urls.path("/-/kb/actions.json") + ("?" + request.query_string
+                                                                  if request.query_string else ""),
+    })
+    return await html_page(datasette, request, "loop_actions.html", context)
+
+
+async def action_page(datasette, request):
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return no_kb(as_json)
+    lang = request_language(request, state)
+    action_id = request.url_vars["action_id"]
+    loop = await asyncio.to_thread(_loop, state)
+    action = next((a for a in loop.actions if a.id == action_id), None)
+    if as_json:
+        if action is None:
+            return json_response({"ok": False, "error": f"no action {action_id!r}"}, 404)
+        return json_response({"ok": True, **loop.action_dict(action)})
+    facilitator = await _may_facilitate(datasette, request)
+    context = _context(datasette, request, state, lang, facilitator)
+    return await _render_action(datasette, request, context, loop, action, status=200 if action else 404)
+
+
+async def _render_action(datasette, request, context, loop: Loop, action, *, errors=(), note="", status=200):
+    context.update({
+        "action": loop.action_dict(action) if action else None,
+        "next_statuses": TRANSITIONS[action.status] if action else (),
+        "body_html": Markup(markdown_to_html(action.body)) if action and action.body.strip() else "",
+        "errors": list(errors), "note": note,
+    })
+    return await html_page(datasette, request, "loop_action.html", context, status=status)
+
+
+async def action_status(datasette, request):
+    """POST: a facilitator moves an action to a new status."""
+    state = get_state(datasette)
+    if state is None:
+        return no_kb()
+    form = await read_form(request)
+    if form is None:
+        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
+    lang = pick_language(form.get("lang"), state.config.language)
+    if request.method != "POST" or not await _may_facilitate(datasette, request):
+        return Response.text(text("loop_forbidden", lang), status=403)
+    action_id = request.url_vars["action_id"]
+    status, note = form.get("status", ""), form.get("note", "")
+    outcome = [o for o in OUTCOMES if form.get(f"outcome_{o}")]
+    try:
+        changed = await asyncio.to_thread(set_status, state.config, action_id, status, note=note,
+                                          outcome=outcome, who=request.actor["id"], lang=lang)
+    except EntryNotFound:
+        return Response.text(text("selection_empty", lang), status=404)
+    except (ActionInvalid, EntryInvalid, KBError) as exc:
+        loop = await asyncio.to_thread(_loop, state)
+        context = _context(datasette, request, state, lang, True)
+        action = next((a for a in loop.actions if a.id == action_id), None)
+        return await _render_action(datasette, request, context, loop, action, errors=[_message(exc, lang)],
+                                    note=note, status=400)
+    status_name = text(f"action_status_{changed.status}", lang).lower()
+    datasette.add_message(request, text("action_updated", lang, status=status_name), datasette.INFO)
+    return Response.redirect(_context(datasette, request, state, lang, True)["action_url"](changed.id))
+
+
+async def new_action_page(datasette, request):
+    """GET: the form (``?lesson=ID`` fills in a lesson); POST: propose the action."""
+    state = get_state(datasette)
+    if state is None:
+        return no_kb()
+    lang = request_language(request, state)
+    form = None
+    if request.method == "POST":
+        form = await read_form(request)
+        if form is None:
+            return Response.text(text("capture_too_large", lang), status=413)
+        lang = pick_language(form.get("lang"), state.config.language)
+    facilitator = await _may_facilitate(datasette, request)
+    context = _context(datasette, request, state, lang, facilitator)
+    if not facilitator:
+        if request.method == "POST":
+            return Response.text(text("loop_forbidden", lang), status=403)
+        return Response.redirect(context["loop_urls"]["login"])
+    values = {"title": "", "lessons": ", ".join(list_arg(request.args, "lesson")), "owner": "",
+              "due": "", "roadmap": "", "note": ""}
+    errors: list[str] = []
+    if form is not None:
+        values.update({k: form.get(k, "") for k in values})
+        due = _date(values["due"])
+        if due is None:
+            errors.append(text("loop_error_date", lang, value=values["due"] or "–"))
+        else:
+            try:
+                created = await asyncio.to_thread(
+                    create_action, state.config, title=values["title"], lessons=_lines(values["lessons"]),
+                    owner=values["owner"], due=due, roadmap=_lines(values["roadmap"]), note=values["note"],
+                    who=request.actor["id"], lang=lang)
+            except (ActionInvalid, EntryInvalid, KBError) as exc:
+                errors.append(_message(exc, lang))
+            else:
+                datasette.add_message(request, text("action_created", lang), datasette.INFO)
+                return Response.redirect(context["action_url"](created.id))
+    loop = await asyncio.to_thread(_loop, state)
+    lesson_titles = {e: loop.entries[e]["title"] for e in _lines(values["lessons"]) if e in loop.entries}
+    context.update({"values": values, "errors": errors, "lesson_titles": lesson_titles})
+    return await html_page(datasette, request, "loop_action_new.html", context, status=400 if errors else 200)
+
+
+# --- the learning agenda ------------------------------------------------------------------------
+async def agenda_page(datasette, request):
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return no_kb(as_json)
+    lang = request_language(request, state)
+    loop = await asyncio.to_thread(_loop, state)
+    questions = sorted(loop.agenda.questions, key=lambda q: (q.status != "open", q.opened, q.id))
+    if as_json:
+        return json_response({"ok": True, "count": len(questions),
+                              "questions": [loop.question_dict(q) for q in questions]})
+    facilitator = await _may_facilitate(datasette, request)
+    return await _render_agenda(datasette, request, state, lang, facilitator, loop)
+
+
+async def _render_agenda(datasette, request, state, lang, facilitator, loop, *, errors=(), values=None, status=200):
+    context = _context(datasette, request, state, lang, facilitator)
+    questions = [loop.question_dict(q) for q in sorted(loop.agenda.questions, key=lambda q: (q.opened, q.id))]
+    context.update({
+        "open": [q for q in questions if q["status"] == "open"],
+        "closed": [q for q in questions if q["status"] != "open"],
+        "entries": loop.entries, "errors": list(errors),
+        "values": values or {"question": "", "owner": "", "entries": ""},
+    })
+    return await html_page(datasette, request, "loop_agenda.html", context, status=status)
+
+
+async def agenda_add(datasette, request):
+    """POST: a facilitator adds a question (or makes one from a recurring obstacle)."""
+    state = get_state(datasette)
+    if state is None:
+        return no_kb()
+    form = await read_form(request)
+    if form is None:
+        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
+    lang = pick_language(form.get("lang"), state.config.language)
+    if request.method != "POST" or not await _may_facilitate(datasette, request):
+        return Response.text(text("loop_forbidden", lang), status=403)
+    values = {k: form.get(k, "") for k in ("question", "owner", "entries", "from_obstacle")}
+    who = request.actor["id"]
+    try:
+        if values["from_obstacle"]:
+            await asyncio.to_thread(state.run, lambda kb: question_from_obstacle(
+                kb, values["from_obstacle"], owner=values["owner"], question=values["question"] or None,
+                lang=lang, who=who))
+        else:
+            await asyncio.to_thread(add_question, state.config, values["question"], owner=values["owner"],
+                                    entries=_lines(values["entries"]), who=who)
+    except (ActionInvalid, EntryInvalid, KBError) as exc:
+        loop = await asyncio.to_thread(_loop, state)
+        return await _render_agenda(datasette, request, state, lang, True, loop, errors=[_message(exc, lang)],
+                                    values=values, status=400)
+    datasette.add_message(request, text("agenda_added", lang), datasette.INFO)
+    return Response.redirect(_context(datasette, request, state, lang, True)["loop_urls"]["agenda"]
+                             + ("?lang=en" if lang == "en" else ""))
+
+
+async def agenda_close(datasette, request):
+    """POST: a facilitator answers or drops a question."""
+    state = get_state(datasette)
+    if state is None:
+        return no_kb()
+    form = await read_form(request)
+    if form is None:
+        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
+    lang = pick_language(form.get("lang"), state.config.language)
+    if request.method != "POST" or not await _may_facilitate(datasette, request):
+        return Response.text(text("loop_forbidden", lang), status=403)
+    question_id = request.url_vars["question_id"]
+    try:
+        await asyncio.to_thread(close_question, state.config, question_id, answer=form.get("answer", ""),
+                                drop=form.get("action") == "drop", who=request.actor["id"], lang=lang)
+    except EntryNotFound:
+        return Response.text(text("selection_empty", lang), status=404)
+    except (ActionInvalid, EntryInvalid, KBError) as exc:
+        loop = await asyncio.to_thread(_loop, state)
+        return await _render_agenda(datasette, request, state, lang, True, loop, errors=[_message(exc, lang)],
+                                    status=400)
+    datasette.add_message(request, text("agenda_closed_message", lang), datasette.INFO)
+    return Response.redirect(_context(datasette, request, state, lang, True)["loop_urls"]["agenda"]
+                             + ("?lang=en" if lang == "en" else ""))
+
+
+def _message(exc: Exception, lang: str) -> str:
+    """A refusal in the page's language (the file format's own problems stay as written)."""
+    if isinstance(exc, ActionInvalid):
+        return exc.message(lang)
+    if isinstance(exc, EntryInvalid):
+        return "; ".join(p.message for p in exc.problems)
+    return str(exc)
+
+
+ROUTES = [
+    (r"^/-/kb/actions(?:\.(?P<format>json))?$", actions_page),
+    (r"^/-/kb/actions/new$", new_action_page),
+    (r"^/-/kb/actions/(?P<action_id>[A-Za-z0-9][A-Za-z0-9._-]{0,199})/status$", action_status),
+    (r"^/-/kb/actions/(?P<action_id>[A-Za-z0-9][A-Za-z0-9._-]{0,199}?)(?:\.(?P<format>json))?$", action_page),
+    (r"^/-/kb/agenda(?:\.(?P<format>json))?$", agenda_page),
+    (r"^/-/kb/agenda/new$", agenda_add),
+    (r"^/-/kb/agenda/(?P<question_id>[A-Za-z0-9][A-Za-z0-9._-]{0,199})/close$", agenda_close),
+]

@@ -1,0 +1,72 @@
+"""What the documents share (the brief, the yearly report, the digest): how an entry is
+referred to, how links to entries are made, Markdown escaping and the HTML templates."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote as url_quote
+
+from analysis.policy import quote as entry_quote
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+QUOTE_CHARS = 170
+
+
+@dataclass
+class EntryRef:
+    id: str
+    title: str
+    area: str
+    type: str
+    date: str
+    sprint: str | None
+    path: str | None
+    quote: str = ""
+
+
+def entry_refs(rows: dict):
+    """A function making the :class:`EntryRef` of an entry id from its index row."""
+    def ref(entry_id: str) -> EntryRef:
+        row = rows[entry_id]
+        return EntryRef(
+            id=entry_id, title=row["title"], area=row["area"], type=row["type"], date=row["date"],
+            sprint=row.get("sprint"), path=row.get("path"), quote=entry_quote(row.get("body") or "", QUOTE_CHARS),
+        )
+
+    return ref
+
+
+@dataclass
+class Links:
+    """How a rendered brief links to entries: Datasette pages if ``base_url`` is set, else
+    paths to the entry files relative to ``out_dir`` (the folder of the written file)."""
+    root: Path
+    out_dir: Path | None = None
+    base_url: str | None = None
+
+    def entry(self, ref: EntryRef) -> str:
+        if self.base_url is not None:
+            return f"{self.base_url.rstrip('/')}/-/kb/entry/{url_quote(ref.id, safe='')}"
+        target = Path(self.root) / (ref.path or f"entries/{ref.area}/{ref.id}.md")
+        start = Path(self.out_dir) if self.out_dir else Path(self.root)
+        relative = os.path.relpath(target.resolve(), start.resolve())
+        return url_quote(relative.replace(os.sep, "/"))
+
+    @property
+    def web(self) -> bool:
+        return self.base_url is not None
+
+
+def md_escape(text: str) -> str:
+    """Text that Markdown shows as written (no link of its own)."""
+    return text.replace("[", "\\[").replace("]", "\\]")
+
+
+def jinja_env():
+    """The templates of the documents (autoescaped HTML)."""
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), autoescape=select_autoescape(["html"]),
+                       trim_blocks=True, lstrip_blocks=True)

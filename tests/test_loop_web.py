@@ -1,0 +1,197 @@
+"""The learning loop on the web: the actions page (filters, facets, JSON), one action, the
+agenda, the forms only facilitators may use (with CSRF), the entry page's actions and button,
+the marked obstacles, and Atom feeds that a real feed parser reads."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+
+import feedparser
+import pytest
+
+from datasette_plugins.serve import make_datasette
+from kb.app import auth
+from kb.app.actions import create_action, set_status
+from kb.app.agenda import add_question
+from kb.core import audit
+from kb.core.config import load
+
+PASSWORD = "hemligt lösenord"
+TOKEN_RE = re.compile(r'name="csrftoken" value="([^"]+)"')
+
+
+@pytest.fixture
+def loop_root(indexed_kb, monkeypatch):
+    hashed = auth.hash_password(PASSWORD, iterations=1000)
+    monkeypatch.setenv("KB_WRITERS", f"anna:{hashed},erik:{hashed}")
+    root = indexed_kb.config.root
+    with open(root / "kb.toml", "a", encoding="utf-8") as handle:
+        handle.write('\n[auth]\nroles = { erik = "facilitator" }\n')
+    config = load(root)
+    late = create_action(config, title="Kapacitetsbesked före projektering", lessons=["vaermepump-holma"],
+                         owner="Stadsfastigheter", due=dt.date(2020, 6, 30), today=dt.date(2020, 1, 15))
+    set_status(config, late.id, "agreed", today=dt.date(2020, 1, 20))
+    create_action(config, title="Laddplatsrutin", lessons=["laddplatser"], owner="Gatukontoret",
+                  due=dt.date(2099, 1, 1), today=dt.date(2026, 1, 1))
+    add_question(config, "Hur får vi effektbesked tidigt?", owner="Energi", entries=["vaermepump-holma"])
+    return root
+
+
+class Browser:
+    """datasette.client with a cookie jar."""
+
+    def __init__(self, ds):
+        self.ds, self.cookies = ds, {}
+
+    async def get(self, path):
+        r = await self.ds.client.get(path, cookies=self.cookies)
+        self.cookies.update(dict(r.cookies.items()))
+        return r
+
+    async def post(self, path, data):
+        r = await self.ds.client.post(path, data=data, cookies=self.cookies)
+        self.cookies.update(dict(r.cookies.items()))
+        return r
+
+    async def token(self, path):
+        return TOKEN_RE.search((await self.get(path)).text).group(1)
+
+    async def sign_in(self, name):
+        token = await self.token("/-/kb/login")
+        return await self.post("/-/kb/login", {"csrftoken": token, "username": name, "password": PASSWORD})
+
+
+def run(root, scenario):
+    ds = make_datasette(root)
+
+    async def go():
+        await ds.invoke_startup()
+        return await scenario(Browser(ds))
+
+    return asyncio.run(go())
+
+
+def test_actions_page_filters_facets_and_json(loop_root):
+    async def scenario(b):
+        return [await b.get(p) for p in ("/-/kb/actions", "/-/kb/actions.json?overdue=1",
+                                         "/-/kb/actions.json?area=mobilitet", "/-/kb/actions?lang=en",
+                                         "/-/kb/actions/kapacitetsbesked-fore-projektering",
+                                         "/-/kb/actions/kapacitetsbesked-fore-projektering.json",
+                                         "/-/kb/actions/finns-inte")]
+
+    page, overdue, mobility, english, one, one_json, missing = run(loop_root, scenario)
+    assert page.status_code == 200 and "Kapacitetsbesked före projektering" in page.text
+    assert "Beslutad" in page.text and "försenad" in page.text and "Föreslå åtgärd" not in page.text
+    data = overdue.json()
+    assert [a["id"] for a in data["actions"]] == ["kapacitetsbesked-fore-projektering"]
+    assert data["facets"]["status"] == {"agreed": 1} and data["actions"][0]["areas"] == ["bygg"]
+    assert [a["id"] for a in mobility.json()["actions"]] == ["laddplatsrutin"]
+    assert "Agreed" in english.text and "Beslutad" not in english.text
+    assert one.status_code == 200 and "Historik" in one.text and "Stadsfastigheter" in one.text
+    assert "Logga in som facilitator" in one.text  # no status form for visitors
+    assert one_json.json()["history"][1]["status"] == "agreed"
+    assert missing.status_code == 404
+
+
+def test_only_facilitators_change_actions_and_the_agenda(loop_root):
+    async def scenario(b):
+        await b.sign_in("anna")  # a writer, not a facilitator
+        form = await b.get("/-/kb/actions/new?lesson=laddplatser")
+        token = await b.token("/-/kb/agenda")
+        refused = await b.post("/-/kb/actions/kapacitetsbesked-fore-projektering/status",
+                               {"csrftoken": token, "status": "in-progress"})
+        return form, refused
+
+    form, refused = run(loop_root, scenario)
+    assert form.status_code == 302 and form.headers["location"].startswith("/-/kb/login")
+    assert refused.status_code == 403
+    assert "status: agreed" in (loop_root / "actions/kapacitetsbesked-fore-projektering.md").read_text("utf-8")
+
+
+def test_a_facilitator_proposes_moves_and_validates_through_the_forms(loop_root):
+    async def scenario(b):
+        await b.sign_in("erik")
+        form = await b.get("/-/kb/actions/new?lesson=laddplatser")
+        token = TOKEN_RE.search(form.text).group(1)
+        no_csrf = await b.post("/-/kb/actions/new", {"title": "x", "lessons": "laddplatser", "owner": "X",
+                                                     "due": "2027-01-01"})
+        bad = await b.post("/-/kb/actions/new", {"csrftoken": token, "title": "Tidig dialog", "lessons": "nej",
+                                                 "owner": "E.ON", "due": "2027-01-31"})
+        created = await b.post("/-/kb/actions/new", {"csrftoken": token, "title": "Tidig dialog med nätägaren",
+                                                     "lessons": "laddplatser, vaermepump-holma", "owner": "E.ON",
+                                                     "due": "2027-01-31", "roadmap": "", "note": "Från lärtillfället"})
+        page = await b.get(created.headers["location"])
+        moves = []
+        for status, note in (("agreed", "Beslut"), ("done", ""), ("validated", "")):
+            moves.append(await b.post("/-/kb/actions/tidig-dialog-med-natagaren/status",
+                                      {"csrftoken": token, "status": status, "note": note, "outcome_routine": "1"}))
+        return form, no_csrf, bad, created, page, moves
+
+    form, no_csrf, bad, created, page, moves = run(loop_root, scenario)
+    assert form.status_code == 200 and 'value="laddplatser"' in form.text
+    assert no_csrf.status_code == 403
+    assert bad.status_code == 400 and "Okänd lärdom &#39;nej&#39;" in bad.text
+    assert created.status_code == 302 and created.headers["location"] == "/-/kb/actions/tidig-dialog-med-natagaren"
+    assert "Tidig dialog med nätägaren" in page.text and 'name="status"' in page.text
+    assert [m.status_code for m in moves] == [302, 302, 400]  # validated without evidence is refused
+    assert "En validerad åtgärd behöver belägg" in moves[2].text
+    text = (loop_root / "actions/tidig-dialog-med-natagaren.md").read_text("utf-8")
+    assert "status: done" in text and "outcome: [routine]" in text
+    assert [e["who"] for e in audit.read(loop_root / ".kb")][-3:] == ["erik", "erik", "erik"]
+
+
+def test_the_agenda_page_and_its_forms(loop_root):
+    async def scenario(b):
+        page = await b.get("/-/kb/agenda")
+        as_json = await b.get("/-/kb/agenda.json")
+        await b.sign_in("erik")
+        token = await b.token("/-/kb/agenda")
+        added = await b.post("/-/kb/agenda/new", {"csrftoken": token, "question": "Vem äger laddfrågan?",
+                                                  "owner": "Central", "entries": "laddplatser"})
+        question_id = "lq-vem-ager-laddfragan"
+        closed = await b.post(f"/-/kb/agenda/{question_id}/close",
+                              {"csrftoken": token, "answer": "Fastighets- och gatukontoret.", "action": "answer"})
+        after = await b.get("/-/kb/agenda")
+        return page, as_json, added, closed, after
+
+    page, as_json, added, closed, after = run(loop_root, scenario)
+    assert page.status_code == 200 and "Hur får vi effektbesked tidigt?" in page.text
+    assert "Logga in som facilitator" in page.text
+    assert {"id", "question", "owner", "opened", "status", "entries", "sessions_open"} <= set(as_json.json()["questions"][0])
+    assert added.status_code == 302 and closed.status_code == 302
+    assert "Besvarade och avskrivna" in after.text and "Fastighets- och gatukontoret." in after.text
+
+
+def test_entry_page_shows_its_actions_and_the_propose_button(loop_root):
+    async def scenario(b):
+        return await b.get("/-/kb/entry/vaermepump-holma"), await b.get("/-/kb/entry/solar-roofs?lang=en")
+
+    holma, solar = run(loop_root, scenario)
+    assert "Åtgärder på den här lärdomen" in holma.text and "Kapacitetsbesked före projektering" in holma.text
+    assert 'href="/-/kb/actions/new?lesson=vaermepump-holma"' in holma.text
+    assert "No action yet." in solar.text and "Propose an action" in solar.text
+
+
+def test_atom_feeds_are_valid_for_a_real_feed_parser(loop_root):
+    async def scenario(b):
+        return [await b.get(p) for p in ("/-/kb/feed.atom", "/-/kb/feed.atom?area=bygg&lang=en",
+                                         "/-/kb/actions.atom", "/-/kb/feed.atom?area=hav")]
+
+    entries, bygg, actions, bad = run(loop_root, scenario)
+    assert entries.headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(entries.content)
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.feed.title.startswith("Nya lärdomar") and len(feed.entries) == 4
+    newest = feed.entries[0]
+    assert newest.title == "Värmepumpar i Holma krävde kapacitetsbesked från E.ON"
+    assert newest.link.endswith("/-/kb/entry/vaermepump-holma") and newest.id.startswith("urn:uuid:")
+    assert newest.updated.startswith("2026-06-10") and "elnät" in [t.term for t in newest.tags]
+    english = feedparser.parse(bygg.content)
+    assert not english.bozo and [e.title for e in english.entries] == [newest.title]
+    assert english.feed.title.startswith("New lessons")
+    due = feedparser.parse(actions.content)
+    assert not due.bozo and [e.title for e in due.entries][0].startswith("Kapacitetsbesked före projektering")
+    assert "försenad" in due.entries[0].title and due.entries[0].author == "Stadsfastigheter"
+    assert bad.status_code == 400
