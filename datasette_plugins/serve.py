@@ -24,7 +24,6 @@ def make_datasette(root=None, model: str | None = None):
     from datasette.app import Datasette
 
     config = config_module.load(root)
-    AuthSettings.from_config(config)  # a broken [auth] table stops the start (ConfigError)
     plugin = {"root": str(config.root)}
     if model:
         plugin["model"] = model
@@ -43,6 +42,7 @@ def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: in
     kb = KnowledgeBase.open(root, model=model)
     kb.require_index()
     kb.close()
+    AuthSettings.from_config(kb.config)  # a broken [auth] table stops the start (ConfigError)
     _check_port(host, port)
     ds = make_datasette(kb.config.root, model)
     asyncio.run(ds.invoke_startup())

@@ -380,3 +380,14 @@ def test_a_burst_of_failed_sign_ins_is_one_line_in_the_audit_log(web_kb):
     assert len(events) == 1
     assert events[0]["target"] == "anna" and events[0]["failures"] == 5 and events[0]["who"] == "anonymous"
     assert "fel" not in (web_kb / ".kb" / "audit.jsonl").read_text()  # no password in the log
+
+
+def test_kb_serve_refuses_to_start_with_a_bad_auth_table(indexed_kb):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    set_auth(indexed_kb.config.root, 'roles = { anna = "redaktör" }')
+    result = CliRunner().invoke(cli, ["serve", "--root", str(indexed_kb.config.root), "--port", "1"])
+    assert result.exit_code == 1 and "kb.toml" in result.output and "redaktör" in result.output
+    assert "Traceback" not in result.output
