@@ -391,3 +391,14 @@ def test_kb_serve_refuses_to_start_with_a_bad_auth_table(indexed_kb):
     result = CliRunner().invoke(cli, ["serve", "--root", str(indexed_kb.config.root), "--port", "1"])
     assert result.exit_code == 1 and "kb.toml" in result.output and "redaktör" in result.output
     assert "Traceback" not in result.output
+
+
+def test_one_guesser_behind_a_shared_address_does_not_slow_the_others_down():
+    throttle = LoginThrottle(free=3, address_free=5)
+    assert throttle.begin("anna", "10.0.0.1") == 0
+    throttle.succeeded("anna", "10.0.0.1")  # anna signs in through the proxy
+    for i in range(5):  # someone sprays names from the same address
+        assert throttle.begin(f"namn{i}", "10.0.0.1") == 0
+        throttle.failed(f"namn{i}", "10.0.0.1")
+    assert throttle.begin("erik", "10.0.0.1") > 0  # a name never seen here waits
+    assert throttle.begin("anna", "10.0.0.1") == 0  # anna does not

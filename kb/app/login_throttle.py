@@ -4,9 +4,10 @@ Failed sign-ins are counted per (user name, client address), per client address 
 user name. Each count has a number of free failures; past it, every further attempt waits
 a delay that doubles with each failure (1 s, 2 s, 4 s … at most ``cap``), counted from the
 last failure. There is no hard lock: five wrong passwords for ``anna`` from one address
-slow down that address for ``anna``, not ``anna`` at her own desk. The count over all
-addresses of one name has a high threshold and leaves out addresses that name has signed
-in from before (a guessing network cannot keep a writer out of her usual place).
+slow down that address for ``anna``, not ``anna`` at her own desk. The counts over all
+names of one address and over all addresses of one name have higher thresholds and leave
+out the addresses a name has signed in from before: a guessing network cannot keep a writer
+out of her usual place, nor one guesser behind a shared proxy address everyone else.
 
 An attempt is counted as a failure *before* its password is checked (:meth:`begin`) and
 taken back when it succeeds (:meth:`succeeded`): concurrent guesses all see each other, so
@@ -46,10 +47,8 @@ class LoginThrottle:
     def _keys(self, name: str, address: str | None) -> list[tuple]:
         name = name.strip().casefold()
         keys: list[tuple] = [("name+address", name, address)]
-        if address:
-            keys.append(("address", "", address))
-            if (name, address) not in self._known:
-                keys.append(("name", name, None))
+        if address and (name, address) not in self._known:  # a known place: only its own count
+            keys += [("address", "", address), ("name", name, None)]
         return keys
 
     def _recent(self, key: tuple, now: float) -> list[float]:
