@@ -4,7 +4,8 @@
   signed in, but only when the request comes straight from a ``trusted_proxies`` address;
   from anywhere else the header is ignored.
 - **Client address**: the peer, or (from a trusted proxy only) the last untrusted address
-  of ``X-Forwarded-For``: what the sign-in throttle counts by.
+  of ``X-Forwarded-For``: what the sign-in throttle counts by. ``X-Forwarded-Proto`` from a
+  trusted proxy sets the scheme (a session cookie over https is marked ``Secure``).
 - **Sessions**: a password sign-in is Datasette's signed ``ds_actor`` cookie carrying a
   session id and a mark of the password; the cookie is dropped from the request (and from
   the browser) when that session was signed out, has expired, or the password changed.
@@ -163,6 +164,8 @@ def guard(datasette, app):
                 headers.append((b"cookie", line.encode("latin-1")))
         scope = {**scope, "headers": headers, "kb_client": client, "kb_sso_user": sign_on,
                  "kb_session": session}
+        if settings.is_trusted_proxy(peer) and _header(headers, b"x-forwarded-proto") in ("http", "https"):
+            scope["scheme"] = _header(headers, b"x-forwarded-proto")  # TLS ends at the proxy
         set_cookies = []
         if forget_actor:
             set_cookies.append(f"{ACTOR_COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax")

@@ -402,3 +402,23 @@ def test_one_guesser_behind_a_shared_address_does_not_slow_the_others_down():
         throttle.failed(f"namn{i}", "10.0.0.1")
     assert throttle.begin("erik", "10.0.0.1") > 0  # a name never seen here waits
     assert throttle.begin("anna", "10.0.0.1") == 0  # anna does not
+
+
+def test_https_at_a_trusted_proxy_gives_a_secure_session_cookie(web_kb):
+    set_auth(web_kb, 'trusted_proxies = ["10.9.9.9"]')
+    ds = make_datasette(web_kb)
+
+    async def sign_in(source):
+        transport = httpx.ASGITransport(app=ds.app(), client=(source, 40000))
+        headers = {"X-Forwarded-Proto": "https"}
+        async with httpx.AsyncClient(transport=transport, base_url="http://localhost", headers=headers) as http:
+            token = TOKEN_RE.search((await http.get("/-/kb/login")).text).group(1)
+            r = await http.post("/-/kb/login", data={"csrftoken": token, "username": "anna", "password": PASSWORD})
+            return [c for c in r.headers.get_list("set-cookie") if c.startswith("ds_actor=")][0]
+
+    async def scenario():
+        await ds.invoke_startup()
+        return await sign_in("10.9.9.9"), await sign_in("192.0.2.50")
+
+    via_proxy, direct = asyncio.run(scenario())
+    assert "Secure" in via_proxy and "Secure" not in direct
