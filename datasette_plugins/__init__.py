@@ -13,15 +13,14 @@ from __future__ import annotations
 from datasette import hookimpl
 from markupsafe import Markup
 
-from datasette_plugins import brief, capture, crossarea, feeds, loop, pages, roadmaps, sql
+from datasette_plugins import brief, capture, crossarea, feeds, loop, pages, roadmaps, signin, sql
 from datasette_plugins import metadata as kb_metadata
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import get_state
 from datasette_plugins.web import SECURITY_HEADERS, request_language, static_url
-from kb.app.auth import has_role
 from kb.core.texts import text, texts
 
-READ_ONLY_API = ("/-/kb/search.json",)
+READ_ONLY_API = signin.READ_ONLY_API
 MAX_REQUEST_BYTES = 1_000_000  # no page takes more (the capture form: 128 kB)
 
 
@@ -104,12 +103,18 @@ def menu_links(datasette, actor, request):
 
 @hookimpl
 def permission_allowed(datasette, actor, action):
-    if action == capture.WRITE_ACTION:
-        return capture.may_write(datasette, actor)
-    if action == loop.FACILITATE:  # verdicts, actions and the learning agenda
-        state = get_state(datasette)
-        return bool(state and actor and has_role(state.config, actor.get("id"), "facilitator"))
-    return None
+    """``kb-write`` (writer and above), ``kb-facilitate`` (facilitator and above): the role
+    from the current kb.toml, so a removed role is gone at once."""
+    role = signin.ACTION_ROLES.get(action)
+    if role is None:
+        return None
+    return signin.has_role(datasette, actor, role)
+
+
+@hookimpl(tryfirst=True)
+def actor_from_request(request):
+    """The user the trusted sign-on proxy names (the door checked where it came from)."""
+    return signin.actor_from_sign_on(request)
 
 
 @hookimpl
@@ -131,10 +136,13 @@ def skip_csrf(datasette, scope):
 @hookimpl
 def asgi_wrapper(datasette):
     """nosniff and a Referrer-Policy on every response (our pages also set a CSP); a request
-    body announced larger than MAX_REQUEST_BYTES is refused (413) before anything reads it."""
+    body announced larger than MAX_REQUEST_BYTES is refused (413) before anything reads it;
+    then the sign-in checks (:func:`.signin.guard`)."""
     extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
     def wrap(app):
+        app = signin.guard(datasette, app)
+
         async def add_headers(scope, receive, send):
             if scope["type"] != "http":
                 return await app(scope, receive, send)

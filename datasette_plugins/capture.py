@@ -1,14 +1,15 @@
 """Capture plugin (entry point ``datasette: kb_capture``): log a reflection from the browser.
 
-Routes: ``/-/kb/new`` (form, preview, save), ``/-/kb/login`` and ``/-/kb/logout``.
+Routes: ``/-/kb/new`` (form, preview, save), ``/-/kb/login`` and ``/-/kb/logout`` (also
+Datasette's own ``/-/logout``, so its menu button signs out for real).
 Hooks (0.65 and 1.0): ``register_routes``, ``permission_allowed``, ``menu_links``.
 
 Anonymous visitors read; writing needs the ``kb-write`` permission, which a signed-in
-writer has. Sign-in sets Datasette's own signed ``ds_actor`` cookie after checking a
-password hash from kb.toml ``[auth] writers`` or ``$KB_WRITERS``. Every POST passes
-Datasette's CSRF protection (asgi-csrf: the forms carry ``csrftoken()``). The work is
-in :mod:`kb.capture`; saving happens under the KB's write lock and indexes only the new
-entry.
+writer (or facilitator, admin) has. Users come from a trusted sign-on proxy or sign in here
+with a password hash from kb.toml ``[auth] writers`` or ``$KB_WRITERS``; the session is
+Datasette's signed ``ds_actor`` cookie, checked by :mod:`.signin` (which also holds every
+POST to Datasette's CSRF check: the forms carry ``csrftoken()``). The work is in
+:mod:`kb.capture`; saving happens under the KB's write lock and indexes only the new entry.
 """
 
 from __future__ import annotations
@@ -17,61 +18,48 @@ import asyncio
 import datetime as dt
 import math
 import re
-import time
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import urlencode
 
-from datasette.utils import baseconv
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from datasette_plugins import signin
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import (
     html_page,
     no_kb,
     page_context,
+    read_form,
     request_language,
     static_url,
 )
-from kb.app import auth, capture
+from kb.app import capture
+from kb.app.auth import valid_name
 from kb.app.capture import HEADINGS, default_sprint
+from kb.core import audit
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
 from kb.core.texts import pick_language, text
 from search.similar import similar_to_unsaved
 
-WRITE_ACTION = "kb-write"
-MAX_FORM_BYTES = 128_000  # three sections of 10,000 characters (UTF-8, url-encoded) fit
-SESSION_SECONDS = 12 * 3600
+WRITE_ACTION = signin.WRITE_ACTION
 SIMILAR_SHOWN = 6
 
 
 # --- hooks ------------------------------------------------------------------------------
 def may_write(datasette, actor) -> bool:
-    """``kb-write``: a signed-in actor who is (still) in the KB's writer list."""
-    state = get_state(datasette)
-    if state is None or not actor or not actor.get("id"):
-        return False
-    return auth.has_role(state.config, actor.get("id"), "writer")
+    """``kb-write``: a signed-in actor whose current role is writer or above."""
+    return signin.has_role(datasette, actor, "writer")
 
 
 # --- helpers ------------------------------------------------------------------------------
-async def _form(request) -> dict[str, str] | None:
-    """The url-encoded POST body as a dict, or None if it is too large."""
-    length = request.headers.get("content-length")
-    if length and length.isdigit() and int(length) > MAX_FORM_BYTES:
-        return None
-    body = await request.post_body()
-    if len(body) > MAX_FORM_BYTES:
-        return None
-    return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
-
-
 def _context(datasette, request, state: KBState, lang: str) -> dict:
     actor = request.actor or {}
     return {
         **page_context(datasette, state, lang),
         "actor_name": actor.get("id"),
+        "signed_in_by_proxy": actor.get("kb_auth") == "proxy",  # signing out is the proxy's
         "capture_urls": {
             "new": datasette.urls.path("/-/kb/new"),
             "login": datasette.urls.path("/-/kb/login"),
@@ -127,13 +115,15 @@ async def new_page(datasette, request):
         return no_kb()
     lang = request_language(request, state)
     if request.method == "POST":
-        form = await _form(request)
+        form = await read_form(request)
         if form is not None:
             lang = pick_language(form.get("lang"), state.config.language)
     allowed = await datasette.permission_allowed(request.actor, WRITE_ACTION, default=False)
     if not allowed:
         if request.method == "POST":
             return Response.text(text("capture_forbidden", lang), status=403)
+        if request.actor and request.actor.get("kb_auth"):  # signed in, but a reader
+            return Response.text(text("capture_forbidden_role", lang, name=request.actor["id"]), status=403)
         return _login_redirect(datasette, lang)
     context = _context(datasette, request, state, lang)
     t = context["t"]
@@ -206,17 +196,18 @@ async def login_page(datasette, request):
         return no_kb()
     lang = request_language(request, state)
     next_url = _safe_next(request.args.get("next") or "/-/kb/new")
+    settings = state.auth.current()
     error = None
     status = 200
     if request.method == "POST":
-        form = await _form(request) or {}
+        form = await read_form(request) or {}
         lang = pick_language(form.get("lang"), state.config.language)
         next_url = _safe_next(form.get("next") or next_url)
         name = (form.get("username") or "").strip()[:64]
         password = (form.get("password") or "")[:1024]
         throttle = state.login_throttle
-        keys = throttle.keys(name, (request.scope.get("client") or [None])[0])
-        wait = throttle.wait_seconds(keys)
+        client = signin.client_address(request)
+        wait = throttle.begin(name, client)  # counted as a failure until it succeeds
         if wait > 0:
             context = _context(datasette, request, state, lang)
             context.update({"next": next_url, "error": "capture_too_many", "has_writers": True,
@@ -224,27 +215,27 @@ async def login_page(datasette, request):
             response = await html_page(datasette, request, "capture_login.html", context, status=429)
             response.headers["Retry-After"] = str(math.ceil(wait))
             return response
-        ok = await asyncio.to_thread(auth.check_login, state.config, name, password)
-        if ok:
-            throttle.succeeded(name)
+        if await asyncio.to_thread(settings.check_password, name, password):
+            throttle.succeeded(name, client)
             response = Response.redirect(datasette.urls.path(next_url) + ("?lang=en" if lang == "en" else ""))
-            expires = baseconv.base62.encode(int(time.time()) + SESSION_SECONDS)
-            response.set_cookie("ds_actor", datasette.sign({"a": {"id": name}, "e": expires}, "actor"),
-                                httponly=True, samesite="lax", max_age=SESSION_SECONDS)
+            signin.start_session(datasette, request, response, name, settings)
             return response
-        throttle.failed(keys)
+        for burst in throttle.failed(name, client):  # the audit log gets bursts, not each failure
+            await asyncio.to_thread(
+                audit.record, state.config.state_dir, "anonymous", "signin.failures",
+                target=name if valid_name(name) else "(not a user name)", address=client,
+                scope=burst.scope, failures=burst.failures)
         error, status = "capture_bad_login", 403
     context = _context(datasette, request, state, lang)
-    context.update({"next": next_url, "error": error,
-                    "has_writers": bool(auth.load_writers(state.config))})
+    context.update({"next": next_url, "error": error, "has_writers": bool(settings.writers),
+                    "proxy_sign_on": bool(settings.proxy_header)})
     return await html_page(datasette, request, "capture_login.html", context, status=status)
 
 
 async def logout_page(datasette, request):
-    if request.method != "POST":
-        return Response.redirect(datasette.urls.path("/-/kb/search"))
     response = Response.redirect(datasette.urls.path("/-/kb/search"))
-    response.set_cookie("ds_actor", "", expires=0, max_age=0)
+    if request.method == "POST":  # the door checked the form's token
+        signin.end_session(datasette, request, response)
     return response
 
 
@@ -261,4 +252,5 @@ ROUTES = [
     (r"^/-/kb/new$", new_page),
     (r"^/-/kb/login$", login_page),
     (r"^/-/kb/logout$", logout_page),
+    (r"^/-/logout$", logout_page),  # Datasette's menu button
 ]

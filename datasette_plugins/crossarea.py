@@ -22,7 +22,7 @@ from analysis.corpus import load_corpus
 from analysis.duplicates import find_duplicates
 from analysis.links import area_links, find_synergies, synergies
 from analysis.obstacles import recurring_obstacles
-from datasette_plugins.loop import FACILITATE
+from datasette_plugins.signin import FACILITATE_ACTION
 from datasette_plugins.state import get_state
 from datasette_plugins.web import (
     html_page,
@@ -153,7 +153,7 @@ async def _filtered_listing(datasette, request, compute, key: str, template: str
                               key: [{**item.to_dict(), **note} for item, note in zip(found, notes, strict=True)]})
     context = _context(datasette, state, request)
     context.update({key: found, "notes": notes, "errors": errors, "form": form,
-                    "facilitator": await datasette.permission_allowed(request.actor, FACILITATE, default=False),
+                    "facilitator": await datasette.permission_allowed(request.actor, FACILITATE_ACTION, default=False),
                     "agenda_new_url": datasette.urls.path("/-/kb/agenda/new")})
     return await html_page(datasette, request, template, context, status=400 if errors else 200)
 

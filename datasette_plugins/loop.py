@@ -15,6 +15,7 @@ from markupsafe import Markup
 
 from analysis.loop import Loop, entries_from_index, load_loop
 from datasette_plugins.render import markdown_to_html
+from datasette_plugins.signin import FACILITATE_ACTION
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import (
     html_page,
@@ -32,8 +33,6 @@ from kb.core.actions import OUTCOMES, STATUSES, TRANSITIONS
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
 from kb.core.texts import pick_language, text
 
-FACILITATE = "kb-facilitate"
-
 
 # --- shared ---------------------------------------------------------------------------------
 def _loop(state: KBState) -> Loop:
@@ -41,7 +40,7 @@ def _loop(state: KBState) -> Loop:
 
 
 async def _may_facilitate(datasette, request) -> bool:
-    return await datasette.permission_allowed(request.actor, FACILITATE, default=False)
+    return await datasette.permission_allowed(request.actor, FACILITATE_ACTION, default=False)
 
 
 def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -> dict:

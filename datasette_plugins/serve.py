@@ -9,7 +9,9 @@ from collections.abc import Callable
 
 from datasette_plugins.metadata import build_metadata
 from datasette_plugins.state import get_state
+from kb.app.auth import AuthSettings
 from kb.app.knowledge_base import KnowledgeBase
+from kb.app.web_sessions import session_secret
 from kb.core import config as config_module
 from kb.core.errors import KBError
 
@@ -17,7 +19,8 @@ DATABASE_NAME = "kb"  # Datasette names a database after its file: .kb/kb.db
 
 
 def make_datasette(root=None, model: str | None = None):
-    """A Datasette instance on ``<root>/.kb/kb.db`` (read-only) with the KB metadata."""
+    """A Datasette instance on ``<root>/.kb/kb.db`` (read-only) with the KB metadata, signing
+    cookies with the KB's session secret (sessions outlive a restart)."""
     from datasette.app import Datasette
 
     config = config_module.load(root)
@@ -27,7 +30,8 @@ def make_datasette(root=None, model: str | None = None):
     metadata = build_metadata(config, DATABASE_NAME, plugin=plugin)
     # a mutable (not immutable) database: Datasette opens it with mode=ro, and still sees
     # a later `kb index` (an immutable open would ignore the WAL file)
-    return Datasette([str(config.db_path)], metadata=metadata, settings={"sql_time_limit_ms": 3000})
+    return Datasette([str(config.db_path)], metadata=metadata, settings={"sql_time_limit_ms": 3000},
+                     secret=session_secret(config.state_dir))
 
 
 def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: int = 8001,
@@ -38,6 +42,7 @@ def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: in
     kb = KnowledgeBase.open(root, model=model)
     kb.require_index()
     kb.close()
+    AuthSettings.from_config(kb.config)  # a broken [auth] table stops the start (ConfigError)
     _check_port(host, port)
     ds = make_datasette(kb.config.root, model)
     asyncio.run(ds.invoke_startup())
@@ -47,7 +52,9 @@ def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: in
     shown = f"[{host}]" if ":" in host else host
     echo(f"Serving {kb.config.title} at http://{shown}:{port}/")
     echo(f"Search: http://{shown}:{port}/-/kb/search   (Ctrl+C to stop)")
-    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback client; the
+    # plugin reads it itself, from kb.toml's trusted_proxies only (datasette_plugins.signin)
+    uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False)
 
 
 def _check_port(host: str, port: int) -> None:

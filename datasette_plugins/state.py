@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from indexer.embed import DEFAULT_MODEL, get_embedder
-from kb.app.auth import LoginThrottle
+from kb.app.auth import LiveAuth
 from kb.app.knowledge_base import KnowledgeBase
+from kb.app.login_throttle import LoginThrottle
+from kb.app.web_sessions import SignedOut
 from kb.core import config as config_module
 from kb.core.config import KBConfig
 from kb.core.errors import EntryNotFound
@@ -57,6 +59,8 @@ class KBState:
         self._vectors_key: tuple | None = None
         self._owners: ChunkOwners | None = None  # chunk -> entry of the same generation
         self.login_throttle = LoginThrottle()  # failed sign-ins, for this server process
+        self.auth = LiveAuth(config.root)  # kb.toml [auth], read again when it changes
+        self.signed_out = SignedOut(config.state_dir)
 
     # --- one KnowledgeBase per thread, sharing the embedder and the FAISS index --------
     def _shared_embedder(self) -> SharedEmbedder:

@@ -1,25 +1,52 @@
-"""Who may write: writers' password hashes, checking a sign-in, and slowing down guessing.
+"""Who may do what: password hashes, roles, a trusted sign-on proxy, all from kb.toml ``[auth]``.
 
-Writers and their password hashes come from kb.toml ``[auth] writers = {name = "hash"}``
-and/or the environment ``KB_WRITERS="name:hash,name2:hash2"``. The hash format is the one
-of datasette-auth-passwords: ``pbkdf2_sha256$<iterations>$<salt>$<base64 hash>``.
+```toml
+[auth]
+writers = { anna = "pbkdf2_sha256$480000$…" }        # password sign-in (also $KB_WRITERS)
+roles = { anna = "writer", erik = "facilitator" }    # reader (default), writer, facilitator, admin
+proxy_header = "X-Remote-User"                       # single sign-on behind a reverse proxy
+trusted_proxies = ["127.0.0.1", "10.20.0.0/16"]      # default: loopback when proxy_header is set
+```
+
+The hash format is the one of datasette-auth-passwords:
+``pbkdf2_sha256$<iterations>$<salt>$<base64 hash>``. :class:`LiveAuth` reads these again
+whenever kb.toml changes (a stat per call), so a removed role or password stops working
+at once, without a restart; a kb.toml that cannot be read gives no one any role (closed,
+not open) until it is fixed.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
+import ipaddress
+import logging
 import os
 import re
 import secrets
 import threading
 import time
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from kb.core import config as config_module
 from kb.core.config import KBConfig
+from kb.core.errors import ConfigError
 
 PBKDF2_ITERATIONS = 480_000
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+LOOPBACK = ("127.0.0.0/8", "::1/128")
+FRESH_SECONDS = 2.0
+log = logging.getLogger(__name__)
+
+# Roles, each allowed what the ones before it are: a reader reads; a writer logs entries; a
+# facilitator also records verdicts and keeps actions and the learning agenda; an admin
+# everything. A user with a password and no role of their own is a writer, anyone else a reader.
+ROLES = ("reader", "writer", "facilitator", "admin")
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def hash_password(password: str, *, salt: str | None = None, iterations: int = PBKDF2_ITERATIONS) -> str:
@@ -39,94 +66,180 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(expected.encode(), stored.encode())
 
 
+def iterations_of(stored: str) -> int | None:
+    parts = stored.split("$")
+    return int(parts[1]) if len(parts) == 4 and parts[0] == "pbkdf2_sha256" and parts[1].isdigit() else None
+
+
+@functools.lru_cache(maxsize=8)
+def _dummy_hash(iterations: int) -> str:
+    return hash_password(secrets.token_hex(16), iterations=iterations)
+
+
+def valid_name(name: str) -> bool:
+    """A user name we accept: from the form, kb.toml or the sign-on proxy's header."""
+    return bool(_NAME_RE.match(name))
+
+
+def parse_address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """An IP address (an IPv4 address mapped into IPv6 as the IPv4 one), or None."""
+    try:
+        address = ipaddress.ip_address(value.strip().strip("[]"))
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """The ``[auth]`` table of one version of kb.toml (plus ``$KB_WRITERS``)."""
+    writers: dict[str, str] = field(default_factory=dict)   # name -> password hash
+    roles: dict[str, str] = field(default_factory=dict)     # casefolded name -> role
+    proxy_header: str | None = None                         # lower case, as ASGI gives headers
+    trusted_proxies: tuple[Network, ...] = ()
+
+    @classmethod
+    def from_config(cls, config: KBConfig) -> AuthSettings:
+        where = config.root / config_module.CONFIG_NAME
+        auth = config.raw.get("auth") or {}
+        if not isinstance(auth, dict):
+            raise ConfigError(f"{where}: [auth] must be a table")
+        writers = {str(k): str(v) for k, v in _table(auth, "writers", where).items()}
+        for item in re.split(r"[,\s]+", os.environ.get("KB_WRITERS", "").strip()):
+            name, sep, hashed = item.partition(":")
+            if sep and name and hashed:
+                writers[name] = hashed
+        roles = {}
+        for name, role in _table(auth, "roles", where).items():
+            if role not in ROLES:
+                raise ConfigError(f"{where}: [auth] roles: {name} = {role!r} is not a role",
+                                  hint="Use one of: " + ", ".join(ROLES) + ".")
+            roles[str(name).casefold()] = str(role)
+        header = auth.get("proxy_header")
+        if header is not None and not (isinstance(header, str) and re.fullmatch(r"[A-Za-z0-9-]{1,64}", header)):
+            raise ConfigError(f"{where}: [auth] proxy_header = {header!r} is not a header name",
+                              hint='For example proxy_header = "X-Remote-User".')
+        proxies = auth.get("trusted_proxies")
+        if proxies is None:
+            proxies = list(LOOPBACK) if header else []
+        elif isinstance(proxies, str):
+            proxies = [proxies]
+        networks = []
+        for value in proxies if isinstance(proxies, list) else [proxies]:
+            try:
+                networks.append(ipaddress.ip_network(str(value).strip(), strict=False))
+            except ValueError:
+                raise ConfigError(f"{where}: [auth] trusted_proxies: {value!r} is not an address or network",
+                                  hint='For example trusted_proxies = ["127.0.0.1", "10.20.0.0/16"].') from None
+        return cls(writers={k: v for k, v in writers.items() if valid_name(k)}, roles=roles,
+                   proxy_header=header.lower() if header else None, trusted_proxies=tuple(networks))
+
+    # --- roles ----------------------------------------------------------------------------
+    def role_of(self, name: str | None) -> str:
+        if not name:
+            return "reader"
+        role = self.roles.get(name.casefold())
+        if role is not None:
+            return role
+        return "writer" if name in self.writers else "reader"
+
+    def has_role(self, name: str | None, role: str) -> bool:
+        """Whether ``name`` may do what ``role`` may (an admin may do what a facilitator may...)."""
+        return ROLES.index(self.role_of(name)) >= ROLES.index(role)
+
+    def password_mark(self, name: str) -> str | None:
+        """A short digest of ``name``'s password hash: a session started with a password
+        carries it and ends when the password is changed or removed."""
+        stored = self.writers.get(name)
+        return hashlib.sha256(stored.encode()).hexdigest()[:16] if stored else None
+
+    # --- the proxy in front ---------------------------------------------------------------
+    def is_trusted_proxy(self, address: str | None) -> bool:
+        parsed = parse_address(address) if address else None
+        return parsed is not None and any(parsed in network for network in self.trusted_proxies)
+
+    def client_address(self, peer: str | None, forwarded_for: str | None) -> str | None:
+        """The address of the person at the other end: the peer itself, unless the peer is a
+        trusted proxy; then the last address in ``X-Forwarded-For`` that is not a trusted
+        proxy (a client can write anything at the start of that header, not at its end)."""
+        if not forwarded_for or not self.is_trusted_proxy(peer):
+            return peer
+        hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+        for hop in reversed(hops):
+            if not self.is_trusted_proxy(hop):
+                return str(parse_address(hop) or hop)[:64]
+        return hops[0] if hops else peer
+
+    # --- passwords --------------------------------------------------------------------------
+    def check_password(self, name: str, password: str) -> bool:
+        """True for the right password. An unknown name costs as much as a known one: its
+        dummy hash has the iterations of the configured hashes (no timing tells them apart)."""
+        stored = self.writers.get(name)
+        if stored is None:
+            counts = [n for n in (iterations_of(s) for s in self.writers.values()) if n]
+            verify_password(password, _dummy_hash(max(counts, default=PBKDF2_ITERATIONS)))
+            return False
+        return verify_password(password, stored)
+
+
+def _table(auth: dict, key: str, where: Path) -> dict:
+    value = auth.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: [auth] {key} must be a table", hint=f'For example {key} = {{ anna = "…" }}.')
+    return value
+
+
+class LiveAuth:
+    """The current :class:`AuthSettings` of a knowledge base, read again when kb.toml (or
+    ``$KB_WRITERS``) changes. Cheap to ask on every request: one ``stat``. A kb.toml changed
+    in the last seconds is read each time (two saves within one tick of the file system's
+    clock, of the same size, would look alike)."""
+    def __init__(self, root: Path):
+        self.path = Path(root) / config_module.CONFIG_NAME
+        self._lock = threading.Lock()
+        self._key: tuple | None = None
+        self._settings = AuthSettings()
+
+    def current(self) -> AuthSettings:
+        key = self._stamp()
+        if key == self._key and key[0] is not None and time.time() - key[0][2] / 1e9 > FRESH_SECONDS:
+            return self._settings
+        with self._lock:
+            if key != self._key or key[0] is None or time.time() - key[0][2] / 1e9 <= FRESH_SECONDS:
+                try:
+                    self._settings = AuthSettings.from_config(config_module.load(self.path.parent))
+                except ConfigError as exc:
+                    log.error("sign-in closed until kb.toml is fixed: %s", exc)
+                    self._settings = AuthSettings()  # no one has a role or a password
+                self._key = key
+            return self._settings
+
+    def _stamp(self) -> tuple:
+        try:
+            st = os.stat(self.path)
+            stat = (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+        except OSError:
+            stat = None
+        return stat, os.environ.get("KB_WRITERS", "")
+
+
+# --- the earlier, config-based calls (kb.toml as loaded) --------------------------------------
 def load_writers(config: KBConfig) -> dict[str, str]:
     """Name -> password hash, from kb.toml ``[auth] writers`` and ``$KB_WRITERS``."""
-    writers: dict[str, str] = {}
-    auth = config.raw.get("auth") or {}
-    table = auth.get("writers") if isinstance(auth, dict) else None
-    if isinstance(table, dict):
-        writers.update({str(k): str(v) for k, v in table.items()})
-    for item in re.split(r"[,\s]+", os.environ.get("KB_WRITERS", "").strip()):
-        name, sep, hashed = item.partition(":")
-        if sep and name and hashed:
-            writers[name] = hashed
-    return {k: v for k, v in writers.items() if _NAME_RE.match(k)}
-
-
-# Roles, each allowed what the ones before it are: a reader reads; a writer logs entries; a
-# facilitator also records verdicts and keeps actions and the learning agenda; an admin
-# everything. kb.toml ``[auth] roles = { erik = "facilitator" }``; a writer with a password and
-# no role of their own is a writer, anyone else a reader.
-ROLES = ("reader", "writer", "facilitator", "admin")
+    return AuthSettings.from_config(config).writers
 
 
 def role_of(config: KBConfig, name: str | None) -> str:
-    if not name:
-        return "reader"
-    auth = config.raw.get("auth") or {}
-    table = auth.get("roles") if isinstance(auth, dict) else None
-    if isinstance(table, dict) and table.get(name) in ROLES:
-        return str(table[name])
-    return "writer" if name in load_writers(config) else "reader"
+    return AuthSettings.from_config(config).role_of(name)
 
 
 def has_role(config: KBConfig, name: str | None, role: str) -> bool:
-    """Whether ``name`` may do what ``role`` may (an admin may do what a facilitator may...)."""
-    return ROLES.index(role_of(config, name)) >= ROLES.index(role)
+    return AuthSettings.from_config(config).has_role(name, role)
 
 
 def check_login(config: KBConfig, name: str, password: str) -> bool:
-    stored = load_writers(config).get(name)
-    if stored is None:
-        verify_password(password, hash_password("x", iterations=1000))  # similar work either way
-        return False
-    return verify_password(password, stored)
-
-
-class LoginThrottle:
-    """Failed sign-ins counted per user name and per client address: after ``limit``
-    failures of one name (``address_limit`` from one address) within ``window`` seconds,
-    that name or address waits until the oldest counted failure is ``window`` old. A success
-    clears the name's count. In memory, per server process (it slows guessing down; it is
-    not an account lock-out). The address limit is higher: behind a proxy every writer
-    shares one address, and one person's typos should not lock everyone out."""
-    def __init__(self, limit: int = 5, window: float = 900, clock=None, max_keys: int = 10_000,
-                 address_limit: int = 20):
-        self.limit, self.window, self.max_keys = limit, window, max_keys
-        self.address_limit = address_limit
-        self.clock = clock or time.monotonic
-        self._failures: dict[str, list[float]] = {}
-        self._lock = threading.Lock()
-
-    @staticmethod
-    def keys(name: str, address: str | None) -> list[str]:
-        return [f"name:{name.strip().lower()}"] + ([f"address:{address}"] if address else [])
-
-    def wait_seconds(self, keys: list[str]) -> float:
-        """0 when a sign-in may be tried now, else how long until it may."""
-        now = self.clock()
-        with self._lock:
-            waits = []
-            for key in keys:
-                limit = self._limit(key)
-                recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-                if len(recent) >= limit:
-                    waits.append(recent[-limit] + self.window - now)
-            return max(waits, default=0.0)
-
-    def _limit(self, key: str) -> int:
-        return self.address_limit if key.startswith("address:") else self.limit
-
-    def failed(self, keys: list[str]) -> None:
-        now = self.clock()
-        with self._lock:
-            if len(self._failures) >= self.max_keys:  # forget what is past the window
-                self._failures = {k: v for k, v in self._failures.items() if now - v[-1] < self.window}
-            for key in keys:
-                recent = [t for t in self._failures.get(key, []) if now - t < self.window]
-                self._failures[key] = (recent + [now])[-self._limit(key):]
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(self.keys(name, None)[0], None)
-
+    return AuthSettings.from_config(config).check_password(name, password)

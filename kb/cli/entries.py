@@ -253,11 +253,12 @@ def import_(file, root, maps, sections, area, area_from, area_map, add_areas, en
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
               help="The password (asked for when not given).")
 def hash_password_(password):
-    """Print a password hash for a writer of the web form (kb.toml [auth] or KB_WRITERS).
+    """Print a password hash for signing in to the web pages (kb.toml [auth] or KB_WRITERS).
 
     \b
     In kb.toml:     [auth]
                     writers = { anna = "pbkdf2_sha256$..." }
+                    roles = { anna = "facilitator" }   # default for a password: writer
     or in the environment: KB_WRITERS="anna:pbkdf2_sha256$...,erik:pbkdf2_sha256$..."
     """
 
