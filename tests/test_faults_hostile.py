@@ -1,0 +1,225 @@
+"""What an attacker's probe of a running `kb serve` found, each against a real server on
+loopback (hash embedder; every request bounded in time, every loop in count): request
+bodies without a length, Datasette's internal pages and odd paths, SQL functions that
+held the SQL threads, injection through titles into the brief, a Host header in its
+links, and an index rebuilt under the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import os
+import select
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from datasette_plugins.serve import make_datasette
+from kb.cli import cli
+
+from .conftest import REPO, write_kb
+
+HOSTILE_TITLE = """\
+---
+title: "Hinder <script>alert(1)</script> <img src=x onerror=alert(2)> [klicka](javascript:alert(3))"
+area: energi
+date: 2026-02-02
+type: obstacle
+tags: [elnät]
+---
+## Vad hände?
+Nätägaren hade ingen ledig effekt för laddningen i hamnen, och upphandlingen drog ut på tiden.
+"""
+
+
+@dataclasses.dataclass
+class Server:
+    url: str
+    port: int
+    proc: subprocess.Popen
+    root: Path
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(root: Path, env: dict | None = None) -> Server:
+    env = {**os.environ, "KB_MODEL": "hash", "HF_HUB_OFFLINE": "1", **(env or {})}
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(root), "--port", str(port)],
+        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(url + "/-/kb/search.json?q=x", timeout=2).status_code == 200:
+                return Server(url, port, proc, root)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail("server did not start: " + proc.stderr.read())
+
+
+def stop_server(server: Server) -> str:
+    """Stop the server; its log (stderr)."""
+    server.proc.terminate()
+    try:
+        _, err = server.proc.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        _, err = server.proc.communicate()
+    return err
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = write_kb(tmp_path_factory.mktemp("hostile") / "kb")
+    (root / "entries/energi/hostile-title.md").write_text(HOSTILE_TITLE, encoding="utf-8")
+    running = start_server(root)
+    yield running
+    log = stop_server(running)
+    assert "Traceback" not in log, log[-3000:]  # nothing the probes sent made the server fail
+
+
+# --- 5. a request body without a declared length is capped like one with it ----------------------
+def test_a_chunked_body_is_refused_past_the_limit_and_the_connection_closed(server):
+    before = server.rss_kb()
+    head = (b"POST /-/kb/login HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            b"Content-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n")
+    chunk = b"a" * 65536
+    frame = b"%x\r\n" % len(chunk) + chunk + b"\r\n"
+    sent = 0
+    answer = b""
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        sock.sendall(head)
+        try:
+            while sent < 60_000_000 and not select.select([sock], [], [], 0)[0]:
+                sock.sendall(frame)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        deadline = time.time() + 10
+        try:
+            while time.time() < deadline:
+                data = sock.recv(65536)
+                if not data:
+                    break  # closed by the server
+                answer += data
+        except ConnectionResetError:
+            pass
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert sent < 10_000_000, sent  # refused long before the 60 MB were sent
+    assert server.rss_kb() - before < 30_000
+    assert httpx.get(server.url + "/-/kb/search.json?q=x", timeout=10).status_code == 200
+
+
+def test_a_small_chunked_body_still_reaches_the_page(server):
+    def chunks():
+        yield b"q=fj%C3%A4rrv%C3%A4rme"
+
+    response = httpx.post(server.url + "/-/kb/login", content=chunks(), timeout=10,
+                          headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 403  # read, and refused for its missing CSRF token, not its size
+
+
+def test_a_declared_length_over_the_limit_is_refused_and_closed(server):
+    response = httpx.post(server.url + "/-/kb/search.json?q=x", content=b"a" * 1_500_000, timeout=30)
+    assert response.status_code == 413 and response.headers["connection"] == "close"
+
+
+# --- 11. internals: no paths, no debugging pages for visitors, 404 for odd paths ----------------
+def test_databases_and_metadata_show_no_absolute_paths(server):
+    for path in ("/-/databases.json", "/-/metadata.json", "/-/databases", "/-/metadata"):
+        response = httpx.get(server.url + path, timeout=10)
+        assert response.status_code == 200, path
+        assert str(server.root) not in response.text and "/.kb/" not in response.text, path
+    databases = httpx.get(server.url + "/-/databases.json", timeout=10).json()
+    assert [d["path"] for d in databases] == ["kb.db"]
+    assert httpx.get(server.url + "/-/metadata.json", timeout=10).json()["title"] == "Test-KB"
+
+
+@pytest.mark.parametrize("path", ["/-/versions", "/-/versions.json", "/-/threads", "/-/threads.json",
+                                  "/-/allow-debug", "/-/messages", "/-/patterns"])
+def test_debugging_pages_are_not_open_to_visitors(server, path):
+    response = httpx.get(server.url + path, timeout=10)
+    assert response.status_code == 404, (path, response.text[:200])
+    assert "sqlite" not in response.text.lower() and "thread" not in response.text.lower()
+
+
+def test_a_visitor_cannot_post_a_message_banner(server):
+    response = httpx.post(server.url + "/-/messages", data={"message": "Logga in på evil.example"}, timeout=10)
+    assert response.status_code == 404
+    assert "ds_messages" not in response.headers.get("set-cookie", "")
+
+
+@pytest.mark.parametrize("path", ["/kb/a/b/c", "/kb/entries/-/insert", "/-/kb/roadmaps/..json",
+                                  "/kb/entries/a/b", "/-/kb/entry/a/b", "/nope/x/y.json", "/kb/a/b/c.json"])
+def test_odd_paths_answer_404_not_500(server, path):
+    response = httpx.get(server.url + path, timeout=10)
+    assert response.status_code == 404, (path, response.status_code, response.text[:300])
+    assert "Traceback" not in response.text and str(server.root) not in response.text
+
+
+def test_a_signed_in_person_still_sees_the_debugging_pages(kb_root):
+    assert CliRunner().invoke(cli, ["index", "-q", "--root", str(kb_root)]).exit_code == 0
+    ds = make_datasette(kb_root)
+
+    async def fetch():
+        await ds.invoke_startup()
+        cookie = {"ds_actor": ds.sign({"a": {"id": "anna"}}, "actor")}
+        return [(await ds.client.get(path, cookies=cookie)).status_code for path in ("/-/versions.json", "/-/threads")]
+
+    assert asyncio.run(fetch()) == [200, 200]
+
+
+# --- 10. SQL functions cannot hold Datasette's SQL threads -----------------------------------------
+FLOOD = ("with recursive n(i) as (select 1 union all select i + 1 from n where i < 10000) "
+         "select count(kb_search('cykel ' || i, 100)) from n")
+
+
+def test_sql_function_floods_end_at_once_and_pages_keep_answering(server):
+    def timed(path: str, params: dict | None = None) -> tuple[int, float]:
+        started = time.perf_counter()
+        response = httpx.get(server.url + path, params=params, timeout=30)
+        return response.status_code, time.perf_counter() - started
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=7) as pool:
+        floods = [pool.submit(timed, "/kb.json", {"sql": FLOOD}) for _ in range(6)]
+        time.sleep(0.2)  # the floods hold the SQL threads, if anything does
+        page = pool.submit(timed, "/kb/entries/cykel-upphandling")
+        results = [f.result() for f in floods]
+        page_status, page_seconds = page.result()
+    assert all(status == 400 for status, _ in results), results  # refused, not run for 3 s
+    assert max(seconds for _, seconds in results) < 2.0, results
+    assert page_status == 200 and page_seconds < 2.0, page_seconds
+
+
+def test_a_few_calls_per_statement_still_work(server):
+    sql = "select count(*) as n from json_each(kb_search('cykel', 3)), json_each(kb_similar('cykel-upphandling', 2))"
+    data = httpx.get(server.url + "/kb.json", params={"sql": sql, "_shape": "array"}, timeout=10).json()
+    assert data == [{"n": 6}]
+    canned = httpx.get(server.url + "/kb/search.json", params={"q": "cykelbanan", "_shape": "array"}, timeout=10)
+    assert canned.status_code == 200 and canned.json()[0]["id"] == "cykel-upphandling"
+    ten = "select " + ", ".join(f"kb_search('q{i}', 1)" for i in range(10))
+    assert httpx.get(server.url + "/kb.json", params={"sql": ten}, timeout=10).status_code == 200
+    eleven = "select " + ", ".join(f"kb_search('q{i}', 1)" for i in range(11))
+    assert httpx.get(server.url + "/kb.json", params={"sql": eleven}, timeout=10).status_code == 400
