@@ -19,6 +19,7 @@ import base64
 import datetime as dt
 import json
 import os
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -350,27 +351,34 @@ def spread_text(brief: Brief, o: ObstacleItem) -> str:
     return f"{areas}; {when}"
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("[", "\\[").replace("]", "\\]")
+def md_text(value) -> str:
+    """Text from entries, kb.toml or a request, inert in Markdown: on one line, without HTML
+    (``<`` and ``>`` as entities) and without markup of its own (links, images, emphasis,
+    code), so a title can never add a script, an image or a ``javascript:`` link to the
+    file, whatever viewer opens it."""
+    flat = " ".join(str(value).split())
+    return re.sub(r"([\\`*_\[\]])", r"\\\1", flat).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:
     """The brief as Markdown. ``pictures``: name -> relative path of an image to show."""
     t = texts(brief.lang)
     pictures = pictures or {}
-    name = brief.area_name
+
+    def name(slug: str) -> str:
+        return md_text(brief.area_name(slug))
 
     def link(ref: EntryRef) -> str:
-        return f"[{_md_escape(ref.title)}]({links.entry(ref)})"
+        return f"[{md_text(ref.title)}]({links.entry(ref)})"
 
     def picture(key: str) -> list[str]:
         caption = t[f"brief_figure_{key}"]
         return [f"![{caption}]({pictures[key]})", ""] if key in pictures else []
 
-    lines = [f"# {t['brief_title']} – {brief.title}", ""]
+    lines = [f"# {t['brief_title']} – {md_text(brief.title)}", ""]
     lines.append(f"**{t['brief_period']}:** {period_text(brief)}"
-                 + f" · **{t['areas_heading']}:** {scope_text(brief)}"
-                 + (f" · **{t['brief_theme']}:** {brief.theme}" if brief.theme else "")
+                 + f" · **{t['areas_heading']}:** {md_text(scope_text(brief))}"
+                 + (f" · **{t['brief_theme']}:** {md_text(brief.theme)}" if brief.theme else "")
                  + f" · **{t['brief_made']}:** {brief.made}  ")
     lines += [counts_text(brief) + ". " + t["brief_links_note"].format(
         what=t["brief_links_web"] if links.web else t["brief_links_files"]), ""]
@@ -380,8 +388,8 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
     lines += picture("timeline")
     for k, o in enumerate(brief.obstacles, start=1):
         state = t["obstacles_recurring"] if o.recurring else t["brief_once"]
-        lines += [f"### {k}. {o.label} ({o.count}, {state})", "",
-                  f"*{t['brief_spread']}:* {spread_text(brief, o)}", ""]
+        lines += [f"### {k}. {md_text(o.label)} ({o.count}, {state})", "",
+                  f"*{t['brief_spread']}:* {md_text(spread_text(brief, o))}", ""]
         for e in o.entries:
             lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")
         lines.append("")
@@ -396,9 +404,9 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         for e in (s.a, s.b):
             lines.append(f"- {link(e)} ({name(e.area)}, {e.date})")
             if e.quote:
-                lines.append(f"  > {e.quote}")
+                lines.append(f"  > {md_text(e.quote)}")
         if s.reasons:
-            lines += ["", f"*{t['link_why']}:* " + "; ".join(s.reasons)]
+            lines += ["", f"*{t['link_why']}:* " + "; ".join(md_text(r) for r in s.reasons)]
         lines.append("")
     if not brief.synergies:
         lines += [t["selection_empty"], ""]
@@ -408,7 +416,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         lines.append(f"- {link(c.entry)} ({c.entry.date}) – {t['brief_touches']} "
                      + " ↔ ".join(name(a) for a in c.areas))
         if c.entry.quote:
-            lines.append(f"  > {c.entry.quote}")
+            lines.append(f"  > {md_text(c.entry.quote)}")
     lines += ([] if brief.conflicts else [t["selection_empty"]]) + [""]
 
     lines += [f"## {t['brief_new_heading']}" + (f" ({brief.last_brief})" if brief.last_brief else ""), ""]
@@ -419,7 +427,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
     for e in brief.new_entries:
         lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")
     lines += ["", f"## {t['brief_questions_heading']}", ""]
-    lines += [f"{k}. {q}" for k, q in enumerate(brief.questions, start=1)]
+    lines += [f"{k}. {md_text(q)}" for k, q in enumerate(brief.questions, start=1)]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -24,7 +24,7 @@ from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
 from kb.core.texts import DEFAULT_LANGUAGE, texts
-from reports.brief import TEMPLATES_DIR, EntryRef, Links, _jinja_env, _md_escape, _ref_maker
+from reports.brief import TEMPLATES_DIR, EntryRef, Links, _jinja_env, _ref_maker, md_text
 
 MAIN_LESSONS = 5
 LESSON_TYPES = ("lesson", "enabler", "idea")
@@ -132,14 +132,14 @@ def _counts_text(area: AreaYear, lang: str) -> str:
 
 def render_markdown(report: YearReport, links: Links) -> str:
     t = texts(report.lang)
-    lines = [f"# {t['report_title'].format(year=report.year)} – {report.title}", "",
+    lines = [f"# {t['report_title'].format(year=report.year)} – {md_text(report.title)}", "",
              t["report_intro"].format(total=report.total, year=report.year), ""]
 
     def link(e: EntryRef) -> str:
-        return f"[{_md_escape(e.title)}]({links.entry(e)})"
+        return f"[{md_text(e.title)}]({links.entry(e)})"
 
     for area in report.areas:
-        lines += [f"## {area.name}", ""]
+        lines += [f"## {md_text(area.name)}", ""]
         if not area.total:
             lines += [t["report_none"].format(year=report.year), ""]
         else:
@@ -149,7 +149,7 @@ def render_markdown(report: YearReport, links: Links) -> str:
                 echoed = f" – {t['report_echoed'].format(n=lesson.echoes)}" if lesson.echoes else ""
                 lines.append(f"- {lesson.entry.date} · {link(lesson.entry)}{echoed}")
                 if lesson.entry.quote:
-                    lines.append(f"  > {lesson.entry.quote}")
+                    lines.append(f"  > {md_text(lesson.entry.quote)}")
             lines += ([] if area.lessons else [t["report_nothing"]]) + [""]
             lines += [f"### {t['report_policy']}", ""]
             for need in area.policy:
@@ -160,9 +160,10 @@ def render_markdown(report: YearReport, links: Links) -> str:
             lines += [f"### {t['report_actions']}", ""]
             for action in area.actions:
                 status = t.get(f"roadmap_status_{action.status}", action.status)
-                actor = f", {t['report_actor']}: {action.actor}" if action.actor else ""
+                actor = f", {t['report_actor']}: {md_text(action.actor)}" if action.actor else ""
                 none = "" if action.entries else f" – {t['report_no_entries'].format(year=report.year)}"
-                lines.append(f"- [{action.id}]({action_link(links, action)}) {action.title} ({status}{actor}){none}")
+                lines.append(f"- [{md_text(action.id)}]({action_link(links, action)}) {md_text(action.title)} "
+                             f"({status}{actor}){none}")
                 for e in action.entries:
                     lines.append(f"  - {e.date} · {link(e)}")
             lines.append("")

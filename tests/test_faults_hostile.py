@@ -21,9 +21,15 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from markdown_it import MarkdownIt
 
 from datasette_plugins.serve import make_datasette
 from kb.cli import cli
+from kb.core.config import load as load_config
+from kb.core.errors import ConfigError
+from reports.brief import Brief, ConflictItem, EntryRef, Links, ObstacleItem, SynergyItem, render_markdown
+from reports.report import ActionYear, AreaYear, Lesson, PolicyNeed, YearReport
+from reports.report import render_markdown as report_markdown
 
 from .conftest import REPO, write_kb
 
@@ -208,9 +214,11 @@ def test_sql_function_floods_end_at_once_and_pages_keep_answering(server):
         page = pool.submit(timed, "/kb/entries/cykel-upphandling")
         results = [f.result() for f in floods]
         page_status, page_seconds = page.result()
-    assert all(status == 400 for status, _ in results), results  # refused, not run for 3 s
-    assert max(seconds for _, seconds in results) < 2.0, results
-    assert page_status == 200 and page_seconds < 2.0, page_seconds
+    # stopped after 10 calls: milliseconds on a quiet machine; before, every SQL thread was
+    # held past the 3 s time limit and these requests timed out (30 s). Bounds for a busy CI.
+    assert all(status == 400 for status, _ in results), results
+    assert max(seconds for _, seconds in results) < 5.0, results
+    assert page_status == 200 and page_seconds < 5.0, page_seconds
 
 
 def test_a_few_calls_per_statement_still_work(server):
@@ -223,3 +231,97 @@ def test_a_few_calls_per_statement_still_work(server):
     assert httpx.get(server.url + "/kb.json", params={"sql": ten}, timeout=10).status_code == 200
     eleven = "select " + ", ".join(f"kb_search('q{i}', 1)" for i in range(11))
     assert httpx.get(server.url + "/kb.json", params={"sql": eleven}, timeout=10).status_code == 400
+    per_row = ("with recursive n(i) as (select 1 union all select i + 1 from n where i < 50) "
+               "select count(kb_similar('cykel-upphandling', 1)) from n")
+    assert httpx.get(server.url + "/kb.json", params={"sql": per_row}, timeout=30).status_code == 400
+    again = httpx.get(server.url + "/kb.json", params={"sql": ten}, timeout=10)
+    assert again.status_code == 200  # the next statement has its own 10 calls
+
+
+# --- 9. output injection: no HTML and no foreign links in the brief's Markdown; no Host in links ---
+EVIL = ("<script>alert(1)</script> <img src=x onerror=alert(2)> [klicka](javascript:alert(3)) "
+        "<javascript:alert(4)> ![bild](https://evil.example/x.png) <!-- x --> `kod` *fet*\n# rubrik")
+
+
+def assert_inert_markdown(text: str, link_prefixes: tuple[str, ...], images: int = 0) -> None:
+    """Rendered as CommonMark with raw HTML allowed (as many viewers do): no HTML at all, no
+    link but to ``link_prefixes``, no image but the brief's own, no heading from the data."""
+    tokens = MarkdownIt("commonmark", {"html": True}).parse(text)
+    flat = [t for token in tokens for t in [token, *(token.children or [])]]
+    assert not [t.content for t in flat if t.type in ("html_inline", "html_block")]
+    hrefs = [t.attrs.get("href", "") for t in flat if t.type == "link_open"]
+    assert hrefs and all(h.startswith(link_prefixes) for h in hrefs), hrefs
+    assert len([t for t in flat if t.type == "image"]) == images
+    headings = [tokens[k + 1].content for k, t in enumerate(tokens) if t.type == "heading_open"]
+    assert not any("rubrik" in h and "alert" not in h for h in headings), headings
+
+
+def evil_brief() -> Brief:
+    refs = [EntryRef(id=f"e-{i}", title=EVIL, area="energi", type="obstacle", date=f"2026-01-0{i}",
+                     sprint="2026-S1", path=None, quote=EVIL) for i in (1, 2)]
+    return Brief(
+        title=EVIL, lang="sv", made="2026-02-01", since=None, until=None, areas=[], area_names={"energi": EVIL},
+        theme=EVIL, counts={"obstacle": 2}, scope_ids=["e-1", "e-2"],
+        obstacles=[ObstacleItem(label=EVIL, recurring=True, count=2, first_seen="2026-01-01", last_seen="2026-01-02",
+                                area_counts={"energi": 2}, sprints=["2026-S1"], entries=refs)],
+        synergies=[SynergyItem(status="suggested", score=0.9, a=refs[0], b=refs[1], reasons=[EVIL])],
+        conflicts=[ConflictItem(entry=refs[0], areas=["energi"], reasons=[EVIL])],
+        last_brief="2025-12-01", new_entries=refs, questions=[EVIL, EVIL], matrix={}, silo_index={},
+    )
+
+
+def test_the_brief_in_markdown_carries_no_html_or_links_from_the_data(tmp_path):
+    text = render_markdown(evil_brief(), Links(tmp_path, base_url="https://kb.example"),
+                           {"map": "bilder/map.png"})
+    assert_inert_markdown(text, ("https://kb.example/-/kb/entry/",), images=1)
+    assert "alert(3)" in text  # the title is still there, as text
+
+
+def test_the_yearly_report_in_markdown_carries_no_html_or_links_from_the_data(tmp_path):
+    ref = evil_brief().new_entries[0]
+    report = YearReport(year=2026, title=EVIL, lang="sv", areas=[AreaYear(
+        slug="energi", name=EVIL, counts={"obstacle": 1}, lessons=[Lesson(entry=ref, echoes=1)],
+        policy=[PolicyNeed(entry=ref, levels=["eu"])],
+        actions=[ActionYear(id="ENE-1", title=EVIL, status="ongoing", actor=EVIL, roadmap_path="roadmaps/energi.md",
+                            entries=[ref])])])
+    text = report_markdown(report, Links(tmp_path, base_url="https://kb.example"))
+    assert_inert_markdown(text, ("https://kb.example/-/kb/entry/", "https://kb.example/-/kb/roadmaps/"))
+
+
+def test_the_brief_download_has_no_html_from_titles_or_the_theme(server):
+    for params in ({}, {"theme": EVIL}):
+        response = httpx.get(server.url + "/-/kb/brief.md", params=params, timeout=60)
+        assert response.status_code == 200, response.text[:300]
+        assert_inert_markdown(response.text, ("/-/kb/entry/",), images=3)
+        if not params:
+            assert "alert(1)" in response.text  # the hostile title is in the brief, as text
+
+
+@pytest.mark.parametrize("path", ["/-/kb/brief.md", "/-/kb/brief.html", "/-/kb/brief"])
+def test_a_host_header_does_not_choose_where_the_brief_links(server, path):
+    response = httpx.get(server.url + path, headers={"Host": "evil.example"}, timeout=60)
+    assert response.status_code == 200
+    assert "evil.example" not in response.text
+
+
+def test_the_configured_base_url_is_what_downloads_link_to(kb_root):
+    toml = kb_root / "kb.toml"
+    toml.write_text('base_url = "https://larande.example.se/"\n' + toml.read_text(encoding="utf-8"), encoding="utf-8")
+    assert CliRunner().invoke(cli, ["index", "-q", "--root", str(kb_root)]).exit_code == 0
+    ds = make_datasette(kb_root)
+
+    async def fetch():
+        await ds.invoke_startup()
+        return (await ds.client.get("/-/kb/brief.md", headers={"host": "evil.example"})).text
+
+    text = asyncio.run(fetch())
+    assert "https://larande.example.se/-/kb/entry/" in text and "evil.example" not in text
+
+
+@pytest.mark.parametrize("value", ['"javascript:alert(1)"', '"evil.example"', '"https://x.se/?a=1"', "3"])
+def test_a_base_url_that_is_not_a_web_address_is_refused(kb_root, value):
+    toml = kb_root / "kb.toml"
+    toml.write_text(f"base_url = {value}\n" + toml.read_text(encoding="utf-8"), encoding="utf-8")
+    with pytest.raises(ConfigError, match="base_url"):
+        load_config(kb_root)
+
