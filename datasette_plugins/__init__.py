@@ -14,6 +14,7 @@ from markupsafe import Markup
 
 from datasette_plugins import brief, capture, crossarea, guard, internals, pages, roadmaps, sql
 from datasette_plugins import metadata as kb_metadata
+from datasette_plugins.database import follow_rebuilds
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import get_state
 from datasette_plugins.web import request_language, static_url
@@ -27,6 +28,7 @@ def startup(datasette):
     state = get_state(datasette)
     if state is None:
         return
+    follow_rebuilds(datasette, state.database)  # `kb index --rebuild` replaces kb.db while we serve it
     defaults = kb_metadata.build_metadata(
         state.config, state.database, search_path=datasette.urls.path("/-/kb/search")
     )

@@ -24,6 +24,8 @@ from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
 from datasette_plugins.serve import make_datasette
+from kb.app.capture import Draft, save
+from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core.config import load as load_config
 from kb.core.errors import ConfigError
@@ -325,3 +327,82 @@ def test_a_base_url_that_is_not_a_web_address_is_refused(kb_root, value):
     with pytest.raises(ConfigError, match="base_url"):
         load_config(kb_root)
 
+
+# --- 4. an index rebuilt under a running server ----------------------------------------------------
+NEW_ENTRY = """\
+---
+title: Ny lärdom efter ombygget om fjärrkyla i Hyllie
+area: energi
+date: 2026-09-01
+type: lesson
+---
+## Vad hände?
+Fjärrkylan i Hyllie byggdes ut efter att index byggts om under en körande server.
+"""
+
+
+def run_cli(*args: str, root: Path) -> None:
+    result = subprocess.run([sys.executable, "-c", "from kb.cli import cli; cli()", *args, "--root", str(root)],
+                            env={**os.environ, "KB_MODEL": "hash"}, cwd=REPO, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_server_follows_an_index_rebuilt_under_it(tmp_path):
+    root = write_kb(tmp_path / "kb")
+    running = start_server(root)
+    try:
+        count_sql = {"sql": "select count(*) as n from entries", "_shape": "array"}
+        assert httpx.get(running.url + "/kb.json", params=count_sql, timeout=10).json() == [{"n": 4}]
+        run_cli("index", "-q", "--rebuild", root=root)
+        (root / "entries/energi/ny-efter-bygget.md").write_text(NEW_ENTRY, encoding="utf-8")
+        run_cli("index", "-q", root=root)
+        for _ in range(8):  # every SQL thread and worker thread, not only the first
+            assert httpx.get(running.url + "/kb.json", params=count_sql, timeout=10).json() == [{"n": 5}]
+            assert httpx.get(running.url + "/-/kb/entry/ny-efter-bygget", timeout=10).status_code == 200
+            assert httpx.get(running.url + "/kb/entries/ny-efter-bygget.json", timeout=10).status_code == 200
+        found = httpx.get(running.url + "/-/kb/search.json", params={"q": "fjärrkyla Hyllie"}, timeout=10).json()
+        assert found["results"][0]["id"] == "ny-efter-bygget"
+    finally:
+        log = stop_server(running)
+    assert "Traceback" not in log, log[-3000:]
+
+
+def test_what_is_saved_edited_or_deleted_during_a_rebuild_is_in_the_new_index(kb_root):
+    assert CliRunner().invoke(cli, ["index", "-q", "--root", str(kb_root)]).exit_code == 0
+    kb = KnowledgeBase.open(kb_root)
+    saved = []
+    edited = kb_root / "entries/mobilitet/laddplatser.md"
+    deleted = kb_root / "entries/energi/solar-roofs.md"
+
+    class MeanwhileOnTheWeb:
+        """The rebuild's progress bar: made after the files were read, while the embedding
+        runs without the write lock, which is when a person may save from the web form."""
+
+        def __init__(self, total, label):
+            draft = Draft(title="Sparad medan indexet byggdes om", area="bygg", type="lesson", date="2026-10-01",
+                          sections=[("Vad hände?", "Formuläret sparade under ombygget.")])
+            saved.append(save(kb.config, draft, embedder=kb.embedder))
+            edited.write_text(edited.read_text(encoding="utf-8").replace("Kontakta E.ON", "Ring E.ON"),
+                              encoding="utf-8")
+            deleted.unlink()
+
+        def update(self, n):
+            pass
+
+        def close(self):
+            pass
+
+    report = kb.index(rebuild=True, progress=MeanwhileOnTheWeb)
+    kb.close()
+    assert saved and saved[0].indexed  # indexed into the old file, which the rebuild then replaced
+    fresh = KnowledgeBase.open(kb_root)
+    try:
+        rows = fresh.store.get_entries(fresh.store.entry_ids(), ["body"])
+        assert saved[0].id in rows and "solar-roofs" not in rows
+        assert "Ring E.ON" in rows["laddplatser"]["body"]
+        assert fresh.search("formuläret sparade under ombygget", limit=1)[0].id == saved[0].id
+        assert fresh.vectors.ntotal == fresh.store.counts()["chunks"]
+    finally:
+        fresh.close()
+    assert sorted(report.added) == sorted(rows) and report.entries == len(rows)
