@@ -120,7 +120,7 @@ def test_a_chunked_body_is_refused_past_the_limit_and_the_connection_closed(serv
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(head)
         try:
-            while sent < 60_000_000 and not select.select([sock], [], [], 0)[0]:
+            while sent < 100_000_000 and not select.select([sock], [], [], 0)[0]:
                 sock.sendall(frame)
                 sent += len(chunk)
         except (BrokenPipeError, ConnectionResetError):
@@ -135,8 +135,9 @@ def test_a_chunked_body_is_refused_past_the_limit_and_the_connection_closed(serv
         except ConnectionResetError:
             pass
     assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert sent < 10_000_000, sent  # refused long before the 60 MB were sent
-    assert server.rss_kb() - before < 30_000
+    # refused long before the 100 MB were sent (what the kernel's socket buffers took is sent too)
+    assert sent < 50_000_000, sent
+    assert server.rss_kb() - before < 30_000  # before: the whole body in memory (200 MB: +300 MB)
     assert httpx.get(server.url + "/-/kb/search.json?q=x", timeout=10).status_code == 200
 
 
