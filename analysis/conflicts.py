@@ -21,9 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from analysis.corpus import Corpus, load_corpus, words
+from indexer.parse import load_yaml
+from kb.core.errors import EntryInvalid
 
 SIGNAL_WEIGHTS = {"roadmap": 1.0, "names": 0.5, "words": 1.0, "neighbours": 1.0}  # names are noisy (bygg ~ bygga)
 NEIGHBOURS = 3
@@ -66,8 +67,10 @@ def roadmap_areas(root: Path, slugs: list[str]) -> dict[str, str]:
         if not match:
             continue
         try:
-            meta = yaml.safe_load(match.group(1)) or {}
-        except yaml.YAMLError:
+            meta, _ = load_yaml(match.group(1), path)  # never expands an alias
+        except EntryInvalid:
+            continue  # `kb validate` reports the file
+        if not isinstance(meta, dict):
             continue
         area = str(meta.get("area") or path.stem)
         if area not in slugs:

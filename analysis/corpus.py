@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from indexer.parse import body_is_unfilled
 from kb.core.store import decode_vector
 
 # Section roles from the headings people actually write (Swedish and English).
@@ -252,6 +253,13 @@ def load_corpus(kb) -> Corpus:
     found = store.entry_vectors(dim)  # (ids, vectors[, languages]) as the store grows
     ids, vectors = found[0], found[1]
     rows = store.get_entries(ids)
+    # an unfilled template (headings, no text) has nothing to compare: it stays searchable
+    # but takes no part in links, groups, conflicts or the brief's counts
+    with_text = {r[0] for r in store.db.execute("select distinct entry_id from chunks where kind = 'section'")}
+    keep = [k for k, e in enumerate(ids) if e in with_text or not body_is_unfilled(rows[e].get("body") or "")]
+    if len(keep) < len(ids):
+        ids, vectors = [ids[k] for k in keep], vectors[keep]
+        rows = {e: rows[e] for e in ids}
     position = {e: k for k, e in enumerate(ids)}
     grouped: dict[tuple[int, str], list] = {}
     for entry_id, kind, heading, text, line, blob in store.db.execute(

@@ -13,15 +13,27 @@ from __future__ import annotations
 from datasette import hookimpl
 from markupsafe import Markup
 
-from datasette_plugins import brief, capture, crossarea, feeds, loop, pages, roadmaps, signin, sql
+from datasette_plugins import (
+    brief,
+    capture,
+    crossarea,
+    feeds,
+    guard,
+    internals,
+    loop,
+    pages,
+    roadmaps,
+    signin,
+    sql,
+)
 from datasette_plugins import metadata as kb_metadata
+from datasette_plugins.database import follow_rebuilds
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import get_state
-from datasette_plugins.web import SECURITY_HEADERS, request_language, static_url
+from datasette_plugins.web import request_language, static_url
 from kb.core.texts import text, texts
 
 READ_ONLY_API = signin.READ_ONLY_API
-MAX_REQUEST_BYTES = 1_000_000  # no page takes more (the capture form: 128 kB)
 
 
 @hookimpl
@@ -29,6 +41,7 @@ def startup(datasette):
     state = get_state(datasette)
     if state is None:
         return
+    follow_rebuilds(datasette, state.database)  # `kb index --rebuild` replaces kb.db while we serve it
     defaults = kb_metadata.build_metadata(
         state.config, state.database, search_path=datasette.urls.path("/-/kb/search")
     )
@@ -38,7 +51,7 @@ def startup(datasette):
 @hookimpl
 def register_routes(datasette):
     return [*pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES, *loop.ROUTES,
-            *feeds.ROUTES]
+            *feeds.ROUTES, *internals.ROUTES]
 
 
 @hookimpl
@@ -135,32 +148,14 @@ def skip_csrf(datasette, scope):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """nosniff and a Referrer-Policy on every response (our pages also set a CSP); a request
-    body announced larger than MAX_REQUEST_BYTES is refused (413) before anything reads it;
-    then the sign-in checks (:func:`.signin.guard`)."""
-    extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+    """Security headers, request body limits and the internal pages (:mod:`.guard`), then the
+    sign-in checks (:func:`.signin.guard`)."""
+    return lambda app: guard.wrap(datasette, signin.guard(datasette, app))
 
-    def wrap(app):
-        app = signin.guard(datasette, app)
 
-        async def add_headers(scope, receive, send):
-            if scope["type"] != "http":
-                return await app(scope, receive, send)
-            length = dict(scope.get("headers") or []).get(b"content-length", b"0")
-            if not length.isdigit() or int(length) > MAX_REQUEST_BYTES:
-                await send({"type": "http.response.start", "status": 413,
-                            "headers": [(b"content-type", b"text/plain; charset=utf-8"), *extra]})
-                return await send({"type": "http.response.body", "body": b"Request too large.\n"})
-
-            async def wrapped_send(event):
-                if event["type"] == "http.response.start":
-                    present = {name.lower() for name, _ in event.get("headers", [])}
-                    event = {**event, "headers": list(event.get("headers", []))
-                             + [h for h in extra if h[0] not in present]}
-                await send(event)
-
-            return await app(scope, receive, wrapped_send)
-
-        return add_headers
-
-    return wrap
+@hookimpl(hookwrapper=True)
+def handle_exception(datasette, request, exception):
+    """Our error page in place of every other handler's (see :mod:`.internals`): Datasette's
+    own turned a 404 for an unknown path into a 500."""
+    outcome = yield
+    outcome.force_result([internals.error_response(datasette, request, exception)])

@@ -182,8 +182,10 @@ async def brief_page(datasette, request):
     return await html_page(datasette, request, "brief_page.html", context, status=400 if errors else 200)
 
 
-def _absolute_base(datasette, request) -> str:
-    return f"{request.scheme}://{request.host}" + datasette.urls.path("").rstrip("/")
+def link_base(datasette, state) -> str:
+    """Where a downloaded brief links to: kb.toml's ``base_url``, else this site's own
+    paths (relative). Never the request's Host header, which the client chooses."""
+    return state.config.base_url or datasette.urls.path("").rstrip("/")
 
 
 async def brief_download(datasette, request):
@@ -198,7 +200,7 @@ async def brief_download(datasette, request):
         brief, figures = await composed(datasette, state, options)
     except KBError as exc:
         return Response.text(str(exc), status=503, headers=SECURITY_HEADERS)
-    base = _absolute_base(datasette, request)
+    base = link_base(datasette, state)
     links = Links(state.config.root, base_url=base)
     if fmt == "html":
         sources = {n: data_uri(await picture_bytes(datasette, state, options, n, "svg"), "image/svg+xml")

@@ -1,5 +1,13 @@
 """SQL functions for Datasette's SQL editor: ``kb_search(query[, k])`` and
-``kb_similar(id[, k])``, each a JSON array of ``{id, score}``."""
+``kb_similar(id[, k])``, each a JSON array of ``{id, score}``.
+
+One SQL statement may call them at most ``MAX_CALLS_PER_STATEMENT`` times together; the
+next call interrupts the statement at once (Datasette reports it as a query over its time
+limit). A search takes milliseconds, so a statement calling one per row of a 10,000-row
+recursive CTE held one of Datasette's three SQL threads until its time limit, and six of
+them left every other page waiting for seconds. (Interrupted rather than raised: Datasette
+logs every exception raised in a SQL function with its traceback.)
+"""
 
 from __future__ import annotations
 
@@ -8,16 +16,32 @@ import json
 from datasette_plugins.state import MAX_K, MAX_QUERY_CHARS, KBState
 from kb.core.errors import EntryNotFound
 
+MAX_CALLS_PER_STATEMENT = 10
+
 
 def register_functions(conn, state: KBState) -> None:
+    calls = [0]  # calls by the statement running now on this connection
+
+    def new_statement(_sql) -> None:  # SQLite calls this as each statement starts running
+        calls[0] = 0
+
+    def over_budget() -> bool:
+        calls[0] += 1
+        if calls[0] > MAX_CALLS_PER_STATEMENT:
+            conn.interrupt()  # the statement stops at its next step
+            return True
+        return False
+
+    conn.set_trace_callback(new_statement)
+
     def kb_search(query, k=10):
-        if not query:
+        if over_budget() or not query:
             return "[]"
         results = state.search(str(query)[:MAX_QUERY_CHARS], limit=clamp(k))
         return json.dumps([{"id": r.id, "score": round(r.score, 4)} for r in results])
 
     def kb_similar(entry_id, k=10):
-        if not entry_id:
+        if over_budget() or not entry_id:
             return "[]"
         try:
             results = state.similar(str(entry_id), limit=clamp(k))

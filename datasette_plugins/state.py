@@ -29,6 +29,7 @@ from kb.app.web_sessions import SignedOut
 from kb.core import config as config_module
 from kb.core.config import KBConfig
 from kb.core.errors import EntryNotFound
+from kb.core.files import file_identity
 from kb.core.store import ChunkOwners
 from search.filters import Filters
 from search.query import SearchResult, normalise_query
@@ -80,7 +81,7 @@ class KBState:
         A plain ``kb index`` bumps the generation and the FAISS index is reloaded (once, for
         all threads); a rebuild replaces the file, which an open connection would never see.
         """
-        ident = _file_ident(self.config.db_path)
+        ident = file_identity(self.config.db_path)
         local = self._local
         kb = getattr(local, "kb", None)
         if kb is None or ident != local.ident:
@@ -217,14 +218,6 @@ def query_engines() -> int:
     except ValueError:
         wanted = 0
     return max(1, min(8, wanted or os.cpu_count() or 1))
-
-
-def _file_ident(path: Path) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
 
 
 def find_kb(datasette) -> tuple[Path, str] | None:

@@ -10,7 +10,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.parse import ID_RE, as_list, parse_date_value, read_document, relative_path
+from indexer.parse import ID_RE, as_list, extra_values, parse_date_value, read_document, relative_path
 from kb.core.actions import ACTIONS_DIR, EVIDENCE_HEADINGS, OUTCOMES, STATUSES, LearningAction, StatusChange
 from kb.core.config import KBConfig
 from kb.core.errors import EntryInvalid, Problem
@@ -73,6 +73,8 @@ def parse_action(path: Path, config: KBConfig, *, lessons: Collection[str] | Non
     for outcome in lists["outcome"]:
         if outcome not in OUTCOMES:
             problems.append(Problem(path, line_of("outcome"), f"unknown outcome {outcome!r}: use {', '.join(OUTCOMES)}"))
+    extra, extra_problems = extra_values(meta, KNOWN_KEYS, path, line_of)
+    problems += extra_problems
     history, error = _history(meta.get("history"))
     if error:
         problems.append(Problem(path, line_of("history"), error))
@@ -91,7 +93,7 @@ def parse_action(path: Path, config: KBConfig, *, lessons: Collection[str] | Non
         status=status, lessons=lists["lessons"], roadmap=lists["roadmap"], decided=decided,
         outcome=lists["outcome"], reason=reason, history=history, body=doc.body, evidence=evidence.strip(),
         path=path, rel_path=relative_path(path, config.root),
-        extra={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
+        extra=extra,
     )
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from indexer.actions import reference_problems
-from indexer.parse import ID_RE, as_list, parse_date_value, read_document, relative_path
+from indexer.parse import ID_RE, as_list, extra_values, parse_date_value, read_document, relative_path
 from kb.core.agenda import AGENDA_DIR, ANSWER_HEADINGS, QUESTION_STATUSES, LearningQuestion
 from kb.core.config import KBConfig
 from kb.core.errors import EntryInvalid, Problem
@@ -59,6 +59,8 @@ def parse_question(path: Path, config: KBConfig, *, lessons: Collection[str] | N
     if error:
         problems.append(Problem(path, line_of("entries"), f"entries: {error}"))
     problems += reference_problems(path, line_of("entries"), 1, entries, [], lessons, None)
+    extra, extra_problems = extra_values(meta, KNOWN_KEYS, path, line_of)
+    problems += extra_problems
     answer = next((s.text for s in doc.sections if s.heading.strip().casefold() in ANSWER_HEADINGS), "")
     if status == "answered" and not answer.strip():
         problems.append(Problem(path, line_of("status"), "an answered question needs its answer in a '## Svar' section"))
@@ -69,7 +71,7 @@ def parse_question(path: Path, config: KBConfig, *, lessons: Collection[str] | N
         id=question_id, question=" ".join(str(meta["question"]).split()), owner=str(meta["owner"]).strip(),
         opened=opened, status=status, entries=entries, closed=closed, answer=answer.strip(), body=doc.body,
         path=path, rel_path=relative_path(path, config.root),
-        extra={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
+        extra=extra,
     )
 
 

@@ -7,6 +7,7 @@ from SQLite at the end, and again on the next load if the run was cut short.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -66,11 +67,15 @@ def build_index(
     progress: ProgressFactory | None = None,
     settings: ChunkSettings | None = None,
     batch_chunks: int = 64,
+    locked: bool = False,
+    vectors_file: bool = True,
 ) -> IndexReport:
     """Bring the index in ``store`` up to date with the knowledge base's entry files.
 
     ``rebuild`` re-embeds everything; callers pass a fresh store for it (see
     :meth:`kb.app.knowledge_base.KnowledgeBase.index`) so that the old index stays usable meanwhile.
+    ``locked``: the caller holds the write lock already. ``vectors_file=False`` leaves the
+    FAISS file alone (a store that is not ``kb.db`` yet must not replace it).
     """
     started = time.perf_counter()
     embedder = with_cache(embedder)  # re-chunked or rebuilt text re-uses its vectors
@@ -86,7 +91,7 @@ def build_index(
 
     # Under the KB write lock (kb.capture): an entry saved from the web between reading
     # the files and reading the index must not look deleted. Embedding runs unlocked.
-    with write_lock(config.state_dir):
+    with contextlib.nullcontext() if locked else write_lock(config.state_dir):
         loaded = load_entries(config)
         # broken entries (errors: skipped) and roadmap actions no roadmap holds (warnings)
         report.problems = loaded.problems + roadmap_problems(config, loaded.entries)
@@ -123,7 +128,9 @@ def build_index(
         if bar:
             bar.close()
 
-    if report.changed or not config.faiss_path.exists():
+    if not vectors_file:
+        pass
+    elif report.changed or not config.faiss_path.exists():
         vector_index.rebuild(store, config.faiss_path, embedder.dim)
     else:
         vector_index.load(store, config.faiss_path, embedder.dim)  # repairs a stale file

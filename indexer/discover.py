@@ -14,6 +14,9 @@ from kb.core.config import KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, Problem
 
+UNFILLED_WARNING = ("no text under its headings yet (an unfilled template): write what happened and what "
+                    "you learned; until then it is searchable but left out of the brief and the cross-area analyses")
+
 
 @dataclass
 class LoadResult:
@@ -104,6 +107,9 @@ def load_entries(config: KBConfig) -> LoadResult:
                 )
             )
             continue
+        if entry.unfilled:
+            result.problems.append(Problem(
+                path, entry.sections[0].line, UNFILLED_WARNING, severity="warning"))
         result.entries.append(entry)
     return result
 

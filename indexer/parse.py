@@ -7,6 +7,7 @@ from the message alone. Nothing here touches the index.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +17,14 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS, KBConfig
-from kb.core.entry import KNOWN_KEYS, LIST_KEYS, Entry, Section
+from kb.core.entry import KNOWN_KEYS, LIST_KEYS, Entry, Section, is_unfilled
 from kb.core.errors import EntryInvalid, Problem
 
 MAX_ENTRY_BYTES = 1_000_000
+# Front matter is a few keys; long text belongs in the body. The cap keeps every YAML
+# document small, and aliases (below) are refused, so nothing grows while it is read.
+MAX_FRONT_MATTER_CHARS = 100_000
+MAX_EXTRA_CHARS = 10_000  # one unknown key's value, as stored (JSON)
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
 markdown = MarkdownIt("commonmark").use(front_matter_plugin)
 
@@ -144,6 +149,8 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
                 )
             )
     sprint = meta.get("sprint")
+    extra, extra_problems = extra_values(meta, KNOWN_KEYS, path, line_of)
+    problems.extend(extra_problems)
     if problems:
         raise EntryInvalid(problems)
 
@@ -164,7 +171,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
         roadmap=lists["roadmap"],
         policy=lists["policy"],
         related=lists["related"],
-        extra={k: v for k, v in meta.items() if k not in KNOWN_KEYS},
+        extra=extra,
         sections=sections,
         intro=intro,
         rel_path=relative_path(path, config.root),
@@ -218,11 +225,31 @@ def area_problems(area, path: Path, line: int, config: KBConfig) -> list[Problem
     return []
 
 
-def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
-    """YAML (safe loader) plus the 1-based file line of each top-level key."""
+def load_yaml(content: str, path: Path) -> tuple[object, yaml.Node | None]:
+    """Front matter YAML through the safe loader, as a value and as its node (for lines).
+
+    Anchors and aliases are refused before anything is built: a few hundred bytes of nested
+    aliases expand to gigabytes (a "billion laughs"), and no entry needs them. Every reader
+    of a file's front matter (entries, roadmaps, actions, the learning agenda, ``kb link``'s
+    edit) goes through here. Problems are :class:`EntryInvalid` with the file line."""
+    if len(content) > MAX_FRONT_MATTER_CHARS:
+        raise EntryInvalid([Problem(
+            path, 1, f"front matter is {len(content):,} characters; the limit is {MAX_FRONT_MATTER_CHARS:,} "
+            "(long text belongs in the body, under a ## heading)")])
     try:
-        node = yaml.compose(content, Loader=_Loader)
-        meta = yaml.load(content, Loader=_Loader)
+        for event in yaml.parse(content, Loader=_Loader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                sign = "alias '*" if isinstance(event, yaml.AliasEvent) else "anchor '&"
+                raise EntryInvalid([Problem(
+                    path, event.start_mark.line + 2,  # +1 for 0-based, +1 for the '---' line
+                    f"YAML {sign}{event.anchor}': anchors and aliases are not allowed in front matter; "
+                    "write each value out")])
+        loader = _Loader(content)
+        try:
+            node = loader.get_single_node()
+            value = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         # where the broken construct starts (context) helps more than where it was noticed
         mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
@@ -231,6 +258,13 @@ def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
         raise EntryInvalid(
             [Problem(path, line, f"broken YAML in front matter: {problem}")]
         ) from None
+    return value, node
+
+
+def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
+    """YAML (safe loader, no aliases: :func:`load_yaml`) plus the 1-based file line of each
+    top-level key."""
+    meta, node = load_yaml(content, path)
     if meta is None:
         meta = {}
     if not isinstance(meta, dict):
@@ -242,6 +276,20 @@ def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
         for key_node, _ in node.value:
             key_lines[str(key_node.value)] = key_node.start_mark.line + 2
     return {str(k): v for k, v in meta.items()}, key_lines
+
+
+def extra_values(meta: dict, known_keys, path: Path, line_of) -> tuple[dict, list[Problem]]:
+    """The keys the format does not define (kept as they are, stored as JSON), and a problem
+    for each whose value is longer than ``MAX_EXTRA_CHARS`` as stored."""
+    extra = {k: v for k, v in meta.items() if k not in known_keys}
+    problems = []
+    for key, value in extra.items():
+        size = len(json.dumps(value, ensure_ascii=False, default=str))
+        if size > MAX_EXTRA_CHARS:
+            problems.append(Problem(
+                path, line_of(key), f"{key!r} holds {size:,} characters; keys the format does not define "
+                f"may hold {MAX_EXTRA_CHARS:,} (long text belongs in the body)"))
+    return extra, problems
 
 
 def parse_date_value(value) -> dt.date | None:
@@ -303,6 +351,12 @@ def _plain(inline) -> str:
         elif child.type == "image":
             out.append(child.content)
     return "".join(out).strip()
+
+
+def body_is_unfilled(body: str) -> bool:
+    """An indexed entry's body (``entries.body``) holds only empty ``##`` sections."""
+    intro, sections = split_sections(markdown.parse(body))
+    return is_unfilled(intro, sections)
 
 
 def relative_path(path: Path, root: Path) -> str:

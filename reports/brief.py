@@ -32,7 +32,7 @@ from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
 from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 from reports.pictures import brief_figures, figure_bytes, write_pictures
-from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_escape
+from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_text
 from search.filters import Filters
 
 MAX_OBSTACLES = 6
@@ -358,19 +358,21 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
     """The brief as Markdown. ``pictures``: name -> relative path of an image to show."""
     t = texts(brief.lang)
     pictures = pictures or {}
-    name = brief.area_name
+
+    def name(slug: str) -> str:
+        return md_text(brief.area_name(slug))
 
     def link(ref: EntryRef) -> str:
-        return f"[{md_escape(ref.title)}]({links.entry(ref)})"
+        return f"[{md_text(ref.title)}]({links.entry(ref)})"
 
     def picture(key: str) -> list[str]:
         caption = t[f"brief_figure_{key}"]
         return [f"![{caption}]({pictures[key]})", ""] if key in pictures else []
 
-    lines = [f"# {t['brief_title']} – {brief.title}", ""]
+    lines = [f"# {t['brief_title']} – {md_text(brief.title)}", ""]
     lines.append(f"**{t['brief_period']}:** {period_text(brief)}"
-                 + f" · **{t['areas_heading']}:** {scope_text(brief)}"
-                 + (f" · **{t['brief_theme']}:** {brief.theme}" if brief.theme else "")
+                 + f" · **{t['areas_heading']}:** {md_text(scope_text(brief))}"
+                 + (f" · **{t['brief_theme']}:** {md_text(brief.theme)}" if brief.theme else "")
                  + f" · **{t['brief_made']}:** {brief.made}  ")
     lines += [counts_text(brief) + ". " + t["brief_links_note"].format(
         what=t["brief_links_web"] if links.web else t["brief_links_files"]), ""]
@@ -382,8 +384,8 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         state = t["obstacles_recurring"] if o.recurring else t["brief_once"]
         if o.recurring and not o.actions:
             state += f", **{t['obstacle_no_action']}**"
-        lines += [f"### {k}. {o.label} ({o.count}, {state})", "",
-                  f"*{t['brief_spread']}:* {spread_text(brief, o)}", ""]
+        lines += [f"### {k}. {md_text(o.label)} ({o.count}, {state})", "",
+                  f"*{t['brief_spread']}:* {md_text(spread_text(brief, o))}", ""]
         for e in o.entries:
             lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")
         lines.append("")
@@ -398,9 +400,9 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         for e in (s.a, s.b):
             lines.append(f"- {link(e)} ({name(e.area)}, {e.date})")
             if e.quote:
-                lines.append(f"  > {e.quote}")
+                lines.append(f"  > {md_text(e.quote)}")
         if s.reasons:
-            lines += ["", f"*{t['link_why']}:* " + "; ".join(s.reasons)]
+            lines += ["", f"*{t['link_why']}:* " + "; ".join(md_text(r) for r in s.reasons)]
         lines.append("")
     if not brief.synergies:
         lines += [t["selection_empty"], ""]
@@ -410,7 +412,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         lines.append(f"- {link(c.entry)} ({c.entry.date}) – {t['brief_touches']} "
                      + " ↔ ".join(name(a) for a in c.areas))
         if c.entry.quote:
-            lines.append(f"  > {c.entry.quote}")
+            lines.append(f"  > {md_text(c.entry.quote)}")
     lines += ([] if brief.conflicts else [t["selection_empty"]]) + [""]
 
     lines += [f"## {t['brief_new_heading']}" + (f" ({brief.last_brief})" if brief.last_brief else ""), ""]
@@ -422,7 +424,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")
     lines += ["", *loop_markdown(brief, link)]
     lines += [f"## {t['brief_questions_heading']}", ""]
-    lines += [f"{k}. {q}" for k, q in enumerate(brief.questions, start=1)]
+    lines += [f"{k}. {md_text(q)}" for k, q in enumerate(brief.questions, start=1)]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -433,7 +435,7 @@ def loop_markdown(brief: Brief, link) -> list[str]:
     def action_line(a: ActionItem) -> str:
         late = f" – **{t['action_overdue']}**" if a.overdue else ""
         lessons = ", ".join(link(e) for e in a.lessons)
-        return (f"- **{md_escape(a.title)}** · {t['action_owner']}: {md_escape(a.owner)} · "
+        return (f"- **{md_text(a.title)}** · {t['action_owner']}: {md_text(a.owner)} · "
                 f"{t['action_due']} {a.due}{late} · {t['action_status_' + a.status]}"
                 + (f"  \n  {t['action_lessons']}: {lessons}" if lessons else ""))
 
@@ -442,16 +444,16 @@ def loop_markdown(brief: Brief, link) -> list[str]:
     lines += ["", f"## {t['brief_agenda_heading']}", ""]
     for q in brief.agenda:
         flag = f" – **{t['question_own_session']}**" if q.own_session else ""
-        lines.append(f"- **{md_escape(q.question)}** ({md_escape(q.owner)}; "
+        lines.append(f"- **{md_text(q.question)}** ({md_text(q.owner)}; "
                      + t["question_open_since"].format(date=q.opened, days=q.age_days, sessions=q.sessions_open)
                      + f"){flag}")
     if not brief.agenda:
         lines.append(t["brief_agenda_nothing"])
     lines += ["", f"## {t['brief_validated_heading']}" + (f" ({brief.last_brief})" if brief.last_brief else ""), ""]
     for a in brief.validated:
-        lines.append(f"- **{md_escape(a.title)}** ({md_escape(a.owner)}, "
+        lines.append(f"- **{md_text(a.title)}** ({md_text(a.owner)}, "
                      + t["action_validated_on"].format(date=a.validated_on) + ")"
-                     + (f"  \n  > {md_escape(a.evidence)}" if a.evidence else ""))
+                     + (f"  \n  > {md_text(a.evidence)}" if a.evidence else ""))
     if not brief.validated:
         lines.append(t["brief_validated_nothing"].format(date=brief.last_brief) if brief.last_brief
                      else t["brief_validated_none_yet"])

@@ -15,7 +15,7 @@ from kb.core.errors import KBError
 from kb.core.files import atomic_write_text
 from kb.core.sessions import last_session
 from kb.core.texts import DEFAULT_LANGUAGE, texts
-from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_escape
+from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_text
 
 DEFAULT_DAYS = 30  # the digest's period when no learning session marks one
 DUE_WITHIN_DAYS = 60
@@ -98,20 +98,20 @@ def render_markdown(digest: Digest, links: Links) -> str:
              t["digest_intro"].format(since=digest.since, made=digest.made, title=digest.title), "",
              f"## {t['digest_touches_heading']}", ""]
     for touch in digest.touches:
-        lines.append(f"- [{md_escape(touch.entry.title)}]({links.entry(touch.entry)}) "
+        lines.append(f"- [{md_text(touch.entry.title)}]({links.entry(touch.entry)}) "
                      f"({digest.area_names.get(touch.entry.area, touch.entry.area)}, {touch.entry.date}) – {t['digest_cites']} "
-                     f"{touch.action_id} {md_escape(touch.action_title)}")
+                     f"{touch.action_id} {md_text(touch.action_title)}")
     if not digest.touches:
         lines.append(t["digest_nothing"])
     lines += ["", f"## {t['digest_due_heading']}", ""]
     for a in digest.due:
         late = f" – **{t['action_overdue']}**" if a.overdue else ""
-        lines.append(f"- **{md_escape(a.title)}** · {t['action_owner']}: {md_escape(a.owner)} · "
+        lines.append(f"- **{md_text(a.title)}** · {t['action_owner']}: {md_text(a.owner)} · "
                      f"{t['action_due']} {a.due}{late}")
     if not digest.due:
         lines.append(t["digest_nothing"])
     lines += ["", f"## {t['digest_questions_heading']}", ""]
-    lines += [f"- {md_escape(q['question'])} ({md_escape(q['owner'])})" for q in digest.questions] or [t["digest_nothing"]]
+    lines += [f"- {md_text(q['question'])} ({md_text(q['owner'])})" for q in digest.questions] or [t["digest_nothing"]]
     return "\n".join(lines).rstrip() + "\n"
 
 

@@ -4,6 +4,7 @@ referred to, how links to entries are made, Markdown escaping and the HTML templ
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote as url_quote
@@ -59,9 +60,13 @@ class Links:
         return self.base_url is not None
 
 
-def md_escape(text: str) -> str:
-    """Text that Markdown shows as written (no link of its own)."""
-    return text.replace("[", "\\[").replace("]", "\\]")
+def md_text(value) -> str:
+    """Text from entries, kb.toml or a request, inert in Markdown: on one line, without HTML
+    (``<`` and ``>`` as entities) and without markup of its own (links, images, emphasis,
+    code), so a title can never add a script, an image or a ``javascript:`` link to the
+    file, whatever viewer opens it."""
+    flat = " ".join(str(value).split())
+    return re.sub(r"([\\`*_\[\]])", r"\\\1", flat).replace("<", "&lt;").replace(">", "&gt;")
 
 
 def jinja_env():

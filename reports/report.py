@@ -25,7 +25,7 @@ from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
 from kb.core.texts import DEFAULT_LANGUAGE, texts
-from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_escape
+from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_text
 
 MAIN_LESSONS = 5
 LESSON_TYPES = ("lesson", "enabler", "idea")
@@ -177,15 +177,15 @@ def _counts_text(area: AreaYear, lang: str) -> str:
 
 def render_markdown(report: YearReport, links: Links) -> str:
     t = texts(report.lang)
-    lines = [f"# {t['report_title'].format(year=report.year)} – {report.title}", "",
+    lines = [f"# {t['report_title'].format(year=report.year)} – {md_text(report.title)}", "",
              t["report_intro"].format(total=report.total, year=report.year), ""]
     lines += [f"**{t['report_figures']}:** " + " · ".join(figure_lines(report.figures, report.lang)), ""]
 
     def link(e: EntryRef) -> str:
-        return f"[{md_escape(e.title)}]({links.entry(e)})"
+        return f"[{md_text(e.title)}]({links.entry(e)})"
 
     for area in report.areas:
-        lines += [f"## {area.name}", ""]
+        lines += [f"## {md_text(area.name)}", ""]
         if not area.total:
             lines += [t["report_none"].format(year=report.year), ""]
         else:
@@ -195,7 +195,7 @@ def render_markdown(report: YearReport, links: Links) -> str:
                 echoed = f" – {t['report_echoed'].format(n=lesson.echoes)}" if lesson.echoes else ""
                 lines.append(f"- {lesson.entry.date} · {link(lesson.entry)}{echoed}")
                 if lesson.entry.quote:
-                    lines.append(f"  > {lesson.entry.quote}")
+                    lines.append(f"  > {md_text(lesson.entry.quote)}")
             lines += ([] if area.lessons else [t["report_nothing"]]) + [""]
             lines += [f"### {t['report_policy']}", ""]
             for need in area.policy:
@@ -204,7 +204,7 @@ def render_markdown(report: YearReport, links: Links) -> str:
             lines += ([] if area.policy else [t["report_nothing"]]) + [""]
             lines += [f"### {t['report_loop']}", "", t["report_loop_note"], ""]
             for action in area.loop:
-                lines.append(f"- {md_escape(loop_action_text(action, report.lang))}")
+                lines.append(f"- {md_text(loop_action_text(action, report.lang))}")
                 lines.append(f"  {t['action_lessons']}: " + ", ".join(link(e) for e in action.lessons))
             lines += ([] if area.loop else [t["report_nothing"]]) + [""]
             lines += [f"*{t['report_figures']}:* " + " · ".join(figure_lines(area.figures, report.lang)), ""]
@@ -212,9 +212,10 @@ def render_markdown(report: YearReport, links: Links) -> str:
             lines += [f"### {t['report_actions']}", ""]
             for action in area.actions:
                 status = t.get(f"roadmap_status_{action.status}", action.status)
-                actor = f", {t['report_actor']}: {action.actor}" if action.actor else ""
+                actor = f", {t['report_actor']}: {md_text(action.actor)}" if action.actor else ""
                 none = "" if action.entries else f" – {t['report_no_entries'].format(year=report.year)}"
-                lines.append(f"- [{action.id}]({action_link(links, action)}) {action.title} ({status}{actor}){none}")
+                lines.append(f"- [{md_text(action.id)}]({action_link(links, action)}) {md_text(action.title)} "
+                             f"({status}{actor}){none}")
                 for e in action.entries:
                     lines.append(f"  - {e.date} · {link(e)}")
             lines.append("")

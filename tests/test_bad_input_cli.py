@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -20,12 +22,17 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analysis.conflicts import roadmap_areas
+from analysis.corpus import load_corpus
 from indexer.parse import parse_text
+from kb.app.curation import set_related
+from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core.config import load as load_config
 from kb.core.errors import EntryInvalid, KBError
+from reports.brief import compose_brief
 
-from .conftest import write_kb
+from .conftest import REPO, write_kb
 
 GOOD = """\
 ---
@@ -41,6 +48,16 @@ Fjärrvärmen i Hyllie fick ackumulatortank.
 
 def front(body: str) -> str:
     return textwrap.dedent(body)
+
+
+def alias_bomb(levels: int, width: int = 9, head: str = "title: Bomb\narea: energi\ndate: 2026-01-01\n"
+               "type: lesson\n") -> str:
+    """A front matter of nested YAML anchors: ``levels`` of ``width`` aliases each, a few
+    hundred bytes that a YAML loader expands to ``width ** levels`` strings (9 levels of 9:
+    387 million). The first anchor is on line 6 of the file."""
+    lines = ["---", head.rstrip("\n"), "l0: &l0 [" + ", ".join(["lol"] * width) + "]"]
+    lines += [f"l{i}: &l{i} [" + ", ".join([f"*l{i - 1}"] * width) + "]" for i in range(1, levels)]
+    return "\n".join(lines) + "\n---\n## Vad hände?\nText.\n"
 
 
 # name -> (relative path, content as str or bytes, expected "path:line: fragment", exit code)
@@ -73,6 +90,24 @@ ENTRY_CASES = {
     "five_mb": ("entries/energi/stor.md",
                 GOOD.format(title="Stor") + ("ord " * 1_310_720),
                 "entries/energi/stor.md:1: file is 5.2 MB", 1),
+    # small enough to survive even if it were expanded; the full-size bomb runs in a
+    # memory-capped process below
+    "alias_bomb": ("entries/energi/bomb.md", alias_bomb(5),
+                   "entries/energi/bomb.md:6: YAML anchor '&l0'", 1),
+    "single_alias": ("entries/energi/alias.md",
+                     "---\ntitle: x\narea: energi\ndate: 2026-01-01\ntype: lesson\ntags: [a]\n"
+                     "actors: *ref\n---\nt\n", "entries/energi/alias.md:7: YAML alias '*ref'", 1),
+    "merge_key": ("entries/energi/merge.md",
+                  "---\ntitle: x\narea: energi\ndate: 2026-01-01\ntype: lesson\nbase: &b {k: v}\n"
+                  "other:\n  <<: *b\n---\nt\n", "entries/energi/merge.md:6: YAML anchor '&b'", 1),
+    "huge_front_matter": ("entries/energi/lang.md",
+                          "---\ntitle: x\narea: energi\ndate: 2026-01-01\ntype: lesson\nnotes: |\n"
+                          + "  rad\n" * 30_000 + "---\n## Vad hände?\nText.\n",
+                          "entries/energi/lang.md:1: front matter is 180,060 characters", 1),
+    "huge_extra_value": ("entries/energi/extra.md",
+                         "---\ntitle: x\narea: energi\ndate: 2026-01-01\ntype: lesson\nnotes: ["
+                         + ", ".join(["ord"] * 4000) + "]\n---\n## Vad hände?\nText.\n",
+                         "entries/energi/extra.md:6: 'notes' holds 28,000 characters", 1),
 }
 
 
@@ -296,3 +331,100 @@ def test_a_new_file_reusing_an_id_never_replaces_the_indexed_entry(indexed_root)
     assert_one_line_error(result, "duplicate id 'cykel-upphandling'")
     assert "entries/bygg/kopia.md:2:" in result.stderr
     assert snapshot(indexed_root) == before
+
+
+# --- the YAML alias bomb at full size, in a process that may not take more than 1 GB ---------
+BOMB_SCRIPT = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+from kb.cli import cli
+cli()
+"""
+
+
+@pytest.mark.parametrize("command", ["validate", "index"])
+def test_a_full_size_alias_bomb_is_refused_before_it_expands(indexed_root, command):
+    """9 levels of 9 aliases: 387 million strings if expanded (gigabytes, minutes)."""
+    before = snapshot(indexed_root)
+    (indexed_root / "entries/energi/bomb.md").write_text(alias_bomb(9), encoding="utf-8")
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", BOMB_SCRIPT, command, *_root(indexed_root)],
+                            capture_output=True, text=True, timeout=120, cwd=REPO,
+                            env={**os.environ, "KB_MODEL": "hash"})
+    assert time.perf_counter() - started < 60
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr and "MemoryError" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if "bomb.md" in line]
+    assert lines == ["entries/energi/bomb.md:6: YAML anchor '&l0': anchors and aliases are not allowed "
+                     "in front matter; write each value out"], result.stderr
+    assert snapshot(indexed_root) == before
+
+
+@pytest.mark.parametrize("folder, what", [("actions", "action"), ("agenda", "learning question"),
+                                          ("roadmaps", "roadmap")])
+def test_alias_bombs_in_actions_agenda_and_roadmaps_are_refused(indexed_root, folder, what):
+    path = indexed_root / folder / "bomb.md"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(alias_bomb(6, head="title: Bomb\narea: energi\nowner: x\nquestion: y\n"), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", *_root(indexed_root)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, (what, result.output)
+    assert f"{folder}/bomb.md:6: YAML anchor '&l0'" in result.stderr, result.stderr
+
+
+def test_the_goal_conflict_roadmap_reader_never_expands_a_bomb(indexed_root):
+    (indexed_root / "roadmaps").mkdir(exist_ok=True)
+    (indexed_root / "roadmaps/energi.md").write_text(
+        alias_bomb(9, head="area: energi\nactions: [{id: ENE-1, title: t}]\n"), encoding="utf-8")
+    started = time.perf_counter()
+    assert roadmap_areas(indexed_root, ["energi"]) == {}  # a refused roadmap maps nothing
+    assert time.perf_counter() - started < 5
+
+
+def test_linking_never_expands_aliases_in_an_entry(indexed_root):
+    text = alias_bomb(9).replace("type: lesson\n", "type: lesson\nrelated: []\n")
+    with pytest.raises(KBError, match="anchors and aliases"):
+        set_related(text, "laddplatser", present=True)
+
+
+# --- an unfilled template: valid, but flagged and left out of the analyses -----------------------
+def test_an_unfilled_template_is_flagged_by_validate_and_index(indexed_root):
+    before = snapshot(indexed_root)
+    made = CliRunner().invoke(cli, ["new", "--area", "energi", "--title", "Mall som ingen fyllde i",
+                                    "--no-edit", *_root(indexed_root)])
+    assert made.exit_code == 0, made.output
+    rel = "entries/energi/mall-som-ingen-fyllde-i.md"
+    for command in ("validate", "index"):
+        result = CliRunner().invoke(cli, [command, *_root(indexed_root)])
+        assert result.exit_code == 0, result.output  # a warning, not an error
+        assert_one_line_error(result, "no text under its headings yet", 0)
+        assert f"{rel}:" in result.stderr and "warning: " in result.stderr
+    assert len(snapshot(indexed_root)["entries"]) == len(before["entries"]) + 1  # still searchable
+
+
+def test_a_filled_template_is_not_flagged(indexed_root):
+    path = indexed_root / "entries/energi/ifylld.md"
+    path.write_text("---\ntitle: Ifylld\narea: energi\ndate: 2026-01-01\ntype: lesson\n---\n"
+                    "## Vad hände?\n\n## Vad lärde vi oss?\nAtt fylla i mallen.\n\n## Nästa steg\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", *_root(indexed_root)])
+    assert result.exit_code == 0 and "ifylld.md" not in result.stderr, result.output
+
+
+def test_an_unfilled_template_is_left_out_of_the_brief_and_the_analyses(indexed_root):
+    kb = KnowledgeBase.open(indexed_root)
+    counted = compose_brief(kb).counts
+    kb.close()
+    for i in range(3):  # several, so they could have formed a group or a synergy of their own
+        made = CliRunner().invoke(cli, ["new", "--area", ["energi", "bygg", "mobilitet"][i], "--type", "obstacle",
+                                        "--title", f"Tom mall {i}", "--no-edit", *_root(indexed_root)])
+        assert made.exit_code == 0, made.output
+    assert CliRunner().invoke(cli, ["index", "-q", *_root(indexed_root)]).exit_code == 0
+    kb = KnowledgeBase.open(indexed_root)
+    try:
+        assert {f"tom-mall-{i}" for i in range(3)} <= set(kb.store.entry_ids())  # indexed, searchable
+        corpus = load_corpus(kb)
+        assert not any(e.startswith("tom-mall") for e in corpus.ids)
+        assert corpus.vectors.shape[0] == len(corpus.ids) == len(corpus.rows)
+        brief = compose_brief(kb)
+        assert brief.counts == counted and not any(e.startswith("tom-mall") for e in brief.scope_ids)
+    finally:
+        kb.close()

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-
-import yaml
+from pathlib import Path
 
 from indexer.discover import load_entries
+from indexer.parse import load_yaml
 from kb.core.config import KBConfig
 from kb.core.decisions import CONFIRMING, HEADER, VERDICTS, Decision, decisions_path, load_decisions
-from kb.core.errors import EntryNotFound, KBError
+from kb.core.errors import EntryInvalid, EntryNotFound, KBError
 from kb.core.files import atomic_write_text
 
 
@@ -114,11 +114,17 @@ def set_related(text: str, target: str, *, present: bool) -> str:
     return result
 
 
-def _related_values(front: str) -> list[str]:
+def _front_matter(front: str) -> dict:
+    """The front matter through the parser's loader: safe, and no alias is ever expanded."""
     try:
-        meta = yaml.safe_load(front) or {}
-    except yaml.YAMLError as exc:
-        raise KBError(f"the front matter is not valid YAML ({exc})") from None
+        meta, _ = load_yaml(front, Path("front matter"))
+    except EntryInvalid as exc:
+        raise KBError(f"the front matter cannot be read: {exc.problems[0].message}") from None
+    return meta if isinstance(meta, dict) else {}
+
+
+def _related_values(front: str) -> list[str]:
+    meta = _front_matter(front)
     value = meta.get("related") if isinstance(meta, dict) else None
     if value is None:
         return []
@@ -175,7 +181,7 @@ def _check(before: str, after: str, target: str, present: bool) -> None:
     def meta(text: str) -> dict:
         body = text.lstrip("\ufeff").split("\n")
         end = next(k for k in range(1, len(body)) if body[k].strip() in ("---", "..."))
-        return yaml.safe_load("\n".join(body[1:end])) or {}
+        return _front_matter("\n".join(body[1:end]))
 
     old, new = meta(before), meta(after)
     old_related, new_related = _as_list(old.pop("related", None)), _as_list(new.pop("related", None))

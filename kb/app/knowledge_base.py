@@ -7,6 +7,7 @@ every path (search, similar, index) is the same code everywhere.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from indexer.build import build_index
@@ -15,6 +16,7 @@ from kb.core import config as config_module
 from kb.core import vector_index
 from kb.core.config import KBConfig
 from kb.core.errors import IndexMissing
+from kb.core.files import write_lock
 from kb.core.store import Store
 from search.query import search
 from search.similar import similar
@@ -92,26 +94,49 @@ class KnowledgeBase:
         """Update the index (or rebuild it into a new file, swapped in when complete)."""
         if not rebuild:
             return build_index(self.config, self.store, self.embedder, progress=progress, settings=settings)
+        started = time.perf_counter()
         db_path = self.config.db_path
         tmp_path = db_path.with_name(db_path.name + ".rebuild")
         for stale in _sqlite_files(tmp_path):
             stale.unlink(missing_ok=True)
         fresh = Store(tmp_path)
         try:
-            report = build_index(
-                self.config, fresh, self.embedder, rebuild=True, progress=progress, settings=settings
-            )
-            fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            report = build_index(self.config, fresh, self.embedder, rebuild=True, progress=progress,
+                                 settings=settings, vectors_file=False)
+            # The files were read at the start; what was saved, edited or deleted since then
+            # (the web form does not wait for a rebuild) went to the old file only. Catch up
+            # from the files: once as usual, then under the write lock, and swap while it is
+            # held, so that no save lands between the last look and the swap.
+            late = build_index(self.config, fresh, self.embedder, settings=settings, vectors_file=False)
+            with write_lock(self.config.state_dir):
+                last = build_index(self.config, fresh, self.embedder, settings=settings, locked=True,
+                                   vectors_file=False)
+                fresh.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                fresh.close()
+                self.close()
+                # fold the old file's WAL into it first: its -wal and -shm must go before the
+                # swap (they would be read as the new file's), and a crash in between then
+                # loses nothing
+                if db_path.exists():
+                    old_store = Store(db_path)
+                    try:
+                        old_store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                    finally:
+                        old_store.close()
+                for old in _sqlite_files(db_path)[1:]:
+                    old.unlink(missing_ok=True)
+                os.replace(tmp_path, db_path)
+                for leftover in _sqlite_files(tmp_path):
+                    leftover.unlink(missing_ok=True)
+                # the FAISS file belongs to the old database: make it anew from the new one
+                vector_index.rebuild(self.store, self.config.faiss_path, self.embedder.dim)
         finally:
             fresh.close()
-        self.close()
-        for old in _sqlite_files(db_path)[1:]:
-            old.unlink(missing_ok=True)
-        os.replace(tmp_path, db_path)
-        for leftover in _sqlite_files(tmp_path):
-            leftover.unlink(missing_ok=True)
-        # the FAISS file belongs to the old database: make it anew from the new one
-        vector_index.rebuild(self.store, self.config.faiss_path, self.embedder.dim)
+        for step in (late, last):  # a rebuild reports every entry it holds as added
+            report.added = sorted((set(report.added) - set(step.deleted)) | set(step.added))
+            report.chunks_embedded += step.chunks_embedded
+        report.entries, report.problems = last.entries, last.problems
+        report.seconds = time.perf_counter() - started
         return report
 
     def search(self, query: str, **options):

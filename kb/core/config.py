@@ -18,6 +18,7 @@ STATE_DIR = ".kb"
 ENTRY_TYPES = ("lesson", "obstacle", "enabler", "goal-conflict", "idea")
 POLICY_LEVELS = ("regional", "national", "eu")
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_BASE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#]*)?$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class KBConfig:
     language: str = "sv"
     areas: dict[str, Area] = field(default_factory=dict)
     model: str | None = None
+    base_url: str | None = None  # where the web pages are published, for links in downloads
     raw: dict = field(default_factory=dict)
 
     @property
@@ -112,6 +114,12 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
             f"{config_path}: no [[areas]] defined",
             hint='Add at least one:\n[[areas]]\nslug = "mobilitet"\nname = "Mobilitet och transporter"',
         )
+    base_url = data.get("base_url")
+    if base_url is not None and not (isinstance(base_url, str) and _BASE_URL_RE.match(base_url)):
+        raise ConfigError(
+            f"{config_path}: base_url {base_url!r} is not a web address",
+            hint='Write it as base_url = "https://larande.example.se" (http or https, no query).',
+        )
     return KBConfig(
         root=root_path,
         title=str(data.get("title") or "Kunskapsbank"),
@@ -119,6 +127,7 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
         language=str(data.get("language") or "sv"),
         areas=areas,
         model=data.get("model"),
+        base_url=base_url.rstrip("/") if base_url else None,
         raw=data,
     )
 

@@ -35,6 +35,11 @@ class Section:
     line: int
 
 
+def is_unfilled(intro: str, sections: list[Section]) -> bool:
+    """True for a body of ``##`` headings with no text at all: nothing to learn from yet."""
+    return bool(sections) and not intro.strip() and not any(s.text.strip() for s in sections)
+
+
 @dataclass
 class Entry:
     id: str
@@ -71,6 +76,11 @@ class Entry:
         if self.intro.strip():
             return self.intro.strip()
         return self.sections[0].text.strip() if self.sections else ""
+
+    @property
+    def unfilled(self) -> bool:
+        """Headings and no text under any of them: a template (``kb new``) not filled in yet."""
+        return is_unfilled(self.intro, self.sections)
 
     def to_row(self, include_hash: bool = True) -> dict:
         row = {

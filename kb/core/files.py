@@ -71,6 +71,16 @@ def create_exclusive(path: Path, text: str) -> None:
         os.unlink(tmp)
 
 
+def file_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of the file now at ``path``, or None: a file replaced by rename (a
+    rebuilt ``kb.db``) has a new identity, while its readers still hold the old one."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Exclusive ``flock`` on ``path`` (created if missing). Held per open file, so it also

@@ -28,6 +28,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "page_other_language": ("English", "Svenska"),  # the link to the page in the other language
     "page_no_kb": ("Ingen kunskapsbank hittades i den här Datasette-instansen.",
                    "This Datasette instance serves no knowledge base."),
+    "page_not_found": ("Sidan finns inte.", "Not found."),
+    "page_request_too_large": ("Förfrågan är för stor.", "Request too large."),
+    "page_internal_error": ("Ett internt fel uppstod; det är loggat.", "An internal error occurred; it is logged."),
     "menu_browse": ("Bläddra bland poster", "Browse entries"),
     "table_vector_cell": ("vektor, {dim} dim", "vector, {dim} dim"),
     "unit_entries": ("poster", "entries"),

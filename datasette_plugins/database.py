@@ -1,0 +1,62 @@
+"""``kb.db`` as Datasette reads it, following ``kb index --rebuild``.
+
+A rebuild writes a new file and renames it over ``kb.db``. A connection opened before
+keeps reading the old, deleted file (and keeps its disk space) for as long as it lives,
+and Datasette keeps one connection per SQL thread for the life of the server: its table,
+row and SQL pages, and our entry page, went on showing the old index (an entry saved
+after the rebuild: 404 on its page while search found it) until a restart.
+
+:class:`FollowingDatabase` checks, before each use of a thread's connection, whether the
+file at the path is still the one it opened (one ``stat``), and opens the new one if not.
+Our own searches do the same in :meth:`datasette_plugins.state.KBState.run`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from datasette.database import Database
+
+from kb.core.files import file_identity
+
+
+class FollowingDatabase(Database):
+    """A Datasette database on a file that may be replaced by rename while it is served."""
+
+    def __init__(self, ds, path: str):
+        super().__init__(ds, path=path, is_mutable=True)
+        self._local = threading.local()  # this thread's (connection, identity of its file)
+
+    def current_connection(self):
+        """This thread's connection, to the file now at the path."""
+        identity = file_identity(self.path)  # before connecting: a swap in between only costs a reopen
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.identity != identity:
+            if conn is not None:
+                conn.close()  # this thread's own, and not in use: the thread is here
+            conn = self.connect()
+            # what Datasette does to each connection it opens (row factory, plugins' SQL
+            # functions); it has no public name for it
+            self.ds._prepare_connection(conn, self.name)
+            local.conn, local.identity = conn, identity
+        return conn
+
+    async def execute_fn(self, fn):
+        if self.ds.executor is None:  # Datasette without SQL threads
+            return fn(self.current_connection())
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.ds.executor, lambda: fn(self.current_connection()))
+
+
+def follow_rebuilds(datasette, name: str) -> None:
+    """Serve the database ``name`` (the knowledge base's ``kb.db``) as a
+    :class:`FollowingDatabase`; left as it is when it is not a plain, mutable file."""
+    db = datasette.databases.get(name)
+    if db is None or isinstance(db, FollowingDatabase) or not db.path or not db.is_mutable or db.is_memory:
+        return
+    following = FollowingDatabase(datasette, db.path)
+    datasette.remove_database(name)
+    datasette.add_database(following, name=name, route=db.route)
+    db.close()  # connections Datasette may have opened at startup, before any request

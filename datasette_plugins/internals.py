@@ -1,0 +1,91 @@
+"""What Datasette tells visitors about itself, made safe to publish.
+
+* ``/-/databases(.json)`` and ``/-/metadata(.json)`` in place of Datasette's own (plugin
+  routes come first): the same data without absolute paths (a database file by its name
+  only) and without plugin configuration (``kb serve`` puts the knowledge base's folder
+  there; other plugins keep secrets there);
+* error pages (hook ``handle_exception``): Datasette 0.65's own handler prints every
+  exception through rich, which fails outside an ``except`` block, as for a path no route
+  matches, so ``/kb/a/b/c`` was a 500 with a traceback in the log. Here a 4xx is answered
+  as Datasette would, and anything else is a 500 that names nothing inside (its traceback
+  goes to the log, once).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from pathlib import Path
+
+from datasette.utils.asgi import Base400, Response
+from datasette.views.base import DatasetteError
+from markupsafe import Markup
+
+from datasette_plugins.state import get_state
+from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text
+
+
+def without_plugins(value):
+    """``value`` with every ``plugins`` key (at any depth) left out."""
+    if isinstance(value, dict):
+        return {k: without_plugins(v) for k, v in value.items() if k != "plugins"}
+    if isinstance(value, list):
+        return [without_plugins(v) for v in value]
+    return value
+
+
+def databases(datasette) -> list[dict]:
+    """Datasette's ``/-/databases.json``, each file by its name instead of its path."""
+    return [
+        {"name": name, "route": getattr(db, "route", name), "path": Path(db.path).name if db.path else None,
+         "size": db.size, "is_mutable": db.is_mutable, "is_memory": db.is_memory, "hash": db.hash}
+        for name, db in datasette.databases.items() if name != "_internal"
+    ]
+
+
+async def _json_page(datasette, request, filename: str, data) -> Response:
+    await datasette.ensure_permissions(request.actor, ["view-instance"])
+    if request.url_vars.get("format"):
+        return Response.json(data)
+    context = {"filename": filename, "data_json": json.dumps(data, indent=4)}
+    return Response.html(await datasette.render_template(["show_json.html"], context, request=request))
+
+
+async def databases_page(datasette, request):
+    return await _json_page(datasette, request, "databases.json", databases(datasette))
+
+
+async def metadata_page(datasette, request):
+    return await _json_page(datasette, request, "metadata.json", without_plugins(datasette.metadata()))
+
+
+ROUTES = [
+    (r"^/-/databases(\.(?P<format>json))?$", databases_page),
+    (r"^/-/metadata(\.(?P<format>json))?$", metadata_page),
+]
+
+
+async def error_response(datasette, request, exception) -> Response:
+    """The answer to an exception while handling ``request`` (Datasette's error template)."""
+    info: dict = {}
+    title = None
+    if isinstance(exception, Base400):
+        status, message = exception.status, exception.args[0] if exception.args else ""
+    elif isinstance(exception, DatasetteError):
+        status, message, title = exception.status, exception.message, exception.title
+        info = dict(exception.error_dict or {})
+        if exception.message_is_html:
+            message = Markup(message)
+    else:
+        state = get_state(datasette)
+        lang = pick_language(request.args.get("lang"), state.config.language if state else DEFAULT_LANGUAGE)
+        status, message = 500, text("page_internal_error", lang)
+        traceback.print_exception(type(exception), exception, exception.__traceback__, file=sys.stderr)
+    info.update({"ok": False, "error": message, "status": status, "title": title})
+    if request.path.split("?")[0].endswith(".json"):
+        return Response.json(info, status=status, default=str)
+    template = datasette.jinja_env.select_template([f"{status}.html", "error.html"])
+    html = await template.render_async(dict(info, urls=datasette.urls, app_css_hash=datasette.app_css_hash(),
+                                            menu_links=lambda: []))
+    return Response.html(html, status=status)
