@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import textwrap
 import time
 from pathlib import Path
 
@@ -25,22 +24,14 @@ from kb.cli import cli
 from kb.core.config import load as load_config
 from kb.core.errors import EntryInvalid, KBError
 
-from .conftest import write_kb
-
-GOOD = """\
----
-title: {title}
-area: energi
-date: 2026-01-15
-type: lesson
----
-## Vad hände?
-Fjärrvärmen i Hyllie fick ackumulatortank.
-"""
+from .helpers import entry_text
+from .samples import write_kb
 
 
-def front(body: str) -> str:
-    return textwrap.dedent(body)
+def good(title: str) -> str:
+    """A valid entry, titled ``title``."""
+    return entry_text({"title": title, "area": "energi", "date": "2026-01-15", "type": "lesson"},
+                      happened="Fjärrvärmen i Hyllie fick ackumulatortank.")
 
 
 # name -> (relative path, content as str or bytes, expected "path:line: fragment", exit code)
@@ -71,7 +62,7 @@ ENTRY_CASES = {
                "entries/energi/bild.md:1: binary file", 1),
     "empty": ("entries/energi/tom.md", "", "entries/energi/tom.md:1: empty file", 1),
     "five_mb": ("entries/energi/stor.md",
-                GOOD.format(title="Stor") + ("ord " * 1_310_720),
+                good("Stor") + ("ord " * 1_310_720),
                 "entries/energi/stor.md:1: file is 5.2 MB", 1),
 }
 
@@ -132,7 +123,7 @@ def test_bad_entry_files(indexed_root, case, command):
 
 def test_symlink_outside_the_kb_is_refused(indexed_root, tmp_path):
     outside = tmp_path / "hemligt.md"
-    outside.write_text(GOOD.format(title="Utanför"), encoding="utf-8")
+    outside.write_text(good("Utanför"), encoding="utf-8")
     before = snapshot(indexed_root)
     link = indexed_root / "entries/energi/lank.md"
     os.symlink(outside, link)

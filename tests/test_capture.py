@@ -18,6 +18,8 @@ from kb.core.config import load
 from kb.core.errors import KBError
 from kb.core.store import Store
 
+from .helpers import draft
+
 PASSWORD = "hemligt lösenord"
 
 
@@ -34,18 +36,6 @@ def web_kb(indexed_kb, writer_env):
 
 def entry_files(root):
     return sorted(p.relative_to(root).as_posix() for p in (root / "entries").rglob("*.md"))
-
-
-def draft(**changes) -> capture.Draft:
-    values = dict(
-        title="Nätägaren sa nej till laddplatser på Västra hamnen",
-        area="energi", type="obstacle", date="2026-05-04", tags=["elnät", "laddning"],
-        sections=[("Vad hände?", "E.ON hade ingen kapacitet kvar i området."),
-                  ("Vad lärde vi oss?", "Fråga nätägaren innan platsen väljs.")],
-        author="anna",
-    )
-    values.update(changes)
-    return capture.Draft(**values)
 
 
 # --- the library --------------------------------------------------------------------------

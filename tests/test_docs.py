@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kb.cli import all_commands
 
-from .conftest import REPO
+from .helpers import REPO
 
 
 def test_every_command_is_documented_in_the_readme():

@@ -19,7 +19,8 @@ from indexer.embed import QUERY, E5Embedder, HashEmbedder
 from kb.core import vector_index
 from kb.core.config import load
 
-from .conftest import REPO, write_kb
+from .helpers import REPO
+from .samples import write_kb
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "datasette", "sklearn", "scipy", "uvicorn")
 

@@ -9,7 +9,7 @@ import pytest
 
 from kb.app.knowledge_base import KnowledgeBase
 
-from .conftest import REPO
+from .helpers import REPO
 
 pytestmark = pytest.mark.model
 
