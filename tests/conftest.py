@@ -14,6 +14,11 @@ from kb.app.knowledge_base import KnowledgeBase
 
 from .samples import BRIEF_EXTRA, BRIEF_KB_TOML, BRIEF_ROADMAP, CROSS_ENTRIES, write_kb, write_roadmap_kb
 
+# The user's settings that would change what a test sees (README, "Configuration").
+USER_SETTINGS = (
+    "KB_ROOT", "KB_MODEL", "KB_EMBED_CACHE", "KB_WRITERS", "KB_QUERY_ENGINES", "KB_QUERY_THREADS",
+)
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -21,18 +26,22 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def isolated_env(monkeypatch, tmp_path_factory):
-    """No test touches the user's folders or inherits their settings."""
-    for name in ("KB_ROOT", "KB_MODEL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KB_CACHE_DIR", str(shared_cache(tmp_path_factory)))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+@pytest.fixture(scope="session", autouse=True)
+def isolated_env(tmp_path_factory):
+    """No test touches the user's folders or inherits their settings. Session-wide, so that
+    module-scoped fixtures (set up before any function-scoped one) are isolated too."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in USER_SETTINGS:
+            mp.delenv(name, raising=False)
+        mp.setenv("KB_CACHE_DIR", str(shared_cache(tmp_path_factory)))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        mp.setenv("TRANSFORMERS_OFFLINE", "1")
+        yield
 
 
 def shared_cache(tmp_path_factory) -> Path:
-    # The converted model is shared by all tests of a run (converting takes seconds).
+    # The converted model and the embedding cache are shared by all tests of a run (converting
+    # takes seconds); KB_TEST_CACHE_DIR keeps them from one run to the next.
     explicit = os.environ.get("KB_TEST_CACHE_DIR")
     if explicit:
         return Path(explicit)
