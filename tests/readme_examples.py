@@ -3,7 +3,7 @@ example knowledge base (the repository's own kb.toml, entries/ and roadmaps/); t
 repository's own .kb/ is never touched.
 
 README.md calls this module from cog blocks (``<!-- [[[cog ... ]]] -->``): ``make readme``
-(``cog -r README.md``) rewrites every block, and tests/test_readme.py fails while a block
+(``cog -r README.md``) rewrites every block, and tests/test_docs.py fails while a block
 differs from what its commands print (``cog --check``). What varies from run to run (seconds,
 chunks per second, today's date) keeps the README's value in a line where nothing else
 changed; trailing spaces are dropped. ``KB_README_MODEL=0`` leaves the blocks that need the
@@ -45,7 +45,7 @@ class Excerpt:
     tail: int = 0
 
     def show(self, output: str) -> str:
-        lines = output.splitlines()
+        lines = output.split("\n")
         note = ""
         if self.records is not None:
             starts = [i for i, line in enumerate(lines) if line and not line[0].isspace()]
@@ -65,9 +65,9 @@ class Excerpt:
 class Examples:
     """The blocks of one cog run. ``cog`` is the module cog gives the README's code."""
 
-    def __init__(self, cog, model: bool | None = None):
+    def __init__(self, cog):
         self.cog = cog
-        self.model = os.environ.get("KB_README_MODEL", "1") != "0" if model is None else model
+        self.model = os.environ.get("KB_README_MODEL", "1") != "0"
         self._folder = tempfile.TemporaryDirectory(prefix="kb-readme-")
         self._copies = 0
         self._example: Path | None = None
@@ -93,7 +93,7 @@ class Examples:
         self.cog.out(keep_varying_values(f"```\n{text}\n```\n", self.cog.previous))
 
     def skipped(self, command: str, reason: str) -> None:
-        """A block that cannot run here, kept as written; tests/test_readme.py lists it with
+        """A block that cannot run here, kept as written; tests/test_docs.py lists it with
         its reason."""
         self.cog.out(self.cog.previous)
 
