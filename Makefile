@@ -40,7 +40,7 @@ lint: install
 	$(BIN)/lint-imports  # the floors contract in pyproject.toml
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not model and not browser"
+	$(BIN)/python -m pytest -q -m "not slow and not model and not browser"
 
 # The example outputs in README.md, from the commands themselves (tests/readme_examples.py)
 readme: install

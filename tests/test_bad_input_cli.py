@@ -248,6 +248,7 @@ def entry_texts(draw):
     return "---\n" + "\n".join(lines) + "\n" + closing + body
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.one_of(st.text(max_size=2000), entry_texts()))
 def test_parse_text_never_crashes(parse_config, text):

@@ -6,7 +6,7 @@ import pytest
 
 from .helpers import running_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture

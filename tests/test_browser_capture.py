@@ -9,7 +9,7 @@ from kb.app.auth import hash_password
 
 from .helpers import running_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "korrekt häst batteri"
 
 

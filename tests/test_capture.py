@@ -198,6 +198,7 @@ def _process_writer(root: str, w: int) -> list[str]:
     return ids
 
 
+@pytest.mark.slow
 def test_eight_writer_processes_five_entries_each(indexed_kb):
     """The same through separate processes: the flock, not a Python lock, keeps them apart."""
     import multiprocessing

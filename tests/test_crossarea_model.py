@@ -13,7 +13,7 @@ from kb.app.knowledge_base import KnowledgeBase
 from .helpers import entry_text
 from .samples import write_kb
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.slow]  # one index with the real model
 
 
 ENTRIES = {

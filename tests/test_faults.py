@@ -197,7 +197,9 @@ def test_kill_9_during_index_keeps_the_old_index_and_the_next_run_repairs(big_ro
     assert_repaired(big_root, ("--rebuild",) if point == "rebuild_before_swap" else ())
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 0.9, 1.2, 1.6])
+@pytest.mark.parametrize(
+    "delay", [0.05, 0.3, 0.6, *(pytest.param(d, marks=pytest.mark.slow) for d in (0.9, 1.2, 1.6))]
+)
 def test_kill_9_at_timed_offsets(big_root, delay):
     """The points above are chosen; these are wherever the clock says (import, parse, write...)."""
     pending_changes(big_root)

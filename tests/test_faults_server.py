@@ -90,6 +90,7 @@ def test_entry_html_is_sanitised_on_every_page_that_shows_it(server):
     assert any("<script>" in r["title"] for r in data["results"])  # JSON keeps text as text
 
 
+@pytest.mark.slow
 def test_stays_up_under_concurrent_load_with_no_errors(server):
     queries = ["cykelbanan", "elnät kapacitet", "solceller skolor", '"NEAR*', "värmepump Holma"]
 

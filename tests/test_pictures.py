@@ -35,6 +35,7 @@ def distinct_colours(path) -> int:
     return len(np.unique((pixels * 255).round().astype(np.uint8), axis=0))
 
 
+@pytest.mark.slow
 def test_all_pictures_written_valid_and_non_trivial(brief_kb, tmp_path):
     brief, figures = brief_with_pictures(brief_kb)
     written = write_pictures(figures, tmp_path / "pics")

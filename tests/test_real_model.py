@@ -11,7 +11,7 @@ from kb.app.knowledge_base import KnowledgeBase
 
 from .helpers import REPO
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.slow]  # one index of the example knowledge base
 
 
 @pytest.fixture(scope="module")
