@@ -6,7 +6,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast lint clean
+.PHONY: install demo test test-fast readme lint clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,11 @@ lint: install
 	$(BIN)/lint-imports  # the floors contract in pyproject.toml
 
 test-fast: install
-	$(BIN)/python -m pytest -q -m "not model and not browser"
+	$(BIN)/python -m pytest -q -m "not slow and not model and not browser"
+
+# The example outputs in README.md, from the commands themselves (tests/readme_examples.py)
+readme: install
+	$(BIN)/cog -r README.md
 
 clean:
 	rm -rf .kb .pytest_cache

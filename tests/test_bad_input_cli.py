@@ -13,7 +13,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -32,22 +31,14 @@ from kb.core.config import load as load_config
 from kb.core.errors import EntryInvalid, KBError
 from reports.brief import compose_brief
 
-from .conftest import REPO, write_kb
-
-GOOD = """\
----
-title: {title}
-area: energi
-date: 2026-01-15
-type: lesson
----
-## Vad hände?
-Fjärrvärmen i Hyllie fick ackumulatortank.
-"""
+from .helpers import REPO, entry_text
+from .samples import write_kb
 
 
-def front(body: str) -> str:
-    return textwrap.dedent(body)
+def good(title: str) -> str:
+    """A valid entry, titled ``title``."""
+    return entry_text({"title": title, "area": "energi", "date": "2026-01-15", "type": "lesson"},
+                      happened="Fjärrvärmen i Hyllie fick ackumulatortank.")
 
 
 def alias_bomb(levels: int, width: int = 9, head: str = "title: Bomb\narea: energi\ndate: 2026-01-01\n"
@@ -88,7 +79,7 @@ ENTRY_CASES = {
                "entries/energi/bild.md:1: binary file", 1),
     "empty": ("entries/energi/tom.md", "", "entries/energi/tom.md:1: empty file", 1),
     "five_mb": ("entries/energi/stor.md",
-                GOOD.format(title="Stor") + ("ord " * 1_310_720),
+                good("Stor") + ("ord " * 1_310_720),
                 "entries/energi/stor.md:1: file is 5.2 MB", 1),
     # small enough to survive even if it were expanded; the full-size bomb runs in a
     # memory-capped process below
@@ -167,7 +158,7 @@ def test_bad_entry_files(indexed_root, case, command):
 
 def test_symlink_outside_the_kb_is_refused(indexed_root, tmp_path):
     outside = tmp_path / "hemligt.md"
-    outside.write_text(GOOD.format(title="Utanför"), encoding="utf-8")
+    outside.write_text(good("Utanför"), encoding="utf-8")
     before = snapshot(indexed_root)
     link = indexed_root / "entries/energi/lank.md"
     os.symlink(outside, link)
@@ -292,6 +283,7 @@ def entry_texts(draw):
     return "---\n" + "\n".join(lines) + "\n" + closing + body
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.one_of(st.text(max_size=2000), entry_texts()))
 def test_parse_text_never_crashes(parse_config, text):

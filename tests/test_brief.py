@@ -7,14 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from html.parser import HTMLParser
 from urllib.parse import unquote
 
-import pytest
 from click.testing import CliRunner
 
-from kb.app.curation import record_link
-from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import all_commands, cli
 from kb.core.sessions import last_session, record_session
 from reports.brief import Links, compose_brief, make_document, render_markdown
@@ -22,76 +18,8 @@ from reports.report import render_html as report_html
 from reports.report import render_markdown as report_markdown
 from reports.report import yearly_report
 
-from .conftest import write_kb
-from .test_crossarea import CROSS_ENTRIES, _entry
-
-# Area names with å, ä, ö: the pictures and documents must carry them intact.
-KB_TOML = """\
-title = "Test-KB för lärtillfällen"
-
-[[areas]]
-slug = "mobilitet"
-name = "Gång, cykel och kollektivtrafik"
-
-[[areas]]
-slug = "energi"
-name = "Energi och värme"
-
-[[areas]]
-slug = "bygg"
-name = "Byggnader och återbruk"
-"""
-
-ROADMAP = """\
----
-area: mobilitet
-title: Färdplan för mobilitet
-actions:
-  - id: MOB-1
-    title: Laddinfrastruktur för tunga fordon
-    actor: Malmö stad
-    status: ongoing
-  - id: MOB-2
-    title: Cykelstråk Hyllie–Triangeln
-    status: planned
----
-## Mål och behov
-Mindre utsläpp från vägtrafiken.
-"""
-
-EXTRA = {
-    "mobilitet/mob-stod.md": _entry(
-        "mob-stod", "mobilitet", "obstacle", "Statligt stöd till laddstationer för åkerier saknas",
-        "Åkerierna i hamnen fick avslag på ansökan om stöd till gemensamma laddstationer.",
-        "Stödreglerna passar inte delade stationer; reglerna måste ändras nationellt.",
-        date="2026-06-01", sprint="2026-S2", tags=("stöd",),
-        extra="\nroadmap: [MOB-1]\npolicy: [national, eu]"),
-}
-
-OVERPROVNING = {"mob-overprovning", "ene-overprovning", "byg-overprovning"}
-SYNERGY = {"mob-natagare", "byg-natagare"}
-CONFLICT = "ene-biogas"
-
-
-@pytest.fixture
-def brief_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("KB_MODEL", "hash")
-    root = write_kb(tmp_path / "kb", {**CROSS_ENTRIES, **EXTRA})
-    (root / "kb.toml").write_text(KB_TOML, encoding="utf-8")
-    (root / "roadmaps").mkdir()
-    (root / "roadmaps" / "mobilitet.md").write_text(ROADMAP, encoding="utf-8")
-    kb = KnowledgeBase.open(root)
-    record_link(kb.config, "ene-fjarrvarme", "byg-tra", "synergy", note="värme i trähus")
-    kb.index()
-    kb.close()
-    return root
-
-
-@pytest.fixture
-def brief_kb(brief_root):
-    kb = KnowledgeBase.open(brief_root)
-    yield kb
-    kb.close()
+from .helpers import parse_html
+from .samples import BRIEF_EXTRA, CONFLICT, CROSS_ENTRIES, OVERPROVNING, SYNERGY
 
 
 def _run(*args):
@@ -116,7 +44,7 @@ def test_brief_holds_the_planted_obstacle_synergy_and_conflict(brief_kb):
     assert all(s.a.quote and s.b.quote for s in brief.synergies)
     assert CONFLICT in [c.entry.id for c in brief.conflicts]
     assert brief.questions and any("Energi och värme" in q for q in brief.questions)
-    assert brief.total == len(CROSS_ENTRIES) + len(EXTRA)
+    assert brief.total == len(CROSS_ENTRIES) + len(BRIEF_EXTRA)
     assert brief.made == "2026-07-01"
 
 
@@ -165,41 +93,6 @@ def test_new_since_the_last_brief(brief_kb):
 
 
 # --- documents and their links ------------------------------------------------------------------
-class Collect(HTMLParser):
-    def __init__(self):
-        super().__init__()
-        self.tags: list[str] = []
-        self.links: list[str] = []
-        self.images: list[str] = []
-        self.styles: list[str] = []
-        self.open: list[str] = []
-        self._in_style = False
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append(tag)
-        attrs = dict(attrs)
-        assert "style" not in attrs, f"inline style on <{tag}>"
-        if tag == "a":
-            self.links.append(attrs["href"])
-        if tag == "img":
-            self.images.append(attrs["src"])
-        self._in_style = tag == "style"
-
-    def handle_data(self, data):
-        if self._in_style:
-            self.styles.append(data)
-
-    def handle_endtag(self, tag):
-        self._in_style = False
-
-
-def parse_html(text: str) -> Collect:
-    parser = Collect()
-    parser.feed(text)
-    parser.close()
-    return parser
-
-
 def test_markdown_brief_file_links_and_pictures_exist(brief_kb, tmp_path):
     out = tmp_path / "handouts" / "brief.md"
     written = make_document(brief_kb, fmt="md", output=out)

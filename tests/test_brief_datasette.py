@@ -13,8 +13,9 @@ from datasette_plugins import brief as brief_plugin
 from datasette_plugins import crossarea as crossarea_plugin
 from datasette_plugins.brief import BriefCache, query_string
 
-from .conftest import datasette_responses as get
-from .test_brief import CONFLICT, brief_root, parse_html  # noqa: F401 - fixture
+from .helpers import datasette_responses as get
+from .helpers import parse_html
+from .samples import CONFLICT
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -32,7 +33,7 @@ def plugins():
         pm.unregister(module)
 
 
-def test_brief_page_shows_the_brief_with_pictures_and_downloads(brief_root, plugins):  # noqa: F811
+def test_brief_page_shows_the_brief_with_pictures_and_downloads(brief_root, plugins):
     page, = get(brief_root, "/-/kb/brief")
     assert page.status_code == 200
     assert "Content-Security-Policy" in page.headers and "unsafe-inline" not in page.headers["content-security-policy"]
@@ -48,7 +49,7 @@ def test_brief_page_shows_the_brief_with_pictures_and_downloads(brief_root, plug
     assert all(r.status_code == 200 for r in checked)  # the links lead to real entry pages
 
 
-def test_brief_page_filters_and_bad_input(brief_root, plugins):  # noqa: F811
+def test_brief_page_filters_and_bad_input(brief_root, plugins):
     bygg, bad, unknown = get(brief_root, "/-/kb/brief?area=bygg&since=2026-01-01",
                              "/-/kb/brief?since=igår", "/-/kb/brief?area=hav")
     assert bygg.status_code == 200
@@ -58,7 +59,7 @@ def test_brief_page_filters_and_bad_input(brief_root, plugins):  # noqa: F811
     assert bad.status_code == 400 and unknown.status_code == 400
 
 
-def test_downloads_are_attachments(brief_root, plugins):  # noqa: F811
+def test_downloads_are_attachments(brief_root, plugins):
     html, md = get(brief_root, "/-/kb/brief.html?area=energi&lang=en", "/-/kb/brief.md?until=2026-12-31")
     assert html.status_code == 200 and html.headers["content-type"].startswith("text/html")
     assert html.headers["content-disposition"] == f'attachment; filename="learning-session-{_today()}.html"'
@@ -82,7 +83,7 @@ def _today():
     return dt.date.today().isoformat()
 
 
-def test_pictures_served_and_cached(brief_root, plugins):  # noqa: F811
+def test_pictures_served_and_cached(brief_root, plugins):
     svg, png, png_again, bad = get(brief_root, "/-/kb/pictures/map.svg?area=bygg", "/-/kb/pictures/heatmap.png",
                                    "/-/kb/pictures/heatmap.png", "/-/kb/pictures/map.svg?since=nej")
     assert svg.status_code == 200 and svg.headers["content-type"] == "image/svg+xml"
@@ -93,7 +94,7 @@ def test_pictures_served_and_cached(brief_root, plugins):  # noqa: F811
     assert bad.status_code == 400
 
 
-def test_pictures_on_the_synergies_and_obstacles_pages(brief_root, plugins):  # noqa: F811
+def test_pictures_on_the_synergies_and_obstacles_pages(brief_root, plugins):
     synergies, obstacles = get(brief_root, "/-/kb/synergies?area=energi", "/-/kb/obstacles")
     assert synergies.status_code == 200 and obstacles.status_code == 200
     assert "/-/kb/pictures/heatmap.svg?area=energi" in synergies.text

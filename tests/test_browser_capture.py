@@ -7,9 +7,9 @@ import pytest
 
 from kb.app.auth import hash_password
 
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, running_server
+from .helpers import running_server
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 PASSWORD = "korrekt häst batteri"
 
 
@@ -20,57 +20,49 @@ def writer_server(kb_root, tmp_path):
         yield base
 
 
-def test_sign_in_fill_preview_save_and_see_the_entry(writer_server, kb_root, tmp_path):
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_sign_in_fill_preview_save_and_see_the_entry(chromium, writer_server, kb_root, tmp_path):
     shots = tmp_path / "screenshots"
     shots.mkdir()
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1100, "height": 900})
-            problems: list[str] = []
-            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: problems.append(str(e)))
-            page.goto(writer_server + "/-/kb/new")
-            assert "/-/kb/login" in page.url  # anonymous: sent to sign in
-            page.fill("#f-username", "anna")
-            page.fill("#f-password", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_selector("#capture-form")
-            assert page.locator("h1").inner_text() == "Logga en reflektion"
+    page = chromium.new_page(viewport={"width": 1100, "height": 900})
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.goto(writer_server + "/-/kb/new")
+    assert "/-/kb/login" in page.url  # anonymous: sent to sign in
+    page.fill("#f-username", "anna")
+    page.fill("#f-password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#capture-form")
+    assert page.locator("h1").inner_text() == "Logga en reflektion"
 
-            page.fill("#f-title", "Kapacitetsbrist i elnätet stoppade laddplatser i Hyllie")
-            page.select_option("#f-area", "mobilitet")
-            page.select_option("#f-type", "obstacle")
-            page.fill("#f-date", "2026-05-04")
-            page.fill("#f-tags", "elnät, laddning")
-            page.fill("#f-happened", "E.ON hade ingen kapacitet kvar för snabbladdare. <b>inte fet</b>")
-            page.fill("#f-learned", "Boka kapacitetsbesked hos nätägaren innan platsen väljs.")
-            # the live preview (static capture.js) follows the typing, as text
-            live = page.locator("#capture-live")
-            assert "Boka kapacitetsbesked" in live.inner_text()
-            assert live.locator("h3").first.inner_text() == "Vad hände?"
-            assert live.locator("b").count() == 0 and "<b>inte fet</b>" in live.inner_text()
-            page.screenshot(path=str(shots / "form.png"), full_page=True)
+    page.fill("#f-title", "Kapacitetsbrist i elnätet stoppade laddplatser i Hyllie")
+    page.select_option("#f-area", "mobilitet")
+    page.select_option("#f-type", "obstacle")
+    page.fill("#f-date", "2026-05-04")
+    page.fill("#f-tags", "elnät, laddning")
+    page.fill("#f-happened", "E.ON hade ingen kapacitet kvar för snabbladdare. <b>inte fet</b>")
+    page.fill("#f-learned", "Boka kapacitetsbesked hos nätägaren innan platsen väljs.")
+    # the live preview (static capture.js) follows the typing, as text
+    live = page.locator("#capture-live")
+    assert "Boka kapacitetsbesked" in live.inner_text()
+    assert live.locator("h3").first.inner_text() == "Vad hände?"
+    assert live.locator("b").count() == 0 and "<b>inte fet</b>" in live.inner_text()
+    page.screenshot(path=str(shots / "form.png"), full_page=True)
 
-            page.click("#capture-preview")
-            page.wait_for_selector("#similar")
-            first = page.locator("#similar .kb-related-item").first
-            assert "kb-other-area" in (first.get_attribute("class") or "")  # other areas first
-            assert page.locator("#f-title").input_value().startswith("Kapacitetsbrist")  # kept
-            page.screenshot(path=str(shots / "preview.png"), full_page=True)
+    page.click("#capture-preview")
+    page.wait_for_selector("#similar")
+    first = page.locator("#similar .kb-related-item").first
+    assert "kb-other-area" in (first.get_attribute("class") or "")  # other areas first
+    assert page.locator("#f-title").input_value().startswith("Kapacitetsbrist")  # kept
+    page.screenshot(path=str(shots / "preview.png"), full_page=True)
 
-            page.click("#capture-save")
-            page.wait_for_selector(".kb-related")
-            assert "/-/kb/entry/kapacitetsbrist-i-elnatet-stoppade-laddplatser-i-hyllie" in page.url
-            assert page.locator("h1").inner_text() == "Kapacitetsbrist i elnätet stoppade laddplatser i Hyllie"
-            assert page.locator(".kb-related-item").count() >= 1
-            assert "anna" in page.locator(".kb-facts").inner_text()  # the author, from the actor
-            page.screenshot(path=str(shots / "entry.png"), full_page=True)
-            assert not problems, problems  # no script errors, no CSP violations
-        finally:
-            browser.close()
+    page.click("#capture-save")
+    page.wait_for_selector(".kb-related")
+    assert "/-/kb/entry/kapacitetsbrist-i-elnatet-stoppade-laddplatser-i-hyllie" in page.url
+    assert page.locator("h1").inner_text() == "Kapacitetsbrist i elnätet stoppade laddplatser i Hyllie"
+    assert page.locator(".kb-related-item").count() >= 1
+    assert "anna" in page.locator(".kb-facts").inner_text()  # the author, from the actor
+    page.screenshot(path=str(shots / "entry.png"), full_page=True)
+    assert not problems, problems  # no script errors, no CSP violations
     saved = kb_root / "entries/mobilitet/kapacitetsbrist-i-elnatet-stoppade-laddplatser-i-hyllie.md"
     assert "author: anna" in saved.read_text(encoding="utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 
 import pytest
@@ -21,7 +20,7 @@ from kb.core.errors import KBError
 from kb.core.store import Store
 from search.similar import similar_to_unsaved
 
-PASSWORD = "hemligt lösenord"
+from .helpers import FORM, PASSWORD, Browser, draft, entry_files
 
 
 @pytest.fixture
@@ -33,22 +32,6 @@ def writer_env(monkeypatch):
 @pytest.fixture
 def web_kb(indexed_kb, writer_env):
     return indexed_kb.config.root
-
-
-def entry_files(root):
-    return sorted(p.relative_to(root).as_posix() for p in (root / "entries").rglob("*.md"))
-
-
-def draft(**changes) -> capture.Draft:
-    values = dict(
-        title="Nätägaren sa nej till laddplatser på Västra hamnen",
-        area="energi", type="obstacle", date="2026-05-04", tags=["elnät", "laddning"],
-        sections=[("Vad hände?", "E.ON hade ingen kapacitet kvar i området."),
-                  ("Vad lärde vi oss?", "Fråga nätägaren innan platsen väljs.")],
-        author="anna",
-    )
-    values.update(changes)
-    return capture.Draft(**values)
 
 
 # --- the library --------------------------------------------------------------------------
@@ -211,6 +194,7 @@ def _process_writer(root: str, w: int) -> list[str]:
     return ids
 
 
+@pytest.mark.slow
 def test_eight_writer_processes_five_entries_each(indexed_kb):
     """The same through separate processes: the flock, not a Python lock, keeps them apart."""
     import multiprocessing
@@ -236,43 +220,6 @@ def test_eight_writer_processes_five_entries_each(indexed_kb):
 
 
 # --- the web form -----------------------------------------------------------------------------
-TOKEN_RE = re.compile(r'name="csrftoken" value="([^"]+)"')
-
-
-class Browser:
-    """datasette.client with a cookie jar, the way a browser would use the pages."""
-    def __init__(self, ds):
-        self.ds = ds
-        self.cookies: dict[str, str] = {}
-
-    async def get(self, path):
-        r = await self.ds.client.get(path, cookies=self.cookies)
-        self.cookies.update({k: v for k, v in r.cookies.items()})
-        return r
-
-    async def post(self, path, data):
-        r = await self.ds.client.post(path, data=data, cookies=self.cookies)
-        self.cookies.update({k: v for k, v in r.cookies.items()})
-        return r
-
-    async def token(self, path):
-        r = await self.get(path)
-        return TOKEN_RE.search(r.text).group(1)
-
-    async def sign_in(self, name="anna", password=PASSWORD):
-        token = await self.token("/-/kb/login")
-        return await self.post("/-/kb/login", {"csrftoken": token, "username": name, "password": password})
-
-
-FORM = {
-    "title": "Laddplatser i Hyllie kräver kapacitetsbesked",
-    "area": "mobilitet", "type": "obstacle", "date": "2026-05-04", "sprint": "",
-    "tags": "elnät, laddning", "actors": "E.ON, Malmö stad", "roadmap": "MOB-3",
-    "happened": "Nätägaren hade ingen kapacitet för snabbladdare.",
-    "learned": "Begär kapacitetsbesked innan platsen väljs.", "next": "",
-}
-
-
 def run(ds, scenario):
     async def go():
         await ds.invoke_startup()

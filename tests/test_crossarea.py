@@ -32,120 +32,8 @@ from kb.core import config as config_module
 from kb.core.decisions import Decision, load_decisions
 from kb.core.errors import EntryNotFound, KBError
 
-from .conftest import write_kb
-
-
-def _entry(id, area, type, title, happened, learned, date="2026-01-10", sprint="2026-S1", tags=(), extra=""):
-    tag_text = ", ".join(tags)
-    return f"""\
----
-id: {id}
-title: {title}
-area: {area}
-date: {date}
-sprint: {sprint}
-type: {type}
-tags: [{tag_text}]
-related: []{extra}
----
-## Vad hände?
-{happened}
-
-## Vad lärde vi oss?
-{learned}
-"""
-
-
-# A small Swedish KB where the hash embedder (shared words) can see the planted structure.
-CROSS_ENTRIES = {
-    "mobilitet/mob-natagare.md": _entry(
-        "mob-natagare", "mobilitet", "lesson", "Ring nätägaren innan platsen för laddhubben väljs",
-        "Vi valde plats för laddhubben först och fick vänta ett år på elnätet.",
-        "Ring nätägaren tidigt om kapaciteten i elnätet innan platsen väljs.", tags=("elnät",)),
-    "bygg/byg-natagare.md": _entry(
-        "byg-natagare", "bygg", "enabler", "Tidig kontakt med nätägaren om kapaciteten sparade tid",
-        "Innan projekteringen av värmepumparna frågade vi nätägaren om kapaciteten i elnätet.",
-        "Fråga nätägaren tidigt om kapaciteten i elnätet innan projekteringen.", tags=("elnät",)),
-    "mobilitet/mob-cykel.md": _entry(
-        "mob-cykel", "mobilitet", "lesson", "Cykelbanan på Amiralsgatan blev bredare",
-        "Cykelbanan på Amiralsgatan byggdes om med bredare körfält för lastcyklar.",
-        "Lastcyklar behöver bredare cykelbanor och fler parkeringar.", date="2025-05-02", sprint="2025-S2"),
-    "mobilitet/mob-buss.md": _entry(
-        "mob-buss", "mobilitet", "lesson", "Bussarna i Fosie går oftare",
-        "Busslinjen i Fosie fick tätare turer på morgonen för pendlarna.",
-        "Pendlare väljer bussen när turerna går var tionde minut.", date="2025-09-02", sprint="2025-S3"),
-    "energi/ene-sol.md": _entry(
-        "ene-sol", "energi", "lesson", "Solcellerna på skoltaken producerar mer än väntat",
-        "Solcellerna på tre skoltak gav mer el än kalkylen sa under sommaren.",
-        "Sydvända tak på skolor är bra för solceller och sommarens produktion.", date="2025-08-01", sprint="2025-S3"),
-    "energi/ene-fjarrvarme.md": _entry(
-        "ene-fjarrvarme", "energi", "idea", "Fjärrvärme från datacenter",
-        "Datacentret i Sorgenfri har spillvärme som kan gå till fjärrvärmen.",
-        "Spillvärme från datacenter kan värma bostäder via fjärrvärmenätet.", date="2026-03-01"),
-    "bygg/byg-tra.md": _entry(
-        "byg-tra", "bygg", "lesson", "Trästommen i Hyllie minskade klimatpåverkan",
-        "Huset i Hyllie byggdes med trästomme i stället för betong.",
-        "Trästomme halverade klimatpåverkan från stommen jämfört med betong.", date="2025-04-01", sprint="2025-S2"),
-    "bygg/byg-renovering.md": _entry(
-        "byg-renovering", "bygg", "lesson", "Hyresgästerna valde nivå i renoveringen",
-        "Hyresgästerna i Rosengård fick välja nivå på renoveringen av badrummen.",
-        "Valfrihet i renoveringen minskade oron för höjda hyror.", date="2025-11-01", sprint="2025-S4"),
-    # three procurement obstacles in three areas, different words but shared core words
-    "mobilitet/mob-overprovning.md": _entry(
-        "mob-overprovning", "mobilitet", "obstacle", "Överprövning av upphandlingen stoppade cykelstråket",
-        "En leverantör begärde överprövning av upphandlingen och cykelstråket stod still i fyra månader.",
-        "Upphandlingen behöver tid för överprövning i tidplanen.", date="2025-06-01", sprint="2025-S2",
-        tags=("upphandling", "överprövning")),
-    "energi/ene-overprovning.md": _entry(
-        "ene-overprovning", "energi", "obstacle", "Elavtalets upphandling överprövades",
-        "Upphandlingen av elavtalet överprövades av en leverantör i förvaltningsrätten och pilotåret försvann.",
-        "Räkna med överprövning av upphandlingen när avtalet är stort.", date="2026-02-01",
-        tags=("upphandling", "överprövning")),
-    "bygg/byg-overprovning.md": _entry(
-        "byg-overprovning", "bygg", "obstacle", "Upphandlingen av återbrukat material överprövades",
-        "Upphandlingen av återbrukat byggmaterial överprövades av en leverantör och allt försenades.",
-        "Överprövning av upphandlingen är en risk i varje tidplan.", date="2026-05-01", sprint="2026-S2",
-        tags=("upphandling", "överprövning")),
-    # two grid obstacles (another group) and one lone obstacle
-    "mobilitet/mob-effekt.md": _entry(
-        "mob-effekt", "mobilitet", "obstacle", "Ingen effekt i elnätet för tunga lastbilar",
-        "Elnätet i hamnen saknar effekt för laddning av tunga lastbilar till 2028.",
-        "Effektbrist i elnätet stoppar elektrifieringen av lastbilar.", date="2025-08-20", sprint="2025-S3",
-        tags=("effektbrist",)),
-    "energi/ene-effekt.md": _entry(
-        "ene-effekt", "energi", "obstacle", "Solparken står i kö för effekt i elnätet",
-        "Solparken i Oxie fick ingen anslutning eftersom elnätet saknar effekt.",
-        "Effektbrist i elnätet stoppar nya solparker.", date="2026-03-11",
-        tags=("effektbrist",)),
-    "bygg/byg-gdpr.md": _entry(
-        "byg-gdpr", "bygg", "obstacle", "Fastighetsägarna delar inte energidata",
-        "Privata fastighetsägare vill inte lämna ut sin energiförbrukning på grund av GDPR.",
-        "Utan avtal om datadelning blir uppföljningen gissningar.", date="2025-07-01", sprint="2025-S3"),
-    # a goal conflict logged in energi that is about mobility (buses)
-    "energi/ene-biogas.md": _entry(
-        "ene-biogas", "energi", "goal-conflict", "Mindre matavfall ger mindre biogas till bussarna",
-        "När matsvinnet minskar får bussarna och busslinjerna mindre biogas från rötningen.",
-        "Målet om mindre matsvinn krockar med biogasen till bussarna och pendlarna.", date="2026-04-01"),
-    # a near-duplicate of ene-sol, logged the same sprint
-    "energi/ene-sol-igen.md": _entry(
-        "ene-sol-igen", "energi", "lesson", "Solcellerna på skoltaken producerade mer än väntat",
-        "Solcellerna på tre skoltak gav mer el än kalkylen sa under sommaren.",
-        "Sydvända tak på skolor är bra för solceller och sommarens produktion.", date="2025-08-03", sprint="2025-S3"),
-}
-
-
-@pytest.fixture
-def cross_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("KB_MODEL", "hash")
-    return write_kb(tmp_path / "kb", CROSS_ENTRIES)
-
-
-@pytest.fixture
-def cross_kb(cross_root):
-    kb = KnowledgeBase.open(cross_root)
-    kb.index()
-    yield kb
-    kb.close()
+from .helpers import entry_text
+from .samples import CROSS_ENTRIES, write_kb
 
 
 def _run(*args):
@@ -344,10 +232,16 @@ def test_obstacles_group_paraphrases_across_areas(cross_kb):
 def test_obstacle_sections_of_other_entries_take_part(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_MODEL", "hash")
     entries = dict(CROSS_ENTRIES)
-    entries["mobilitet/mob-lesson-hinder.md"] = _entry(
-        "mob-lesson-hinder", "mobilitet", "lesson", "Bussdepån blev klar till slut",
-        "Depån byggdes färdigt efter ett års arbete.", "Tidplanen måste ha marginal.", date="2026-06-01",
-    ) + "\n## Hinder\nUpphandlingen av laddarna överprövades av en leverantör; överprövning av upphandlingen tog månader.\n"
+    entries["mobilitet/mob-lesson-hinder.md"] = entry_text(
+        {"id": "mob-lesson-hinder", "title": "Bussdepån blev klar till slut", "area": "mobilitet",
+         "date": "2026-06-01", "sprint": "2026-S1", "type": "lesson", "tags": [], "related": []},
+        {
+            "Vad hände?": "Depån byggdes färdigt efter ett års arbete.",
+            "Vad lärde vi oss?": "Tidplanen måste ha marginal.",
+            "Hinder": "Upphandlingen av laddarna överprövades av en leverantör; överprövning av upphandlingen "
+                      "tog månader.",
+        },
+    )
     kb = KnowledgeBase.open(write_kb(tmp_path / "kb", entries))
     kb.index()
     groups = recurring_obstacles(kb)

@@ -10,20 +10,16 @@ from datasette_plugins.crossarea import heat_class
 from kb.app.curation import record_link
 from kb.app.knowledge_base import KnowledgeBase
 
-from .conftest import datasette_get as get
-from .conftest import write_kb
-from .test_crossarea import CROSS_ENTRIES
+from .helpers import datasette_get as get
 
 
 @pytest.fixture
-def web_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("KB_MODEL", "hash")
-    root = write_kb(tmp_path / "kb", CROSS_ENTRIES)
-    kb = KnowledgeBase.open(root)
+def web_root(cross_root):
+    kb = KnowledgeBase.open(cross_root)
     record_link(kb.config, "ene-fjarrvarme", "byg-tra", "synergy", note="värme i trähus")
     kb.index()
     kb.close()
-    return root
+    return cross_root
 
 
 @pytest.fixture

@@ -10,87 +10,98 @@ from analysis.links import synergies
 from analysis.obstacles import recurring_obstacles
 from kb.app.knowledge_base import KnowledgeBase
 
-from .conftest import write_kb
+from .helpers import entry_text
+from .samples import write_kb
 
-pytestmark = pytest.mark.model
-
-
-def _entry(id, area, type, title, happened, learned, date="2026-01-10"):
-    return f"""\
----
-id: {id}
-title: {title}
-area: {area}
-date: {date}
-type: {type}
----
-## Vad hände?
-{happened}
-
-## Vad lärde vi oss?
-{learned}
-"""
+pytestmark = [pytest.mark.model, pytest.mark.slow]  # one index with the real model
 
 
 ENTRIES = {
     # the same lesson in two areas, in different words
-    "mobilitet/mob-natagare.md": _entry(
-        "mob-natagare", "mobilitet", "lesson", "Vi ringde elnätsbolaget innan vi valde plats för laddstationen",
-        "Förra gången ritade vi först och fick sedan vänta ett år på besked om anslutning. Den här gången "
-        "bad vi nätbolagets planerare om ett möte innan platsen var bestämd.",
-        "Den som äger elnätet vet var det finns ledig kapacitet. Fråga dem innan ni låser platsen, "
-        "inte efter att ritningen är klar."),
-    "bygg/byg-natagare.md": _entry(
-        "byg-natagare", "bygg", "enabler", "Kapacitetsbesked före projekteringen av värmepumparna",
-        "Innan arkitekten började rita renoveringen kontaktade vi nätägaren och frågade om effekten räckte "
-        "för värmepumparna i kvarteret.",
-        "Stäm av med nätägaren om abonnemang och effekt redan innan projekteringen börjar, så slipper ni "
-        "göra om handlingarna."),
+    "mobilitet/mob-natagare.md": entry_text(
+        {"id": "mob-natagare", "title": "Vi ringde elnätsbolaget innan vi valde plats för laddstationen",
+         "area": "mobilitet", "date": "2026-01-10", "type": "lesson"},
+        happened="Förra gången ritade vi först och fick sedan vänta ett år på besked om anslutning. Den här "
+                 "gången bad vi nätbolagets planerare om ett möte innan platsen var bestämd.",
+        learned="Den som äger elnätet vet var det finns ledig kapacitet. Fråga dem innan ni låser platsen, "
+                "inte efter att ritningen är klar.",
+    ),
+    "bygg/byg-natagare.md": entry_text(
+        {"id": "byg-natagare", "title": "Kapacitetsbesked före projekteringen av värmepumparna",
+         "area": "bygg", "date": "2026-01-10", "type": "enabler"},
+        happened="Innan arkitekten började rita renoveringen kontaktade vi nätägaren och frågade om effekten "
+                 "räckte för värmepumparna i kvarteret.",
+        learned="Stäm av med nätägaren om abonnemang och effekt redan innan projekteringen börjar, så "
+                "slipper ni göra om handlingarna.",
+    ),
     # three procurement obstacles, three areas, different words
-    "mobilitet/mob-overprovning.md": _entry(
-        "mob-overprovning", "mobilitet", "obstacle", "Cykelbanan försenades när en anbudsgivare gick till domstol",
-        "En leverantör som förlorade anbudet begärde överprövning i förvaltningsrätten och bygget av "
-        "cykelbanan stod stilla i fyra månader.",
-        "Vi måste räkna med att offentliga upphandlingar kan överprövas och lägga in tid för det."),
-    "konsumtion/kon-overprovning.md": _entry(
-        "kon-overprovning", "konsumtion", "obstacle", "Det nya livsmedelsavtalet stoppades av en förlorande leverantör",
-        "Skolmatens nya ramavtal med mer vegetariskt överklagades av en grossist enligt LOU, och de gamla "
-        "menyerna fick ligga kvar ett år till.",
-        "Juridiken kring upphandlingen kan stoppa klimatmålen i månader."),
-    "energi/ene-overprovning.md": _entry(
-        "ene-overprovning", "energi", "obstacle", "Elavtalet blev försenat av en rättslig prövning",
-        "Tilldelningen av det långa avtalet om förnybar el prövades rättsligt efter en begäran från en "
-        "anbudsgivare, och pilotåret gick förlorat.",
-        "Stora inköp enligt lagen om offentlig upphandling riskerar alltid att hamna i rätten."),
+    "mobilitet/mob-overprovning.md": entry_text(
+        {"id": "mob-overprovning", "title": "Cykelbanan försenades när en anbudsgivare gick till domstol",
+         "area": "mobilitet", "date": "2026-01-10", "type": "obstacle"},
+        happened="En leverantör som förlorade anbudet begärde överprövning i förvaltningsrätten och bygget "
+                 "av cykelbanan stod stilla i fyra månader.",
+        learned="Vi måste räkna med att offentliga upphandlingar kan överprövas och lägga in tid för det.",
+    ),
+    "konsumtion/kon-overprovning.md": entry_text(
+        {"id": "kon-overprovning", "title": "Det nya livsmedelsavtalet stoppades av en förlorande leverantör",
+         "area": "konsumtion", "date": "2026-01-10", "type": "obstacle"},
+        happened="Skolmatens nya ramavtal med mer vegetariskt överklagades av en grossist enligt LOU, och de "
+                 "gamla menyerna fick ligga kvar ett år till.",
+        learned="Juridiken kring upphandlingen kan stoppa klimatmålen i månader.",
+    ),
+    "energi/ene-overprovning.md": entry_text(
+        {"id": "ene-overprovning", "title": "Elavtalet blev försenat av en rättslig prövning",
+         "area": "energi", "date": "2026-01-10", "type": "obstacle"},
+        happened="Tilldelningen av det långa avtalet om förnybar el prövades rättsligt efter en begäran från "
+                 "en anbudsgivare, och pilotåret gick förlorat.",
+        learned="Stora inköp enligt lagen om offentlig upphandling riskerar alltid att hamna i rätten.",
+    ),
     # other obstacles and lessons, about other things
-    "energi/ene-data.md": _entry(
-        "ene-data", "energi", "obstacle", "Vi får inte ut energidata per byggnad",
-        "Nätbolaget lämnar inte ut förbrukning per fastighet med hänvisning till dataskyddsförordningen.",
-        "Utan ett avtal om datadelning kan vi inte följa upp energimålen."),
-    "bygg/byg-data.md": _entry(
-        "byg-data", "bygg", "obstacle", "Fastighetsägarna delar inte sin energiförbrukning",
-        "Privata fastighetsägare vill inte lämna siffror om sin energianvändning till kommunens uppföljning.",
-        "Uppföljningen bygger på gissningar när data saknas."),
-    "mobilitet/mob-radighet.md": _entry(
-        "mob-radighet", "mobilitet", "obstacle", "Busskörfältet ligger på statens väg",
-        "Vi ville måla ett busskörfält på infarten men vägen ägs av Trafikverket och beslutet är deras.",
-        "Vi har ingen rådighet över statliga vägar och måste påverka Trafikverket."),
-    "konsumtion/kon-textil.md": _entry(
-        "kon-textil", "konsumtion", "lesson", "Textilinsamlingen i skolorna blev en succé",
-        "Eleverna samlade in kläder i tre veckor och fyllde tolv säckar.",
-        "Barn engagerar sina föräldrar när insamlingen blir en tävling mellan klasserna."),
-    "energi/ene-sol.md": _entry(
-        "ene-sol", "energi", "lesson", "Solcellerna på skoltaken producerar mer än väntat",
-        "Tre skoltak med solceller gav tio procent mer el än kalkylen under sommaren.",
-        "Sydvända tak på skolor passar bra för solceller."),
-    "bygg/byg-tra.md": _entry(
-        "byg-tra", "bygg", "lesson", "Trästommen i Hyllie halverade klimatpåverkan",
-        "Bostadshuset byggdes med stomme av korslimmat trä i stället för betong.",
-        "Trästomme är ett bra val när klimatdeklarationen ska bli låg."),
-    "konsumtion/kon-matsvinn.md": _entry(
-        "kon-matsvinn", "konsumtion", "lesson", "Köken minskade matsvinnet med tallrikssvinnsmätning",
-        "Skolköken vägde tallrikssvinnet varje dag i en månad och visade siffrorna för eleverna.",
-        "Synliga siffror får eleverna att ta mindre mat och äta upp."),
+    "energi/ene-data.md": entry_text(
+        {"id": "ene-data", "title": "Vi får inte ut energidata per byggnad", "area": "energi",
+         "date": "2026-01-10", "type": "obstacle"},
+        happened="Nätbolaget lämnar inte ut förbrukning per fastighet med hänvisning till "
+                 "dataskyddsförordningen.",
+        learned="Utan ett avtal om datadelning kan vi inte följa upp energimålen.",
+    ),
+    "bygg/byg-data.md": entry_text(
+        {"id": "byg-data", "title": "Fastighetsägarna delar inte sin energiförbrukning", "area": "bygg",
+         "date": "2026-01-10", "type": "obstacle"},
+        happened="Privata fastighetsägare vill inte lämna siffror om sin energianvändning till kommunens "
+                 "uppföljning.",
+        learned="Uppföljningen bygger på gissningar när data saknas.",
+    ),
+    "mobilitet/mob-radighet.md": entry_text(
+        {"id": "mob-radighet", "title": "Busskörfältet ligger på statens väg", "area": "mobilitet",
+         "date": "2026-01-10", "type": "obstacle"},
+        happened="Vi ville måla ett busskörfält på infarten men vägen ägs av Trafikverket och beslutet är "
+                 "deras.",
+        learned="Vi har ingen rådighet över statliga vägar och måste påverka Trafikverket.",
+    ),
+    "konsumtion/kon-textil.md": entry_text(
+        {"id": "kon-textil", "title": "Textilinsamlingen i skolorna blev en succé", "area": "konsumtion",
+         "date": "2026-01-10", "type": "lesson"},
+        happened="Eleverna samlade in kläder i tre veckor och fyllde tolv säckar.",
+        learned="Barn engagerar sina föräldrar när insamlingen blir en tävling mellan klasserna.",
+    ),
+    "energi/ene-sol.md": entry_text(
+        {"id": "ene-sol", "title": "Solcellerna på skoltaken producerar mer än väntat", "area": "energi",
+         "date": "2026-01-10", "type": "lesson"},
+        happened="Tre skoltak med solceller gav tio procent mer el än kalkylen under sommaren.",
+        learned="Sydvända tak på skolor passar bra för solceller.",
+    ),
+    "bygg/byg-tra.md": entry_text(
+        {"id": "byg-tra", "title": "Trästommen i Hyllie halverade klimatpåverkan", "area": "bygg",
+         "date": "2026-01-10", "type": "lesson"},
+        happened="Bostadshuset byggdes med stomme av korslimmat trä i stället för betong.",
+        learned="Trästomme är ett bra val när klimatdeklarationen ska bli låg.",
+    ),
+    "konsumtion/kon-matsvinn.md": entry_text(
+        {"id": "kon-matsvinn", "title": "Köken minskade matsvinnet med tallrikssvinnsmätning",
+         "area": "konsumtion", "date": "2026-01-10", "type": "lesson"},
+        happened="Skolköken vägde tallrikssvinnet varje dag i en månad och visade siffrorna för eleverna.",
+        learned="Synliga siffror får eleverna att ta mindre mat och äta upp.",
+    ),
 }
 
 

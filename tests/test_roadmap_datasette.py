@@ -8,18 +8,15 @@ from datasette.plugins import pm
 from datasette_plugins import roadmaps as roadmap_plugin
 from kb.app.knowledge_base import KnowledgeBase
 
-from .conftest import datasette_get as get
-from .test_roadmap import write_roadmap_kb
+from .helpers import datasette_get as get
 
 
 @pytest.fixture
-def web_root(tmp_path, monkeypatch):
-    monkeypatch.setenv("KB_MODEL", "hash")
-    root = write_roadmap_kb(tmp_path / "kb")
-    kb = KnowledgeBase.open(root)
+def web_root(roadmap_root):
+    kb = KnowledgeBase.open(roadmap_root)
     kb.index()
     kb.close()
-    return root
+    return roadmap_root
 
 
 @pytest.fixture

@@ -25,19 +25,9 @@ from kb.core import audit
 from kb.core.config import load
 from kb.core.errors import ConfigError
 
-from .test_capture import FORM, PASSWORD, TOKEN_RE, Browser, entry_files
+from .helpers import FORM, PASSWORD, TOKEN_RE, Browser, entry_files, set_auth
 
 FAST = 1000  # iterations: the real hash format, fast tests
-
-
-def set_auth(root, body: str, writers: dict[str, str] | None = None) -> None:
-    """Replace kb.toml's [auth] table (the rest stays)."""
-    path = root / "kb.toml"
-    text = path.read_text(encoding="utf-8").split("\n[auth]\n")[0].rstrip("\n")
-    table = body
-    if writers:
-        table += "\nwriters = { " + ", ".join(f'{k} = "{v}"' for k, v in writers.items()) + " }"
-    path.write_text(text + "\n\n[auth]\n" + table + "\n", encoding="utf-8")
 
 
 @pytest.fixture

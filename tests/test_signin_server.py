@@ -21,9 +21,8 @@ import pytest
 
 from kb.app import auth
 
-from .conftest import REPO, write_kb
-from .test_capture import TOKEN_RE
-from .test_signin import set_auth
+from .helpers import REPO, TOKEN_RE, set_auth
+from .samples import write_kb
 
 PROXY = "127.0.0.2"
 USERS = ("anna", "bo", "cia", "dan", "eva", "fia", "gun")

@@ -18,14 +18,14 @@ from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
 from kb.core.actions import OUTCOMES
-from kb.core.agenda import QUESTION_STATUSES
 from kb.core.actions import STATUSES as LOOP_STATUSES
+from kb.core.agenda import QUESTION_STATUSES
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS
 from kb.core.roadmap import ACTION_STATUSES
 from kb.core.texts import LANGUAGES, TEXTS, Message, pick_language, text, texts
 from reports.pictures import NAMES as PICTURE_NAMES
 
-from .conftest import REPO, datasette_responses
+from .helpers import REPO, datasette_responses
 
 CATALOGUE = REPO / "kb" / "core" / "texts.py"
 SOURCE_DIRS = ("kb", "indexer", "search", "analysis", "reports", "datasette_plugins")

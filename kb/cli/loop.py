@@ -156,8 +156,8 @@ def agenda(ctx, root, status, as_json):
                 if data["needs_own_session"] else "")
         click.echo(click.style(q.question, bold=True) + flag)
         sessions = data["sessions_open"]
-        click.echo(f"    {q.id} · {q.status} · {q.owner} · opened {q.opened.isoformat()} "
-                   f"({data['age_days']} days, {sessions} session{'' if sessions == 1 else 's'})")
+        click.echo(f"    {q.id} · {q.status} · {q.owner} · opened {q.opened.isoformat()}, "
+                   f"{sessions} learning session{'' if sessions == 1 else 's'} since")
         if q.entries:
             click.echo(f"    entries: {', '.join(q.entries)}")
         if q.answer:
