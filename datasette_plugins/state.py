@@ -57,6 +57,8 @@ class KBState:
         self._vectors_key: tuple | None = None
         self._owners: ChunkOwners | None = None  # chunk -> entry of the same generation
         self.login_throttle = LoginThrottle()  # failed sign-ins, for this server process
+        # (generation, entry id -> language) of the entries not in the KB's language (web.py)
+        self.entry_languages: tuple[object, dict[str, str]] | None = None
 
     # --- one KnowledgeBase per thread, sharing the embedder and the FAISS index --------
     def _shared_embedder(self) -> SharedEmbedder:

@@ -29,6 +29,7 @@ from analysis.corpus import Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix
 from analysis.obstacles import group_obstacles
 from analysis.policy import quote as entry_quote
+from analysis.reasons import reasons_text
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
@@ -58,6 +59,7 @@ class EntryRef:
     sprint: str | None
     path: str | None
     quote: str = ""
+    lang: str = ""  # the entry's language (sv, en): marked where it differs from the brief's
 
 
 @dataclass
@@ -247,6 +249,7 @@ def _ref_maker(rows: dict):
         return EntryRef(
             id=entry_id, title=row["title"], area=row["area"], type=row["type"], date=row["date"],
             sprint=row.get("sprint"), path=row.get("path"), quote=entry_quote(row.get("body") or "", QUOTE_CHARS),
+            lang=row.get("lang") or "",
         )
 
     return ref
@@ -398,7 +401,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
             if e.quote:
                 lines.append(f"  > {e.quote}")
         if s.reasons:
-            lines += ["", f"*{t['link_why']}:* " + "; ".join(s.reasons)]
+            lines += ["", f"*{t['link_why']}:* " + "; ".join(reasons_text(s.reasons, brief.lang, brief.area_names))]
         lines.append("")
     if not brief.synergies:
         lines += [t["selection_empty"], ""]
@@ -430,9 +433,12 @@ def _jinja_env():
                        trim_blocks=True, lstrip_blocks=True)
 
 
-def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> dict:
+def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = None, top: int = 1) -> dict:
+    """The template's context; ``top`` is the level of the brief's own heading (2 inside a
+    page that has its own <h1>)."""
     return {
-        "b": brief, "t": texts(brief.lang), "links": links, "pictures": pictures or {},
+        "b": brief, "t": texts(brief.lang), "links": links, "pictures": pictures or {}, "top": top,
+        "reasons": lambda found: reasons_text(found, brief.lang, brief.area_names),
         "name": brief.area_name, "period": period_text(brief), "scope": scope_text(brief),
         "counts": counts_text(brief), "spread": lambda o: spread_text(brief, o),
         "area_index": {slug: k for k, slug in enumerate(brief.area_names)},
@@ -440,8 +446,9 @@ def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = 
 
 
 def render_html_fragment(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:
-    """The brief's body (no <html>, no styles, no scripts): for the Datasette page."""
-    return _jinja_env().get_template("brief_body.html").render(**brief_context(brief, links, pictures))
+    """The brief's body (no <html>, no styles, no scripts): for the Datasette page, whose
+    <h1> is its own, so the brief's headings start at <h2>."""
+    return _jinja_env().get_template("brief_body.html").render(**brief_context(brief, links, pictures, top=2))
 
 
 def render_html(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:

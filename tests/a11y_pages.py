@@ -15,7 +15,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 AXE_JS = REPO / ".axe" / "node_modules" / "axe-core" / "axe.min.js"  # `make install` puts it there
-AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]  # the law's level: WCAG 2.1 A and AA
+BEST_PRACTICE = ["best-practice"]  # landmarks, headings in order, one <h1>, a skip link that works
 WRITER, PASSWORD = "anna", "korrekt häst batteri"
 
 # Words of the other language that must not be left in a page's own-language text. Entry
@@ -38,19 +39,21 @@ class Page:
     path: str
     lang: str = "sv"
     signed_in: bool = False
-    step: str | None = None  # a key of STEPS, run after the page has loaded
+    step: str | None = None  # a key of STEPS, run after the page has loaded (returns the HTTP status)
     ours: bool = True  # False: Datasette's own page (no ?lang there, the KB's language)
 
 
-def submit_empty(page) -> None:
+def submit_empty(page) -> int:
     """The form sent with nothing filled in, from the keyboard: the page with errors."""
     page.fill("#f-title", "")
     page.focus("#capture-preview")
-    page.keyboard.press("Enter")
+    with page.expect_navigation() as sent:
+        page.keyboard.press("Enter")
     page.wait_for_selector(".kb-errors")
+    return sent.value.status
 
 
-def fill_and_preview(page) -> None:
+def fill_and_preview(page) -> int:
     """A draft typed in and previewed on the server: the page with the preview and the
     similar lessons."""
     page.fill("#f-title", "Kapacitetsbrist i elnätet stoppade laddplatser i Hyllie")
@@ -59,8 +62,10 @@ def fill_and_preview(page) -> None:
     page.fill("#f-tags", "elnät, laddning")
     page.fill("#f-happened", "E.ON hade **ingen** kapacitet kvar.\n\n- snabbladdare\n- taxi")
     page.fill("#f-learned", "Boka kapacitetsbesked hos nätägaren innan platsen väljs.")
-    page.click("#capture-preview")
+    with page.expect_navigation() as sent:
+        page.click("#capture-preview")
     page.wait_for_selector("#similar")
+    return sent.value.status
 
 
 STEPS = {"submit_empty": submit_empty, "fill_and_preview": fill_and_preview}
@@ -135,7 +140,7 @@ _OWN_TEXT_JS = """() => {
 _AXE_RUN_JS = """async tags => {
   const result = await axe.run(document, {runOnly: {type: 'tag', values: tags},
                                           resultTypes: ['violations']});
-  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+  return result.violations.map(v => ({id: v.id, impact: v.impact, help: v.help, tags: v.tags,
     count: v.nodes.length, targets: v.nodes.slice(0, 4).map(n => n.target.join(' '))}));
 }"""
 
@@ -151,18 +156,22 @@ def sign_in(context, base: str) -> None:
 
 
 def open_page(context, base: str, spec: Page):
-    """The page loaded (and its step run); returns the Playwright page and the HTTP status."""
+    """The page loaded (and its step run); returns the Playwright page and the HTTP status
+    of the last page loaded."""
     page = context.new_page()
     response = page.goto(base + spec.path)
+    status = response.status if response else 0
     if spec.step:
-        STEPS[spec.step](page)
-    return page, (response.status if response else 0)
+        status = STEPS[spec.step](page)
+    return page, status
 
 
-def axe_violations(page) -> list[dict]:
-    """axe-core's WCAG 2.0/2.1 A and AA violations on the page as it is now."""
-    page.add_script_tag(path=str(AXE_JS))
-    return page.evaluate(_AXE_RUN_JS, AXE_TAGS)
+def axe_violations(page, tags: list[str] = AXE_TAGS) -> list[dict]:
+    """axe-core's violations of the rules with these tags (WCAG 2.0/2.1 A and AA unless told)
+    on the page as it is now."""
+    if not page.evaluate("typeof axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE_JS))
+    return page.evaluate(_AXE_RUN_JS, tags)
 
 
 def leftovers(page, lang: str) -> list[str]:
