@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import quote as url_quote
 
 from analysis.conflicts import find_conflicts, roadmap_areas
-from analysis.corpus import Corpus, load_corpus
+from analysis.corpus import NO_WORDS, Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix
 from analysis.obstacles import group_obstacles
 from analysis.policy import quote as entry_quote
@@ -160,7 +160,7 @@ def compose_brief(
     obstacles = [
         ObstacleItem(
             # a group across languages may share no word: then its first title names it
-            label=g.label if g.label != "(no words)" else rows[g.entries[0]]["title"], recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
+            label=g.label if g.label != NO_WORDS else rows[g.entries[0]]["title"], recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
             area_counts=dict(Counter(rows[e]["area"] for e in g.entries).most_common()),
             sprints=g.sprints, entries=[ref(e) for e in g.entries],
         )

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.conflicts import goal_conflicts
-from analysis.corpus import Corpus, Section
+from analysis.corpus import NO_WORDS, Corpus, Section
 from analysis.duplicates import find_duplicates, near_duplicates, relative_distances
 from analysis.links import (
     area_links,
@@ -24,7 +24,7 @@ from analysis.links import (
     strong_link_matrix,
     synergies,
 )
-from analysis.obstacles import recurring_obstacles
+from analysis.obstacles import ObstacleGroup, recurring_obstacles
 from analysis.reasons import as_message, reason_text
 from kb.app.curation import record_link, set_related
 from kb.app.knowledge_base import KnowledgeBase
@@ -545,3 +545,10 @@ def test_many_new_near_duplicates_give_one_summary_line(cross_root):
     assert result.exit_code == 0
     assert "pairs among the new entries look like near-duplicates; `kb duplicates` lists them" in result.stderr
     assert result.stderr.count("looks like a near-duplicate of") == 0
+
+
+def test_a_group_without_common_words_is_named_by_its_first_title():
+    group = ObstacleGroup(label=NO_WORDS, entries=["a", "b"], areas=["energi"], sprints=[], first_seen="2026-01-01",
+                          last_seen="2026-02-01", count=2, recurring=True, titles={"a": "Elnätet räckte inte"})
+    assert group.shown_label == "Elnätet räckte inte"
+    assert ObstacleGroup(**{**group.to_dict(), "label": "elnät, effekt"}).shown_label == "elnät, effekt"
