@@ -79,6 +79,7 @@ def _context(datasette, request, state: KBState, lang: str) -> dict:
     return {
         **page_context(datasette, state, lang),
         "actor_name": actor.get("id"),
+        "area_names": {slug: a.name for slug, a in state.config.areas.items()},
         "capture_urls": {
             "new": datasette.urls.path("/-/kb/new"),
             "login": datasette.urls.path("/-/kb/login"),
@@ -154,14 +155,14 @@ async def new_page(datasette, request):
     try:
         capture.build(state.config, draft)  # checks the draft: raises CaptureInvalid
     except capture.CaptureInvalid as exc:
-        return await _render_form(datasette, request, context, values, lang, errors=exc.messages(lang),
-                                  status=400)
+        return await _render_form(datasette, request, context, values, lang,
+                                  errors=exc.messages(lang, context["area_names"]), status=400)
     if form.get("action") == "save":
         try:
             saved = await asyncio.to_thread(_save, state, draft)
         except capture.CaptureInvalid as exc:
-            return await _render_form(datasette, request, context, values, lang, errors=exc.messages(lang),
-                                  status=400)
+            return await _render_form(datasette, request, context, values, lang,
+                                      errors=exc.messages(lang, context["area_names"]), status=400)
         except KBError as exc:
             return await _render_form(datasette, request, context, values, lang,
                                       errors={"entry": [str(exc)]}, status=409)

@@ -535,3 +535,15 @@ def test_live_preview_renders_markdown_as_the_saved_page_will(web_kb):
     assert "<strong>ingen</strong>" in html and "<li>snabbladdare</li>" in html and "<li>taxi</li>" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Nästa steg" not in html  # an empty section is left out, as in the saved file
+
+
+def test_form_errors_name_the_areas_as_the_form_shows_them(web_kb):
+    async def scenario(b):
+        await b.sign_in()
+        token = await b.token("/-/kb/new")
+        return await b.post("/-/kb/new", {**FORM, "area": "", "csrftoken": token, "action": "preview"})
+
+    page = run(make_datasette(web_kb), scenario)
+    assert page.status_code == 400
+    assert "Välj ett område: Bygg och fastigheter, Energi, Mobilitet och transporter." in page.text
+    assert 'aria-invalid="true" aria-describedby="err-area"' in page.text and '<a href="#f-area">' in page.text
