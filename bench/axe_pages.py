@@ -7,9 +7,10 @@ meets, for this checkout and optionally another one, side by side.
 Each checkout serves a copy of the example knowledge base (the repository root: kb.toml,
 entries/, roadmaps/, ...) with the hash embedder, in a fresh ``kb serve`` process whose
 PYTHONPATH is that checkout. The pages, the steps that reach a form's states and the axe run
-are in tests/a11y_pages.py, shared with the browser test. Counted per page: violated rules
-and the elements (nodes) that violate them, and whether ``<html lang>`` is the page's
-language. A checkout without a page shows its HTTP status instead.
+are in tests/a11y_pages.py, shared with the browser test. Counted per page: the WCAG rules violated
+and the elements (nodes) that violate them, the elements that break axe's best-practice rules
+(landmarks, headings in order), ``<html lang>``, and the other language's words left on the
+page (tests/a11y_pages.LEFTOVERS). A checkout without a page shows its HTTP status instead.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ sys.path.insert(0, str(REPO))
 from kb.app.auth import hash_password  # noqa: E402
 from tests.a11y_pages import (  # noqa: E402
     AXE_JS,
+    AXE_TAGS,
+    BEST_PRACTICE,
     PAGES,
     PASSWORD,
     WRITER,
@@ -52,12 +55,19 @@ def copy_example_kb(target: Path) -> Path:
 
 
 def measure(code: Path, work: Path) -> dict[str, dict]:
-    from playwright.sync_api import sync_playwright
-
+    """Every page of PAGES served by the code in ``code``, checked."""
     root = copy_example_kb(work / "kb")
     env = {"PYTHONPATH": str(code), "KB_WRITERS": f"{WRITER}:" + hash_password(PASSWORD, iterations=1000)}
+    # cwd: "python -c" would import from the current folder before PYTHONPATH
+    with running_server(root, work / "serve.log", env, cwd=work) as (base, _):
+        return run_pages(base)
+
+
+def run_pages(base: str) -> dict[str, dict]:
+    from playwright.sync_api import sync_playwright
+
     out: dict[str, dict] = {}
-    with running_server(root, work / "serve.log", env) as (base, _), sync_playwright() as p:
+    with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         anonymous = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
         writer = browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
@@ -66,17 +76,19 @@ def measure(code: Path, work: Path) -> dict[str, dict]:
             context = writer if spec.signed_in else anonymous
             try:
                 page, status = open_page(context, base, spec)
-            except Exception as exc:  # a page state the old code cannot reach
+            except Exception as exc:  # noqa: BLE001 - a page state the other code cannot reach
                 out[spec.name] = {"status": "error", "error": str(exc).splitlines()[0]}
                 continue
-            found = axe_violations(page)
+            found = axe_violations(page, AXE_TAGS + BEST_PRACTICE)
+            wcag = [v for v in found if set(v["tags"]) & set(AXE_TAGS)]
             out[spec.name] = {
                 "status": status,
-                "rules": len(found),
-                "nodes": sum(v["count"] for v in found),
-                "critical_serious": sum(v["count"] for v in found if v["impact"] in ("critical", "serious")),
+                "rules": len(wcag),
+                "nodes": sum(v["count"] for v in wcag),
+                "critical_serious": sum(v["count"] for v in wcag if v["impact"] in ("critical", "serious")),
+                "best_practice_nodes": sum(v["count"] for v in found if v not in wcag),
                 "lang": page.evaluate("document.documentElement.lang"),
-                "leftovers": leftovers(page, spec.lang) if page.evaluate("document.documentElement.lang") else [],
+                "leftovers": leftovers(page, spec.lang),
                 "violations": found,
             }
             page.close()
@@ -98,19 +110,26 @@ def main() -> None:
             runs["baseline"] = measure(args.baseline.resolve(), Path(tmp) / "baseline")
         runs["this"] = measure(REPO, Path(tmp) / "this")
     names = list(runs)
-    print(f"{'page':<22}" + "".join(f"{n + ' rules/nodes (lang)':>34}" for n in names))
+    print("WCAG 2.0/2.1 A+AA: violated rules / elements; best practice (landmarks, headings): elements;")
+    print("the page's <html lang>; words left from the other language")
+    print(f"{'page':<20}" + "".join(f"{n:>44}" for n in names))
     for spec in PAGES:
         cells = []
         for n in names:
             r = runs[n][spec.name]
             if r["status"] not in (200, 400):
-                cells.append(f"{'HTTP ' + str(r['status']):>34}")
+                cells.append(f"{'HTTP ' + str(r['status']):>44}")
             else:
-                cells.append(f"{r['rules']:>14} / {r['nodes']:<5} ({r['lang'] or '-'})".rjust(34))
-        print(f"{spec.name:<22}" + "".join(cells))
+                cell = (f"{r['rules']}/{r['nodes']} wcag, {r['best_practice_nodes']} bp, "
+                        f"lang={r['lang'] or '-'}, {len(r['leftovers'])} left")
+                cells.append(f"{cell:>44}")
+        print(f"{spec.name:<20}" + "".join(cells))
     for n in names:
-        total = sum(r.get("nodes", 0) for r in runs[n].values())
-        print(f"{n}: {total} violating nodes in all")
+        shown = [r for r in runs[n].values() if r["status"] in (200, 400)]
+        print(f"{n}: {sum(r['nodes'] for r in shown)} WCAG violations (elements) on {len(shown)} pages, "
+              f"{sum(r['critical_serious'] for r in shown)} critical or serious; "
+              f"{sum(r['best_practice_nodes'] for r in shown)} best-practice; "
+              f"{sum(1 for r in shown if not r['lang'])} pages without lang")
     if args.json:
         args.json.write_text(json.dumps(runs, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
