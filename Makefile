@@ -2,6 +2,8 @@
 VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
+AXE_VERSION := 4.11.0
+AXE := .axe/installed-$(AXE_VERSION)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
@@ -16,7 +18,12 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-install: $(BIN)/.installed
+# axe-core (npm), injected into Chromium by the browser tests' accessibility check
+$(AXE):
+	npm install --prefix .axe --no-save --no-audit --no-fund axe-core@$(AXE_VERSION)
+	touch $@
+
+install: $(BIN)/.installed $(AXE)
 
 PORT ?= 8001
 
@@ -47,4 +54,4 @@ readme: install
 	$(BIN)/cog -r README.md
 
 clean:
-	rm -rf .kb .pytest_cache
+	rm -rf .kb .pytest_cache .axe

@@ -25,6 +25,7 @@ import numpy as np
 from analysis.corpus import Corpus, load_corpus, words
 from indexer.parse import load_yaml
 from kb.core.errors import EntryInvalid
+from kb.core.texts import Message
 
 SIGNAL_WEIGHTS = {"roadmap": 1.0, "names": 0.5, "words": 1.0, "neighbours": 1.0}  # names are noisy (bygg ~ bygga)
 NEIGHBOURS = 3
@@ -41,7 +42,8 @@ class GoalConflict:
     other_area: str | None
     areas: list[str]  # the entry's own area first, then the areas it conflicts with
     evidence: dict[str, float] = field(default_factory=dict)  # other area -> combined z
-    reasons: list[str] = field(default_factory=list)
+    # why these areas: catalogue messages (kb.core.texts) with area slugs as parameters
+    reasons: list[Message] = field(default_factory=list)
     status: str = "open"
 
     def to_dict(self) -> dict:
@@ -147,20 +149,19 @@ def find_conflicts(
         if wanted and not ({own, *touched} & wanted):
             continue
         reasons = []
-        if roadmap_hits:
-            reasons.append(
-                "roadmap actions of " + ", ".join(f"{a} ({n})" for a, n in roadmap_hits.most_common() if a != own)
-            )
+        others = {a: n for a, n in roadmap_hits.most_common() if a != own}
+        if others:
+            reasons.append(Message("conflict_reason_roadmap", {"areas": others}))
         named = [s for s in touched if raw["names"][s]]
         if named:
-            reasons.append("names " + ", ".join(named))
+            reasons.append(Message("conflict_reason_names", {"areas": named}))
         close = max(candidates, key=lambda s: raw["neighbours"][s])
-        reasons.append(f"closest entries are in {close}")
+        reasons.append(Message("conflict_reason_closest", {"area": close}))
         out.append(
             GoalConflict(
                 id=entry_id, title=row["title"], area=own, date=row["date"], sprint=row.get("sprint"),
                 other_area=best, areas=[own, *touched],
-                evidence={s: combined[s] for s in ranked}, reasons=[r for r in reasons if r],
+                evidence={s: combined[s] for s in ranked}, reasons=reasons,
             )
         )
     out.sort(key=lambda c: c.date, reverse=True)

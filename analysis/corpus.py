@@ -18,6 +18,8 @@ import numpy as np
 from indexer.parse import body_is_unfilled
 from kb.core.store import decode_vector
 
+NO_WORDS = "(no words)"  # the label of a group whose members share no word (e.g. across languages)
+
 # Section roles from the headings people actually write (Swedish and English).
 ROLE_PATTERNS = {
     "lesson": re.compile(r"lär|learn|lesson|insikt|takeaway|slutsats|lärdom", re.I),
@@ -318,5 +320,5 @@ def ctfidf_labels(corpus: Corpus, groups: list[list[int]], top: int = 4) -> list
             scored.append((c * math.log(1 + avg / total[w]) * present[w], w))
         scored.sort(reverse=True)
         picked = [surface[w].most_common(1)[0][0] for _, w in scored[:top]]
-        labels.append(", ".join(picked) or "(no words)")
+        labels.append(", ".join(picked) or NO_WORDS)
     return labels

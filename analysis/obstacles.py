@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from analysis.corpus import Corpus, ctfidf_labels, load_corpus
+from analysis.corpus import NO_WORDS, Corpus, ctfidf_labels, load_corpus
 from analysis.links import row_z
 
 OBSTACLE_WEIGHTS = {"vector": 1.0, "fields": 1.0}
@@ -35,6 +35,13 @@ class ObstacleGroup:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @property
+    def shown_label(self) -> str:
+        """The label for a reader: a group that shares no word is named by its first title."""
+        if self.label != NO_WORDS or not self.entries:
+            return self.label
+        return self.titles.get(self.entries[0], self.entries[0])
 
 
 def recurring_obstacles(

@@ -2,13 +2,17 @@
 
 Datasette finds this package's ``templates/`` and ``static/`` folders itself. The hooks
 below (all exist in Datasette 0.65 and 1.0) only connect Datasette to the work, which is
-in the page modules: search and entry pages (:mod:`.pages`), cross-area learning
-(:mod:`.crossarea`), roadmaps and policy (:mod:`.roadmaps`), the brief (:mod:`.brief`),
-actions and the learning agenda (:mod:`.loop`), Atom feeds (:mod:`.feeds`) and the form to
-log a reflection (:mod:`.capture`); the SQL functions are in :mod:`.sql`.
+in the page modules: the front page (:mod:`.front`), search and entry pages (:mod:`.pages`),
+cross-area learning (:mod:`.crossarea`), roadmaps and policy (:mod:`.roadmaps`), the brief
+(:mod:`.brief`), actions and the learning agenda (:mod:`.loop`), Atom feeds (:mod:`.feeds`), the
+form to log a reflection (:mod:`.capture`) and the accessibility statement (:mod:`.statement`);
+the SQL functions are in :mod:`.sql`. Every page, Datasette's own included, has the layout of
+``templates/base.html`` (language, skip link, navigation).
 """
 
 from __future__ import annotations
+
+import json
 
 from datasette import hookimpl
 from markupsafe import Markup
@@ -18,6 +22,7 @@ from datasette_plugins import (
     capture,
     crossarea,
     feeds,
+    front,
     guard,
     internals,
     loop,
@@ -25,15 +30,18 @@ from datasette_plugins import (
     roadmaps,
     signin,
     sql,
+    statement,
 )
 from datasette_plugins import metadata as kb_metadata
+from datasette_plugins.chrome import chrome_defaults, chrome_vars, nav_links, value_label
 from datasette_plugins.database import follow_rebuilds
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import get_state
-from datasette_plugins.web import request_language, static_url
-from kb.core.texts import text, texts
+from datasette_plugins.web import static_url
+from kb.core.texts import text
 
 READ_ONLY_API = signin.READ_ONLY_API
+LIST_COLUMNS = ("tags", "actors", "roadmap", "related", "policy")  # JSON lists in the entries table
 
 
 @hookimpl
@@ -50,8 +58,8 @@ def startup(datasette):
 
 @hookimpl
 def register_routes(datasette):
-    return [*pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES, *loop.ROUTES,
-            *feeds.ROUTES, *internals.ROUTES]
+    return [*front.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES,
+            *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *internals.ROUTES]
 
 
 @hookimpl
@@ -62,7 +70,7 @@ def prepare_connection(conn, database, datasette):
 
 
 @hookimpl
-def render_cell(value, column, table, database, datasette):
+def render_cell(row, value, column, table, database, datasette):
     state = get_state(datasette)
     if state is None or database != state.database:
         return None
@@ -70,48 +78,60 @@ def render_cell(value, column, table, database, datasette):
         # Datasette's table pages know no ?lang: the knowledge base's own language
         label = text("table_vector_cell", state.config.language, dim=len(value) // 4)
         return Markup('<span class="kb-muted">{}</span>').format(label)
-    if table == "entries" and column == "body" and isinstance(value, str):
-        return Markup('<div class="kb-cell-body">') + Markup(markdown_to_html(value)) + Markup("</div>")
+    if table != "entries" or not isinstance(value, str):
+        return None
+    entry_lang = _row_value(row, "lang")
+    marked = Markup(' lang="{}"').format(entry_lang) if entry_lang and entry_lang != state.config.language else ""
+    if column == "body":
+        return Markup('<div class="kb-cell-body"{}>').format(marked) + Markup(markdown_to_html(value)) + Markup("</div>")
+    if column == "title" and marked:  # an entry in the other language says so (WCAG 3.1.2)
+        return Markup("<span{}>{}</span>").format(marked, value)
+    if column == "path":  # a file name, not words
+        return Markup("<code>{}</code>").format(value)
+    if column == "extra" and value == "{}":
+        return ""
+    if column in ("area", "type"):  # the word, not the stored slug (Datasette's filters keep the slug)
+        return value_label(column, value, state.config.language, state)
+    if column in LIST_COLUMNS and value.startswith("["):  # a JSON list: its values, as words
+        try:
+            values = json.loads(value)
+        except ValueError:
+            return None
+        return ", ".join(str(value_label(column, v, state.config.language, state)) for v in values)
     return None
 
 
+def _row_value(row, key: str):
+    try:
+        return row[key]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
 @hookimpl
-def extra_css_urls(database, datasette):
-    state = get_state(datasette)
-    if state is None or database != state.database:
+def extra_css_urls(datasette):
+    """Our stylesheet on every page (the navigation, skip link and focus styles of our
+    base.html are in it), Datasette's own pages included."""
+    if get_state(datasette) is None:
         return []
     return [static_url(datasette, "kb.css")]
 
 
 @hookimpl
 def extra_template_vars(template, request, datasette):
-    return brief.template_vars(template, request, datasette)
+    return {**chrome_vars(datasette, request), **brief.template_vars(template, request, datasette)}
+
+
+@hookimpl
+def prepare_jinja2_environment(env, datasette):
+    """The chrome's texts for the pages Datasette renders without our template variables
+    (its error pages): the knowledge base's language, and our stylesheet."""
+    env.globals.update(chrome_defaults(datasette))
 
 
 @hookimpl
 def menu_links(datasette, actor, request):
-    state = get_state(datasette)
-    if state is None:
-        return []
-    # request is None when Datasette renders a page outside a request (then: the KB's language)
-    t = texts(request_language(request, state) if request is not None else state.config.language)
-    path = datasette.urls.path
-    signed_in = bool(actor and actor.get("id"))
-    return [
-        {"href": path("/-/kb/search"), "label": t["search_title"]},
-        {"href": datasette.urls.table(state.database, "entries") + "?" + kb_metadata.entries_browse_query(),
-         "label": t["menu_browse"]},
-        {"href": path("/-/kb/synergies"), "label": t["synergies_title"]},
-        {"href": path("/-/kb/obstacles"), "label": t["obstacles_title"]},
-        {"href": path("/-/kb/conflicts"), "label": t["conflicts_title"]},
-        {"href": path("/-/kb/roadmaps"), "label": t["roadmaps_title"]},
-        {"href": path("/-/kb/policy"), "label": t["policy_title"]},
-        {"href": path("/-/kb/actions"), "label": t["actions_title"]},
-        {"href": path("/-/kb/agenda"), "label": t["agenda_title"]},
-        {"href": path("/-/kb/brief"), "label": t["brief_title"]},
-        {"href": path("/-/kb/new"), "label": t["capture_new_title"]} if signed_in
-        else {"href": path("/-/kb/login"), "label": t["capture_login_title"]},
-    ]
+    return nav_links(datasette, actor, request)
 
 
 @hookimpl

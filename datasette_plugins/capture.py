@@ -28,6 +28,7 @@ from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import (
     html_page,
+    json_response,
     no_kb,
     page_context,
     read_form,
@@ -37,6 +38,7 @@ from datasette_plugins.web import (
 from kb.app import capture
 from kb.app.auth import valid_name
 from kb.app.capture import HEADINGS, default_sprint
+from kb.app.documents import sections_text
 from kb.core import audit
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
@@ -45,6 +47,11 @@ from search.similar import similar_to_unsaved
 
 WRITE_ACTION = signin.WRITE_ACTION
 SIMILAR_SHOWN = 6
+HEADING_TAG = re.compile(r"<(/?)h([1-5])>")
+# a field's name in capture's messages -> the id of its control in capture_new.html
+FIELD_IDS = {"title": "f-title", "area": "f-area", "type": "f-type", "date": "f-date", "sprint": "f-sprint",
+             "tags": "f-tags", "actors": "f-actors", "roadmap": "f-roadmap",
+             **{name: f"f-{name}" for name in capture.SECTION_FIELDS}}
 
 
 # --- hooks ------------------------------------------------------------------------------
@@ -60,10 +67,12 @@ def _context(datasette, request, state: KBState, lang: str) -> dict:
         **page_context(datasette, state, lang),
         "actor_name": actor.get("id"),
         "signed_in_by_proxy": actor.get("kb_auth") == "proxy",  # signing out is the proxy's
+        "area_names": {slug: a.name for slug, a in state.config.areas.items()},
         "capture_urls": {
             "new": datasette.urls.path("/-/kb/new"),
             "login": datasette.urls.path("/-/kb/login"),
             "logout": datasette.urls.path("/-/kb/logout"),
+            "preview": datasette.urls.path("/-/kb/new/preview"),
             "js": static_url(datasette, "capture.js"),
             "css": static_url(datasette, "capture.css"),
         },
@@ -134,16 +143,16 @@ async def new_page(datasette, request):
     values = _form_values(form, lang)
     draft = capture.draft_from_form(values, author=request.actor["id"], default_lang=lang)
     try:
-        _, entry = capture.build(state.config, draft)
+        capture.build(state.config, draft)  # checks the draft: raises CaptureInvalid
     except capture.CaptureInvalid as exc:
-        return await _render_form(datasette, request, context, values, lang, errors=exc.messages(lang),
-                                  status=400)
+        return await _render_form(datasette, request, context, values, lang,
+                                  errors=exc.messages(lang, context["area_names"]), status=400)
     if form.get("action") == "save":
         try:
             saved = await asyncio.to_thread(_save, state, draft)
         except capture.CaptureInvalid as exc:
-            return await _render_form(datasette, request, context, values, lang, errors=exc.messages(lang),
-                                  status=400)
+            return await _render_form(datasette, request, context, values, lang,
+                                      errors=exc.messages(lang, context["area_names"]), status=400)
         except KBError as exc:
             return await _render_form(datasette, request, context, values, lang,
                                       errors={"entry": [str(exc)]}, status=409)
@@ -159,7 +168,7 @@ async def new_page(datasette, request):
     similar, duplicates = await asyncio.to_thread(_nudge, state, probe)
     return await _render_form(
         datasette, request, context, values, lang,
-        preview_html=Markup(markdown_to_html(entry.body)), similar=similar, duplicates=duplicates,
+        preview_html=preview_html(draft), similar=similar, duplicates=duplicates,
         previewed=True,
     )
 
@@ -186,8 +195,36 @@ async def _render_form(datasette, request, context, values, lang, *, errors=None
         "previewed": previewed,
         "max_section": capture.WEB_LIMITS.section,
         "other_lang": "en" if lang == "sv" else "sv",
+        "field_ids": FIELD_IDS,
     }
     return await html_page(datasette, request, "capture_new.html", context, status=status)
+
+
+async def preview_fragment(datasette, request):
+    """``POST /-/kb/new/preview``: the form's sections as the saved entry's page will show
+    them (the same Markdown renderer, sanitised HTML), for the form's live preview."""
+    state = get_state(datasette)
+    if state is None:
+        return no_kb(as_json=True)
+    if request.method != "POST":
+        return json_response({"ok": False}, 405)
+    if not await datasette.permission_allowed(request.actor, WRITE_ACTION, default=False):
+        return json_response({"ok": False}, 403)
+    form = await read_form(request)
+    if form is None:
+        return json_response({"ok": False}, 413)
+    lang = pick_language(form.get("lang"), state.config.language)
+    draft = capture.draft_from_form(_form_values(form, lang), default_lang=lang)
+    return json_response({"ok": True, "html": str(preview_html(draft))})
+
+
+def preview_html(draft: capture.Draft) -> Markup:
+    """The draft as its page will show it, one heading level down (the preview sits under
+    the form's own headings): the title, then the sections through the entry renderer."""
+    body = markdown_to_html(sections_text(draft.sections))
+    body = HEADING_TAG.sub(lambda m: f"<{m[1]}h{int(m[2]) + 1}>", body)
+    title = " ".join(draft.title.split())
+    return (Markup('<h2 class="capture-live-title">{}</h2>').format(title) if title else Markup("")) + Markup(body)
 
 
 async def login_page(datasette, request):
@@ -250,6 +287,7 @@ def _safe_next(value: str) -> str:
 
 ROUTES = [
     (r"^/-/kb/new$", new_page),
+    (r"^/-/kb/new/preview$", preview_fragment),
     (r"^/-/kb/login$", login_page),
     (r"^/-/kb/logout$", logout_page),
     (r"^/-/logout$", logout_page),  # Datasette's menu button

@@ -27,6 +27,26 @@ FACETS = [
     {"array": "policy"},
 ]
 HIDDEN_TABLES = ("meta", "_sqlite_migrations", "chunks_fts")
+# the words for the columns of our tables on Datasette's pages (text catalogue keys)
+COLUMN_KEYS = {
+    "id": "column_id", "title": "capture_title", "area": "filter_area", "date": "field_date",
+    "sprint": "field_sprint", "type": "filter_type", "tags": "field_tags", "actors": "field_actors",
+    "roadmap": "field_roadmap", "policy": "field_policy", "related": "column_related", "extra": "column_extra",
+    "path": "field_path", "body": "column_body", "content_hash": "column_content_hash",
+    "embedding": "column_embedding", "lang": "column_lang", "author": "field_author",
+    "entry_id": "column_entry_id", "seq": "column_seq", "kind": "column_kind", "heading": "column_heading",
+    "text": "column_text", "line": "column_line", "tokens": "column_tokens",
+}
+TABLE_KEYS = {"entries": "table_title_entries", "chunks": "table_title_chunks"}
+# Datasette's filter operators that are words (the others are signs: =, !=, >, ...)
+LOOKUP_KEYS = {
+    "contains": "lookup_contains", "endswith": "lookup_endswith", "startswith": "lookup_startswith",
+    "notlike": "lookup_notlike", "in": "lookup_in", "notin": "lookup_notin",
+    "arraycontains": "lookup_arraycontains", "arraynotcontains": "lookup_arraynotcontains",
+    "date": "lookup_date", "isnull": "lookup_isnull", "notnull": "lookup_notnull",
+    "isblank": "lookup_isblank", "notblank": "lookup_notblank",
+}
+FACET_TYPE_KEYS = {"array": "facet_type_array", "date": "facet_type_date"}
 HIDDEN_COLUMNS = ("embedding", "content_hash")
 
 

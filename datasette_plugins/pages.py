@@ -33,6 +33,7 @@ from search.filters import Filters
 from search.text import highlight_html, query_terms
 
 DEFAULT_LIMIT = 10
+EXTRA_FIELD_KEYS = {"author": "field_author"}  # front matter keys beyond the entry format's
 MAX_LIMIT = 50
 
 # --- request parsing ------------------------------------------------------------------
@@ -187,7 +188,10 @@ async def entry_page(datasette, request):
             {"lesson": entry_id, **({"lang": lang} if lang != "sv" else {})}),
         "policy_labels": [t.get(f"policy_level_{p}", p) for p in entry["policy"]],
         "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
-        "other_lang": "en" if lang == "sv" else "sv",
+        "links_url": datasette.urls.path("/-/kb/links/" + quote(entry_id, safe="")) + common["lang_suffix"],
+        # front matter keys of the entry's own: a word for those we know, the key itself otherwise
+        "extra_fields": [(key, t.get(EXTRA_FIELD_KEYS.get(key, ""), ""), value)
+                         for key, value in entry["extra"].items()],
     }
     return await html_page(datasette, request, "kb_entry.html", context)
 

@@ -62,6 +62,8 @@ class KBState:
         self.login_throttle = LoginThrottle()  # failed sign-ins, for this server process
         self.auth = LiveAuth(config.root)  # kb.toml [auth], read again when it changes
         self.signed_out = SignedOut(config.state_dir)
+        # (generation, entry id -> language) of the entries not in the KB's language (web.py)
+        self.entry_languages: tuple[object, dict[str, str]] | None = None
 
     # --- one KnowledgeBase per thread, sharing the embedder and the FAISS index --------
     def _shared_embedder(self) -> SharedEmbedder:

@@ -10,18 +10,21 @@ import hashlib
 import importlib.resources
 import json
 import re
+import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, quote
+from urllib.parse import parse_qsl, quote, urlencode
 
 from datasette.utils.asgi import Response
+from markupsafe import Markup
 
 from datasette_plugins.metadata import entries_browse_query
-from datasette_plugins.state import KBState
+from datasette_plugins.state import KBState, get_state
 from kb.core.config import KBConfig
 from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text, texts
 from search.filters import Filters, read_filters
 
+STATEMENT_PATH = "/-/kb/tillganglighet"  # the accessibility statement (tillgänglighetsredogörelse)
 PLUGIN_NAME = "malmo-kb"  # the distribution: Datasette serves our static/ under this name
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_LIST_VALUES = 20
@@ -56,8 +59,56 @@ def page_headers() -> dict[str, str]:
 
 
 async def html_page(datasette, request, template: str, context: dict, status: int = 200) -> Response:
+    """One of our pages. Its context gets ``lang_attr(entry_id)``: ``lang="en"`` (as Markup) for
+    an entry written in another language than the page's, else nothing (WCAG 3.1.2)."""
+    state = get_state(datasette)
+    if state is not None and "lang" in context:
+        languages = await entry_languages(datasette, state)
+        context = {**context, "lang_attr": language_marker(languages, state.config.language, context["lang"])}
+        if context.get("other_lang") and not context.get("other_lang_url"):
+            context["other_lang_url"] = language_url(request, context["other_lang"], state.config.language)
     body = await datasette.render_template(template, context, request=request)
     return Response.html(body, status=status, headers=page_headers())
+
+
+async def entry_languages(datasette, state: KBState) -> dict[str, str]:
+    """Entry id -> its language, for the entries not in the knowledge base's own language;
+    read once per generation of the index (through Datasette's connection)."""
+    db = datasette.get_database(state.database)
+    try:
+        row = (await db.execute("select value from meta where key = 'generation'")).first()
+    except sqlite3.Error:  # an index from before the meta table: nothing to mark
+        return {}
+    generation = row[0] if row else None
+    cached = state.entry_languages
+    if cached is not None and cached[0] == generation:
+        return cached[1]
+    rows = (await db.execute("select id, lang from entries where lang is not null and lang != ?",
+                             [state.config.language])).rows
+    languages = {r[0]: r[1] for r in rows}
+    state.entry_languages = (generation, languages)
+    return languages
+
+
+def language_url(request, lang: str, default: str) -> str:
+    """This page's URL (its query string kept) in another language."""
+    params = [(k, v) for k, v in parse_qsl(request.query_string, keep_blank_values=True) if k != "lang"]
+    if lang != default:
+        params.append(("lang", lang))
+    return request.path + ("?" + urlencode(params) if params else "")
+
+
+def language_marker(languages: dict[str, str], default: str, page_lang: str):
+    """``lang_attr(entry_id)``, or ``lang_attr([ids])`` for a text drawn from several entries
+    (marked only when they are all in the same other language)."""
+    def lang_attr(entry_ids) -> Markup:
+        ids = [entry_ids] if isinstance(entry_ids, str) else list(entry_ids)
+        found = {languages.get(i, default) for i in ids}
+        if len(found) != 1 or page_lang in found:
+            return Markup("")
+        return Markup(' lang="{}"').format(found.pop())
+
+    return lang_attr
 
 
 def json_response(data, status: int = 200) -> Response:
@@ -97,21 +148,41 @@ def request_language(request, state: KBState) -> str:
     return pick_language(request.args.get("lang"), state.config.language)
 
 
+def lang_suffix(lang: str, state: KBState) -> str:
+    """What a link adds to stay in the reader's language (nothing for the KB's own)."""
+    return "" if lang == state.config.language else f"?lang={lang}"
+
+
 def page_context(datasette, state: KBState, lang: str) -> dict:
-    """What every one of our templates gets: texts, language, titles and the shared URLs."""
-    suffix = "" if lang == "sv" else f"?lang={lang}"
+    """What every one of our templates gets: texts, language, titles and the shared URLs
+    (``kb_urls``: our pages in the reader's language; ``search`` and ``entry_prefix`` bare,
+    as forms and ``entry_url`` add the language themselves)."""
+    suffix = lang_suffix(lang, state)
+    path = datasette.urls.path
     urls = {
-        "search": datasette.urls.path("/-/kb/search"),
+        "search": path("/-/kb/search"),
         "css": static_url(datasette, "kb.css"),
         "entries_table": datasette.urls.table(state.database, "entries"),
-        "entry_prefix": datasette.urls.path("/-/kb/entry/"),
+        "entry_prefix": path("/-/kb/entry/"),
         "entry_suffix": suffix,
+        **{name: path(f"/-/kb/{name}") + suffix
+           for name in ("synergies", "obstacles", "conflicts", "roadmaps", "policy", "brief", "new")},
+        "statement": path(STATEMENT_PATH) + suffix,
+        "sql": datasette.urls.database(state.database),
     }
+    other = "en" if lang == "sv" else "sv"
+    # the KB's own title and description are in its language (kb.toml): marked on other pages
+    kb_lang_attr = Markup(' lang="{}"').format(state.config.language) if lang != state.config.language else Markup("")
     return {
-        "t": texts(lang), "lang": lang, "kb_title": state.config.title, "kb_urls": urls,
+        "kb_lang_attr": kb_lang_attr,
+        "kb_name": Markup("<span{}>{}</span>").format(kb_lang_attr, state.config.title) if kb_lang_attr
+        else state.config.title,
+        "t": texts(lang), "lang": lang, "lang_suffix": suffix, "kb_title": state.config.title, "kb_urls": urls,
+        "other_lang": other,
         "entries_browse_url": urls["entries_table"] + "?" + entries_browse_query(),
         "area_class": {slug: f"kb-area-c{i % 8}" for i, slug in enumerate(state.config.areas)},
         "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],
+        "decimal": lambda value, digits=2: decimal_text(value, lang, digits),
     }
 
 
@@ -129,6 +200,12 @@ async def read_form(request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str] 
     if len(body) > max_bytes:
         return None
     return dict(parse_qsl(body.decode("utf-8", errors="replace"), keep_blank_values=True))
+
+
+def decimal_text(value: float, lang: str, digits: int = 2) -> str:
+    """0.42 as the language writes it: 0,42 in Swedish."""
+    text = f"{float(value):.{digits}f}"
+    return text.replace(".", ",") if lang == "sv" else text
 
 
 def list_arg(args, name: str) -> list[str]:

@@ -23,10 +23,11 @@ from pathlib import Path
 from urllib.parse import quote as url_quote
 
 from analysis.conflicts import find_conflicts, roadmap_areas
-from analysis.corpus import Corpus, load_corpus
+from analysis.corpus import NO_WORDS, Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix
 from analysis.loop import Loop, entries_from_index, load_loop
 from analysis.obstacles import group_obstacles
+from analysis.reasons import reasons_text
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
@@ -176,7 +177,7 @@ def compose_brief(
     obstacles = [
         ObstacleItem(
             # a group across languages may share no word: then its first title names it
-            label=g.label if g.label != "(no words)" else rows[g.entries[0]]["title"], recurring=g.recurring,
+            label=g.label if g.label != NO_WORDS else rows[g.entries[0]]["title"], recurring=g.recurring,
             count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
             area_counts=dict(Counter(rows[e]["area"] for e in g.entries).most_common()),
             sprints=g.sprints, entries=[ref(e) for e in g.entries],
@@ -402,7 +403,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
             if e.quote:
                 lines.append(f"  > {md_text(e.quote)}")
         if s.reasons:
-            lines += ["", f"*{t['link_why']}:* " + "; ".join(md_text(r) for r in s.reasons)]
+            lines += ["", f"*{t['link_why']}:* " + "; ".join(md_text(r) for r in reasons_text(s.reasons, brief.lang, brief.area_names))]
         lines.append("")
     if not brief.synergies:
         lines += [t["selection_empty"], ""]
@@ -460,9 +461,12 @@ def loop_markdown(brief: Brief, link) -> list[str]:
     return [*lines, ""]
 
 
-def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> dict:
+def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = None, top: int = 1) -> dict:
+    """The template's context; ``top`` is the level of the brief's own heading (2 inside a
+    page that has its own <h1>)."""
     return {
-        "b": brief, "t": texts(brief.lang), "links": links, "pictures": pictures or {},
+        "b": brief, "t": texts(brief.lang), "links": links, "pictures": pictures or {}, "top": top,
+        "reasons": lambda found: reasons_text(found, brief.lang, brief.area_names),
         "name": brief.area_name, "period": period_text(brief), "scope": scope_text(brief),
         "counts": counts_text(brief), "spread": lambda o: spread_text(brief, o),
         "area_index": {slug: k for k, slug in enumerate(brief.area_names)},
@@ -470,8 +474,9 @@ def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = 
 
 
 def render_html_fragment(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:
-    """The brief's body (no <html>, no styles, no scripts): for the Datasette page."""
-    return jinja_env().get_template("brief_body.html").render(**brief_context(brief, links, pictures))
+    """The brief's body (no <html>, no styles, no scripts): for the Datasette page, whose
+    <h1> is its own, so the brief's headings start at <h2>."""
+    return jinja_env().get_template("brief_body.html").render(**brief_context(brief, links, pictures, top=2))
 
 
 def render_html(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:

@@ -25,6 +25,7 @@ class EntryRef:
     sprint: str | None
     path: str | None
     quote: str = ""
+    lang: str = ""  # the entry's language (sv, en): marked where it differs from the document's
 
 
 def entry_refs(rows: dict):
@@ -34,6 +35,7 @@ def entry_refs(rows: dict):
         return EntryRef(
             id=entry_id, title=row["title"], area=row["area"], type=row["type"], date=row["date"],
             sprint=row.get("sprint"), path=row.get("path"), quote=entry_quote(row.get("body") or "", QUOTE_CHARS),
+            lang=row.get("lang") or "",
         )
 
     return ref

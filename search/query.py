@@ -221,7 +221,7 @@ def _results(kb, query: str, ranked, best_chunk) -> list[SearchResult]:
                 type=entry["type"],
                 date=entry["date"],
                 score=float(score),
-                snippet=make_snippet(text, terms),
+                snippet=make_snippet(text, terms, labels=(heading or "", entry["title"])),
                 path=entry["path"],
                 sprint=entry.get("sprint"),
                 tags=entry["tags"],

@@ -137,10 +137,11 @@ def similar(
             [_json_list([c for c, _ in picked])],
         ).fetchall()
     )
-    return [
-        _result(kb, rows.get(c) or store.get_entries([c])[c], score, make_snippet(summaries.get(c, ""), []))
-        for c, score in picked
-    ]
+    out = []
+    for c, score in picked:
+        row = rows.get(c) or store.get_entries([c])[c]
+        out.append(_result(kb, row, score, make_snippet(summaries.get(c, ""), [], labels=(row["title"],))))
+    return out
 
 
 def _json_list(values: list[str]) -> str:

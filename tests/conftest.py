@@ -12,19 +12,13 @@ import pytest
 from kb.app.curation import record_link
 from kb.app.knowledge_base import KnowledgeBase
 
+from .helpers import CHROMIUM, CHROMIUM_ARGS
 from .samples import BRIEF_EXTRA, BRIEF_KB_TOML, BRIEF_ROADMAP, CROSS_ENTRIES, write_kb, write_roadmap_kb
 
 # The user's settings that would change what a test sees (README, "Configuration").
 USER_SETTINGS = (
     "KB_ROOT", "KB_MODEL", "KB_EMBED_CACHE", "KB_WRITERS", "KB_QUERY_ENGINES", "KB_QUERY_THREADS",
 )
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]
-
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_env(tmp_path_factory):

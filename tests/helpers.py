@@ -24,6 +24,12 @@ from datasette.app import Datasette
 from kb.app import capture
 
 REPO = Path(__file__).resolve().parent.parent
+# Debian's Chromium, started the way this machine's closed network needs (never a downloaded build)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
 
 
 # --- entries ------------------------------------------------------------------------------
@@ -140,16 +146,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(root, log_path, extra_env=None):
+def running_server(root, log_path, extra_env=None, cwd=None):
     """``kb serve`` in a subprocess on a free port, waited for; always stopped afterwards.
-    Yields the base URL and the server's output so far."""
+    Yields the base URL and the server's output so far. ``cwd``: the server's working folder
+    (``python -c`` imports from it before PYTHONPATH)."""
     port = free_port()
     log = open(log_path, "w+", encoding="utf-8")
     env = {**os.environ, "KB_MODEL": "hash", **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(root),
          "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT, env=env,
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
     )
     base = f"http://127.0.0.1:{port}"
     try:

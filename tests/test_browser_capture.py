@@ -4,6 +4,7 @@ similar lessons, save, and land on the new entry's page (headless Chromium, ``kb
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from kb.app.auth import hash_password
 
@@ -42,8 +43,10 @@ def test_sign_in_fill_preview_save_and_see_the_entry(chromium, writer_server, kb
     page.fill("#f-tags", "elnät, laddning")
     page.fill("#f-happened", "E.ON hade ingen kapacitet kvar för snabbladdare. <b>inte fet</b>")
     page.fill("#f-learned", "Boka kapacitetsbesked hos nätägaren innan platsen väljs.")
-    # the live preview (static capture.js) follows the typing, as text
+    # the live preview (static capture.js) follows the typing, rendered by the server
+    # as the saved page will be (typed HTML stays text)
     live = page.locator("#capture-live")
+    expect(live).to_contain_text("Boka kapacitetsbesked")  # waits for the round trip
     assert "Boka kapacitetsbesked" in live.inner_text()
     assert live.locator("h3").first.inner_text() == "Vad hände?"
     assert live.locator("b").count() == 0 and "<b>inte fet</b>" in live.inner_text()

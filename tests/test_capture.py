@@ -440,3 +440,39 @@ def test_repeated_wrong_passwords_are_slowed_down(web_kb):
     assert blocked.status_code == 429 and not signed_in
     assert int(blocked.headers["retry-after"]) > 0
     assert "För många misslyckade inloggningar" in blocked.text
+
+
+def test_live_preview_renders_markdown_as_the_saved_page_will(web_kb):
+    text = "E.ON hade **ingen** kapacitet\nkvar.\n\n- snabbladdare\n- taxi\n\n<script>alert(1)</script>"
+
+    async def scenario(b):
+        anonymous_token = await b.token("/-/kb/login")
+        anonymous = await b.post("/-/kb/new/preview", {**FORM, "happened": text, "csrftoken": anonymous_token})
+        await b.sign_in()
+        token = await b.token("/-/kb/new")
+        no_token = await b.post("/-/kb/new/preview", {**FORM, "happened": text})
+        shown = await b.post("/-/kb/new/preview", {**FORM, "happened": text, "csrftoken": token})
+        return anonymous, no_token, shown
+
+    anonymous, no_token, shown = run(make_datasette(web_kb), scenario)
+    assert anonymous.status_code == 403 and no_token.status_code == 403  # writers only, CSRF checked
+    data = shown.json()
+    html = data["html"]
+    assert data["ok"] and html.startswith('<h2 class="capture-live-title">Laddplatser i Hyllie')
+    # the entry page's renderer, one heading level down: sections as <h3>, bold, a list
+    assert "<h3>Vad hände?</h3>" in html and "<h3>Vad lärde vi oss?</h3>" in html
+    assert "<strong>ingen</strong>" in html and "<li>snabbladdare</li>" in html and "<li>taxi</li>" in html
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "Nästa steg" not in html  # an empty section is left out, as in the saved file
+
+
+def test_form_errors_name_the_areas_as_the_form_shows_them(web_kb):
+    async def scenario(b):
+        await b.sign_in()
+        token = await b.token("/-/kb/new")
+        return await b.post("/-/kb/new", {**FORM, "area": "", "csrftoken": token, "action": "preview"})
+
+    page = run(make_datasette(web_kb), scenario)
+    assert page.status_code == 400
+    assert "Välj ett område: Bygg och fastigheter, Energi, Mobilitet och transporter." in page.text
+    assert 'aria-invalid="true" aria-describedby="err-area"' in page.text and '<a href="#f-area">' in page.text

@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.conflicts import goal_conflicts
-from analysis.corpus import Corpus, Section
+from analysis.corpus import NO_WORDS, Corpus, Section
 from analysis.duplicates import find_duplicates, near_duplicates, relative_distances
 from analysis.links import (
     area_links,
@@ -24,13 +24,15 @@ from analysis.links import (
     strong_link_matrix,
     synergies,
 )
-from analysis.obstacles import recurring_obstacles
+from analysis.obstacles import ObstacleGroup, recurring_obstacles
+from analysis.reasons import as_message, reason_text
 from kb.app.curation import record_link, set_related
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
 from kb.core.decisions import Decision, load_decisions
 from kb.core.errors import EntryNotFound, KBError
+from kb.core.texts import Message
 
 from .helpers import entry_text
 from .samples import CROSS_ENTRIES, write_kb
@@ -262,6 +264,55 @@ def test_goal_conflict_other_area_from_text(cross_kb):
     assert conflict.other_area == "mobilitet" and conflict.areas[0] == "energi"
 
 
+def test_goal_conflict_reasons_are_codes_shown_in_the_readers_language(cross_kb):
+    (conflict,) = goal_conflicts(cross_kb)
+    assert all(isinstance(r, Message) for r in conflict.reasons)
+    assert {r.key for r in conflict.reasons} <= {"conflict_reason_roadmap", "conflict_reason_names",
+                                                 "conflict_reason_closest"}
+    closest = next(r for r in conflict.reasons if r.key == "conflict_reason_closest")
+    assert closest.params == {"area": "mobilitet"}  # the slug: data, not words
+    names = {slug: a.name for slug, a in cross_kb.config.areas.items()}
+    assert reason_text(closest, "sv", names) == "De närmaste posterna finns i Mobilitet och transporter"
+    assert reason_text(closest, "en", names) == "The closest entries are in Mobilitet och transporter"
+    # as JSON: the code and its parameters
+    assert {"key": "conflict_reason_closest", "params": {"area": "mobilitet"}} in conflict.to_dict()["reasons"]
+
+
+def test_reason_params_show_area_names_and_counts():
+    names = {"mobilitet": "Mobilitet och transporter", "bygg": "Bygg och fastigheter"}
+    roadmap = Message("conflict_reason_roadmap", {"areas": {"mobilitet": 2, "bygg": 1}})
+    assert roadmap.render("sv", names) == "Färdplansåtgärder i Mobilitet och transporter (2), Bygg och fastigheter (1)"
+    named = Message("conflict_reason_names", {"areas": ["bygg", "okänt"]})
+    assert named.render("en", names) == "The text names Bygg och fastigheter, okänt"
+
+
+@pytest.mark.parametrize("sentence, swedish", [
+    ("mutual best other-area match", "Varandras bästa träff i ett annat område"),
+    ("mutual top-5 (ranks 2 and 3)", "Bland varandras 5 närmaste i andra områden (plats 2 och 3)"),
+    ("top-4 other-area match for one side", "Plats 4 bland den ena postens närmaste i andra områden"),
+    ("section 'Vad hände?' of mob-1 matches 'What happened?' of ene-2",
+     "Avsnittet ”Vad hände?” i den ena posten motsvarar ”What happened?” i den andra"),
+    ("shares tag:elnät, actor:e.on", "Har gemensamt: taggen elnät; aktören e.on"),
+    ("rare words in common: kapacitet, nätägare", "Ovanliga ord som båda använder: kapacitet, nätägare"),
+    ("confirmed by a facilitator: samma lärdom", "Bekräftad av en samtalsledare: samma lärdom"),
+    ("similarity 0.988: 21% of the typical distance to a nearest neighbour",
+     "Likhet 0.988: 21 % av det typiska avståndet till närmaste post"),
+    ("same sprint (2025-S3)", "Samma sprint (2025-S3)"),
+])
+def test_the_reasons_of_links_and_duplicates_are_shown_in_swedish(sentence, swedish):
+    assert reason_text(sentence, "sv") == swedish
+    assert isinstance(as_message(sentence), Message)
+    assert reason_text({"code": "reason_same_area"}, "en") == "Same area"  # a code as in JSON
+    assert reason_text("something new", "sv") == "something new"  # unknown: as it is
+
+
+def test_the_reasons_the_analyses_give_are_all_known(cross_kb):
+    """Every reason analysis.links and analysis.duplicates write today is read into a code."""
+    found = [r for s in synergies(cross_kb, limit=None) for r in s.reasons]
+    found += [r for d in near_duplicates(cross_kb) for r in d.reasons]
+    assert found and not [r for r in found if not isinstance(as_message(r), Message)]
+
+
 def test_near_duplicate_found_and_respects_verdicts(cross_kb):
     pairs = near_duplicates(cross_kb)
     assert [(d.a, d.b) for d in pairs] == [("ene-sol", "ene-sol-igen")]
@@ -388,3 +439,10 @@ def test_many_new_near_duplicates_give_one_summary_line(cross_root):
     assert result.exit_code == 0
     assert "pairs among the new entries look like near-duplicates; `kb duplicates` lists them" in result.stderr
     assert result.stderr.count("looks like a near-duplicate of") == 0
+
+
+def test_a_group_without_common_words_is_named_by_its_first_title():
+    group = ObstacleGroup(label=NO_WORDS, entries=["a", "b"], areas=["energi"], sprints=[], first_seen="2026-01-01",
+                          last_seen="2026-02-01", count=2, recurring=True, titles={"a": "Elnätet räckte inte"})
+    assert group.shown_label == "Elnätet räckte inte"
+    assert ObstacleGroup(**{**group.to_dict(), "label": "elnät, effekt"}).shown_label == "elnät, effekt"

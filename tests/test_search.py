@@ -108,3 +108,28 @@ def test_other_areas_first_keeps_two_places_for_the_own_area_and_fills_from_eith
     # few of other areas: the own area fills up
     assert [r.id for r in other_areas_first([found[0], found[1], found[2], found[5]], "bygg", 4)] == \
         ["o1", "s1", "s2", "s3"]
+
+
+def test_snippet_starts_at_a_sentence_and_keeps_headings_apart():
+    chunk = ("Vad hände?\nMKB ska byta från fjärrvärme till bergvärme i Holma. Sweco skulle börja rita i "
+             "januari. Vår energiingenjör ville först skicka en förfrågan om kapacitetskontroll till E.ON, "
+             "med en grov uppskattning av effektbehovet, innan någon började projektera. Det kändes som en "
+             "omväg.\n\n### Lärdomar\n- boka kapacitetsbesked\n- rita sedan")
+    snippet = make_snippet(chunk, ["kapacitetskontroll"], width=200, labels=("Vad hände?",))
+    # the section heading is not run into the text: the page shows it apart
+    assert not snippet.startswith("Vad hände?") and "hände? MKB" not in snippet
+    # the window begins where the sentence with the words begins, whole sentences after it
+    assert snippet.startswith("Vår energiingenjör") or snippet.startswith("Sweco skulle")
+    assert "kapacitetskontroll" in snippet and snippet.endswith("…")
+    # headings and list items inside the text stay apart from each other
+    whole = make_snippet(chunk, ["kapacitetsbesked"], width=120, labels=("Vad hände?",))
+    assert "Lärdomar · boka kapacitetsbesked · rita sedan" in whole
+    # a first line that is not a label is text, kept
+    assert make_snippet("Kort rad\nmed fortsättning.", [], labels=("Något annat",)) == "Kort rad med fortsättning."
+    # an entry's title line (the whole-entry chunk) is left out too
+    assert make_snippet("Rubriken\nTexten börjar här.", [], labels=("", "Rubriken")) == "Texten börjar här."
+
+
+def test_little_words_are_not_highlighted():
+    marked = highlight_html("Upphandling av laddplatser och elnät", ["upphandling", "av", "laddplatser", "och"])
+    assert marked == "<mark>Upphandling</mark> av <mark>laddplatser</mark> och elnät"

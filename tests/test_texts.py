@@ -160,7 +160,7 @@ def found_phrases(page: str, lang: str) -> dict[str, str]:
 
 PAGES = ("/-/kb/search?q=cykel", "/-/kb/search", "/-/kb/entry/cykel-upphandling", "/-/kb/synergies",
          "/-/kb/obstacles", "/-/kb/conflicts", "/-/kb/links/cykel-upphandling", "/-/kb/roadmaps",
-         "/-/kb/policy", "/-/kb/brief", "/-/kb/login")
+         "/-/kb/policy", "/-/kb/brief", "/-/kb/login", "/", "/-/kb/tillganglighet")
 
 
 @pytest.fixture

@@ -1,43 +1,33 @@
-// Live preview of the "log a reflection" form. Text only: every value is put in the
-// page with textContent, never as HTML, so nothing typed can run (the page's CSP has
-// no 'unsafe-inline' anyway). The server-side preview (button "Preview") shows the
-// rendered Markdown and the similar lessons.
+// Live preview of the "log a reflection" form: as the writer types, the sections are sent to
+// the server (POST /-/kb/new/preview, with the form's CSRF token) and come back rendered by
+// the same Markdown renderer as the saved entry's page, sanitised there (nh3). The page's CSP
+// allows no inline script, and this file puts no typed text into the page as HTML itself.
+// The button "Preview" still shows the preview and the similar lessons without script.
 (function () {
   "use strict";
   var form = document.getElementById("capture-form");
   var live = document.getElementById("capture-live");
-  if (!form || !live) { return; }
-  var title = document.getElementById("f-title");
-  var sections = form.querySelectorAll("textarea.capture-section");
-  var serverPreview = live.innerHTML.trim() !== "";
-
-  function paragraphs(parent, text) {
-    text.split(/\n\s*\n/).forEach(function (block) {
-      if (!block.trim()) { return; }
-      var p = document.createElement("p");
-      p.textContent = block.trim();
-      parent.appendChild(p);
-    });
-  }
+  if (!form || !live || !window.fetch || !window.URLSearchParams) { return; }
+  var url = form.getAttribute("data-preview-url");
+  var timer = null;
+  var sent = 0;
 
   function update() {
-    serverPreview = false;
-    while (live.firstChild) { live.removeChild(live.firstChild); }
-    if (title && title.value.trim()) {
-      var h = document.createElement("h2");
-      h.className = "capture-live-title";
-      h.textContent = title.value.trim();
-      live.appendChild(h);
-    }
-    sections.forEach(function (area) {
-      if (!area.value.trim()) { return; }
-      var h2 = document.createElement("h3");
-      h2.textContent = area.getAttribute("data-heading");
-      live.appendChild(h2);
-      paragraphs(live, area.value);
-    });
+    var body = new URLSearchParams(new FormData(form));
+    body.delete("action");
+    var mine = ++sent;
+    fetch(url, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: {"Content-Type": "application/x-www-form-urlencoded"}
+    }).then(function (response) {
+      return response.ok ? response.json() : null;
+    }).then(function (data) {
+      if (data && data.ok && mine === sent) { live.innerHTML = data.html; }  // sanitised by the server
+    }).catch(function () { /* the Preview button still works */ });
   }
 
-  form.addEventListener("input", update);
-  if (!serverPreview) { update(); }
+  form.addEventListener("input", function () {
+    clearTimeout(timer);
+    timer = setTimeout(update, 300);
+  });
 })();

@@ -77,9 +77,10 @@ class CaptureInvalid(KBError):
         self.errors = errors
         super().__init__("; ".join(self.lines(DEFAULT_LANGUAGE)))
 
-    def messages(self, lang: str) -> dict[str, list[str]]:
-        """Field -> its messages, in ``lang``."""
-        return {name: [m.render(lang) if isinstance(m, Message) else m for m in msgs]
+    def messages(self, lang: str, area_names: Mapping[str, str] | None = None) -> dict[str, list[str]]:
+        """Field -> its messages, in ``lang``; areas as slugs, or as ``area_names`` (a page
+        whose form shows the names)."""
+        return {name: [m.render(lang, area_names) if isinstance(m, Message) else m for m in msgs]
                 for name, msgs in self.errors.items()}
 
     def lines(self, lang: str) -> list[str]:
@@ -198,7 +199,7 @@ def check_fields(config: KBConfig, draft: Draft, *, require_body: bool = True,
     elif len(title) > MAX_TITLE:
         add("title", "capture_check_title_too_long", max=MAX_TITLE)
     if draft.area not in config.areas:
-        add("area", "capture_check_area", areas=", ".join(sorted(config.areas)))
+        add("area", "capture_check_area", areas=sorted(config.areas))  # slugs: names where a page shows names
     if draft.type not in ENTRY_TYPES:
         add("type", "capture_check_type", types=", ".join(ENTRY_TYPES))
     if not draft.date:

@@ -9,6 +9,7 @@ from analysis.duplicates import near_duplicates
 from analysis.links import area_links
 from analysis.links import synergies as find_synergies
 from analysis.obstacles import recurring_obstacles
+from analysis.reasons import reasons_text
 from kb.app.curation import record_link
 from kb.cli.options import (
     handle_errors,
@@ -118,6 +119,7 @@ def conflicts(root, model, since, until, areas, as_json):
     kb = open_kb(root, model)
     areas, since, until = since_until(kb.config, areas, since, until)
     found = goal_conflicts(kb, since=since, until=until, areas=areas or None)
+    names = {slug: a.name for slug, a in kb.config.areas.items()}
     if as_json:
         print_json([c.to_dict() for c in found])
         return
@@ -126,7 +128,7 @@ def conflicts(root, model, since, until, areas, as_json):
     for c in found:
         click.echo(click.style(c.title, bold=True))
         click.echo(f"    {c.id} · {c.date} · " + " ↔ ".join(kb.config.area_name(a) for a in c.areas))
-        for reason in c.reasons:
+        for reason in reasons_text(c.reasons, "en", names):
             click.echo(f"    - {reason}")
 
 

@@ -16,6 +16,7 @@ about the entry file format (``kb validate``).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -31,11 +32,274 @@ TEXTS: dict[str, tuple[str, str]] = {
     "page_not_found": ("Sidan finns inte.", "Not found."),
     "page_request_too_large": ("Förfrågan är för stor.", "Request too large."),
     "page_internal_error": ("Ett internt fel uppstod; det är loggat.", "An internal error occurred; it is logged."),
-    "menu_browse": ("Bläddra bland poster", "Browse entries"),
     "table_vector_cell": ("vektor, {dim} dim", "vector, {dim} dim"),
     "unit_entries": ("poster", "entries"),
     "areas_heading": ("Områden", "Areas"),
     "selection_empty": ("Inget i urvalet.", "Nothing in this selection."),
+
+    # --- what every page shows around its content (templates/base.html) --------------------
+    "skip_to_content": ("Hoppa till innehållet", "Skip to content"),
+    "nav_label": ("Huvudmeny", "Main menu"),
+    "nav_home": ("Start", "Home"),
+    "nav_search": ("Sök", "Search"),
+    "nav_synergies": ("Synergier", "Synergies"),
+    "nav_obstacles": ("Hinder", "Obstacles"),
+    "nav_conflicts": ("Målkonflikter", "Goal conflicts"),
+    "nav_roadmaps": ("Färdplaner", "Roadmaps"),
+    "nav_policy": ("Styrmedel", "Policy"),
+    "nav_actions": ("Åtgärder", "Actions"),
+    "nav_agenda": ("Lärfrågor", "Agenda"),
+    "nav_brief": ("Underlag", "Brief"),
+    "nav_new": ("Logga en reflektion", "Log a reflection"),
+    "nav_sign_in": ("Logga in", "Sign in"),
+    "nav_sql": ("Databasen (SQL)", "Database (SQL)"),
+    "crumbs_label": ("Du är här", "You are here"),
+    "crumb_database": ("Databasen", "Database"),
+    "footer_powered_by": ("Byggd med", "Built with"),
+    "footer_license": ("Licens:", "Licence:"),
+    "footer_source": ("Källa:", "Source:"),
+    "footer_about": ("Om:", "About:"),
+    "word_and": ("och", "and"),
+    "error_not_found": ("Sidan finns inte", "Page not found"),
+    "error_heading": ("Något gick fel (fel {status})", "Something went wrong (error {status})"),
+    "error_to_start": ("Till startsidan", "To the front page"),
+    "language_sv": ("svenska", "Swedish"),
+    "language_en": ("engelska", "English"),
+
+    # --- the front page -------------------------------------------------------------------
+    "front_search_hint": (
+        "Skriv en fråga på svenska eller engelska, t.ex. ”upphandling av laddplatser”. Sökningen hittar "
+        "poster som betyder samma sak även om orden skiljer sig.",
+        "Type a question in Swedish or English, e.g. “procurement of charging points”. The search finds "
+        "entries that mean the same even when the words differ."),
+    "front_new_heading": ("Nytt", "New"),
+    "front_nothing_yet": ("Inga poster ännu.", "No entries yet."),
+    "front_browse_all": ("Bläddra bland alla {count} poster", "Browse all {count} entries"),
+    "front_entries_count": ("{count} poster", "{count} entries"),
+    "front_no_recurring": ("Inga återkommande hinder ännu.", "No recurring obstacles yet."),
+    "front_all_obstacles": ("Alla återkommande hinder", "All recurring obstacles"),
+    "front_all_synergies": ("Alla synergier", "All synergies"),
+    "front_ways_heading": ("Mer i kunskapsbanken", "More in the knowledge base"),
+    "front_new_hint": ("fem minuter efter sprinten", "five minutes after the sprint"),
+    "front_brief_hint": ("hinder, synergier och frågor inför ett lärtillfälle",
+                         "obstacles, synergies and questions for a learning session"),
+    "front_sql": ("Databasen", "The database"),
+    "front_sql_hint": ("för dig som vill ställa egna frågor i SQL",
+                       "for those who want to ask their own questions in SQL"),
+
+    # --- the accessibility statement (tillgänglighetsredogörelse) ----------------------------
+    "statement_title": ("Tillgänglighetsredogörelse", "Accessibility statement"),
+    "statement_heading": ("Tillgänglighetsredogörelse för {title}", "Accessibility statement for {title}"),
+    "statement_intro": (
+        "{title} är en tjänst där omställningsområdena delar lärdomar. Vi vill att så många som möjligt "
+        "ska kunna använda den. Här beskriver vi hur tjänsten uppfyller lagen om tillgänglighet till "
+        "digital offentlig service, vilka brister vi känner till och hur du kan rapportera brister till "
+        "oss så att vi kan åtgärda dem.",
+        "{title} is a service where the transition areas share lessons. We want as many people as "
+        "possible to be able to use it. This page describes how the service complies with the Swedish "
+        "law on accessibility to digital public services, the shortcomings we know of, and how you can "
+        "report problems to us so that we can fix them."),
+    "statement_how_heading": ("Hur tillgänglig är tjänsten?", "How accessible is the service?"),
+    "statement_how": (
+        "Tjänsten är delvis förenlig med lagen om tillgänglighet till digital offentlig service, på "
+        "grund av de brister som beskrivs nedan.",
+        "The service is partially compliant with the law on accessibility to digital public services, "
+        "because of the shortcomings described below."),
+    "statement_contact_heading": ("Vad kan du göra om du inte kan använda delar av tjänsten?",
+                                  "What can you do if you cannot use parts of the service?"),
+    "statement_contact_intro": (
+        "Om du behöver innehåll från tjänsten i en annan form, eller inte kommer åt något, kontakta oss:",
+        "If you need content from the service in another form, or cannot reach something, contact us:"),
+    "statement_contact_default": (
+        "Kontakta den som driver tjänsten i din organisation.",
+        "Contact whoever runs the service in your organisation."),
+    "statement_report_heading": ("Rapportera brister i tjänstens tillgänglighet",
+                                 "Report shortcomings in the service's accessibility"),
+    "statement_report": (
+        "Vi försöker hela tiden göra tjänsten mer tillgänglig. Om du upptäcker problem som inte beskrivs "
+        "på den här sidan, eller om du anser att vi inte uppfyller lagens krav, meddela oss så att vi "
+        "får veta att problemet finns.",
+        "We keep working to make the service more accessible. If you find a problem that is not "
+        "described on this page, or think that we do not meet the requirements of the law, tell us so "
+        "that we know about it."),
+    "statement_report_link": ("Kontaktuppgifterna står ovan.", "The contact details are above."),
+    "statement_supervision_heading": ("Tillsyn", "Enforcement"),
+    "statement_supervision": (
+        "Myndigheten för digital förvaltning (Digg) har ansvaret för tillsyn över lagen om tillgänglighet "
+        "till digital offentlig service. Om du inte är nöjd med hur vi hanterar dina synpunkter kan du "
+        "kontakta Digg och påtala det.",
+        "The Agency for Digital Government (Digg) supervises the law on accessibility to digital public "
+        "services. If you are not satisfied with how we handle your comments, you can contact Digg and "
+        "tell them."),
+    "statement_supervision_link": ("Anmäl bristande tillgänglighet till Digg",
+                                   "Report a lack of accessibility to Digg (in Swedish)"),
+    "statement_technical_heading": ("Teknisk information om tjänstens tillgänglighet",
+                                    "Technical information about the service's accessibility"),
+    "statement_technical": (
+        "Tjänsten är delvis förenlig med nivå AA i standarden Web Content Accessibility Guidelines "
+        "(WCAG) 2.1, som EN 301 549 hänvisar till, på grund av de brister som beskrivs nedan.",
+        "The service is partially compliant with level AA of the Web Content Accessibility Guidelines "
+        "(WCAG) 2.1, which EN 301 549 refers to, because of the shortcomings described below."),
+    "statement_gaps_heading": ("Innehåll som inte är tillgängligt", "Content that is not accessible"),
+    "statement_gap_sql": (
+        "Sidorna för egna SQL-frågor kommer från Datasette. Frågesidorna är på engelska och "
+        "kodredigeraren för SQL är inte granskad med skärmläsare.",
+        "The pages for one's own SQL queries come from Datasette. The query pages are in English and "
+        "the SQL code editor has not been checked with a screen reader."),
+    "statement_gap_pictures": (
+        "Bilderna (karta över lärdomar, länkar mellan områden, hinder över tid) har en kort "
+        "textbeskrivning. Länkarna mellan områdena finns också som tabell och hindren som lista, men "
+        "kartans placering av posterna finns bara som bild.",
+        "The pictures (map of lessons, links between areas, obstacles over time) have a short text "
+        "description. The links between areas are also given as a table and the obstacles as a list, "
+        "but where the map places the entries is only shown as a picture."),
+    "statement_gap_language": (
+        "Språket i en post bestäms automatiskt utifrån orden i texten. En post som blandar svenska och "
+        "engelska kan bli markerad med fel språk, så att en skärmläsare uttalar den fel.",
+        "The language of an entry is found automatically from its words. An entry that mixes Swedish "
+        "and English may be marked with the wrong language, so that a screen reader mispronounces it."),
+    "statement_gap_downloads": (
+        "Nedladdade underlag (HTML och Markdown) är inte granskade på samma sätt som sidorna.",
+        "Downloaded briefs (HTML and Markdown) are not checked the way the pages are."),
+    "statement_gap_content": (
+        "Posterna skrivs av medarbetare. Rubriker, länktexter och klarspråk i posterna granskas inte "
+        "automatiskt.",
+        "The entries are written by staff. Headings, link texts and plain language in the entries are "
+        "not checked automatically."),
+    "statement_tested_heading": ("Hur vi testat tjänsten", "How we tested the service"),
+    "statement_tested": (
+        "Vi har gjort en självskattning. Varje ändring av tjänsten testas automatiskt med axe-core mot "
+        "WCAG 2.1 nivå A och AA på alla sidor som en medarbetare möter, på svenska och engelska, och med "
+        "tangentbordet (hopplänk, synligt fokus, formulär). Automatiska test hittar inte alla brister: "
+        "klarspråk och skärmläsare behöver en människas granskning.",
+        "We have assessed the service ourselves. Every change to the service is tested automatically "
+        "with axe-core against WCAG 2.1 levels A and AA on every page a staff member meets, in Swedish "
+        "and English, and with the keyboard (skip link, visible focus, forms). Automatic tests do not "
+        "find every shortcoming: plain language and screen readers need a person's review."),
+    "statement_reviewed": ("Redogörelsen sågs senast över {date}.", "The statement was last reviewed on {date}."),
+
+    # --- Datasette's own table, row and database pages ------------------------------------
+    "table_title_entries": ("Poster", "Entries"),
+    "table_title_chunks": ("Textavsnitt", "Text chunks"),
+    "table_row": ("{count} rad", "{count} row"),
+    "table_rows": ("{count} rader", "{count} rows"),
+    "table_view": ("vy", "view"),
+    "table_private": ("privat", "private"),
+    "table_actions": ("Tabellåtgärder", "Table actions"),
+    "table_where": ("där", "where"),
+    "table_matching": ("som matchar ”{search}”", "matching “{search}”"),
+    "table_sorted_by": ("sorterade efter {column}", "sorted by {column}"),
+    "table_ascending": ("stigande", "ascending"),
+    "table_descending": ("fallande", "descending"),
+    "table_sorted_ascending": ("(sorterad stigande)", "(sorted ascending)"),
+    "table_sorted_descending": ("(sorterad fallande)", "(sorted descending)"),
+    "table_search": ("Sök i tabellen:", "Search the table:"),
+    "table_filter_column": ("Filter {n}: kolumn", "Filter {n}: column"),
+    "table_filter_op": ("Filter {n}: villkor", "Filter {n}: condition"),
+    "table_filter_value": ("Filter {n}: värde", "Filter {n}: value"),
+    "table_new_filter_column": ("Nytt filter: kolumn", "New filter: column"),
+    "table_new_filter_op": ("Nytt filter: villkor", "New filter: condition"),
+    "table_new_filter_value": ("Nytt filter: värde", "New filter: value"),
+    "table_remove_filter": ("– ta bort filtret –", "- remove the filter -"),
+    "table_choose_column": ("– välj kolumn –", "- choose a column -"),
+    "table_sort": ("Sortera …", "Sort …"),
+    "table_sort_by": ("Sortera efter {column}", "Sort by {column}"),
+    "table_extra_wheres": ("Extra villkor: {count}", "Extra conditions: {count}"),
+    "table_remove": ("ta bort", "remove"),
+    "table_edit_sql": ("Visa och ändra SQL-frågan", "View and edit the SQL query"),
+    "table_data_as": ("Data som", "Data as"),
+    "table_more_export": ("fler val", "more options"),
+    "table_suggested_facets": ("Föreslagna facetter:", "Suggested facets:"),
+    "table_facets_timed_out": ("De här facetterna tog för lång tid:", "These facets took too long:"),
+    "table_facet_remove": ("Ta bort facetten {name}", "Remove the facet {name}"),
+    "table_facet_unselect": ("Ta bort valet {value}", "Remove the choice {value}"),
+    "table_facet_more": ("Visa alla värden", "Show all values"),
+    "table_next_page": ("Nästa sida", "Next page"),
+    "table_no_rows": ("Inga rader.", "No rows."),
+    "table_advanced_export": ("Export", "Export"),
+    "table_json_shape": ("JSON i form av:", "JSON shaped as:"),
+    "table_shape_default": ("standard", "default"),
+    "table_shape_array": ("lista", "array"),
+    "table_shape_lines": ("en rad per post", "one line per row"),
+    "table_shape_object": ("objekt", "object"),
+    "table_csv_options": ("CSV", "CSV"),
+    "table_csv_download": ("ladda ner som fil", "download as a file"),
+    "table_csv_labels": ("visa etiketter", "expand labels"),
+    "table_csv_stream": ("alla rader", "all rows"),
+    "table_csv_export": ("Exportera CSV", "Export CSV"),
+    "table_open_entry": ("Öppna postens sida", "Open the entry's page"),
+    "table_links_from_other_tables": ("Länkar från andra tabeller", "Links from other tables"),
+    "table_from_column": ("från {column} i {table}", "from {column} in {table}"),
+    "facet_type_array": ("lista", "list"),
+    "facet_type_date": ("datum", "date"),
+    # Datasette's filter operators that are words
+    "lookup_contains": ("innehåller", "contains"),
+    "lookup_endswith": ("slutar med", "ends with"),
+    "lookup_startswith": ("börjar med", "starts with"),
+    "lookup_notlike": ("inte like", "not like"),
+    "lookup_in": ("finns bland", "in"),
+    "lookup_notin": ("finns inte bland", "not in"),
+    "lookup_arraycontains": ("listan innehåller", "list contains"),
+    "lookup_arraynotcontains": ("listan saknar", "list does not contain"),
+    "lookup_date": ("datum", "date"),
+    "lookup_isnull": ("saknar värde", "is null"),
+    "lookup_notnull": ("har ett värde", "is not null"),
+    "lookup_isblank": ("är tom", "is blank"),
+    "lookup_notblank": ("är inte tom", "is not blank"),
+    # the columns of our tables
+    "column_id": ("Id", "Id"),
+    "column_related": ("Bekräftade kopplingar", "Confirmed links"),
+    "column_extra": ("Övriga fält", "Other fields"),
+    "column_body": ("Text", "Text"),
+    "column_content_hash": ("Innehållets kontrollsumma", "Content hash"),
+    "column_embedding": ("Vektor", "Vector"),
+    "column_lang": ("Språk", "Language"),
+    "column_entry_id": ("Post", "Entry"),
+    "column_seq": ("Ordning", "Order"),
+    "column_kind": ("Slag", "Kind"),
+    "column_heading": ("Rubrik i posten", "Heading in the entry"),
+    "column_text": ("Text", "Text"),
+    "column_line": ("Rad", "Line"),
+    "column_tokens": ("Token", "Tokens"),
+    "database_actions": ("Databasåtgärder", "Database actions"),
+    "database_sql_heading": ("Egen SQL-fråga", "Your own SQL query"),
+    "database_sql_format": ("Formatera SQL", "Format SQL"),
+    "database_sql_run": ("Kör SQL", "Run SQL"),
+    "database_attached": ("De här databaserna är kopplade och kan användas i samma fråga:",
+                          "These databases are attached and can be joined in one query:"),
+    "database_tables": ("tabeller", "tables"),
+    "database_queries": ("Färdiga frågor", "Ready-made queries"),
+    "database_tables_heading": ("Tabeller", "Tables"),
+    "database_hidden": ("dold", "hidden"),
+    "database_many_rows": ("Många rader", "Many rows"),
+    "database_hidden_tables": ("… och {count} dolda tabeller", "… and {count} hidden tables"),
+    "database_views": ("Vyer", "Views"),
+    "database_download": ("Ladda ner SQLite-databasen:", "Download the SQLite database:"),
+
+    # --- why entries are linked or flagged (analysis.reasons; area parameters are slugs) -----
+    "reason_sections": ("Avsnittet ”{heading_a}” i den ena posten motsvarar ”{heading_b}” i den andra",
+                        "The section “{heading_a}” of one entry matches “{heading_b}” of the other"),
+    "reason_mutual_best": ("Varandras bästa träff i ett annat område", "Each other's best match in another area"),
+    "reason_mutual_top": ("Bland varandras {k} närmaste i andra områden (plats {rank_a} och {rank_b})",
+                          "Among each other's {k} nearest in other areas (ranks {rank_a} and {rank_b})"),
+    "reason_one_side": ("Plats {rank} bland den ena postens närmaste i andra områden",
+                        "Rank {rank} among one entry's nearest in other areas"),
+    "reason_shares": ("Har gemensamt: {shared}", "In common: {shared}"),
+    "reason_shared_tag": ("taggen {value}", "the tag {value}"),
+    "reason_shared_actor": ("aktören {value}", "the actor {value}"),
+    "reason_shared_roadmap": ("färdplansåtgärden {value}", "the roadmap action {value}"),
+    "reason_rare_words": ("Ovanliga ord som båda använder: {words}", "Rare words both use: {words}"),
+    "reason_confirmed": ("Bekräftad av en samtalsledare", "Confirmed by a facilitator"),
+    "reason_confirmed_note": ("Bekräftad av en samtalsledare: {note}", "Confirmed by a facilitator: {note}"),
+    "reason_similarity": ("Likhet {similarity}: {share} % av det typiska avståndet till närmaste post",
+                          "Similarity {similarity}: {share} % of the typical distance to a nearest entry"),
+    "reason_nearest": ("Varandras närmaste post", "Each other's nearest entry"),
+    "reason_same_area": ("Samma område", "Same area"),
+    "reason_same_sprint": ("Samma sprint ({sprint})", "Same sprint ({sprint})"),
+    "conflict_reason_roadmap": ("Färdplansåtgärder i {areas}", "Roadmap actions of {areas}"),
+    "conflict_reason_names": ("Texten nämner {areas}", "The text names {areas}"),
+    "conflict_reason_closest": ("De närmaste posterna finns i {area}", "The closest entries are in {area}"),
+    "conflicts_why": ("Därför berörs de andra områdena:", "Why the other areas are touched:"),
 
     # --- the learning loop: actions and the learning agenda ----------------------------------
     "agenda_from_obstacle": ("Hur undanröjer vi hindret ”{label}”?", "How do we remove the obstacle “{label}”?"),
@@ -82,7 +346,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action_form_title": ("Vad ska göras?", "What will be done?"),
     "action_form_lessons": ("Lärdomar (post-id, kommaseparerade)", "Lessons (entry ids, comma-separated)"),
     "action_form_owner": ("Ägare: vem agerar (en aktör)", "Owner: who acts (an actor)"),
-    "action_form_due": ("Klar senast (ÅÅÅÅ-MM-DD)", "Due (YYYY-MM-DD)"),
+    "action_form_due": ("Klar senast", "Due"),
     "action_form_roadmap": ("Färdplansåtgärder (valfritt, t.ex. MOB-1)", "Roadmap actions (optional, e.g. MOB-1)"),
     "action_form_note": ("Varför, eller hur (valfritt)", "Why, or how (optional)"),
     "action_created": ("Åtgärden är föreslagen.", "The action is proposed."),
@@ -161,6 +425,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "filter_since": ("Från", "From"),
     "filter_until": ("Till", "Until"),
     "filter_date_placeholder": ("ÅÅÅÅ-MM-DD", "YYYY-MM-DD"),
+    "filter_legend": ("Begränsa sökningen", "Narrow the search"),
+    "filter_tags_format": ("med komma emellan", "separated by commas"),
     "filter_show": ("Visa", "Show"),
     "filter_unknown_area": ("Okänt område: {value}", "Unknown area: {value}"),
     "filter_unknown_type": ("Okänd typ: {value}", "Unknown type: {value}"),
@@ -176,6 +442,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "field_roadmap": ("Färdplan", "Roadmap"),
     "field_policy": ("Styrmedel", "Policy instruments"),
     "field_path": ("Fil", "File"),
+    "field_author": ("Författare", "Author"),
     # entry_type_ + an entry type: one entry's type
     "entry_type_lesson": ("Lärdom", "Lesson"),
     "entry_type_obstacle": ("Hinder", "Obstacle"),
@@ -197,9 +464,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "search_title": ("Sök i kunskapsbanken", "Search the knowledge base"),
     "search_button": ("Sök", "Search"),
     "search_query_label": ("Vad letar du efter?", "What are you looking for?"),
-    "search_query_placeholder": ("t.ex. upphandling av laddplatser", "e.g. procurement of charging points"),
-    "search_tags_placeholder": ("kommaseparerade, t.ex. elnät, cykel", "comma-separated, e.g. elnät, cykel"),
-    "search_results": ("träffar", "results"),
+    "search_query_hint": ("Svenska eller engelska, t.ex. ”upphandling av laddplatser”.",
+                          "Swedish or English, e.g. “procurement of charging points”."),
+    "search_count": ("{count} träffar", "{count} results"),
+    "search_order": ("(bäst först)", "(best first)"),
+    "search_in_section": ("i avsnittet", "in the section"),
     "search_no_hits": ("Inga poster hittades. Pröva andra ord, eller färre filter.",
                        "No entries found. Try other words, or fewer filters."),
     "search_empty_query": (
@@ -207,7 +476,6 @@ TEXTS: dict[str, tuple[str, str]] = {
         "även om orden skiljer sig.",
         "Type a question, in Swedish or English. The search finds entries that mean the same even "
         "when the words differ."),
-    "search_score": ("poäng", "score"),
     "search_json": ("JSON", "JSON"),
     "search_browse": ("Bläddra bland alla poster", "Browse all entries"),
     "search_query_too_long": ("Frågan är för lång (högst {n} tecken).",
@@ -225,7 +493,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "entry_missing": ("finns inte i indexet", "not in the index"),
 
     # --- Datasette's own pages: metadata and canned queries -------------------------------
-    "metadata_entries_title": ("Poster (entries)", "Entries"),
+    "metadata_entries_title": ("Poster", "Entries"),
     "metadata_entries_description": (
         "En rad per reflektion. Facetter: område, typ, taggar, sprint och datum.",
         "One row per reflection. Facets: area, type, tags, sprint and date."),
@@ -248,9 +516,21 @@ TEXTS: dict[str, tuple[str, str]] = {
     "synergies_title": ("Synergier mellan områden", "Synergies between areas"),
     "synergies_intro": (
         "Par av poster från olika områden som bär samma lärdom. Förslagen bygger på varje posts egna "
-        "närmaste grannar; bekräfta eller avvisa med kb link.",
+        "närmaste grannar. En samtalsledare bekräftar eller avvisar dem vid lärtillfällena.",
         "Pairs of entries from different areas that carry the same lesson. Suggestions are built from "
-        "each entry's own nearest neighbours; confirm or reject with kb link."),
+        "each entry's own nearest neighbours. A facilitator confirms or rejects them at the learning "
+        "sessions."),
+    "synergies_strength": ("Styrka {value}", "Strength {value}"),
+    "synergies_strength_hint": (
+        "Styrkan jämför parets likhet med hur lika posterna brukar vara sina närmaste grannar: ju högre, "
+        "desto tydligare samma lärdom.",
+        "The strength compares the pair's likeness with how alike entries usually are to their nearest "
+        "neighbours: the higher, the clearer the same lesson."),
+    "synergies_matrix_caption": (
+        "Antal starka länkar mellan områdena (ömsesidiga närmaste grannar, bekräftade inräknade). Raden "
+        "är ett område, kolumnen det andra; diagonalen är länkar inom området.",
+        "Number of strong links between the areas (mutual nearest neighbours, confirmed ones included). "
+        "The row is one area, the column the other; the diagonal is links within the area."),
     "synergies_matrix": ("Starka länkar mellan områden", "Strong links between areas"),
     "synergies_silo": ("Andel länkar över områdesgränser", "Share of links crossing areas"),
     "obstacles_title": ("Återkommande hinder", "Recurring obstacles"),
@@ -317,7 +597,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "capture_sprint_hint": ("t.ex. 2026-S1 (tomt: från datumet)", "e.g. 2026-S1 (empty: from the date)"),
     "capture_actors": ("Aktörer (rådighet)", "Actors (mandate)"),
     "capture_roadmap": ("Färdplansåtgärder", "Roadmap actions"),
-    "capture_list_hint": ("kommaseparerade", "comma-separated"),
+    "capture_choose": ("Välj …", "Choose …"),
+    "capture_sprint_format": ("tomt blir {sprint}", "empty means {sprint}"),
+    "capture_roadmap_format": ("åtgärdernas id med komma emellan, t.ex. MOB-2",
+                               "the actions' ids separated by commas, e.g. MOB-2"),
+    "capture_markdown_hint": (
+        "Skriv fritt. En tom rad börjar ett nytt stycke, en rad som börjar med ”- ” blir en punkt i en "
+        "lista, och **fet** eller *kursiv* text fungerar.",
+        "Write freely. An empty line starts a new paragraph, a line starting with “- ” becomes an item "
+        "in a list, and **bold** or *italic* text works."),
+    "capture_preview_hint": ("Så här ser posten ut när den är sparad. Knappen Förhandsgranska visar "
+                             "också liknande lärdomar från andra områden.",
+                             "This is how the entry will look once saved. The Preview button also shows "
+                             "similar lessons from other areas."),
+    "capture_new_window": ("(öppnas i en ny flik)", "(opens in a new tab)"),
     "capture_preview_button": ("Förhandsgranska", "Preview"),
     "capture_save_button": ("Spara", "Save"),
     "capture_preview_heading": ("Förhandsvisning", "Preview"),
@@ -355,8 +648,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "capture_too_large": ("Formuläret är för stort.", "The form is too large."),
     "capture_saved": ("Sparad som {path}. Här är liknande lärdomar.",
                       "Saved as {path}. Here are similar lessons."),
-    "capture_saved_unindexed": ("Sparad, men indexet kunde inte uppdateras; kör `kb index`.",
-                                "Saved, but the index could not be updated; run `kb index`."),
+    "capture_saved_unindexed": (
+        "Sparad, men sökindexet kunde inte uppdateras. Posten syns i sökningen när den som driver "
+        "tjänsten har uppdaterat indexet.",
+        "Saved, but the search index could not be updated. The entry shows up in search once whoever "
+        "runs the service has updated the index."),
     # the checks of each field of a draft
     "capture_check_title_missing": ("Skriv en rubrik.", "Give a title."),
     "capture_check_title_too_long": ("Rubriken är för lång (högst {max} tecken).",
@@ -412,10 +708,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_once": ("ett tillfälle", "one occasion"),
     "brief_synergies_heading": ("Synergier mellan områden", "Synergies between areas"),
     "brief_synergies_intro": (
-        "Poster från olika områden som bär samma lärdom. Bekräftade först, sedan förslag (bekräfta "
-        "eller avvisa med kb link).",
-        "Entries from different areas that carry the same lesson. Confirmed first, then suggestions "
-        "(confirm or reject with kb link)."),
+        "Poster från olika områden som bär samma lärdom. Bekräftade först, sedan förslag att bekräfta "
+        "eller avvisa vid lärtillfället.",
+        "Entries from different areas that carry the same lesson. Confirmed first, then suggestions to "
+        "confirm or reject at the learning session."),
     "brief_conflicts_heading": ("Målkonflikter att diskutera", "Goal conflicts to discuss"),
     "brief_touches": ("berör", "touches"),
     "brief_new_heading": ("Nytt sedan förra lärtillfället", "New since the last learning session"),
@@ -573,13 +869,33 @@ def text(key: str, lang: str | None, /, **params) -> str:
     return value.format(**params) if params else value
 
 
+AREA_PARAMETERS = ("area", "areas", "area_a", "area_b")  # slugs, shown as the areas' names
+
+
+def parameter_text(name: str, value, area_names: Mapping[str, str] | None = None):
+    """A message parameter as it is shown: an area slug as the area's name (a list of slugs
+    as names joined; a slug -> count mapping as ``name (count)``), a list joined by commas."""
+    names = area_names or {}
+    if name in AREA_PARAMETERS:
+        if isinstance(value, Mapping):
+            return ", ".join(f"{names.get(k, k)} ({v})" for k, v in value.items())
+        if isinstance(value, list | tuple):
+            return ", ".join(names.get(v, v) for v in value)
+        return names.get(value, value)
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return value
+
+
 @dataclass
 class Message:
     """A text to show later, in the reader's language: a key and its parameters. Lets the
-    code that finds a problem stay silent about language (e.g. capture's field checks)."""
+    code that finds something stay silent about language (capture's field checks, the
+    reasons of a goal conflict). Area parameters hold slugs (see :func:`parameter_text`)."""
 
     key: str
     params: dict = field(default_factory=dict)
 
-    def render(self, lang: str | None) -> str:
-        return text(self.key, lang, **self.params)
+    def render(self, lang: str | None, area_names: Mapping[str, str] | None = None) -> str:
+        shown = {name: parameter_text(name, value, area_names) for name, value in self.params.items()}
+        return text(self.key, lang, **shown)
