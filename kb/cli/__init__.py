@@ -43,6 +43,8 @@ COMMANDS = {
     "brief": "facilitation:brief",
     "report": "facilitation:report",
     "pictures": "facilitation:pictures",
+    "audit": "governance:audit",
+    "forget": "governance:forget",
 }
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -146,6 +147,19 @@ def decode_matrix(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim).astype(np.float32)
 
 
+def checkpoint(conn: sqlite3.Connection, path: Path, attempts: int = 50) -> None:
+    """Copy the write-ahead log into the database file and empty it, so that no older copy
+    of a page (with erased text) stays in ``-wal``. A reader in the middle of a query holds
+    the log: wait for it (up to ~10 s), then say so."""
+    for _ in range(attempts):
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if not busy:
+            return
+        time.sleep(0.2)
+    raise KBError(f"{path}: a reader kept the database busy; its write-ahead log still holds erased pages",
+                  hint="Stop `kb serve` (or wait) and run the command again.")
+
+
 class Store:
     """The knowledge base's SQLite file."""
     def __init__(self, path: Path | str, *, read_only: bool = False):
@@ -243,6 +257,33 @@ class Store:
                 self.db.execute("delete from chunks_fts where rowid = ?", [chunk_id])
             self.db.execute("delete from chunks where entry_id = ?", [entry_id])
             self.db.execute("delete from entries where id = ?", [entry_id])
+
+    def erase_entries(self, ids: Sequence[str]) -> dict[str, int]:
+        """Delete entries for good (``kb forget``): their rows and chunks, their words in the
+        full-text index, their ids in other entries' ``related`` lists; deleted content is
+        overwritten with zeros (``secure_delete``), the full-text index is merged so no
+        segment keeps their words, and the write-ahead log is emptied into the file.
+        Returns the number of entries and chunks removed."""
+        ids = list(ids)
+        placeholders = ",".join("?" * len(ids))
+        counts = {
+            "entries": self.db.execute(f"select count(*) from entries where id in ({placeholders})", ids).fetchone()[0],
+            "chunks": self.db.execute(f"select count(*) from chunks where entry_id in ({placeholders})", ids).fetchone()[0],
+        }
+        self.db.execute("PRAGMA secure_delete=ON")
+        with self.db.atomic():
+            self.delete_entries(ids)
+            for other, related in self.db.execute("select id, related from entries").fetchall():
+                values = json.loads(related) if related else []
+                kept = [v for v in values if v not in ids]
+                if kept != values:
+                    self.db.execute("update entries set related = ? where id = ?",
+                                    [json.dumps(kept, ensure_ascii=False), other])
+            # FTS5 only marks deleted rows; merging the segments drops their words for good
+            self.db.execute("insert into chunks_fts(chunks_fts) values('optimize')")
+            self.set_meta("generation", self.generation + 1)
+        checkpoint(self.db.conn, self.path)
+        return counts
 
     def entry_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("select id from entries order by id")]
