@@ -45,6 +45,9 @@ COMMANDS = {
     "pictures": "facilitation:pictures",
     "audit": "governance:audit",
     "forget": "governance:forget",
+    "export": "operations:export",
+    "backup": "operations:backup",
+    "restore": "operations:restore",
 }
 
 
