@@ -56,6 +56,7 @@ def test_names_and_what_is_not_a_name():
     assert names("Gustav Adolfs torg, Anna Lindh-skolan, Ingvar Kamprad AB, Per kvartal") == []
     assert names("Hans Malmö Stad och Eva. Lind") == []  # an organisation; a sentence break
     assert names("Will Grid Capacity Planning Matter Soon") == []  # a title in Title Case
+    assert names("Glenn Research Center och Lunds universitet, Malin Lindgren University") == []
     assert names("Johan Ek visade", exempt=["Johan Ek (Sweco)"]) == []  # one of the KB's actors
 
 

@@ -47,7 +47,8 @@ PLACE_WORDS = frozenset("""
 ORG_WORDS = frozenset("""
     ab hb kb ek förening föreningen stad staden kommun kommunen region regionen förvaltning
     förvaltningen kontoret bolag bolaget koncern koncernen group ltd inc gmbh oy asa as
-    stiftelse stiftelsen fastigheter bostäder energi el nät
+    stiftelse stiftelsen fastigheter bostäder energi el nät universitet högskola
+    center centre university college corporation company laboratory research institute telescope
     """.split())
 
 
