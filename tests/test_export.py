@@ -18,6 +18,7 @@ from indexer.discover import load_entries
 from kb.app.export import CSV_COLUMNS
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
+from kb.core import audit
 from kb.core.config import load
 
 from .conftest import REPO
@@ -145,6 +146,8 @@ def test_import_into_a_knowledge_base_without_the_areas(example_export, tmp_path
     assert added.exit_code == 0, added.output
     config = load(target)
     assert config.areas["mobilitet"].name == "Mobilitet och transporter"
+    (event,) = [e for e in audit.read(config.state_dir) if e["action"] == "import"]
+    assert "mobilitet" in event["areas"] and event["counts"]["new"] == len(event["files"]) > 0
     assert len(load_entries(config).entries) == len(jsonl.read_text(encoding="utf-8").splitlines())
 
 

@@ -98,6 +98,11 @@ def secret_kb(kb_root, tmp_path, monkeypatch):
     cache.close()
     assert len(cached) == len(texts)
     vectors += [np.asarray(v, dtype="<f4").tobytes() for v in cached.values()]
+    # the FAISS file holds them centred per language: as it stores them
+    ids = [r[0] for r in kb.store.db.execute("select id from chunks where entry_id = 'hemlig-post'")]
+    vectors += [np.asarray(kb.vectors.index.reconstruct(int(i)), dtype="<f4").tobytes() for i in ids]
+    faiss_file = (kb_root / ".kb/vectors.faiss").read_bytes()
+    assert all(v in faiss_file for v in vectors[-len(ids):])
     kb.close()
     # a generated brief and picture under .kb/ that show the entry
     (kb_root / ".kb/briefs").mkdir()

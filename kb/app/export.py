@@ -33,6 +33,7 @@ from kb import __version__
 from kb.core.config import CONFIG_NAME, KBConfig
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.entry import Entry
+from kb.core.errors import KBError
 from kb.core.sessions import SESSIONS_FILE, session_dates
 from reports.report import write_document, yearly_report
 
@@ -100,9 +101,13 @@ def export_zip(config: KBConfig, output: Path, *, kb=None) -> ExportReport:
     files["roadmaps.json"] = _json([r.to_dict() for r in load_roadmaps(config).roadmaps])
     if entries and kb is not None and kb.indexed:
         year = max(e.date.year for e in entries)
-        result = yearly_report(kb, year, lang=config.language)
-        files[f"report-{year}.html"] = write_document(result, fmt="html", root=config.root).encode("utf-8")
-        report.report_year = year
+        try:
+            result = yearly_report(kb, year, lang=config.language)
+        except KBError as exc:  # e.g. an index made with another model: the rest is still worth having
+            report.skipped.append(f"the yearly report: {exc}")
+        else:
+            files[f"report-{year}.html"] = write_document(result, fmt="html", root=config.root).encode("utf-8")
+            report.report_year = year
     elif entries:
         report.skipped.append("the yearly report: the knowledge base is not indexed (run `kb index` first)")
     files["README.md"] = readme(config, report).encode("utf-8")

@@ -332,18 +332,20 @@ def run_import(config: KBConfig, path: Path, mapping: Mapping, *, write: bool = 
                 report.rows.append(RowResult(number, "error", message="; ".join(exc.lines(mapping.lang))))
             except KBError as exc:
                 report.rows.append(RowResult(number, "error", message=str(exc)))
+        report.new_areas = [a for s, a in new_areas.items()]
         if write:
             record_import(config, report, who)
-    report.new_areas = [a for s, a in new_areas.items()]
     report.seconds = time.perf_counter() - started
     return report
 
 
 def record_import(config: KBConfig, report: ImportReport, who: str | None = None) -> None:
-    """One audit event for a written import: the register, the counts and the files created."""
+    """One audit event for a written import: the register, the counts, the files created and
+    the areas added to kb.toml."""
     audit.record(config.state_dir, who, "import", path=Path(report.source).name,
                  counts={s: report.count(s) for s in ("new", "exists", "duplicate", "error")},
-                 files=[r.path for r in report.rows if r.status == "new"])
+                 files=[r.path for r in report.rows if r.status == "new"],
+                 areas=[a.slug for a in report.new_areas] or None)
 
 
 # --- reading our own export back -------------------------------------------------------------------
@@ -432,9 +434,9 @@ def run_export_import(config: KBConfig, path: Path, *, write: bool = False, add_
                 taken.add(entry_id)
             report.rows.append(RowResult(number, "new", entry.id, entry.area, entry.title,
                                          file_path.relative_to(config.root).as_posix()))
+        report.new_areas = list(new_areas.values())
         if write:
             record_import(config, report, who)
-    report.new_areas = list(new_areas.values())
     report.seconds = time.perf_counter() - started
     return report
 
