@@ -228,3 +228,34 @@ def test_forget_in_a_git_repository_says_history_keeps_it(secret_kb):
     subprocess.run(["git", "-C", str(root), "commit", "-qm", "x"], check=True, env=env)
     result = CliRunner().invoke(cli, ["forget", "hemlig-post", "--root", str(root)])
     assert "not reached: git history" in result.output
+
+
+def test_forget_while_the_web_server_reads(secret_kb):
+    """The web server keeps the index open (read-only): the erasure still empties the
+    write-ahead log, and the server stops showing and finding the entry at once."""
+    import asyncio
+
+    from datasette_plugins.serve import make_datasette
+
+    root, _ = secret_kb
+    ds = make_datasette(root)
+
+    async def go():
+        await ds.invoke_startup()
+        before = await ds.client.get("/-/kb/entry/hemlig-post")
+        found = await ds.client.get("/-/kb/search.json?q=Omnivoxbolaget")
+        result = await asyncio.to_thread(CliRunner().invoke, cli, ["forget", "hemlig-post", "--yes",
+                                                                 "--root", str(root)])
+        after = await ds.client.get("/-/kb/entry/hemlig-post")
+        search = await ds.client.get("/-/kb/search.json?q=Omnivoxbolaget")
+        return before, found, result, after, search
+
+    before, found, result, after, search = asyncio.run(go())
+    assert before.status_code == 200
+    assert "hemlig-post" in [r["id"] for r in found.json()["results"]]
+    assert result.exit_code == 0, result.output
+    assert after.status_code == 404
+    assert "hemlig-post" not in [r["id"] for r in search.json()["results"]]
+    wal = root / ".kb/kb.db-wal"
+    assert not wal.exists() or b"Omnivoxbolaget" not in wal.read_bytes()
+    assert b"Omnivoxbolaget" not in (root / ".kb/kb.db").read_bytes()
