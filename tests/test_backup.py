@@ -28,6 +28,7 @@ def test_backup_then_restore_gives_the_same_knowledge_base(indexed_kb, tmp_path)
     root = indexed_kb.config.root
     CliRunner().invoke(cli, ["link", "laddplatser", "vaermepump-holma", "--as", "synergy", "--root", str(root)])
     indexed_kb.index()
+    (root / ".kb/last-brief.json").write_text('{"date": "2026-03-01"}\n', encoding="utf-8")
     hits = [(r.id, round(r.score, 6)) for r in indexed_kb.search("kapacitet i elnätet", limit=5)]
     counts = indexed_kb.store.counts()
 
@@ -46,6 +47,7 @@ def test_backup_then_restore_gives_the_same_knowledge_base(indexed_kb, tmp_path)
     restored = CliRunner().invoke(cli, ["restore", str(folder), "--to", str(target)])
     assert restored.exit_code == 0, restored.output
     assert files_of(target) == files_of(root)
+    assert (target / ".kb/last-brief.json").read_bytes() == (root / ".kb/last-brief.json").read_bytes()
     kb = KnowledgeBase.open(target)
     try:
         assert kb.store.counts() == counts

@@ -3,7 +3,7 @@ putting it back.
 
 A backup is a folder ``DIR/kb-backup-<UTC time>/`` laid out like the knowledge base itself:
 ``kb.toml``, ``entries/``, ``actions/``, ``agenda/``, ``roadmaps/``, ``decisions.tsv``,
-``sessions.tsv``, ``.kb/audit.jsonl`` and ``.kb/kb.db``, plus ``backup-manifest.json`` with the
+``sessions.tsv``, ``.kb/audit.jsonl``, ``.kb/last-brief.json`` and ``.kb/kb.db``, plus ``backup-manifest.json`` with the
 SHA-256 of every file. The index is copied with SQLite's online backup API (a consistent
 snapshot even while the web server reads it), and everything is copied under the write lock,
 so no entry is saved half-way through: the files and the index match. The FAISS file and the
@@ -31,10 +31,11 @@ from kb.core.decisions import DECISIONS_FILE
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_text, write_lock
 from kb.core.sessions import SESSIONS_FILE
+from reports.brief import LAST_BRIEF_FILE
 
 FOLDERS = ("entries", "actions", "agenda", "roadmaps")
 ROOT_FILES = (CONFIG_NAME, DECISIONS_FILE, SESSIONS_FILE)
-STATE_FILES = (audit.AUDIT_FILE,)  # in .kb/, besides the index
+STATE_FILES = (audit.AUDIT_FILE, LAST_BRIEF_FILE)  # in .kb/, besides the index
 DB_NAME = "kb.db"
 MANIFEST = "backup-manifest.json"
 PREFIX = "kb-backup-"
