@@ -78,7 +78,7 @@ def backup(config: KBConfig, target: Path, *, keep: int | None = None, who: str 
     report = BackupReport(path=str(final))
     try:
         with write_lock(config.state_dir):
-            for rel in _kb_files(config):
+            for rel in kb_files(config):
                 destination = partial / rel
                 destination.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(config.root / rel, destination)
@@ -171,14 +171,18 @@ def _snapshot(source: Path, destination: Path) -> dict:
         src.close()
 
 
-def _kb_files(config: KBConfig) -> list[str]:
+def kb_files(config: KBConfig, *, state: bool = True) -> list[str]:
+    """The files that make up the knowledge base (relative paths): kb.toml, the verdicts and
+    sessions, the entry, action, agenda and roadmap folders, and with ``state`` the audit log
+    and the last brief's date from ``.kb/``; never the index and its caches."""
     rels = [name for name in ROOT_FILES if (config.root / name).is_file()]
     for folder in FOLDERS:
         base = config.root / folder
         if base.is_dir():
             rels += sorted(p.relative_to(config.root).as_posix() for p in base.rglob("*")
                            if p.is_file() and not p.is_symlink() and not p.name.startswith("."))
-    rels += [f"{STATE_DIR}/{name}" for name in STATE_FILES if (config.state_dir / name).is_file()]
+    if state:
+        rels += [f"{STATE_DIR}/{name}" for name in STATE_FILES if (config.state_dir / name).is_file()]
     return rels
 
 

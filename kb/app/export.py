@@ -30,6 +30,7 @@ from indexer.agenda import load_agenda
 from indexer.discover import load_entries
 from indexer.roadmaps import load_roadmaps
 from kb import __version__
+from kb.app.backup import kb_files
 from kb.core.config import CONFIG_NAME, KBConfig
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.entry import Entry
@@ -37,8 +38,6 @@ from kb.core.errors import KBError
 from kb.core.sessions import SESSIONS_FILE, session_dates
 from reports.report import write_document, yearly_report
 
-FOLDERS = ("entries", "actions", "agenda", "roadmaps")
-ROOT_FILES = (CONFIG_NAME, DECISIONS_FILE, SESSIONS_FILE)
 CSV_COLUMNS = ("id", "title", "area", "area_name", "date", "sprint", "type", "tags", "actors", "roadmap",
                "policy", "related", "author", "path", "body")
 LIST_SEPARATOR = "; "
@@ -74,17 +73,7 @@ def export_zip(config: KBConfig, output: Path, *, kb=None) -> ExportReport:
     ``kb``: the opened knowledge base, for the yearly report (left out without an index)."""
     output = Path(output)
     report = ExportReport(output=str(output))
-    files: dict[str, bytes] = {}
-    for name in ROOT_FILES:
-        path = config.root / name
-        if path.is_file():
-            files[name] = path.read_bytes()
-    for folder in FOLDERS:
-        base = config.root / folder
-        if base.is_dir():
-            for path in sorted(base.rglob("*.md")):
-                if path.is_file() and not path.name.startswith(".") and not path.is_symlink():
-                    files[path.relative_to(config.root).as_posix()] = path.read_bytes()
+    files = {rel: (config.root / rel).read_bytes() for rel in kb_files(config, state=False)}
 
     loaded = load_entries(config)
     entries = sorted(loaded.entries, key=lambda e: (e.date, e.id))
