@@ -82,7 +82,8 @@ class EmbeddingCache:
 
     def erase(self, hashes: Iterable[str]) -> int:
         """Delete the vectors of these texts (every model and kind) for good: overwritten with
-        zeros and the write-ahead log emptied (``kb forget``). Returns how many went."""
+        zeros and the write-ahead log emptied (``kb forget``). Returns how many went; the log
+        stays (until SQLite empties it) only if another process kept it busy for 10 s."""
         wanted = list(dict.fromkeys(hashes))
         removed = 0
         self.conn.execute("PRAGMA secure_delete=ON")
@@ -92,7 +93,7 @@ class EmbeddingCache:
                 cursor = self.conn.execute(
                     f"delete from embeddings where sha256 in ({','.join('?' * len(part))})", part)
                 removed += cursor.rowcount
-        checkpoint(self.conn, self.path)
+        checkpoint(self.conn)
         return removed
 
     def count(self) -> int:

@@ -210,7 +210,7 @@ def test_secure_delete_keeps_other_entries_searchable(indexed_kb):
     before = indexed_kb.store.counts()
     chunks = indexed_kb.store.db.execute("select count(*) from chunks where entry_id='laddplatser'").fetchone()[0]
     counts = indexed_kb.store.erase_entries(["laddplatser"])
-    assert counts == {"entries": 1, "chunks": chunks}
+    assert counts == {"entries": 1, "chunks": chunks, "wal_emptied": 1}
     assert indexed_kb.store.counts() == {"entries": before["entries"] - 1, "chunks": before["chunks"] - chunks}
     hits = indexed_kb.store.db.execute(
         "select count(*) from chunks_fts where chunks_fts match 'Hyllie'").fetchone()[0]
@@ -259,3 +259,20 @@ def test_forget_while_the_web_server_reads(secret_kb):
     wal = root / ".kb/kb.db-wal"
     assert not wal.exists() or b"Omnivoxbolaget" not in wal.read_bytes()
     assert b"Omnivoxbolaget" not in (root / ".kb/kb.db").read_bytes()
+
+
+def test_a_reader_holding_the_log_is_waited_for_then_reported(indexed_kb, monkeypatch):
+    import sqlite3
+
+    from kb.core import store as store_module
+
+    reader = sqlite3.connect(f"file:{indexed_kb.config.db_path}?mode=ro", uri=True)
+    reader.execute("begin")
+    reader.execute("select count(*) from chunks").fetchone()  # a read transaction on the old snapshot
+    monkeypatch.setattr(store_module, "CHECKPOINT_WAIT_MS", 200)
+    try:
+        counts = indexed_kb.store.erase_entries(["laddplatser"])
+    finally:
+        reader.close()
+    assert counts["entries"] == 1 and counts["wal_emptied"] == 0
+    assert store_module.checkpoint(indexed_kb.store.db.conn)  # the reader is gone: now it empties

@@ -196,7 +196,9 @@ def _erase(config: KBConfig, plan: Erasure, texts: list[str], chunk_texts: list[
     store = _open_store(config)
     if store is not None:
         try:
-            store.erase_entries([entry_id])
+            if not store.erase_entries([entry_id])["wal_emptied"]:
+                plan.beyond.append(f"{_rel(config, config.db_path)}-wal: a reader kept it busy, so it still holds "
+                                   "erased pages until SQLite empties it; restart `kb serve` to empty it now")
             dim = int(store.get_meta("dim") or 0)
             if dim and (config.faiss_path.exists() or plan.faiss_vectors):
                 vector_index.rebuild(store, config.faiss_path, dim)

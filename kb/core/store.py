@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -147,17 +146,22 @@ def decode_matrix(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim).astype(np.float32)
 
 
-def checkpoint(conn: sqlite3.Connection, path: Path, attempts: int = 50) -> None:
+CHECKPOINT_WAIT_MS = 10_000  # how long an erasure waits for readers to let go of the log
+
+
+def checkpoint(conn: sqlite3.Connection) -> bool:
     """Copy the write-ahead log into the database file and empty it, so that no older copy
     of a page (with erased text) stays in ``-wal``. A reader in the middle of a query holds
-    the log: wait for it (up to ~10 s), then say so."""
-    for _ in range(attempts):
+    the log: SQLite's busy handler waits for it up to :data:`CHECKPOINT_WAIT_MS`. False when
+    it could not be emptied; SQLite empties it later, at the latest when the last connection
+    closes."""
+    before = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {int(CHECKPOINT_WAIT_MS)}")
+    try:
         busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
-        if not busy:
-            return
-        time.sleep(0.2)
-    raise KBError(f"{path}: a reader kept the database busy; its write-ahead log still holds erased pages",
-                  hint="Stop `kb serve` (or wait) and run the command again.")
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(before)}")
+    return not busy
 
 
 class Store:
@@ -263,7 +267,8 @@ class Store:
         full-text index, their ids in other entries' ``related`` lists; deleted content is
         overwritten with zeros (``secure_delete``), the full-text index is merged so no
         segment keeps their words, and the write-ahead log is emptied into the file.
-        Returns the number of entries and chunks removed."""
+        Returns the number of entries and chunks removed, and ``wal_emptied`` (0 when a
+        reader kept the log busy: SQLite empties it later)."""
         ids = list(ids)
         placeholders = ",".join("?" * len(ids))
         counts = {
@@ -282,7 +287,7 @@ class Store:
             # FTS5 only marks deleted rows; merging the segments drops their words for good
             self.db.execute("insert into chunks_fts(chunks_fts) values('optimize')")
             self.set_meta("generation", self.generation + 1)
-        checkpoint(self.db.conn, self.path)
+        counts["wal_emptied"] = int(checkpoint(self.db.conn))
         return counts
 
     def entry_ids(self) -> list[str]:
