@@ -35,6 +35,7 @@ from datasette_plugins.web import (
     request_language,
     static_url,
 )
+from indexer.personal_data import draft_name_hits, indexed_actors
 from kb.app import capture
 from kb.app.auth import valid_name
 from kb.app.capture import HEADINGS, default_sprint
@@ -111,6 +112,22 @@ def _nudge(state: KBState, entry) -> tuple[list, list[dict]]:
     return state.run(work)
 
 
+def _person_names(state: KBState, draft: capture.Draft) -> list[str]:
+    """Private persons' names in the draft's title and sections (a warning, never a block);
+    the knowledge base's own actors (from the index) and the draft's are not counted."""
+    fields = {"title": draft.title, **{f"section{i}": t for i, (_, t) in enumerate(draft.sections)}}
+
+    def actors(kb):
+        try:
+            return indexed_actors(kb.store) if kb.indexed else set()
+        except KBError:
+            return set()
+
+    known = state.run(actors) | set(draft.actors)
+    found = draft_name_hits(state.config, fields, known)
+    return list(dict.fromkeys(name for names in found.values() for name in names))
+
+
 def _save(state: KBState, draft: capture.Draft) -> capture.Saved:
     """Write and index under the KB write lock; the one embedder is used under the
     state lock (a short hold: one entry is embedded)."""
@@ -147,6 +164,7 @@ async def new_page(datasette, request):
     except capture.CaptureInvalid as exc:
         return await _render_form(datasette, request, context, values, lang,
                                   errors=exc.messages(lang, context["area_names"]), status=400)
+    person_names = await asyncio.to_thread(_person_names, state, draft)
     if form.get("action") == "save":
         try:
             saved = await asyncio.to_thread(_save, state, draft)
@@ -162,6 +180,9 @@ async def new_page(datasette, request):
             datasette.add_message(request, saved_as, datasette.INFO)
         else:
             datasette.add_message(request, t["capture_saved_unindexed"], datasette.WARNING)
+        if person_names:
+            datasette.add_message(request, t["capture_person_names"].format(names=", ".join(person_names)),
+                                  datasette.WARNING)
         return Response.redirect(url + "#related")  # Datasette sets the message cookie
     # compared under a provisional id, so a same-titled existing entry is not skipped as "itself"
     _, probe = capture.build(state.config, draft, "draft--preview")
@@ -169,12 +190,12 @@ async def new_page(datasette, request):
     return await _render_form(
         datasette, request, context, values, lang,
         preview_html=preview_html(draft), similar=similar, duplicates=duplicates,
-        previewed=True,
+        previewed=True, person_names=person_names,
     )
 
 
 async def _render_form(datasette, request, context, values, lang, *, errors=None, status=200,
-                       preview_html=None, similar=None, duplicates=None, previewed=False):
+                       preview_html=None, similar=None, duplicates=None, previewed=False, person_names=None):
     state = get_state(datasette)
     headings = HEADINGS.get(lang, HEADINGS["sv"])
     try:
@@ -192,6 +213,7 @@ async def _render_form(datasette, request, context, values, lang, *, errors=None
         "preview_html": preview_html,
         "similar": similar or [],
         "duplicates": duplicates or [],
+        "person_names": person_names or [],
         "previewed": previewed,
         "max_section": capture.WEB_LIMITS.section,
         "other_lang": "en" if lang == "sv" else "sv",

@@ -66,7 +66,7 @@ def parse_action(path: Path, config: KBConfig, *, lessons: Collection[str] | Non
         lists[key], error = as_list(meta.get(key))
         if error:
             problems.append(Problem(path, line_of(key), f"{key}: {error}"))
-    if not lists["lessons"]:
+    if not lists["lessons"] and not _erased(meta.get("erased_lessons")):  # `kb forget` took them all
         problems.append(Problem(path, line_of("lessons"), "an action answers at least one lesson: lessons: [ENTRY_ID]"))
     problems += reference_problems(path, line_of("lessons"), line_of("roadmap"), lists["lessons"], lists["roadmap"],
                                    lessons, roadmap_actions)
@@ -109,6 +109,11 @@ def reference_problems(path: Path, lessons_line: int, roadmap_line: int, cited_l
         problems += [Problem(path, roadmap_line, f"unknown roadmap action {c!r}: see roadmaps/*.md for the ids")
                      for c in cited_roadmap if c not in roadmap_actions]
     return problems
+
+
+def _erased(value) -> bool:
+    """``erased_lessons: N``: how many of the action's lessons `kb forget` erased."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def _history(value) -> tuple[list[StatusChange], str | None]:

@@ -17,6 +17,7 @@ from indexer.chunk import ChunkSettings, chunk_entry
 from indexer.discover import load_entries
 from indexer.embed import PASSAGE
 from indexer.embed_cache import with_cache
+from indexer.personal_data import name_warnings
 from indexer.roadmaps import roadmap_problems
 from kb.core import vector_index
 from kb.core.errors import Problem
@@ -110,6 +111,8 @@ def build_index(
                 store.delete_entries(report.deleted)
                 store.set_meta("generation", store.generation + 1)
 
+    # private persons named in free text: a warning with the file and line (never blocks)
+    report.problems += name_warnings(config, loaded.entries)
     planned = [(entry, chunk_entry(entry, embedder.count_tokens, settings)) for entry in to_embed]
     total = sum(len(chunks) for _, chunks in planned)
     bar = progress(total, "Embedding") if (progress and total) else None

@@ -22,6 +22,7 @@ import numpy as np
 
 from indexer.embed import PASSAGE, Embedder, HashEmbedder
 from kb.core.config import cache_dir
+from kb.core.store import checkpoint
 
 CACHE_FILE = "embeddings.sqlite"
 
@@ -78,6 +79,22 @@ class EmbeddingCache:
                 "values (?, ?, ?, ?, ?)",
                 rows,
             )
+
+    def erase(self, hashes: Iterable[str]) -> int:
+        """Delete the vectors of these texts (every model and kind) for good: overwritten with
+        zeros and the write-ahead log emptied (``kb forget``). Returns how many went; the log
+        stays (until SQLite empties it) only if another process kept it busy for 10 s."""
+        wanted = list(dict.fromkeys(hashes))
+        removed = 0
+        self.conn.execute("PRAGMA secure_delete=ON")
+        with self.conn:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                cursor = self.conn.execute(
+                    f"delete from embeddings where sha256 in ({','.join('?' * len(part))})", part)
+                removed += cursor.rowcount
+        checkpoint(self.conn)
+        return removed
 
     def count(self) -> int:
         return int(self.conn.execute("select count(*) from embeddings").fetchone()[0])

@@ -237,3 +237,12 @@ def set_auth(root, body: str, writers: dict[str, str] | None = None) -> None:
     if writers:
         table += "\nwriters = { " + ", ".join(f'{k} = "{v}"' for k, v in writers.items()) + " }"
     path.write_text(text + "\n\n[auth]\n" + table + "\n", encoding="utf-8")
+
+
+def run(ds, scenario):
+    """Datasette started, then ``scenario(browser)`` run with one cookie-keeping client."""
+    async def go():
+        await ds.invoke_startup()
+        return await scenario(Browser(ds))
+
+    return asyncio.run(go())

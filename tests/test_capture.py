@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 
 import pytest
@@ -20,7 +19,7 @@ from kb.core.errors import KBError
 from kb.core.store import Store
 from search.similar import similar_to_unsaved
 
-from .helpers import FORM, PASSWORD, Browser, draft, entry_files
+from .helpers import FORM, PASSWORD, draft, entry_files, run
 
 
 @pytest.fixture
@@ -220,14 +219,6 @@ def test_eight_writer_processes_five_entries_each(indexed_kb):
 
 
 # --- the web form -----------------------------------------------------------------------------
-def run(ds, scenario):
-    async def go():
-        await ds.invoke_startup()
-        return await scenario(Browser(ds))
-
-    return asyncio.run(go())
-
-
 def test_anonymous_get_goes_to_sign_in_and_anonymous_post_is_refused(web_kb):
     ds = make_datasette(web_kb)
     before = entry_files(web_kb)

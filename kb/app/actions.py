@@ -144,6 +144,19 @@ def set_status(config: KBConfig, action_id: str, status: str, *, note: str = "",
     return parse_action(action.path, config)
 
 
+def remove_lesson(config: KBConfig, action: LearningAction, entry_id: str) -> bool:
+    """Take an erased entry out of the action's lessons (``kb forget``; the caller holds the
+    write lock). The action keeps its file, since it records a decision, and counts the
+    lessons taken from it in ``erased_lessons``; one left with no lesson stays valid because
+    of that count. Returns True when no lesson is left."""
+    lessons = [lesson for lesson in action.lessons if lesson != entry_id]
+    erased = int(action.extra.get("erased_lessons") or 0) + (len(action.lessons) - len(lessons))
+    content = _updated(action, {"lessons": lessons, "erased_lessons": erased}, evidence="", lang=config.language)
+    parse_action(action.path, config, text=content)  # read as kb validate would, before it lands
+    atomic_write_text(action.path, content)
+    return not lessons
+
+
 # --- helpers ------------------------------------------------------------------------------
 def _find(config: KBConfig, action_id: str) -> LearningAction:
     found = load_actions(config)

@@ -96,5 +96,19 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
     return parse_question(current.path, config)
 
 
+def remove_entry(config: KBConfig, question: LearningQuestion, entry_id: str) -> None:
+    """Take an erased entry out of a learning question's entries (``kb forget``; the caller
+    holds the write lock). The question stays, with or without entries."""
+    meta = {"id": question.id, "question": question.question, "owner": question.owner,
+            "opened": question.opened, "status": question.status,
+            "entries": [e for e in question.entries if e != entry_id], "closed": question.closed,
+            **question.extra}
+    meta = {k: v for k, v in meta.items() if v is not None}
+    body = question.body.rstrip("\n")
+    content = document_text(meta, []) + (body + "\n" if body else "")
+    parse_question(question.path, config, text=content)  # read as kb validate would, before it lands
+    atomic_write_text(question.path, content)
+
+
 def _ids(members) -> list[str]:
     return [m if isinstance(m, str) else getattr(m, "id", None) or m["id"] for m in members]

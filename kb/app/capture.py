@@ -29,6 +29,7 @@ from indexer.build import index_entries
 from indexer.parse import parse_text
 from kb.app import git_commit
 from kb.app.documents import document_text, free_id, has_control_characters, slugify
+from kb.core import audit
 from kb.core.config import ENTRY_TYPES, KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, KBError
@@ -322,16 +323,19 @@ def write_entry_file(config: KBConfig, draft: Draft, *, taken: set[str] | None =
 
 
 def save(config: KBConfig, draft: Draft, embedder=None, *, template: bool = False,
-         commit: bool | None = None, commit_message: str | None = None) -> Saved:
+         commit: bool | None = None, commit_message: str | None = None, who: str | None = None) -> Saved:
     """Write one entry, index it and commit it, all under the write lock: the one way an
     entry is created (the form, ``kb new``, ``kb new --from-stdin``).
 
     With no embedder (or no usable index) the file is written and ``indexed`` is False.
     ``commit``: commit the file to git (None: as kb.toml's ``[capture] git_commit`` says);
     a failed commit leaves the entry saved, with a warning. ``commit_message`` may name the
-    chosen id as ``{id}``."""
+    chosen id as ``{id}``. The audit log records who (``who``, else the draft's author, else
+    the local user) created which file."""
     with write_lock(config.state_dir):
         path, entry = write_entry_file(config, draft, template=template)
+        audit.record(config.state_dir, who or draft.author or None, "entry.create",
+                     path=entry.rel_path or path.as_posix(), id=entry.id)
         indexed = False
         if embedder is not None:
             try:

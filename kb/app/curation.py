@@ -15,10 +15,11 @@ from pathlib import Path
 
 from indexer.discover import load_entries
 from indexer.parse import load_yaml
+from kb.core import audit
 from kb.core.config import KBConfig
 from kb.core.decisions import CONFIRMING, HEADER, VERDICTS, Decision, decisions_path, load_decisions
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
-from kb.core.files import atomic_write_text
+from kb.core.files import atomic_write_text, write_lock
 
 
 def record_link(
@@ -29,8 +30,10 @@ def record_link(
     *,
     note: str = "",
     today: dt.date | None = None,
+    who: str | None = None,
 ) -> Decision:
-    """Record a facilitator's verdict on the pair (A, B). Validates both ids."""
+    """Record a facilitator's verdict on the pair (A, B). Validates both ids. The files are
+    written under the write lock and the verdict goes to the audit log (``who`` decided)."""
     if verdict not in VERDICTS:
         raise KBError(f"unknown verdict {verdict!r}", hint=f"Use one of: {', '.join(VERDICTS)}.")
     if a == b:
@@ -47,17 +50,22 @@ def record_link(
     decision = Decision(first, second, verdict, (today or dt.date.today()).isoformat(), note)
 
     confirm = verdict in CONFIRMING
-    # a confirmation goes into A's list; a rejection takes the link out of both lists
-    for source, target in ((a, b),) if confirm else ((a, b), (b, a)):
-        path = entries[source].path
-        text = path.read_text(encoding="utf-8")
-        edited = set_related(text, target, present=confirm)
-        if edited != text:
-            atomic_write_text(path, edited)
+    changed = []
+    with write_lock(config.state_dir):
+        # a confirmation goes into A's list; a rejection takes the link out of both lists
+        for source, target in ((a, b),) if confirm else ((a, b), (b, a)):
+            path = entries[source].path
+            text = path.read_text(encoding="utf-8")
+            edited = set_related(text, target, present=confirm)
+            if edited != text:
+                atomic_write_text(path, edited)
+                changed.append(entries[source].rel_path)
 
-    kept = [d for d in load_decisions(config.root) if (d.a, d.b) != (first, second)]
-    lines = sorted(d.line() for d in [*kept, decision])
-    atomic_write_text(decisions_path(config.root), "\n".join([HEADER, *lines]) + "\n")
+        kept = [d for d in load_decisions(config.root) if (d.a, d.b) != (first, second)]
+        lines = sorted(d.line() for d in [*kept, decision])
+        atomic_write_text(decisions_path(config.root), "\n".join([HEADER, *lines]) + "\n")
+        audit.record(config.state_dir, who, "verdict", path=decisions_path(config.root).name, a=first, b=second,
+                     verdict=verdict, files=changed)
     return decision
 
 

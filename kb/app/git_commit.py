@@ -66,3 +66,14 @@ def _git(root: Path, env: dict, *args: str, hint: str | None = None) -> str:
         raise GitError(f"{root}: `git {' '.join(args[:2])}` failed: {detail[-1] if detail else done.returncode}",
                        hint=hint)
     return done.stdout
+
+
+def in_history(config: KBConfig, path: Path) -> bool:
+    """Whether git has ever committed ``path`` (``kb forget`` says so: the file is erased from
+    the folder, not from the repository's history)."""
+    try:
+        out = _git(config.root, dict(os.environ), "log", "--all", "--format=%H", "-1", "--",
+                   os.path.relpath(path, config.root))
+    except GitError:
+        return False  # not a repository, or no git
+    return bool(out.strip())

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from indexer.parse import parse_text
 from kb.app.capture import (
     IMPORT_LIMITS,
     CaptureInvalid,
@@ -33,11 +34,15 @@ from kb.app.capture import (
     taken_ids,
     write_entry_file,
 )
-from kb.app.documents import slugify
+from kb.app.documents import document_text, slugify
+from kb.core import audit
 from kb.core.config import CONFIG_NAME, ENTRY_TYPES, Area, KBConfig
-from kb.core.errors import KBError
-from kb.core.files import atomic_write_text, write_lock
+from kb.core.errors import EntryInvalid, KBError
+from kb.core.files import atomic_write_text, create_exclusive, write_lock
 
+# the columns of `kb export`'s entries.jsonl that `kb import` recognises it by
+EXPORT_KEYS = ("id", "title", "area", "date", "type", "sections", "body")
+EXPORT_LISTS = ("tags", "actors", "roadmap", "policy", "related")
 TARGETS = ("id", "title", "area", "date", "sprint", "type", "tags", "actors", "roadmap", "author")
 LIST_TARGETS = ("tags", "actors", "roadmap")
 FORMATS = ("csv", "xlsx", "jsonl")
@@ -286,7 +291,7 @@ def row_to_draft(values: dict, mapping: Mapping, config: KBConfig, new_areas: di
 
 # --- the import ---------------------------------------------------------------------------------
 def run_import(config: KBConfig, path: Path, mapping: Mapping, *, write: bool = False,
-               fmt: str | None = None) -> ImportReport:
+               fmt: str | None = None, who: str | None = None) -> ImportReport:
     started = time.perf_counter()
     columns, rows = read_register(Path(path), fmt)
     mapping.check(columns)
@@ -327,7 +332,111 @@ def run_import(config: KBConfig, path: Path, mapping: Mapping, *, write: bool = 
                 report.rows.append(RowResult(number, "error", message="; ".join(exc.lines(mapping.lang))))
             except KBError as exc:
                 report.rows.append(RowResult(number, "error", message=str(exc)))
-    report.new_areas = [a for s, a in new_areas.items()]
+        report.new_areas = [a for s, a in new_areas.items()]
+        if write:
+            record_import(config, report, who)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def record_import(config: KBConfig, report: ImportReport, who: str | None = None) -> None:
+    """One audit event for a written import: the register, the counts, the files created and
+    the areas added to kb.toml."""
+    audit.record(config.state_dir, who, "import", path=Path(report.source).name,
+                 counts={s: report.count(s) for s in ("new", "exists", "duplicate", "error")},
+                 files=[r.path for r in report.rows if r.status == "new"],
+                 areas=[a.slug for a in report.new_areas] or None)
+
+
+# --- reading our own export back -------------------------------------------------------------------
+def is_export(columns: list[str]) -> bool:
+    """Whether a JSONL file's columns are those of ``kb export``'s ``entries.jsonl``."""
+    return all(key in columns for key in EXPORT_KEYS)
+
+
+def export_text(values: dict) -> str:
+    """The entry file for one row of ``entries.jsonl``: its fields as front matter (the other
+    keys it had come from ``extra``), then its Markdown body as it was."""
+    date_text = _text(values.get("date"))
+    try:
+        date: dt.date | str = dt.date.fromisoformat(date_text)
+    except ValueError:
+        date = date_text  # parsed below, where a bad date is the row's error
+    meta: dict = {"id": _text(values.get("id")), "title": _text(values.get("title")),
+                  "area": _text(values.get("area")), "date": date, "sprint": values.get("sprint"),
+                  "type": _text(values.get("type"))}
+    for key in EXPORT_LISTS:
+        value = values.get(key)
+        if value:
+            meta[key] = [str(v) for v in value] if isinstance(value, list) else split_list(str(value))
+    extra = values.get("extra")
+    if isinstance(extra, dict):
+        meta.update({k: v for k, v in extra.items() if k not in meta})
+    meta = {k: v for k, v in meta.items() if v is not None}
+    body = str(values.get("body") or "")
+    return document_text(meta, []) + (body if body.endswith("\n") or not body else body + "\n")
+
+
+def run_export_import(config: KBConfig, path: Path, *, write: bool = False, add_areas_from_rows: bool = False,
+                      who: str | None = None) -> ImportReport:
+    """``kb import entries.jsonl`` of a file made by ``kb export``: no mapping needed; the
+    same ids, fields and sections come back. Rows whose id the knowledge base already holds
+    are left alone (importing twice creates nothing); an area kb.toml does not have is a
+    row error, unless ``add_areas_from_rows`` adds it (with the row's ``area_name``)."""
+    started = time.perf_counter()
+    columns, rows = read_register(Path(path), "jsonl")
+    if not is_export(columns):
+        raise MappingError(f"{Path(path).name}: not an entries.jsonl made by `kb export`",
+                           hint="Say which column is which with --map and --section.")
+    report = ImportReport(source=str(path), written=write)
+    new_areas: dict[str, Area] = {}
+    with write_lock(config.state_dir) if write else _nothing():
+        taken = taken_ids(config)
+        seen: dict[str, int] = {}
+        for number, values in rows:
+            if isinstance(values, str):
+                report.rows.append(RowResult(number, "error", message=values))
+                continue
+            entry_id, area, title = _text(values.get("id")), _text(values.get("area")), _text(values.get("title"))
+            if entry_id in seen:
+                report.rows.append(RowResult(number, "duplicate", entry_id, area, title,
+                                             message=f"same id as row {seen[entry_id]}"))
+                continue
+            seen[entry_id] = number
+            if entry_id in taken:
+                report.rows.append(RowResult(number, "exists", entry_id, area, title,
+                                             message="already in the knowledge base"))
+                continue
+            if area not in config.areas and area not in new_areas:
+                if not (add_areas_from_rows and area and slugify(area) == area):
+                    report.rows.append(RowResult(number, "error", entry_id, area, title, message=(
+                        f"unknown area {area!r}: copy kb.toml from the export first, or add --add-areas")))
+                    continue
+                new_areas[area] = Area(slug=area, name=_text(values.get("area_name")) or area)
+            target = dataclasses.replace(config, areas={**config.areas, **new_areas})
+            text = export_text(values)
+            file_path = target.entries_dir / area / f"{entry_id}.md"
+            try:
+                entry = parse_text(text, file_path, target)
+            except EntryInvalid as exc:
+                report.rows.append(RowResult(number, "error", entry_id, area, title,
+                                             message="; ".join(p.message for p in exc.problems)))
+                continue
+            if write:
+                if new_areas.keys() - config.areas.keys():
+                    config = add_areas(config, [a for s, a in new_areas.items() if s not in config.areas])
+                try:
+                    create_exclusive(file_path, text)
+                except FileExistsError:
+                    report.rows.append(RowResult(number, "exists", entry_id, area, title,
+                                                 message=f"{file_path.name} already exists; not overwritten"))
+                    continue
+                taken.add(entry_id)
+            report.rows.append(RowResult(number, "new", entry.id, entry.area, entry.title,
+                                         file_path.relative_to(config.root).as_posix()))
+        report.new_areas = list(new_areas.values())
+        if write:
+            record_import(config, report, who)
     report.seconds = time.perf_counter() - started
     return report
 

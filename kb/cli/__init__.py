@@ -44,6 +44,11 @@ COMMANDS = {
     "report": "facilitation:report",
     "pictures": "facilitation:pictures",
     "digest": "facilitation:digest",
+    "audit": "governance:audit",
+    "forget": "governance:forget",
+    "export": "operations:export",
+    "backup": "operations:backup",
+    "restore": "operations:restore",
 }
 
 

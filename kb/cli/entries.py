@@ -11,6 +11,7 @@ from indexer.actions import load_actions
 from indexer.agenda import load_agenda
 from indexer.discover import load_entries
 from indexer.parse import parse_entry
+from indexer.personal_data import name_warnings
 from indexer.roadmaps import roadmap_problems
 from kb.app.actions import roadmap_action_ids
 from kb.app.auth import hash_password
@@ -22,7 +23,15 @@ from kb.app.capture import (
     save,
     template_draft,
 )
-from kb.app.importer import Mapping, MappingError, iter_preview, load_area_map, parse_pairs, run_import
+from kb.app.importer import (
+    Mapping,
+    MappingError,
+    iter_preview,
+    load_area_map,
+    parse_pairs,
+    run_export_import,
+    run_import,
+)
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli.options import handle_errors, json_option, print_json, root_option
 from kb.core import config as config_module
@@ -40,6 +49,7 @@ def validate(root, as_json):
     config = config_module.load(root)
     result = load_entries(config)
     result.problems.extend(roadmap_problems(config, result.entries))
+    result.problems.extend(name_warnings(config, result.entries))
     # actions and learning questions may cite only lessons (and roadmap actions) that exist
     lessons = {e.id for e in result.entries}
     result.problems.extend(load_actions(config, lessons=lessons, roadmap_actions=roadmap_action_ids(config)).problems)
@@ -206,7 +216,9 @@ def import_(file, root, maps, sections, area, area_from, area_map, add_areas, en
     \b
     Dry run by default; add --write to create the files, then run `kb index`.
     Importing again creates no duplicates (ids come from --map id=COLUMN or the content).
-    A bad row is reported with its row number and skipped.
+    A bad row is reported with its row number and skipped. An entries.jsonl made by
+    `kb export` needs no mapping: the same ids, fields and sections come back
+    (--add-areas adds the areas kb.toml lacks).
     \b
     Example:
       kb import lessons.xlsx --map title=Rubrik,date=Datum,id=Nr --area-from Område \\
@@ -215,8 +227,15 @@ def import_(file, root, maps, sections, area, area_from, area_map, add_areas, en
     """
     from pathlib import Path
 
-    config = config_module.load(root, require_areas=not (add_areas and area_from))
+    config = config_module.load(root, require_areas=not add_areas)
     try:
+        if not (maps or sections or area or area_from):
+            # no mapping: a file made by `kb export` (entries.jsonl), or a usage error saying so
+            if (fmt or Path(file).suffix.lower().lstrip(".")) not in ("jsonl", "ndjson"):
+                raise MappingError("give --map and --section (or import an entries.jsonl made by `kb export`)")
+            report = run_export_import(config, Path(file), write=write, add_areas_from_rows=add_areas)
+            _print_import(report, write, as_json)
+            return
         mapping = Mapping(
             fields=dict(parse_pairs(maps, "--map")),
             sections=parse_pairs(sections, "--section") if sections else [],
@@ -231,6 +250,10 @@ def import_(file, root, maps, sections, area, area_from, area_map, add_areas, en
         report = run_import(config, Path(file), mapping, write=write, fmt=fmt)
     except MappingError as exc:
         raise click.UsageError(str(exc) + (f"\nHint: {exc.hint}" if exc.hint else "")) from None
+    _print_import(report, write, as_json)
+
+
+def _print_import(report, write: bool, as_json: bool) -> None:
     if as_json:
         print_json(report.to_dict())
         return

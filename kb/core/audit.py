@@ -50,5 +50,22 @@ def read(state_dir: Path) -> list[dict]:
     return events
 
 
+def select(events: list[dict], *, since: str | None = None, who: str | None = None,
+           action: str | None = None) -> list[dict]:
+    """The events on or after ``since`` (an ISO date or time, compared in UTC), by ``who``,
+    of ``action`` (``entry`` also matches ``entry.create`` and ``entry.forget``)."""
+    out = []
+    for event in events:
+        if since and str(event.get("at", ""))[: len(since)] < since:
+            continue
+        if who and event.get("who") != who:
+            continue
+        name = str(event.get("action", ""))
+        if action and name != action and not name.startswith(action + "."):
+            continue
+        out.append(event)
+    return out
+
+
 def _local_user() -> str:
     return os.environ.get("USER") or os.environ.get("USERNAME") or "local"

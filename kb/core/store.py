@@ -146,6 +146,24 @@ def decode_matrix(blobs: Sequence[bytes], dim: int) -> np.ndarray:
     return np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), dim).astype(np.float32)
 
 
+CHECKPOINT_WAIT_MS = 10_000  # how long an erasure waits for readers to let go of the log
+
+
+def checkpoint(conn: sqlite3.Connection) -> bool:
+    """Copy the write-ahead log into the database file and empty it, so that no older copy
+    of a page (with erased text) stays in ``-wal``. A reader in the middle of a query holds
+    the log: SQLite's busy handler waits for it up to :data:`CHECKPOINT_WAIT_MS`. False when
+    it could not be emptied; SQLite empties it later, at the latest when the last connection
+    closes."""
+    before = conn.execute("PRAGMA busy_timeout").fetchone()[0]
+    conn.execute(f"PRAGMA busy_timeout = {int(CHECKPOINT_WAIT_MS)}")
+    try:
+        busy, _, _ = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        conn.execute(f"PRAGMA busy_timeout = {int(before)}")
+    return not busy
+
+
 class Store:
     """The knowledge base's SQLite file."""
     def __init__(self, path: Path | str, *, read_only: bool = False):
@@ -243,6 +261,34 @@ class Store:
                 self.db.execute("delete from chunks_fts where rowid = ?", [chunk_id])
             self.db.execute("delete from chunks where entry_id = ?", [entry_id])
             self.db.execute("delete from entries where id = ?", [entry_id])
+
+    def erase_entries(self, ids: Sequence[str]) -> dict[str, int]:
+        """Delete entries for good (``kb forget``): their rows and chunks, their words in the
+        full-text index, their ids in other entries' ``related`` lists; deleted content is
+        overwritten with zeros (``secure_delete``), the full-text index is merged so no
+        segment keeps their words, and the write-ahead log is emptied into the file.
+        Returns the number of entries and chunks removed, and ``wal_emptied`` (0 when a
+        reader kept the log busy: SQLite empties it later)."""
+        ids = list(ids)
+        placeholders = ",".join("?" * len(ids))
+        counts = {
+            "entries": self.db.execute(f"select count(*) from entries where id in ({placeholders})", ids).fetchone()[0],
+            "chunks": self.db.execute(f"select count(*) from chunks where entry_id in ({placeholders})", ids).fetchone()[0],
+        }
+        self.db.execute("PRAGMA secure_delete=ON")
+        with self.db.atomic():
+            self.delete_entries(ids)
+            for other, related in self.db.execute("select id, related from entries").fetchall():
+                values = json.loads(related) if related else []
+                kept = [v for v in values if v not in ids]
+                if kept != values:
+                    self.db.execute("update entries set related = ? where id = ?",
+                                    [json.dumps(kept, ensure_ascii=False), other])
+            # FTS5 only marks deleted rows; merging the segments drops their words for good
+            self.db.execute("insert into chunks_fts(chunks_fts) values('optimize')")
+            self.set_meta("generation", self.generation + 1)
+        counts["wal_emptied"] = int(checkpoint(self.db.conn))
+        return counts
 
     def entry_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("select id from entries order by id")]

@@ -622,6 +622,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "om de skiljer sig.",
         "This is very close to a lesson that already exists: {title}. Consider adding to it instead, "
         "or save if they differ."),
+    "capture_person_names": (
+        "Texten nämner {names}, som ser ut som en privatpersons namn. Skriv hellre rollen (t.ex. "
+        "”projektledaren på gatukontoret”): namn är personuppgifter som sprids till sökindex, underlag "
+        "och exporter.",
+        "The text names {names}, which looks like a private person's name. Write the role instead "
+        "(e.g. “the project manager at the streets department”): names are personal data that spread "
+        "into the search index, briefs and exports."),
     "capture_fix_errors": ("Rätta fälten nedan; inget har sparats.",
                            "Fix the fields below; nothing was saved."),
     "capture_signed_in_as": ("Inloggad som {name}", "Signed in as {name}"),
