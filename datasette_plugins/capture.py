@@ -299,7 +299,7 @@ async def logout_page(datasette, request):
 
 
 _NEXT_RE = re.compile(r"^/-/kb/(new|search|actions|actions/new|actions/[A-Za-z0-9][A-Za-z0-9._-]{0,199}|agenda"
-                      r"|obstacles)$")
+                      r"|obstacles)(\?[A-Za-z0-9=&%._,+-]{0,400})?$")  # a query of plain characters only
 
 
 def _safe_next(value: str) -> str:

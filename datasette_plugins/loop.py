@@ -55,7 +55,8 @@ def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -
             "agenda": datasette.urls.path("/-/kb/agenda"),
             "new_action": datasette.urls.path("/-/kb/actions/new"),
             "login": datasette.urls.path("/-/kb/login") + "?" + urlencode(
-                {"next": request.path, **({"lang": lang} if lang != "sv" else {})}),
+                {"next": request.path + (f"?{request.query_string}" if request.query_string else ""),
+                 **({"lang": lang} if lang != "sv" else {})}),
             "feed": datasette.urls.path("/-/kb/actions.atom"),
             "suffix": suffix,
         },
