@@ -169,3 +169,21 @@ def test_atom_feeds_are_valid_for_a_real_feed_parser(loop_root):
     assert not due.bozo and [e.title for e in due.entries][0].startswith("Kapacitetsbesked före projektering")
     assert "försenad" in due.entries[0].title and due.entries[0].author == "Stadsfastigheter"
     assert bad.status_code == 400
+
+
+@pytest.mark.parametrize(("wanted", "landing"), [
+    ("/-/kb/actions/new?lesson=laddplatser", "/-/kb/actions/new?lesson=laddplatser"),
+    ("/-/kb/agenda", "/-/kb/agenda"),
+    ("//evil.example/x", "/-/kb/new"),
+    ("https://evil.example/", "/-/kb/new"),
+    ("/-/kb/actions/new?lesson=x%22%3E<script>", "/-/kb/new"),
+    ("/-/kb/../../etc", "/-/kb/new"),
+])
+def test_sign_in_returns_only_to_our_own_pages(loop_root, wanted, landing):
+    async def scenario(b):
+        token = await b.token("/-/kb/login")
+        return await b.post("/-/kb/login", {"csrftoken": token, "username": "erik", "password": PASSWORD,
+                                            "next": wanted})
+
+    response = run(loop_root, scenario)
+    assert response.status_code == 302 and response.headers["location"] == landing
