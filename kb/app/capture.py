@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import re
 import sqlite3
 import sys
@@ -158,8 +159,6 @@ def draft_from_form(form: Mapping[str, str], *, author: str = "", default_lang: 
 def draft_from_json(text: str, *, lang: str = "sv") -> Draft:
     """``kb new --from-stdin``: one JSON object with the form's fields; ``sections`` may be
     ``{heading: text}`` (any headings) instead of happened/learned/next."""
-    import json
-
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

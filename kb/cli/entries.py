@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from pathlib import Path
 
 import click
 
@@ -225,8 +226,6 @@ def import_(file, root, maps, sections, area, area_from, area_map, add_areas, en
         --area-map "Mobilitet=mobilitet,Energi=energi" --section "Vad hände?=Händelse" \\
         --section "Vad lärde vi oss?=Lärdom" --write
     """
-    from pathlib import Path
-
     config = config_module.load(root, require_areas=not add_areas)
     try:
         if not (maps or sections or area or area_from):
