@@ -208,15 +208,16 @@ class Corpus:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1, norms)
 
-    def shared_fields(self, i: int, j: int) -> list[str]:
-        """Tags, actors and roadmap ids the two entries share, rarest first."""
+    def shared_field_values(self, i: int, j: int) -> dict[str, list[str]]:
+        """Tags, actors and roadmap ids the two entries share, per field, rarest first."""
         counts = self._field_counts()
         a, b = self.rows[self.ids[i]], self.rows[self.ids[j]]
-        shared = []
+        out: dict[str, list[str]] = {}
         for key in ("tags", "actors", "roadmap"):
-            for value in set(_lower(a.get(key))) & set(_lower(b.get(key))):
-                shared.append((counts[(key, value)], f"{key[:-1] if key != 'roadmap' else key}:{value}"))
-        return [label for _, label in sorted(shared)]
+            shared = set(_lower(a.get(key))) & set(_lower(b.get(key)))
+            if shared:
+                out[key] = sorted(shared, key=lambda v: (counts[(key, v)], v))
+        return out
 
     def field_overlap(self) -> np.ndarray:
         """IDF-weighted count of shared rare tags/actors/roadmap ids, for all pairs."""

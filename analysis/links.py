@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from analysis.corpus import Corpus, load_corpus, words_with_surface
+from analysis.reasons import Reason
 from kb.core.decisions import load_decisions
 from search.text import make_snippet
 
@@ -50,13 +51,14 @@ class Synergy:
     title_b: str = ""
     rank_a: int | None = None  # where b stands among a's other-area partners (1 = best)
     rank_b: int | None = None
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     match: dict = field(default_factory=dict)
     note: str = ""
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["score"] = round(float(self.score), 3)
+        data["reasons"] = [r.to_dict() for r in self.reasons]
         return data
 
 
@@ -230,22 +232,30 @@ def explain(corpus: Corpus, s: Synergy) -> None:
             "section_a": sa.heading, "line_a": sa.line, "snippet_a": _snippet(sa),
             "section_b": sb.heading, "line_b": sb.line, "snippet_b": _snippet(sb),
         }
-        s.reasons.append(f"section '{sa.heading}' of {s.a} matches '{sb.heading}' of {s.b}")
+        s.reasons.append(Reason("reason_section_match", {
+            "section_a": sa.heading, "area_a": s.area_a, "section_b": sb.heading, "area_b": s.area_b}))
     if s.rank_a == 1 and s.rank_b == 1:
-        s.reasons.append("mutual best other-area match")
+        s.reasons.append(Reason("reason_mutual_best"))
     elif s.rank_a and s.rank_b and max(s.rank_a, s.rank_b) <= PER_ENTRY_K:
-        s.reasons.append(f"mutual top-{PER_ENTRY_K} (ranks {s.rank_a} and {s.rank_b})")
+        s.reasons.append(Reason("reason_mutual_top", {"k": PER_ENTRY_K, "rank_a": s.rank_a, "rank_b": s.rank_b}))
     elif s.rank_a is not None or s.rank_b is not None:
-        best_rank = min(r for r in (s.rank_a, s.rank_b) if r is not None)
-        s.reasons.append(f"top-{best_rank} other-area match for one side")
-    shared = corpus.shared_fields(i, j)
-    if shared:
-        s.reasons.append("shares " + ", ".join(shared[:5]))
+        rank, area = min((r, a) for r, a in ((s.rank_a, s.area_a), (s.rank_b, s.area_b)) if r is not None)
+        s.reasons.append(Reason("reason_one_side_top", {"rank": rank, "area": area}))
+    s.reasons += shared_field_reasons(corpus, i, j)
     rare = shared_rare_words(corpus, i, j)
     if rare:
-        s.reasons.append("rare words in common: " + ", ".join(rare))
+        s.reasons.append(Reason("reason_rare_words", {"words": rare}))
     if s.status == "confirmed":
-        s.reasons.insert(0, "confirmed by a facilitator" + (f": {s.note}" if s.note else ""))
+        s.reasons.insert(0, Reason("reason_confirmed_note", {"note": s.note}) if s.note else Reason("reason_confirmed"))
+
+
+FIELD_REASONS = {"tags": "reason_shared_tags", "actors": "reason_shared_actors", "roadmap": "reason_shared_roadmap"}
+
+
+def shared_field_reasons(corpus: Corpus, i: int, j: int, top: int = 5) -> list[Reason]:
+    """One reason per kind of front-matter field the two entries share (rarest values first)."""
+    shared = corpus.shared_field_values(i, j)
+    return [Reason(code, {"values": shared[key][:top]}) for key, code in FIELD_REASONS.items() if shared.get(key)]
 
 
 def _snippet(section) -> str:

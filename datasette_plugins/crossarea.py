@@ -22,6 +22,7 @@ from analysis.corpus import load_corpus
 from analysis.duplicates import find_duplicates
 from analysis.links import area_links, find_synergies, synergies
 from analysis.obstacles import recurring_obstacles
+from analysis.reasons import render_reason
 from datasette_plugins.state import get_state
 from datasette_plugins.web import (
     html_page,
@@ -76,11 +77,14 @@ def matrix_rows(links) -> list[dict]:
 
 
 def _context(datasette, state, request) -> dict:
-    common = page_context(datasette, state, request_language(request, state))
+    lang = request_language(request, state)
+    common = page_context(datasette, state, lang)
+    names = state.config.area_names()
     return {
         **common,
         "xa_css": static_url(datasette, CSS_FILE),
-        "area_names": {slug: a.name for slug, a in state.config.areas.items()},
+        "area_names": names,
+        "why": lambda reason: render_reason(reason, lang, names),  # a reason in the page's language
         "areas": list(state.config.areas.values()),
         "xa_urls": {name: datasette.urls.path(f"/-/kb/{name}")
                     for name in ("synergies", "obstacles", "conflicts", "links")},

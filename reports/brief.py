@@ -29,6 +29,7 @@ from analysis.corpus import Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix
 from analysis.obstacles import group_obstacles
 from analysis.policy import quote as entry_quote
+from analysis.reasons import render_reasons
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
@@ -166,8 +167,10 @@ def compose_brief(
     ]
 
     found = find_synergies(work, decisions, limit=None, areas=areas or None, since=since)
+    names = kb.config.area_names()
     synergies = [
-        SynergyItem(status=s.status, score=round(float(s.score), 3), a=ref(s.a), b=ref(s.b), reasons=s.reasons)
+        SynergyItem(status=s.status, score=round(float(s.score), 3), a=ref(s.a), b=ref(s.b),
+                    reasons=render_reasons(s.reasons, lang, names))
         for s in found
         if not until or max(rows[s.a]["date"], rows[s.b]["date"]) <= until
     ][:MAX_SYNERGIES]

@@ -494,3 +494,37 @@ def test_many_new_near_duplicates_give_one_summary_line(cross_root):
     assert result.exit_code == 0
     assert "pairs among the new entries look like near-duplicates; `kb duplicates` lists them" in result.stderr
     assert result.stderr.count("looks like a near-duplicate of") == 0
+
+
+# --- reasons as codes, rendered in the reader's language ------------------------------------------
+def test_synergy_and_duplicate_reasons_are_codes_with_parameters(cross_kb):
+    top = synergies(cross_kb, limit=1)[0]
+    codes = [r.code for r in top.reasons]
+    assert codes[0] == "reason_section_match" and "reason_shared_tags" in codes
+    match = top.reasons[0]
+    assert {match.params["area_a"], match.params["area_b"]} == {"mobilitet", "bygg"}  # slugs in the data
+    assert next(r for r in top.reasons if r.code == "reason_shared_tags").params == {"values": ["elnät"]}
+    names = cross_kb.config.area_names()
+    english = [r.render("en", names) for r in top.reasons]
+    swedish = [r.render("sv", names) for r in top.reasons]
+    assert "shared tags: elnät" in english and "samma taggar: elnät" in swedish
+    assert "Mobilitet och transporter" in english[0] and "Bygg och fastigheter" in swedish[0]
+    assert not any("mobilitet)" in line or "(bygg)" in line for line in english + swedish)  # names, not slugs
+    (pair,) = near_duplicates(cross_kb)
+    assert [r.code for r in pair.reasons] == [
+        "reason_close_text", "reason_mutual_nearest", "reason_same_area", "reason_same_sprint"]
+    assert pair.reasons[2].render("en", names) == "same area (Energi)"
+    assert pair.reasons[0].render("sv", names).startswith(f"likhet {pair.score:.3f}: ")
+
+
+def test_cli_renders_reasons_in_english_and_json_keeps_the_codes(cross_root):
+    root = ["--root", str(cross_root)]
+    _run("index", *root, "-q")
+    data = json.loads(_run("synergies", *root, "--json", "-n", "1").stdout)
+    assert data[0]["reasons"][0]["code"] == "reason_section_match"
+    assert {"section_a", "section_b", "area_a", "area_b"} <= set(data[0]["reasons"][0])
+    text = _run("synergies", *root, "-n", "1").stdout
+    assert "- section “" in text and "shared tags: elnät" in text and "Bygg och fastigheter)" in text
+    duplicates = _run("duplicates", *root).stdout
+    assert "each other's nearest entry; same area (Energi); same sprint (2025-S3)" in duplicates
+    assert json.loads(_run("duplicates", *root, "--json").stdout)[0]["reasons"][1] == {"code": "reason_mutual_nearest"}

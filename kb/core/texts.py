@@ -150,6 +150,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "link_status_suggested": ("förslag", "suggested"),
     "link_status_rejected": ("avvisad", "rejected"),
 
+    # reason_ + a code: why an analysis suggests a link (analysis.reasons.Reason); {area*} are
+    # area names, lists come comma-separated
+    "reason_confirmed": ("bekräftad av en facilitator", "confirmed by a facilitator"),
+    "reason_confirmed_note": ("bekräftad av en facilitator: {note}", "confirmed by a facilitator: {note}"),
+    "reason_section_match": ("avsnittet ”{section_a}” ({area_a}) motsvarar ”{section_b}” ({area_b})",
+                             "section “{section_a}” ({area_a}) matches “{section_b}” ({area_b})"),
+    "reason_mutual_best": ("varandras bästa träff i ett annat område", "each other's best match in another area"),
+    "reason_mutual_top": ("bland varandras {k} bästa träffar i andra områden (plats {rank_a} och {rank_b})",
+                          "among each other's {k} best matches in other areas (places {rank_a} and {rank_b})"),
+    "reason_one_side_top": ("plats {rank} bland de bästa träffarna i andra områden för posten från {area}",
+                            "place {rank} among the best matches in other areas for the entry from {area}"),
+    "reason_shared_tags": ("samma taggar: {values}", "shared tags: {values}"),
+    "reason_shared_actors": ("samma aktörer: {values}", "shared actors: {values}"),
+    "reason_shared_roadmap": ("samma färdplansåtgärder: {values}", "shared roadmap actions: {values}"),
+    "reason_rare_words": ("ovanliga ord i båda: {words}", "rare words in common: {words}"),
+    "reason_close_text": ("likhet {similarity:.3f}: {share:.0%} av det typiska avståndet till närmaste granne",
+                          "similarity {similarity:.3f}: {share:.0%} of the typical distance to a nearest neighbour"),
+    "reason_mutual_nearest": ("varandras närmaste post", "each other's nearest entry"),
+    "reason_same_area": ("samma område ({area})", "same area ({area})"),
+    "reason_same_sprint": ("samma sprint ({sprint})", "same sprint ({sprint})"),
+
     # --- roadmaps and policy needs --------------------------------------------------------
     "roadmaps_title": ("Färdplaner", "Roadmaps"),
     "roadmap_actions": ("Åtgärder", "Actions"),
