@@ -282,34 +282,3 @@ def load_corpus(kb) -> Corpus:
         sections=sections,
         area_names={slug: a.name for slug, a in kb.config.areas.items()},
     )
-
-
-def ctfidf_labels(corpus: Corpus, groups: list[list[int]], top: int = 4) -> list[str]:
-    """A readable label per group: its most characteristic words (class-based TF-IDF,
-    the whole corpus as background), shown in their most common written form."""
-    docs = corpus.doc_words()
-    surface: dict[str, Counter] = {}
-    for e in corpus.ids:
-        row = corpus.rows[e]
-        for stem, token in words_with_surface(row["title"] + "\n" + (row.get("body") or "")):
-            surface.setdefault(stem, Counter())[token] += 1
-    total: Counter = Counter()
-    for doc in docs:
-        total.update(doc)
-    avg = sum(total.values()) / max(1, len(groups) or 1)
-    labels = []
-    for members in groups:
-        tf: Counter = Counter()
-        present: Counter = Counter()
-        for i in members:
-            tf.update(docs[i])
-            present.update(docs[i].keys())
-        scored = []
-        for w, c in tf.items():
-            if len(members) > 1 and present[w] < 2:
-                continue  # a label word should describe the group, not one member
-            scored.append((c * math.log(1 + avg / total[w]) * present[w], w))
-        scored.sort(reverse=True)
-        picked = [surface[w].most_common(1)[0][0] for _, w in scored[:top]]
-        labels.append(", ".join(picked) or "(no words)")
-    return labels

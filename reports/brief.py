@@ -158,8 +158,7 @@ def compose_brief(
     groups = group_obstacles(work, since=since, until=until, areas=areas or None)
     obstacles = [
         ObstacleItem(
-            # a group across languages may share no word: then its first title names it
-            label=g.label if g.label != "(no words)" else rows[g.entries[0]]["title"], recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
+            label=g.label, recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
             area_counts=dict(Counter(rows[e]["area"] for e in g.entries).most_common()),
             sprints=g.sprints, entries=[ref(e) for e in g.entries],
         )
