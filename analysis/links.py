@@ -189,11 +189,37 @@ def find_synergies(
         )
     order = {"confirmed": 0, "suggested": 1, "rejected": 2}
     found.sort(key=lambda s: (order[s.status], -s.score, s.a, s.b))
+    found = [s for s in found if s.status == "confirmed"] + spread_out(
+        [s for s in found if s.status == "suggested"]) + [s for s in found if s.status == "rejected"]
     if limit is not None:
         found = found[:limit]
     for s in found:
         explain(corpus, s)
     return found
+
+
+def spread_out(pairs: list[Synergy]) -> list[Synergy]:
+    """The same pairs, each entry's best pair before any entry's second: the pairs whose
+    entries appear in no better pair first (in score order), then those with one entry
+    already shown, and so on.
+
+    An entry near many others (a broad idea, a long lesson) would otherwise fill the top of
+    the list with its own pairs, and a facilitator would read one lesson eight times
+    (linking-notes.md: build the global list from per-entry evidence)."""
+    out: list[Synergy] = []
+    shown: dict[str, int] = {}
+    rest, level = list(pairs), 0  # best first
+    while rest:
+        later = []
+        for s in rest:
+            if max(shown.get(s.a, 0), shown.get(s.b, 0)) <= level:
+                out.append(s)
+                shown[s.a] = shown.get(s.a, 0) + 1
+                shown[s.b] = shown.get(s.b, 0) + 1
+            else:
+                later.append(s)
+        rest, level = later, level + 1
+    return out
 
 
 def _int(value) -> int | None:

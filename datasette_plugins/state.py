@@ -28,8 +28,9 @@ from kb.core import config as config_module
 from kb.core.config import KBConfig
 from kb.core.errors import EntryNotFound
 from kb.core.store import ChunkOwners
+from search.cutoff import AUTO
 from search.filters import Filters
-from search.query import SearchResult, normalise_query
+from search.query import SearchResult, SearchResults, normalise_query
 from search.similar import other_areas_first
 
 PLUGIN_NAME = "kb"
@@ -116,9 +117,9 @@ class KBState:
 
     # --- what the pages and SQL functions ask for ---------------------------------------
     def search(self, query: str, filters: Filters | None = None, limit: int = 10,
-               mode: str = "hybrid") -> list[SearchResult]:
+               mode: str = "hybrid", min_score: float | str | None = AUTO) -> SearchResults:
         query = query[:MAX_QUERY_CHARS]
-        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode))
+        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode, min_score=min_score))
 
     def answers_quickly(self, query: str) -> bool:
         """True when a search for ``query`` needs no embedding (its vector is cached) and the

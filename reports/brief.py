@@ -144,7 +144,8 @@ def compose_brief(
     areas = [a for a in (areas or ()) if a]
     work = corpus
     if theme:
-        hits = kb.search(theme, filters=Filters(since=since, until=until), limit=theme_size)
+        # the theme's world is its nearest entries, close matches or not
+        hits = kb.search(theme, filters=Filters(since=since, until=until), limit=theme_size, min_score=None)
         work = subset_corpus(corpus, {r.id for r in hits})
     rows = work.rows
 

@@ -528,3 +528,26 @@ def test_cli_renders_reasons_in_english_and_json_keeps_the_codes(cross_root):
     duplicates = _run("duplicates", *root).stdout
     assert "each other's nearest entry; same area (Energi); same sprint (2025-S3)" in duplicates
     assert json.loads(_run("duplicates", *root, "--json").stdout)[0]["reasons"][1] == {"code": "reason_mutual_nearest"}
+
+
+def test_each_entrys_best_pair_comes_before_any_entrys_second():
+    from analysis.links import Synergy, spread_out
+
+    def pair(a, b, score):
+        return Synergy(a=a, b=b, area_a="x", area_b="y", score=score, status="suggested")
+
+    hub = [pair("hub", "a", 3.0), pair("hub", "b", 2.9), pair("hub", "c", 2.8), pair("d", "e", 1.0),
+           pair("b", "f", 0.9), pair("a", "g", 0.5)]
+    order = [(s.a, s.b) for s in spread_out(hub)]
+    assert order == [("hub", "a"), ("d", "e"), ("b", "f"), ("hub", "b"), ("a", "g"), ("hub", "c")]
+    assert sorted(order) == sorted((s.a, s.b) for s in hub)  # the same pairs, none lost
+
+
+def test_synergies_list_each_entry_once_before_repeating_it(cross_kb):
+    suggested = [s for s in synergies(cross_kb, limit=None) if s.status == "suggested"]
+    counts: dict[str, int] = {}
+    levels = []
+    for s in suggested:  # how often its entries were listed before it
+        levels.append(max(counts.get(s.a, 0), counts.get(s.b, 0)))
+        counts[s.a], counts[s.b] = counts.get(s.a, 0) + 1, counts.get(s.b, 0) + 1
+    assert levels == sorted(levels) and len(suggested) > 1

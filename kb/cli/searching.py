@@ -14,6 +14,7 @@ from kb.cli.options import (
     open_kb,
     root_option,
 )
+from search.cutoff import AUTO
 
 
 @click.command()
@@ -25,14 +26,25 @@ from kb.cli.options import (
               show_default=True, help="Meaning, words, or both.")
 @click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 1000),
               help="How many entries to show.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Also show results that are no close match (by default they are left out).")
+@click.option("--min-score", type=float, metavar="MATCH",
+              help="Show results whose match is at least MATCH instead of the calibrated default.")
 @json_option
 @handle_errors
-def search(query, root, model, areas, types, tags, since, until, mode, limit, as_json):
-    """Find entries by meaning, in Swedish or English."""
+def search(query, root, model, areas, types, tags, since, until, mode, limit, show_all, min_score, as_json):
+    """Find entries by meaning, in Swedish or English. Results that are no close match
+    to the question are left out (see --all and --min-score)."""
+    if show_all and min_score is not None:
+        raise click.UsageError("--all and --min-score exclude each other: --all shows every result.")
     kb = open_kb(root, model)
     filters = make_filters(kb.config, areas, types, tags, since, until)
-    results = kb.search(query, filters=filters, mode=mode, limit=limit)
-    emit_results(results, as_json, empty="No entries found.")
+    cutoff = None if show_all else AUTO if min_score is None else min_score
+    results = kb.search(query, filters=filters, mode=mode, limit=limit, min_score=cutoff)
+    emit_results(results, as_json, empty="No entries found." if not results.left_out else
+                 "No close match: the nearest entries are far from the question (--all shows them).")
+    if results and results.left_out:
+        click.echo(f"{results.left_out} weaker result(s) left out: no close match (--all shows them).", err=True)
 
 
 @click.command()
