@@ -194,6 +194,18 @@ class Corpus:
                 self._df.update(doc.keys())
         return self._df
 
+    def word_weights(self) -> list[dict[str, float]]:
+        """Per entry, its words' L2-normalised sublinear TF-IDF weights (words on 2+ entries):
+        the rows of :meth:`word_tfidf` without the zeros."""
+        docs = self.doc_words()
+        df = self.doc_frequency()
+        out = []
+        for doc in docs:
+            weights = {w: (1 + math.log(c)) * math.log(self.n / df[w]) for w, c in doc.items() if df[w] >= 2}
+            norm = math.sqrt(sum(v * v for v in weights.values()))
+            out.append({w: v / norm for w, v in weights.items()} if norm else {})
+        return out
+
     def word_tfidf(self) -> np.ndarray:
         """Rows: entries; L2-normalised sublinear TF-IDF of their content words."""
         docs = self.doc_words()
@@ -221,6 +233,12 @@ class Corpus:
 
     def field_overlap(self) -> np.ndarray:
         """IDF-weighted count of shared rare tags/actors/roadmap ids, for all pairs."""
+        m = self.field_matrix()
+        return m @ m.T
+
+    def field_matrix(self) -> np.ndarray:
+        """Rows: entries; columns: tag/actor/roadmap values on 2+ entries, weighted by
+        sqrt(IDF) (a row times another is their IDF-weighted overlap)."""
         counts = self._field_counts()
         keys = sorted(counts)
         col = {k: c for c, k in enumerate(keys)}
@@ -231,7 +249,7 @@ class Corpus:
                     df = counts[(key, value)]
                     if df >= 2:
                         m[i, col[(key, value)]] = math.sqrt(math.log(self.n / df))
-        return m @ m.T
+        return m
 
     def _field_counts(self) -> Counter:
         counts: Counter = Counter()

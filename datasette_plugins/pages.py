@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 from datasette.utils import tilde_encode
 from markupsafe import Markup
 
+from analysis.reasons import render_reasons
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
 from datasette_plugins.web import (
@@ -200,6 +201,7 @@ async def entry_page(datasette, request):
         "confirmed": [(rid, titles.get(rid)) for rid in entry["related"]],
         "cited_by": cited_by,
         "related": related,
+        "why": lambda reasons: "; ".join(render_reasons(reasons, lang, state.config.area_names())),
         "policy_labels": [t.get(f"policy_level_{p}", p) for p in entry["policy"]],
         "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
         "other_lang": "en" if lang == "sv" else "sv",

@@ -58,11 +58,15 @@ class SearchResult:
     chunk_text: str = ""
     match: float | None = None  # how close it really is (search.cutoff); None in keyword mode
     match_parts: tuple | None = None  # (lift, coverage) the match is made of, for calibration
+    reasons: list = field(default_factory=list)  # why it is related (analysis.reasons.Reason); related lessons only
 
     def to_dict(self) -> dict:
         # a shallow copy: dataclasses.asdict deep-copies every field and was a third of the
         # time of a /-/kb/search.json request
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("chunk_text", "match_parts")}
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("chunk_text", "match_parts", "reasons")}
+        if self.reasons:
+            data["reasons"] = [r.to_dict() for r in self.reasons]
         data["tags"] = list(self.tags)
         data["score"] = round(float(self.score), 4)
         data["match"] = None if self.match is None else round(float(self.match), 3)

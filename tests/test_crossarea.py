@@ -551,3 +551,36 @@ def test_synergies_list_each_entry_once_before_repeating_it(cross_kb):
         levels.append(max(counts.get(s.a, 0), counts.get(s.b, 0)))
         counts[s.a], counts[s.b] = counts.get(s.a, 0) + 1, counts.get(s.b, 0) + 1
     assert levels == sorted(levels) and len(suggested) > 1
+
+
+# --- related lessons (the entry page's panel) ---------------------------------------------------------
+def test_related_lessons_need_two_kinds_of_evidence_and_say_which(cross_kb):
+    from analysis.corpus import load_corpus
+    from analysis.related import MIN_TOP, RelatedFinder, related_panel, related_results
+
+    finder = RelatedFinder(load_corpus(cross_kb))
+    assert finder.top == MIN_TOP  # a small knowledge base: the first 5
+    found = related_results(cross_kb, finder, "mob-natagare", limit=None)
+    assert found[0].id == "byg-natagare"  # the same words, meaning and tag
+    codes = [r.code for r in found[0].reasons]
+    assert {"reason_words_in_common", "reason_shared_tags"} <= set(codes)
+    every = related_results(cross_kb, finder, "mob-natagare", limit=None, cutoff=False)
+    assert len(found) < len(every)  # the cut-off leaves out entries with one weak resemblance
+    left_out = [r.id for r in every if r.id not in {f.id for f in found}]
+    assert "ene-biogas" in left_out or "byg-renovering" in left_out
+    panel = related_panel(cross_kb, finder, "mob-natagare", limit=3)
+    assert panel[0].area != "mobilitet"  # other areas first
+    others = related_results(cross_kb, finder, "mob-natagare", limit=None, other_areas=True)
+    assert all(r.area != "mobilitet" for r in others)
+    assert related_results(cross_kb, finder, "finns-inte") == []
+
+
+def test_cli_similar_related_mode_says_why(cross_root):
+    root = ["--root", str(cross_root)]
+    _run("index", *root, "-q")
+    data = json.loads(_run("similar", "mob-natagare", "--mode", "related", "--json", *root).stdout)
+    assert data[0]["id"] == "byg-natagare" and {"code": "reason_shared_tags", "values": ["elnät"]} in data[0]["reasons"]
+    text = _run("similar", "mob-natagare", "--mode", "related", "-n", "1", *root).stdout
+    assert "why: " in text and "shared tags: elnät" in text
+    missing = _run("similar", "finns-inte", "--mode", "related", *root)
+    assert missing.exit_code == 1 and "no entry with id" in missing.stderr

@@ -85,3 +85,12 @@ def test_reasons_follow_the_page_language(web_root, plugin):
     assert "confirmed by a facilitator: värme i trähus" in english.text and "section “" in english.text
     assert "(Bygg och fastigheter)" in english.text and "(bygg)" not in english.text
     assert "confirmed by a facilitator" in links.text
+
+
+def test_entry_page_related_panel_says_why_in_the_page_language(web_root, plugin):
+    swedish, english = get(web_root, "/-/kb/entry/mob-natagare", "/-/kb/entry/mob-natagare?lang=en")
+    assert swedish.status_code == english.status_code == 200
+    panel_sv = swedish.text.split('id="related"', 1)[1]
+    panel_en = english.text.split('id="related"', 1)[1]
+    assert "byg-natagare" in panel_sv and "Varför: " in panel_sv and "samma taggar: elnät" in panel_sv
+    assert "Why: " in panel_en and "shared tags: elnät" in panel_en

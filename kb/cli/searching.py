@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from analysis.corpus import load_corpus
+from analysis.related import RelatedFinder, related_results
 from kb.cli.options import (
     emit_results,
     filter_options,
@@ -53,14 +55,19 @@ def search(query, root, model, areas, types, tags, since, until, mode, limit, sh
 @model_option
 @click.option("--other-areas", is_flag=True, help="Only entries from other areas than this one's.")
 @click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 1000))
-@click.option("--mode", type=click.Choice(["semantic", "keyword", "hybrid"]), default="semantic",
+@click.option("--mode", type=click.Choice(["semantic", "keyword", "hybrid", "related"]), default="semantic",
               show_default=True,
               help="semantic: by meaning (works across Swedish and English); keyword: the entry's own "
-              "words (found more of NASA's English cross-references); hybrid: both.")
+              "words; hybrid: both; related: the entry page's related lessons (words, meaning, rare words, "
+              "shared tags/actors/roadmap ids; only entries two of them agree on), with why.")
 @json_option
 @handle_errors
 def similar(entry_id, root, model, other_areas, limit, mode, as_json):
     """Entries closest in meaning to ENTRY_ID."""
     kb = open_kb(root, model)
-    results = kb.similar(entry_id, limit=limit, other_areas=other_areas, mode=mode)
-    emit_results(results, as_json, empty="No similar entries.")
+    if mode == "related":
+        kb.similar(entry_id, limit=1)  # an unknown id fails here, with its hint
+        results = related_results(kb, RelatedFinder(load_corpus(kb)), entry_id, limit=limit, other_areas=other_areas)
+    else:
+        results = kb.similar(entry_id, limit=limit, other_areas=other_areas, mode=mode)
+    emit_results(results, as_json, empty="No similar entries.", area_names=kb.config.area_names())
