@@ -151,7 +151,7 @@ def find_synergies(
     ranks = per_entry_ranks(candidate_score)
     pair = (np.nan_to_num(score, neginf=np.nan) + np.nan_to_num(score.T, neginf=np.nan)) / 2
 
-    verdicts = _verdicts(corpus, decisions)
+    verdicts = link_verdicts(corpus, decisions)
     position = {e: k for k, e in enumerate(corpus.ids)}
     decided = np.zeros((n, n), dtype=bool)
     for x, y in verdicts:
@@ -226,7 +226,7 @@ def _int(value) -> int | None:
     return int(value) if np.isfinite(value) else None
 
 
-def _verdicts(corpus: Corpus, decisions) -> dict[tuple[str, str], dict]:
+def link_verdicts(corpus: Corpus, decisions) -> dict[tuple[str, str], dict]:
     """Pair -> {verdict, note}: the decisions file, and ``related:`` lists as confirmations."""
     out: dict[tuple[str, str], dict] = {}
     known = set(corpus.ids)
@@ -345,7 +345,7 @@ def strong_link_matrix(corpus: Corpus, decisions=None, areas: list[str] | None =
         mutual = (ranks <= STRONG_K) & (ranks.T <= STRONG_K)
         for i, j in zip(*np.nonzero(np.triu(mutual, k=1)), strict=True):
             links.add((corpus.ids[i], corpus.ids[j]))
-    for pair, v in _verdicts(corpus, decisions).items():
+    for pair, v in link_verdicts(corpus, decisions).items():
         if v["verdict"] == "synergy":
             links.add(pair)
         else:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from analysis.corpus import Corpus
-from analysis.links import shared_field_reasons, shared_rare_words
+from analysis.links import link_verdicts, shared_field_reasons, shared_rare_words
 from analysis.reasons import Reason
 from search.query import SearchResult
 from search.similar import other_areas_first, result_rows, similar
@@ -51,10 +51,23 @@ class Related:
 
 class RelatedFinder:
     """The corpus-wide parts, made once per index generation (a long-lived holder such as
-    the web server keeps one); each entry's rankings are computed when asked for."""
+    the web server keeps one); each entry's rankings are computed when asked for.
 
-    def __init__(self, corpus: Corpus):
+    The facilitators' verdicts decide last, as for ``kb synergies``: a pair confirmed as
+    related (``kb link``, or ``related:`` in the front matter) comes first whatever the
+    evidence, a pair rejected as unrelated never comes back."""
+
+    def __init__(self, corpus: Corpus, decisions=None):
         self.corpus = corpus
+        self.confirmed: dict[str, dict[str, str]] = {}  # entry -> confirmed partner -> note
+        self.rejected: dict[str, set[str]] = {}
+        for (a, b), verdict in link_verdicts(corpus, decisions).items():
+            if verdict["verdict"] == "unrelated":
+                self.rejected.setdefault(a, set()).add(b)
+                self.rejected.setdefault(b, set()).add(a)
+            else:
+                self.confirmed.setdefault(a, {})[b] = verdict["note"]
+                self.confirmed.setdefault(b, {})[a] = verdict["note"]
         self.position = {e: k for k, e in enumerate(corpus.ids)}
         self.areas = corpus.areas
         self.vectors = corpus.centred(corpus.vectors)
@@ -108,17 +121,23 @@ class RelatedFinder:
                     support.setdefault(j, []).append(name)
                 if rank == 1:
                     first.add(j)
-        chosen = [j for j in sorted(score, key=lambda j: (-score[j], self.corpus.ids[j]))
-                  if not cutoff or len(support.get(j, [])) >= 2 or j in first]
+        confirmed = {self.position[e]: note for e, note in self.confirmed.get(entry_id, {}).items()}
+        rejected = {self.position[e] for e in self.rejected.get(entry_id, ())}
+        chosen = list(confirmed) + [
+            j for j in sorted(score, key=lambda j: (-score[j], self.corpus.ids[j]))
+            if j not in confirmed and j not in rejected and (not cutoff or len(support.get(j, [])) >= 2 or j in first)
+        ]
         if other_areas:
             chosen = [j for j in chosen if self.areas[j] != self.areas[i]]
         if limit is not None:
             chosen = chosen[:limit]
-        return [Related(id=self.corpus.ids[j], score=score[j], support=support.get(j, []),
-                        reasons=self.reasons(i, j, support.get(j, []))) for j in chosen]
+        return [Related(id=self.corpus.ids[j], score=score.get(j, 0.0), support=support.get(j, []),
+                        reasons=self.reasons(i, j, support.get(j, []), confirmed.get(j))) for j in chosen]
 
-    def reasons(self, i: int, j: int, support: list[str]) -> list[Reason]:
+    def reasons(self, i: int, j: int, support: list[str], confirmed: str | None = None) -> list[Reason]:
         out = []
+        if confirmed is not None:
+            out.append(Reason("reason_confirmed_note", {"note": confirmed}) if confirmed else Reason("reason_confirmed"))
         if "meaning" in support:
             out.append(Reason("reason_close_meaning"))
         if "words" in support:

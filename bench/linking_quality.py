@@ -346,8 +346,9 @@ def public_metrics(code: Path, work: Path, env: dict) -> dict:
         "    kb.close()\n"
         "print(json.dumps(out))\n"
     )
+    # cwd: `python -c` puts the current folder first on sys.path, before PYTHONPATH
     proc = subprocess.run([sys.executable, "-c", script, str(BENCHMARKS), str(work)], capture_output=True,
-                          text=True, env={**env, "PYTHONPATH": str(code)}, check=False)
+                          text=True, env={**env, "PYTHONPATH": str(code)}, check=False, cwd=str(code))
     if proc.returncode:
         sys.exit(f"public sets failed:\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -360,7 +361,8 @@ def prepare_malmo(work: Path, env: dict) -> Path:
         shutil.rmtree(root)
     shutil.copytree(EVAL, root)
     proc = subprocess.run([sys.executable, "-c", "from kb.cli import cli; cli()", "index", "--root", str(root), "-q"],
-                          capture_output=True, text=True, env={**env, "PYTHONPATH": str(REPO)}, check=False)
+                          capture_output=True, text=True, env={**env, "PYTHONPATH": str(REPO)}, check=False,
+                          cwd=str(REPO))
     if proc.returncode:
         sys.exit(f"indexing {root} failed:\n{proc.stderr[-3000:]}")
     return root

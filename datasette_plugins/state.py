@@ -28,6 +28,7 @@ from kb.app.auth import LoginThrottle
 from kb.app.knowledge_base import KnowledgeBase
 from kb.core import config as config_module
 from kb.core.config import KBConfig
+from kb.core.decisions import DECISIONS_FILE, load_decisions
 from kb.core.errors import EntryNotFound
 from kb.core.store import ChunkOwners
 from search.cutoff import AUTO
@@ -115,8 +116,10 @@ class KBState:
         self._local = threading.local()
 
     def warm(self) -> None:
-        """Load the model and the FAISS index now, not on the first visitor's search."""
-        self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_query("uppvärmning")))
+        """Load the model, the FAISS index and the related-lessons finder now, not on the
+        first visitor's search or entry page."""
+        self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_query("uppvärmning"),
+                             self.related_finder(kb)))
 
     # --- what the pages and SQL functions ask for ---------------------------------------
     def search(self, query: str, filters: Filters | None = None, limit: int = 10,
@@ -153,10 +156,12 @@ class KBState:
     def related_finder(self, kb: KnowledgeBase) -> RelatedFinder:
         """The finder of the index's current generation, made once (a second or two for
         thousands of entries) and shared by every thread."""
-        key = (_file_ident(self.config.db_path), kb.store.generation)
+        decisions = self.config.root / DECISIONS_FILE
+        key = (_file_ident(self.config.db_path), kb.store.generation,
+               decisions.stat().st_mtime_ns if decisions.exists() else None)  # a verdict counts at once
         with self._related_lock:
             if self._related is None or self._related[0] != key:
-                self._related = (key, RelatedFinder(load_corpus(kb)))
+                self._related = (key, RelatedFinder(load_corpus(kb), load_decisions(self.config.root)))
             return self._related[1]
 
 

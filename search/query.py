@@ -11,9 +11,9 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from kb.core.errors import KBError
-from search.cutoff import AUTO, kept, match_parts, match_value
+from search.cutoff import AUTO, impute_coverage, kept, match_parts, match_value
 from search.filters import Filters
-from search.fusion import reciprocal_rank_fusion, weighted_fusion
+from search.fusion import IMPUTE_TOP, reciprocal_rank_fusion, weighted_fusion
 from search.keyword import keyword_chunks
 from search.text import make_snippet, query_terms
 
@@ -137,8 +137,7 @@ def search(
         scores = reciprocal_rank_fusion(_ranking(semantic), _ranking(keyword), k=RRF_K)
     elif bilingual or keyword_weight is not None:
         fixed = KEYWORD_WEIGHT if keyword_weight is None else keyword_weight
-        unseen = other_language(kb, semantic, query_vector) if bilingual else ()
-        scores = weighted_fusion(semantic, keyword, fixed, unseen=unseen)
+        scores = weighted_fusion(semantic, keyword, fixed, unseen=unseen_by_words(kb, semantic, query_vector))
     else:
         scores = weighted_fusion(
             semantic,
@@ -155,17 +154,24 @@ def search(
     parts: dict[str, tuple] = {}
     left_out = 0
     if query_vector is not None and ranked:
-        parts = match_parts(kb, query, query_vector, {e: [sem_chunk.get(e), kw_chunk.get(e)] for e, _ in ranked})
+        chunks = {e: [sem_chunk.get(e), kw_chunk.get(e)] for e, _ in ranked}
+        unseen = unseen_by_words(kb, semantic, query_vector) if kb.vectors.centering.active else set()
+        if unseen & set(chunks):  # the same-language entries nearest in meaning, to read the slope from
+            seen = sorted((e for e in semantic if e not in unseen), key=lambda e: -semantic[e])[:IMPUTE_TOP]
+            chunks.update({e: [sem_chunk.get(e)] for e in seen if e not in chunks})
+        parts = impute_coverage(match_parts(kb, query, query_vector, chunks), unseen)
+        parts = {e: parts[e] for e, _ in ranked}
         shown = kept(parts, min_score)
         left_out = len(ranked) - len(shown)
         ranked = [(e, score) for e, score in ranked if e in shown]
     return SearchResults(_results(kb, query, ranked, best_chunk, parts), left_out)
 
 
-def other_language(kb, entries, query_vector) -> set[str]:
+def unseen_by_words(kb, entries, query_vector) -> set[str]:
     """The entries written in another language than the query (the language whose mean
-    vector the query is closest to)."""
-    if query_vector is None or not entries:
+    vector the query is closest to): the keyword side cannot see them. Only in a knowledge
+    base of two languages."""
+    if query_vector is None or not entries or not kb.vectors.centering.active:
         return set()
     language = kb.vectors.centering.language_of(query_vector)
     rows = kb.store.db.execute(

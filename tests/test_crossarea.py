@@ -14,17 +14,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.conflicts import goal_conflicts
-from analysis.corpus import Corpus, Section
+from analysis.corpus import Corpus, Section, load_corpus
 from analysis.duplicates import find_duplicates, near_duplicates, relative_distances
 from analysis.links import (
+    Synergy,
     area_links,
     find_synergies,
     row_z,
     similarity_signals,
+    spread_out,
     strong_link_matrix,
     synergies,
 )
 from analysis.obstacles import recurring_obstacles
+from analysis.related import MIN_TOP, RelatedFinder, related_panel, related_results
 from kb.app.curation import record_link, set_related
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
@@ -531,8 +534,6 @@ def test_cli_renders_reasons_in_english_and_json_keeps_the_codes(cross_root):
 
 
 def test_each_entrys_best_pair_comes_before_any_entrys_second():
-    from analysis.links import Synergy, spread_out
-
     def pair(a, b, score):
         return Synergy(a=a, b=b, area_a="x", area_b="y", score=score, status="suggested")
 
@@ -555,9 +556,6 @@ def test_synergies_list_each_entry_once_before_repeating_it(cross_kb):
 
 # --- related lessons (the entry page's panel) ---------------------------------------------------------
 def test_related_lessons_need_two_kinds_of_evidence_and_say_which(cross_kb):
-    from analysis.corpus import load_corpus
-    from analysis.related import MIN_TOP, RelatedFinder, related_panel, related_results
-
     finder = RelatedFinder(load_corpus(cross_kb))
     assert finder.top == MIN_TOP  # a small knowledge base: the first 5
     found = related_results(cross_kb, finder, "mob-natagare", limit=None)
@@ -584,3 +582,12 @@ def test_cli_similar_related_mode_says_why(cross_root):
     assert "why: " in text and "shared tags: elnät" in text
     missing = _run("similar", "finns-inte", "--mode", "related", *root)
     assert missing.exit_code == 1 and "no entry with id" in missing.stderr
+
+
+def test_verdicts_decide_the_related_lessons_too(cross_kb):
+    record_link(cross_kb.config, "mob-natagare", "byg-natagare", "unrelated")
+    record_link(cross_kb.config, "mob-natagare", "ene-fjarrvarme", "synergy", note="värmen")
+    finder = RelatedFinder(load_corpus(cross_kb), load_decisions(cross_kb.config.root))
+    found = related_results(cross_kb, finder, "mob-natagare", limit=None)
+    assert found[0].id == "ene-fjarrvarme" and found[0].reasons[0].code == "reason_confirmed_note"
+    assert "byg-natagare" not in [r.id for r in found]  # rejected: never again

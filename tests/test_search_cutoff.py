@@ -146,3 +146,14 @@ def test_imputed_keyword_follows_the_same_language_slope():
     out = impute_unseen(sem, {"a": 0.5, "b": 0.25}, {"x"})
     assert out["x"] == pytest.approx(0.4)  # keyword = 0.5 x semantic among a and b
     assert impute_unseen(sem, {}, {"x"})["x"] == 0.0
+
+
+def test_coverage_of_an_entry_in_the_other_language_is_read_from_the_questions_own():
+    from search.cutoff import impute_coverage
+
+    parts = {"sv-a": (0.2, 0.8), "sv-b": (0.1, 0.4), "en": (0.15, 0.0)}
+    out = impute_coverage(parts, {"en"})
+    assert out["en"] == (0.15, pytest.approx(0.6))  # coverage = 4 x lift in the question's language
+    assert out["sv-a"] == parts["sv-a"]
+    off_topic = impute_coverage({"sv": (0.1, 0.0), "en": (0.12, 0.0)}, {"en"})
+    assert off_topic["en"] == (0.12, 0.0)  # no words of its own language matched: nothing to impute

@@ -16,6 +16,7 @@ from kb.cli.options import (
     open_kb,
     root_option,
 )
+from kb.core.decisions import load_decisions
 from search.cutoff import AUTO
 
 
@@ -67,7 +68,8 @@ def similar(entry_id, root, model, other_areas, limit, mode, as_json):
     kb = open_kb(root, model)
     if mode == "related":
         kb.similar(entry_id, limit=1)  # an unknown id fails here, with its hint
-        results = related_results(kb, RelatedFinder(load_corpus(kb)), entry_id, limit=limit, other_areas=other_areas)
+        finder = RelatedFinder(load_corpus(kb), load_decisions(kb.config.root))
+        results = related_results(kb, finder, entry_id, limit=limit, other_areas=other_areas)
     else:
         results = kb.similar(entry_id, limit=limit, other_areas=other_areas, mode=mode)
     emit_results(results, as_json, empty="No similar entries.", area_names=kb.config.area_names())
