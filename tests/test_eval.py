@@ -8,6 +8,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
+from kb.app import evaluation
 from kb.app.evaluation import Dataset, load_dataset, query_metrics, write_corpus
 from kb.cli import cli
 
@@ -142,3 +143,16 @@ def test_load_dataset_split_as_list_or_comma_separated(dataset_dir):
     assert [q["qid"] for q in load_dataset(dataset_dir, ["test", "dev"]).queries] == ["q1", "q2", "q3", "q4", "q5"]
     assert [q["qid"] for q in load_dataset(dataset_dir, "test").queries] == ["q5"]
     assert load_dataset(dataset_dir, "dev,test").queries == load_dataset(dataset_dir, ("dev", "test")).queries
+
+
+def test_eval_scores_the_ranking_not_the_cutoff(dataset_dir, monkeypatch):
+    seen = []
+    original = evaluation.KnowledgeBase.search
+
+    def spy(self, query, **options):
+        seen.append(options.get("min_score", "auto"))
+        return original(self, query, **options)
+
+    monkeypatch.setattr(evaluation.KnowledgeBase, "search", spy)
+    assert run(dataset_dir, "--split", "test", "--json").exit_code == 0
+    assert seen and all(value is None for value in seen)

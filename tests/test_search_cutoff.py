@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from kb.cli import cli
 from kb.core.vector_index import Reference
-from search.cutoff import AUTO, MATCH_GATE, MATCH_MIN, coverage, kept
+from search.cutoff import AUTO, MATCH_GATE, MATCH_MIN, coverage, impute_coverage, kept
 from search.fusion import impute_unseen, weighted_fusion
 
 from .conftest import datasette_get
@@ -149,8 +149,6 @@ def test_imputed_keyword_follows_the_same_language_slope():
 
 
 def test_coverage_of_an_entry_in_the_other_language_is_read_from_the_questions_own():
-    from search.cutoff import impute_coverage
-
     parts = {"sv-a": (0.2, 0.8), "sv-b": (0.1, 0.4), "en": (0.15, 0.0)}
     out = impute_coverage(parts, {"en"})
     assert out["en"] == (0.15, pytest.approx(0.6))  # coverage = 4 x lift in the question's language

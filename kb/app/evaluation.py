@@ -217,9 +217,12 @@ def evaluate(
     search: Callable[[str], list[str]] | None = None,
     **options,
 ) -> EvalReport:
-    """Run every query through ``kb.search`` (or ``search``: query -> entry ids) and score it."""
+    """Run every query through ``kb.search`` (or ``search``: query -> entry ids) and score its
+    ranking (the "no close match" cut-off is off: it only removes results, and is measured by
+    ``bench/linking_quality.py``)."""
     def default_search(text: str) -> list[str]:
-        return [r.id for r in kb.search(text, mode=mode, limit=k, **options)]
+        # the ranking: every result, not only the close matches the search shows by default
+        return [r.id for r in kb.search(text, mode=mode, limit=k, **{"min_score": None, **options})]
 
     run = search or default_search
     rows = []
