@@ -23,9 +23,9 @@ from pathlib import Path
 import numpy as np
 
 from analysis.corpus import Corpus, load_corpus, words
+from analysis.reasons import Reason
 from indexer.parse import load_yaml
 from kb.core.errors import EntryInvalid
-from kb.core.texts import Message
 
 SIGNAL_WEIGHTS = {"roadmap": 1.0, "names": 0.5, "words": 1.0, "neighbours": 1.0}  # names are noisy (bygg ~ bygga)
 NEIGHBOURS = 3
@@ -43,12 +43,13 @@ class GoalConflict:
     areas: list[str]  # the entry's own area first, then the areas it conflicts with
     evidence: dict[str, float] = field(default_factory=dict)  # other area -> combined z
     # why these areas: catalogue messages (kb.core.texts) with area slugs as parameters
-    reasons: list[Message] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     status: str = "open"
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["evidence"] = {k: round(v, 2) for k, v in self.evidence.items()}
+        data["reasons"] = [r.to_dict() for r in self.reasons]
         return data
 
 
@@ -151,12 +152,12 @@ def find_conflicts(
         reasons = []
         others = {a: n for a, n in roadmap_hits.most_common() if a != own}
         if others:
-            reasons.append(Message("conflict_reason_roadmap", {"areas": others}))
+            reasons.append(Reason("conflict_reason_roadmap", {"areas": others}))
         named = [s for s in touched if raw["names"][s]]
         if named:
-            reasons.append(Message("conflict_reason_names", {"areas": named}))
+            reasons.append(Reason("conflict_reason_names", {"areas": named}))
         close = max(candidates, key=lambda s: raw["neighbours"][s])
-        reasons.append(Message("conflict_reason_closest", {"area": close}))
+        reasons.append(Reason("conflict_reason_closest", {"area": close}))
         out.append(
             GoalConflict(
                 id=entry_id, title=row["title"], area=own, date=row["date"], sprint=row.get("sprint"),

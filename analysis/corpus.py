@@ -18,8 +18,6 @@ import numpy as np
 from indexer.parse import body_is_unfilled
 from kb.core.store import decode_vector
 
-NO_WORDS = "(no words)"  # the label of a group whose members share no word (e.g. across languages)
-
 # Section roles from the headings people actually write (Swedish and English).
 ROLE_PATTERNS = {
     "lesson": re.compile(r"lär|learn|lesson|insikt|takeaway|slutsats|lärdom", re.I),
@@ -197,6 +195,18 @@ class Corpus:
                 self._df.update(doc.keys())
         return self._df
 
+    def word_weights(self) -> list[dict[str, float]]:
+        """Per entry, its words' L2-normalised sublinear TF-IDF weights (words on 2+ entries):
+        the rows of :meth:`word_tfidf` without the zeros."""
+        docs = self.doc_words()
+        df = self.doc_frequency()
+        out = []
+        for doc in docs:
+            weights = {w: (1 + math.log(c)) * math.log(self.n / df[w]) for w, c in doc.items() if df[w] >= 2}
+            norm = math.sqrt(sum(v * v for v in weights.values()))
+            out.append({w: v / norm for w, v in weights.items()} if norm else {})
+        return out
+
     def word_tfidf(self) -> np.ndarray:
         """Rows: entries; L2-normalised sublinear TF-IDF of their content words."""
         docs = self.doc_words()
@@ -211,18 +221,25 @@ class Corpus:
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         return matrix / np.where(norms == 0, 1, norms)
 
-    def shared_fields(self, i: int, j: int) -> list[str]:
-        """Tags, actors and roadmap ids the two entries share, rarest first."""
+    def shared_field_values(self, i: int, j: int) -> dict[str, list[str]]:
+        """Tags, actors and roadmap ids the two entries share, per field, rarest first."""
         counts = self._field_counts()
         a, b = self.rows[self.ids[i]], self.rows[self.ids[j]]
-        shared = []
+        out: dict[str, list[str]] = {}
         for key in ("tags", "actors", "roadmap"):
-            for value in set(_lower(a.get(key))) & set(_lower(b.get(key))):
-                shared.append((counts[(key, value)], f"{key[:-1] if key != 'roadmap' else key}:{value}"))
-        return [label for _, label in sorted(shared)]
+            shared = set(_lower(a.get(key))) & set(_lower(b.get(key)))
+            if shared:
+                out[key] = sorted(shared, key=lambda v: (counts[(key, v)], v))
+        return out
 
     def field_overlap(self) -> np.ndarray:
         """IDF-weighted count of shared rare tags/actors/roadmap ids, for all pairs."""
+        m = self.field_matrix()
+        return m @ m.T
+
+    def field_matrix(self) -> np.ndarray:
+        """Rows: entries; columns: tag/actor/roadmap values on 2+ entries, weighted by
+        sqrt(IDF) (a row times another is their IDF-weighted overlap)."""
         counts = self._field_counts()
         keys = sorted(counts)
         col = {k: c for c, k in enumerate(keys)}
@@ -233,7 +250,7 @@ class Corpus:
                     df = counts[(key, value)]
                     if df >= 2:
                         m[i, col[(key, value)]] = math.sqrt(math.log(self.n / df))
-        return m @ m.T
+        return m
 
     def _field_counts(self) -> Counter:
         counts: Counter = Counter()
@@ -291,34 +308,3 @@ def load_corpus(kb) -> Corpus:
         sections=sections,
         area_names={slug: a.name for slug, a in kb.config.areas.items()},
     )
-
-
-def ctfidf_labels(corpus: Corpus, groups: list[list[int]], top: int = 4) -> list[str]:
-    """A readable label per group: its most characteristic words (class-based TF-IDF,
-    the whole corpus as background), shown in their most common written form."""
-    docs = corpus.doc_words()
-    surface: dict[str, Counter] = {}
-    for e in corpus.ids:
-        row = corpus.rows[e]
-        for stem, token in words_with_surface(row["title"] + "\n" + (row.get("body") or "")):
-            surface.setdefault(stem, Counter())[token] += 1
-    total: Counter = Counter()
-    for doc in docs:
-        total.update(doc)
-    avg = sum(total.values()) / max(1, len(groups) or 1)
-    labels = []
-    for members in groups:
-        tf: Counter = Counter()
-        present: Counter = Counter()
-        for i in members:
-            tf.update(docs[i])
-            present.update(docs[i].keys())
-        scored = []
-        for w, c in tf.items():
-            if len(members) > 1 and present[w] < 2:
-                continue  # a label word should describe the group, not one member
-            scored.append((c * math.log(1 + avg / total[w]) * present[w], w))
-        scored.sort(reverse=True)
-        picked = [surface[w].most_common(1)[0][0] for _, w in scored[:top]]
-        labels.append(", ".join(picked) or NO_WORDS)
-    return labels

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from analysis.corpus import Corpus, load_corpus
+from analysis.reasons import Reason
 from kb.core.decisions import load_decisions
 from search.similar import unsaved_entry_vector
 
@@ -33,12 +34,13 @@ class DuplicatePair:
     status: str = "suggested"  # suggested | confirmed | rejected
     title_a: str = ""
     title_b: str = ""
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["score"] = round(float(self.score), 4)
         data["relative_distance"] = round(float(self.relative_distance), 3)
+        data["reasons"] = [r.to_dict() for r in self.reasons]
         return data
 
 
@@ -91,15 +93,16 @@ def find_duplicates(
         if status == "rejected" and not include_rejected:
             continue
         a, b = corpus.rows[key[0]], corpus.rows[key[1]]
-        reasons = [f"similarity {similarity[i, j]:.3f}: {z[i, j]:.0%} of the typical distance to a nearest neighbour"]
+        reasons = [Reason("reason_close_text", {"similarity": round(float(similarity[i, j]), 4),
+                                                "share": round(float(z[i, j]), 3)})]
         if nearest[i] == j and nearest[j] == i:
-            reasons.append("each other's nearest entry")
+            reasons.append(Reason("reason_mutual_nearest"))
         if status == "confirmed":
-            reasons.insert(0, "confirmed by a facilitator")
+            reasons.insert(0, Reason("reason_confirmed"))
         if a["area"] == b["area"]:
-            reasons.append("same area")
+            reasons.append(Reason("reason_same_area", {"area": a["area"]}))
         if a.get("sprint") and a.get("sprint") == b.get("sprint"):
-            reasons.append(f"same sprint ({a['sprint']})")
+            reasons.append(Reason("reason_same_sprint", {"sprint": a["sprint"]}))
         found.append(
             DuplicatePair(
                 a=key[0], b=key[1], area_a=a["area"], area_b=b["area"],

@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from analysis.corpus import Corpus, load_corpus, words_with_surface
+from analysis.reasons import Reason
 from kb.core.decisions import load_decisions
 from search.text import make_snippet
 
@@ -50,13 +51,14 @@ class Synergy:
     title_b: str = ""
     rank_a: int | None = None  # where b stands among a's other-area partners (1 = best)
     rank_b: int | None = None
-    reasons: list[str] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     match: dict = field(default_factory=dict)
     note: str = ""
 
     def to_dict(self) -> dict:
         data = asdict(self)
         data["score"] = round(float(self.score), 3)
+        data["reasons"] = [r.to_dict() for r in self.reasons]
         return data
 
 
@@ -149,7 +151,7 @@ def find_synergies(
     ranks = per_entry_ranks(candidate_score)
     pair = (np.nan_to_num(score, neginf=np.nan) + np.nan_to_num(score.T, neginf=np.nan)) / 2
 
-    verdicts = _verdicts(corpus, decisions)
+    verdicts = link_verdicts(corpus, decisions)
     position = {e: k for k, e in enumerate(corpus.ids)}
     decided = np.zeros((n, n), dtype=bool)
     for x, y in verdicts:
@@ -187,6 +189,8 @@ def find_synergies(
         )
     order = {"confirmed": 0, "suggested": 1, "rejected": 2}
     found.sort(key=lambda s: (order[s.status], -s.score, s.a, s.b))
+    found = [s for s in found if s.status == "confirmed"] + spread_out(
+        [s for s in found if s.status == "suggested"]) + [s for s in found if s.status == "rejected"]
     if limit is not None:
         found = found[:limit]
     for s in found:
@@ -194,11 +198,35 @@ def find_synergies(
     return found
 
 
+def spread_out(pairs: list[Synergy]) -> list[Synergy]:
+    """The same pairs, each entry's best pair before any entry's second: the pairs whose
+    entries appear in no better pair first (in score order), then those with one entry
+    already shown, and so on.
+
+    An entry near many others (a broad idea, a long lesson) would otherwise fill the top of
+    the list with its own pairs, and a facilitator would read one lesson eight times
+    (linking-notes.md: build the global list from per-entry evidence)."""
+    out: list[Synergy] = []
+    shown: dict[str, int] = {}
+    rest, level = list(pairs), 0  # best first
+    while rest:
+        later = []
+        for s in rest:
+            if max(shown.get(s.a, 0), shown.get(s.b, 0)) <= level:
+                out.append(s)
+                shown[s.a] = shown.get(s.a, 0) + 1
+                shown[s.b] = shown.get(s.b, 0) + 1
+            else:
+                later.append(s)
+        rest, level = later, level + 1
+    return out
+
+
 def _int(value) -> int | None:
     return int(value) if np.isfinite(value) else None
 
 
-def _verdicts(corpus: Corpus, decisions) -> dict[tuple[str, str], dict]:
+def link_verdicts(corpus: Corpus, decisions) -> dict[tuple[str, str], dict]:
     """Pair -> {verdict, note}: the decisions file, and ``related:`` lists as confirmations."""
     out: dict[tuple[str, str], dict] = {}
     known = set(corpus.ids)
@@ -230,22 +258,30 @@ def explain(corpus: Corpus, s: Synergy) -> None:
             "section_a": sa.heading, "line_a": sa.line, "snippet_a": _snippet(sa),
             "section_b": sb.heading, "line_b": sb.line, "snippet_b": _snippet(sb),
         }
-        s.reasons.append(f"section '{sa.heading}' of {s.a} matches '{sb.heading}' of {s.b}")
+        s.reasons.append(Reason("reason_section_match", {
+            "section_a": sa.heading, "area_a": s.area_a, "section_b": sb.heading, "area_b": s.area_b}))
     if s.rank_a == 1 and s.rank_b == 1:
-        s.reasons.append("mutual best other-area match")
+        s.reasons.append(Reason("reason_mutual_best"))
     elif s.rank_a and s.rank_b and max(s.rank_a, s.rank_b) <= PER_ENTRY_K:
-        s.reasons.append(f"mutual top-{PER_ENTRY_K} (ranks {s.rank_a} and {s.rank_b})")
+        s.reasons.append(Reason("reason_mutual_top", {"k": PER_ENTRY_K, "rank_a": s.rank_a, "rank_b": s.rank_b}))
     elif s.rank_a is not None or s.rank_b is not None:
-        best_rank = min(r for r in (s.rank_a, s.rank_b) if r is not None)
-        s.reasons.append(f"top-{best_rank} other-area match for one side")
-    shared = corpus.shared_fields(i, j)
-    if shared:
-        s.reasons.append("shares " + ", ".join(shared[:5]))
+        rank, area = min((r, a) for r, a in ((s.rank_a, s.area_a), (s.rank_b, s.area_b)) if r is not None)
+        s.reasons.append(Reason("reason_one_side_top", {"rank": rank, "area": area}))
+    s.reasons += shared_field_reasons(corpus, i, j)
     rare = shared_rare_words(corpus, i, j)
     if rare:
-        s.reasons.append("rare words in common: " + ", ".join(rare))
+        s.reasons.append(Reason("reason_rare_words", {"words": rare}))
     if s.status == "confirmed":
-        s.reasons.insert(0, "confirmed by a facilitator" + (f": {s.note}" if s.note else ""))
+        s.reasons.insert(0, Reason("reason_confirmed_note", {"note": s.note}) if s.note else Reason("reason_confirmed"))
+
+
+FIELD_REASONS = {"tags": "reason_shared_tags", "actors": "reason_shared_actors", "roadmap": "reason_shared_roadmap"}
+
+
+def shared_field_reasons(corpus: Corpus, i: int, j: int, top: int = 5) -> list[Reason]:
+    """One reason per kind of front-matter field the two entries share (rarest values first)."""
+    shared = corpus.shared_field_values(i, j)
+    return [Reason(code, {"values": shared[key][:top]}) for key, code in FIELD_REASONS.items() if shared.get(key)]
 
 
 def _snippet(section) -> str:
@@ -309,7 +345,7 @@ def strong_link_matrix(corpus: Corpus, decisions=None, areas: list[str] | None =
         mutual = (ranks <= STRONG_K) & (ranks.T <= STRONG_K)
         for i, j in zip(*np.nonzero(np.triu(mutual, k=1)), strict=True):
             links.add((corpus.ids[i], corpus.ids[j]))
-    for pair, v in _verdicts(corpus, decisions).items():
+    for pair, v in link_verdicts(corpus, decisions).items():
         if v["verdict"] == "synergy":
             links.add(pair)
         else:

@@ -6,7 +6,9 @@ per-row evidence, as in :mod:`search.links`: the z-score of their (language-cent
 vector similarity within each one's row, plus shared rare tags/actors/roadmap ids. No
 cosine constant: where to cut the tree is chosen by the silhouette score of the
 resulting groups, so it adapts to the model's score range and to the corpus.
-Each group gets a c-TF-IDF label.
+Each group gets a label a facilitator can say (:mod:`analysis.labels`: the most shared tag
+and the sentence nearest the group's centre, in the language of most of its entries) and
+its most characteristic words.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from analysis.corpus import NO_WORDS, Corpus, ctfidf_labels, load_corpus
+from analysis.corpus import Corpus, load_corpus
+from analysis.labels import group_keywords, group_labels
 from analysis.links import row_z
 
 OBSTACLE_WEIGHTS = {"vector": 1.0, "fields": 1.0}
@@ -32,16 +35,10 @@ class ObstacleGroup:
     count: int
     recurring: bool
     titles: dict[str, str] = field(default_factory=dict)
+    keywords: list[str] = field(default_factory=list)  # the group's most characteristic words
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-    @property
-    def shown_label(self) -> str:
-        """The label for a reader: a group that shares no word is named by its first title."""
-        if self.label != NO_WORDS or not self.entries:
-            return self.label
-        return self.titles.get(self.entries[0], self.entries[0])
 
 
 def recurring_obstacles(
@@ -99,8 +96,9 @@ def group_obstacles(
     for position, label in enumerate(labels):
         members_by_label.setdefault(int(label), []).append(items[position])
     clusters = [sorted(m, key=lambda i: corpus.rows[corpus.ids[i]]["date"]) for m in members_by_label.values() if len(m) >= 2]
-    words = ctfidf_labels(corpus, clusters)
-    for members, label in zip(clusters, words, strict=True):
+    labels = group_labels(corpus, clusters)
+    keywords = group_keywords(corpus, clusters)
+    for members, label, words in zip(clusters, labels, keywords, strict=True):
         rows = [corpus.rows[corpus.ids[i]] for i in members]
         member_areas = sorted({r["area"] for r in rows})
         sprints = sorted({r["sprint"] for r in rows if r.get("sprint")})
@@ -116,6 +114,7 @@ def group_obstacles(
                 count=len(rows),
                 recurring=len(sprints) >= 2 or len(member_areas) >= 2,
                 titles={r["id"]: r["title"] for r in rows},
+                keywords=words,
             )
         )
     groups.sort(key=lambda g: g.last_seen, reverse=True)

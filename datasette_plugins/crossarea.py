@@ -22,7 +22,7 @@ from analysis.corpus import load_corpus
 from analysis.duplicates import find_duplicates
 from analysis.links import area_links, find_synergies, synergies
 from analysis.obstacles import recurring_obstacles
-from analysis.reasons import reason_text
+from analysis.reasons import render_reason
 from datasette_plugins.signin import FACILITATE_ACTION
 from datasette_plugins.state import get_state
 from datasette_plugins.web import (
@@ -81,12 +81,12 @@ def matrix_rows(links) -> list[dict]:
 def _context(datasette, state, request) -> dict:
     lang = request_language(request, state)
     common = page_context(datasette, state, lang)
-    area_names = {slug: a.name for slug, a in state.config.areas.items()}
+    names = state.config.area_names()
     return {
         **common,
         "xa_css": static_url(datasette, CSS_FILE),
-        "area_names": area_names,
-        "reason": lambda reason: reason_text(reason, lang, area_names),
+        "area_names": names,
+        "why": lambda reason: render_reason(reason, lang, names),  # a reason in the page's language
         "areas": list(state.config.areas.values()),
         "xa_urls": {name: datasette.urls.path(f"/-/kb/{name}")
                     for name in ("synergies", "obstacles", "conflicts", "links")},

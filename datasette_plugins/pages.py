@@ -14,6 +14,7 @@ from urllib.parse import quote, urlencode
 from datasette.utils import tilde_encode
 from markupsafe import Markup
 
+from analysis.reasons import render_reasons
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
 from datasette_plugins.web import (
@@ -29,7 +30,9 @@ from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
 from kb.core.store import decode_entry_row
 from kb.core.texts import texts
+from search.cutoff import AUTO
 from search.filters import Filters
+from search.query import SearchResults
 from search.text import highlight_html, query_terms
 
 DEFAULT_LIMIT = 10
@@ -47,8 +50,15 @@ class SearchRequest:
     until: str = ""
     limit: int = DEFAULT_LIMIT
     lang: str = "sv"
+    show_all: bool = False  # also results that are no close match
+    min_score: float | None = None  # a minimum match instead of the calibrated cut-off
     errors: list[str] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
+
+    @property
+    def cutoff(self) -> float | str | None:
+        """``min_score`` for the search: every result, the given minimum, or the default."""
+        return None if self.show_all else self.min_score if self.min_score is not None else AUTO
 
     def query_string(self, **changes) -> str:
         params: list[tuple[str, str]] = []
@@ -60,6 +70,10 @@ class SearchRequest:
         params += [(k, v) for k, v in (("since", self.since), ("until", self.until)) if v]
         if self.limit != DEFAULT_LIMIT:
             params.append(("n", str(self.limit)))
+        if changes.get("show_all", self.show_all):
+            params.append(("all", "1"))
+        elif self.min_score is not None:
+            params.append(("min_score", str(self.min_score)))
         lang = changes.get("lang", self.lang)
         if lang != "sv":
             params.append(("lang", lang))
@@ -86,15 +100,21 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
         sr.limit = max(1, min(MAX_LIMIT, int(args.get("n") or DEFAULT_LIMIT)))
     except ValueError:
         sr.limit = DEFAULT_LIMIT
+    sr.show_all = (args.get("all") or "").lower() in ("1", "true", "yes", "on")
+    if args.get("min_score") and not sr.show_all:
+        try:
+            sr.min_score = float(args.get("min_score"))
+        except ValueError:
+            sr.errors.append(t["search_bad_min_score"].format(value=args.get("min_score")))
     return sr
 
 
-async def run_search(state: KBState, sr: SearchRequest):
+async def run_search(state: KBState, sr: SearchRequest) -> SearchResults:
     if sr.errors or not sr.q:
-        return []
+        return SearchResults()
     if state.answers_quickly(sr.q):
-        return state.search(sr.q, sr.filters, sr.limit)
-    return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit)
+        return state.search(sr.q, sr.filters, sr.limit, min_score=sr.cutoff)
+    return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit, min_score=sr.cutoff)
 
 
 # --- views ----------------------------------------------------------------------------
@@ -117,6 +137,8 @@ async def search_page(datasette, request):
              "type_label": t.get(f"entry_type_{r.type}", r.type)}
             for r in results
         ],
+        "left_out": results.left_out,
+        "show_all_url": "?" + sr.query_string(show_all=True),
         "other_lang": other_lang,
         "other_lang_url": "?" + sr.query_string(lang=other_lang),
         "json_url": datasette.urls.path("/-/kb/search.json") + "?" + sr.query_string(),
@@ -139,7 +161,8 @@ async def search_json(datasette, request):
     prefix = datasette.urls.path("/-/kb/entry/")
     return json_response({
         "ok": True, "query": sr.q, "filters": sr.filters_dict(), "limit": sr.limit,
-        "count": len(results),
+        "cutoff": "all" if sr.show_all else sr.min_score if sr.min_score is not None else AUTO,
+        "left_out": results.left_out, "count": len(results),
         "results": [{**r.to_dict(), "url": prefix + quote(r.id, safe="")} for r in results],
     })
 
@@ -186,6 +209,7 @@ async def entry_page(datasette, request):
         + ("?lang=en" if lang == "en" else ""),
         "new_action_url": datasette.urls.path("/-/kb/actions/new") + "?" + urlencode(
             {"lesson": entry_id, **({"lang": lang} if lang != "sv" else {})}),
+        "why": lambda reasons: "; ".join(render_reasons(reasons, lang, state.config.area_names())),
         "policy_labels": [t.get(f"policy_level_{p}", p) for p in entry["policy"]],
         "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
         "links_url": datasette.urls.path("/-/kb/links/" + quote(entry_id, safe="")) + common["lang_suffix"],

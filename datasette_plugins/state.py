@@ -21,6 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from analysis.corpus import load_corpus
+from analysis.related import RelatedFinder, related_panel, related_results
 from indexer.embed import DEFAULT_MODEL, get_embedder
 from kb.app.auth import LiveAuth
 from kb.app.knowledge_base import KnowledgeBase
@@ -28,12 +30,13 @@ from kb.app.login_throttle import LoginThrottle
 from kb.app.web_sessions import SignedOut
 from kb.core import config as config_module
 from kb.core.config import KBConfig
+from kb.core.decisions import DECISIONS_FILE, load_decisions
 from kb.core.errors import EntryNotFound
 from kb.core.files import file_identity
 from kb.core.store import ChunkOwners
+from search.cutoff import AUTO
 from search.filters import Filters
-from search.query import SearchResult, normalise_query
-from search.similar import other_areas_first
+from search.query import SearchResult, SearchResults, normalise_query
 
 PLUGIN_NAME = "kb"
 STATE_ATTRIBUTE = "_kb_plugin_state"
@@ -59,6 +62,8 @@ class KBState:
         self._vectors = None  # the FAISS index of (file ident, generation) _vectors_key
         self._vectors_key: tuple | None = None
         self._owners: ChunkOwners | None = None  # chunk -> entry of the same generation
+        self._related_lock = threading.Lock()  # making the related-lessons finder (seconds) blocks no search
+        self._related: tuple[tuple, RelatedFinder] | None = None  # (index key, finder)
         self.login_throttle = LoginThrottle()  # failed sign-ins, for this server process
         self.auth = LiveAuth(config.root)  # kb.toml [auth], read again when it changes
         self.signed_out = SignedOut(config.state_dir)
@@ -118,14 +123,16 @@ class KBState:
         self._local = threading.local()
 
     def warm(self) -> None:
-        """Load the model and the FAISS index now, not on the first visitor's search."""
-        self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_query("uppvärmning")))
+        """Load the model, the FAISS index and the related-lessons finder now, not on the
+        first visitor's search or entry page."""
+        self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_query("uppvärmning"),
+                             self.related_finder(kb)))
 
     # --- what the pages and SQL functions ask for ---------------------------------------
     def search(self, query: str, filters: Filters | None = None, limit: int = 10,
-               mode: str = "hybrid") -> list[SearchResult]:
+               mode: str = "hybrid", min_score: float | str | None = AUTO) -> SearchResults:
         query = query[:MAX_QUERY_CHARS]
-        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode))
+        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode, min_score=min_score))
 
     def answers_quickly(self, query: str) -> bool:
         """True when a search for ``query`` needs no embedding (its vector is cached) and the
@@ -140,17 +147,29 @@ class KBState:
         return self.run(lambda kb: kb.similar(entry_id, limit=limit, other_areas=other_areas))
 
     def related_lessons(self, entry_id: str, limit: int = 6) -> list[SearchResult]:
-        """Closest entries, those from other areas first (that is where silos hide)."""
-        def pick(kb: KnowledgeBase) -> list[SearchResult]:
-            other = kb.similar(entry_id, limit=limit, other_areas=True)
-            area = kb.store.get_entries([entry_id], ["area"])[entry_id]["area"]
-            same = [r for r in kb.similar(entry_id, limit=limit) if r.area == area]
-            return other_areas_first(other + same, area, limit)
-
+        """The entry page's panel: related lessons (analysis.related: words, meaning, rare
+        words and shared tags, actors, roadmap ids, with a cut-off), other areas first."""
         try:
-            return self.run(pick)
+            return self.run(lambda kb: related_panel(kb, self.related_finder(kb), entry_id, limit))
         except EntryNotFound:
             return []
+
+    def related_ranking(self, entry_id: str, limit: int = 10, other_areas: bool = False,
+                        cutoff: bool = True) -> list[SearchResult]:
+        """The related lessons in one ranking (no area first), as ``kb similar --mode related``."""
+        return self.run(lambda kb: related_results(kb, self.related_finder(kb), entry_id, limit=limit,
+                                                   cutoff=cutoff, other_areas=other_areas))
+
+    def related_finder(self, kb: KnowledgeBase) -> RelatedFinder:
+        """The finder of the index's current generation, made once (a second or two for
+        thousands of entries) and shared by every thread."""
+        decisions = self.config.root / DECISIONS_FILE
+        key = (file_identity(self.config.db_path), kb.store.generation,
+               decisions.stat().st_mtime_ns if decisions.exists() else None)  # a verdict counts at once
+        with self._related_lock:
+            if self._related is None or self._related[0] != key:
+                self._related = (key, RelatedFinder(load_corpus(kb), load_decisions(self.config.root)))
+            return self._related[1]
 
 
 class SharedEmbedder:

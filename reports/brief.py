@@ -23,11 +23,11 @@ from pathlib import Path
 from urllib.parse import quote as url_quote
 
 from analysis.conflicts import find_conflicts, roadmap_areas
-from analysis.corpus import NO_WORDS, Corpus, load_corpus
+from analysis.corpus import Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix
 from analysis.loop import Loop, entries_from_index, load_loop
 from analysis.obstacles import group_obstacles
-from analysis.reasons import reasons_text
+from analysis.reasons import render_reasons
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
@@ -160,7 +160,8 @@ def compose_brief(
     areas = [a for a in (areas or ()) if a]
     work = corpus
     if theme:
-        hits = kb.search(theme, filters=Filters(since=since, until=until), limit=theme_size)
+        # the theme's world is its nearest entries, close matches or not
+        hits = kb.search(theme, filters=Filters(since=since, until=until), limit=theme_size, min_score=None)
         work = subset_corpus(corpus, {r.id for r in hits})
     rows = work.rows
 
@@ -176,9 +177,7 @@ def compose_brief(
     groups = group_obstacles(work, since=since, until=until, areas=areas or None)
     obstacles = [
         ObstacleItem(
-            # a group across languages may share no word: then its first title names it
-            label=g.label if g.label != NO_WORDS else rows[g.entries[0]]["title"], recurring=g.recurring,
-            count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
+            label=g.label, recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
             area_counts=dict(Counter(rows[e]["area"] for e in g.entries).most_common()),
             sprints=g.sprints, entries=[ref(e) for e in g.entries],
             actions=len({a.id for e in g.entries for a in loop.citing(e)}),
@@ -187,8 +186,10 @@ def compose_brief(
     ]
 
     found = find_synergies(work, decisions, limit=None, areas=areas or None, since=since)
+    names = kb.config.area_names()
     synergies = [
-        SynergyItem(status=s.status, score=round(float(s.score), 3), a=ref(s.a), b=ref(s.b), reasons=s.reasons)
+        SynergyItem(status=s.status, score=round(float(s.score), 3), a=ref(s.a), b=ref(s.b),
+                    reasons=render_reasons(s.reasons, lang, names))
         for s in found
         if not until or max(rows[s.a]["date"], rows[s.b]["date"]) <= until
     ][:MAX_SYNERGIES]
@@ -403,7 +404,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
             if e.quote:
                 lines.append(f"  > {md_text(e.quote)}")
         if s.reasons:
-            lines += ["", f"*{t['link_why']}:* " + "; ".join(md_text(r) for r in reasons_text(s.reasons, brief.lang, brief.area_names))]
+            lines += ["", f"*{t['link_why']}:* " + "; ".join(md_text(r) for r in render_reasons(s.reasons, brief.lang, brief.area_names))]
         lines.append("")
     if not brief.synergies:
         lines += [t["selection_empty"], ""]
@@ -466,7 +467,7 @@ def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = 
     page that has its own <h1>)."""
     return {
         "b": brief, "t": texts(brief.lang), "links": links, "pictures": pictures or {}, "top": top,
-        "reasons": lambda found: reasons_text(found, brief.lang, brief.area_names),
+        "reasons": lambda found: render_reasons(found, brief.lang, brief.area_names),
         "name": brief.area_name, "period": period_text(brief), "scope": scope_text(brief),
         "counts": counts_text(brief), "spread": lambda o: spread_text(brief, o),
         "area_index": {slug: k for k, slug in enumerate(brief.area_names)},

@@ -73,6 +73,31 @@ NORMALISERS: dict[str, Callable[[Scores], dict[str, float]]] = {
 }
 
 
+IMPUTE_TOP = 20  # same-language entries the keyword side's slope is read from
+
+
+def impute_unseen(sem: Scores, kw: Scores, unseen, top: int = IMPUTE_TOP) -> dict[str, float]:
+    """Keyword scores for the keys the keyword side cannot see (entries in another language
+    than the query: it matches words, and they have none of the query's words).
+
+    Zero would rank every entry of the other language below the query's own language, where
+    it would be only for its meaning (language before meaning). Instead each gets what the
+    keyword side gives, on average, to an entry of the query's language with the same
+    semantic score: the least-squares slope of keyword on semantic score (through 0) over
+    the ``top`` best same-language entries by meaning."""
+    unseen = set(unseen)
+    if not unseen:
+        return dict(kw)
+    seen = sorted((k for k in sem if k not in unseen), key=lambda k: -sem[k])[:top]
+    den = sum(sem[k] ** 2 for k in seen)
+    slope = sum(kw.get(k, 0.0) * sem[k] for k in seen) / den if den > 1e-12 else 0.0
+    out = dict(kw)
+    for key in unseen:
+        if key in sem:
+            out[key] = min(1.0, max(0.0, slope * sem[key]))
+    return out
+
+
 def weighted_fusion(
     semantic: Scores,
     keyword: Scores,
@@ -80,11 +105,15 @@ def weighted_fusion(
     *,
     semantic_norm: str = "minmax",
     keyword_norm: str = "max",
+    unseen=(),
 ) -> dict[str, float]:
     """``(1 - w) * semantic + w * keyword``, each normalised. A key missing on one side gets
-    that side's floor: 0, or the lowest normalised score if that is below 0 (z-scores)."""
+    that side's floor: 0, or the lowest normalised score if that is below 0 (z-scores).
+    ``unseen``: keys the keyword side cannot judge; see :func:`impute_unseen`."""
     sem = NORMALISERS[semantic_norm](semantic)
     kw = NORMALISERS[keyword_norm](keyword)
+    if unseen:
+        kw = impute_unseen(sem, kw, unseen)
     sem_floor = min(0.0, min(sem.values(), default=0.0))
     kw_floor = min(0.0, min(kw.values(), default=0.0))
     return {

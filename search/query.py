@@ -5,13 +5,15 @@ Chunks are searched; the best chunk of an entry decides its score and its snippe
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from kb.core.errors import KBError
+from search.cutoff import AUTO, impute_coverage, kept, match_parts, match_value
 from search.filters import Filters
-from search.fusion import reciprocal_rank_fusion, weighted_fusion
+from search.fusion import IMPUTE_TOP, reciprocal_rank_fusion, weighted_fusion
 from search.keyword import keyword_chunks
 from search.text import make_snippet, query_terms
 
@@ -54,14 +56,30 @@ class SearchResult:
     heading: str = ""
     line: int = 1
     chunk_text: str = ""
+    match: float | None = None  # how close it really is (search.cutoff); None in keyword mode
+    match_parts: tuple | None = None  # (lift, coverage) the match is made of, for calibration
+    reasons: list = field(default_factory=list)  # why it is related (analysis.reasons.Reason); related lessons only
 
     def to_dict(self) -> dict:
         # a shallow copy: dataclasses.asdict deep-copies every field and was a third of the
         # time of a /-/kb/search.json request
-        data = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "chunk_text"}
+        data = {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("chunk_text", "match_parts", "reasons")}
+        if self.reasons:
+            data["reasons"] = [r.to_dict() for r in self.reasons]
         data["tags"] = list(self.tags)
         data["score"] = round(float(self.score), 4)
+        data["match"] = None if self.match is None else round(float(self.match), 3)
         return data
+
+
+class SearchResults(list):
+    """The results shown, best first; ``left_out``: how many of the best ``limit`` entries
+    the "no close match" cut-off did not show (``search.cutoff``)."""
+
+    def __init__(self, results=(), left_out: int = 0):
+        super().__init__(results)
+        self.left_out = left_out
 
 
 def search(
@@ -74,9 +92,14 @@ def search(
     keyword_weight: float | None = None,
     fusion: str = "weighted",
     stem: bool | None = None,
-) -> list[SearchResult]:
+    min_score: float | str | None = AUTO,
+) -> SearchResults:
     """Entries for ``query``, best first. ``fusion`` and ``stem`` are for benchmarks; the
-    defaults are the measured best (see :mod:`search.evaluate`)."""
+    defaults are the measured best (see :mod:`search.evaluate`).
+
+    ``min_score``: ``"auto"`` leaves out results that are no close match (the calibrated
+    cut-off of :mod:`search.cutoff`), a number leaves out results whose match is below it,
+    None shows every result. Keyword mode shows every entry that shares a word."""
     if mode not in MODES:
         raise KBError(f"unknown search mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}.")
     if fusion not in FUSIONS:
@@ -84,7 +107,7 @@ def search(
     filters = filters or Filters()
     query = normalise_query(query)
     if not query or limit <= 0:
-        return []
+        return SearchResults()
     kb.require_index()
     store = kb.store
     allowed = _allowed_chunks(store, filters) if filters.active else None
@@ -100,8 +123,9 @@ def search(
     bilingual = mode == "hybrid" and kb.vectors.centering.active
     if bilingual and stem is None:
         stem = False
+    query_vector = None
     if mode in ("hybrid", "semantic"):
-        semantic, sem_chunk = _semantic(kb, query, limit, allowed)
+        semantic, sem_chunk, query_vector = _semantic(kb, query, limit, allowed)
     if mode in ("hybrid", "keyword"):
         keyword, kw_chunk = _keyword(kb, query, limit, allowed, stem)
 
@@ -113,7 +137,7 @@ def search(
         scores = reciprocal_rank_fusion(_ranking(semantic), _ranking(keyword), k=RRF_K)
     elif bilingual or keyword_weight is not None:
         fixed = KEYWORD_WEIGHT if keyword_weight is None else keyword_weight
-        scores = weighted_fusion(semantic, keyword, fixed)
+        scores = weighted_fusion(semantic, keyword, fixed, unseen=unseen_by_words(kb, semantic, query_vector))
     else:
         scores = weighted_fusion(
             semantic,
@@ -127,7 +151,34 @@ def search(
         # the snippet comes from the chunk that decided: semantic if it found the entry
         chunk = sem_chunk.get(entry_id) if mode != "keyword" else None
         best_chunk[entry_id] = (scores[entry_id], chunk or kw_chunk.get(entry_id) or sem_chunk[entry_id])
-    return _results(kb, query, ranked, best_chunk)
+    parts: dict[str, tuple] = {}
+    left_out = 0
+    if query_vector is not None and ranked:
+        chunks = {e: [sem_chunk.get(e), kw_chunk.get(e)] for e, _ in ranked}
+        unseen = unseen_by_words(kb, semantic, query_vector) if kb.vectors.centering.active else set()
+        if unseen & set(chunks):  # the same-language entries nearest in meaning, to read the slope from
+            seen = sorted((e for e in semantic if e not in unseen), key=lambda e: -semantic[e])[:IMPUTE_TOP]
+            chunks.update({e: [sem_chunk.get(e)] for e in seen if e not in chunks})
+        parts = impute_coverage(match_parts(kb, query, query_vector, chunks), unseen)
+        parts = {e: parts[e] for e, _ in ranked}
+        shown = kept(parts, min_score)
+        left_out = len(ranked) - len(shown)
+        ranked = [(e, score) for e, score in ranked if e in shown]
+    return SearchResults(_results(kb, query, ranked, best_chunk, parts), left_out)
+
+
+def unseen_by_words(kb, entries, query_vector) -> set[str]:
+    """The entries written in another language than the query (the language whose mean
+    vector the query is closest to): the keyword side cannot see them. Only in a knowledge
+    base of two languages."""
+    if query_vector is None or not entries or not kb.vectors.centering.active:
+        return set()
+    language = kb.vectors.centering.language_of(query_vector)
+    rows = kb.store.db.execute(
+        "select id from entries where lang != ? and id in (select value from json_each(?))",
+        [language, json.dumps(list(entries))],
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 def normalise_query(query: str) -> str:
@@ -185,7 +236,7 @@ def _semantic(kb, query: str, limit: int, allowed):
         ids, scores = vectors.search(qv, k, allowed)
         best, which = roll_up(kb, ids, scores, SEMANTIC_CHUNK_BONUS)
         if len(best) >= limit or k >= total:
-            return best, which
+            return best, which, qv
         k = min(total, k * 4)
 
 
@@ -194,7 +245,7 @@ def _keyword(kb, query: str, limit: int, allowed, stem: bool | None = None):
     return roll_up(kb, ids, scores, KEYWORD_CHUNK_BONUS)
 
 
-def _results(kb, query: str, ranked, best_chunk) -> list[SearchResult]:
+def _results(kb, query: str, ranked, best_chunk, parts=None) -> list[SearchResult]:
     store = kb.store
     entries = store.get_entries([entry_id for entry_id, _ in ranked], RESULT_COLUMNS)
     chunk_ids = [best_chunk[e][1] for e, _ in ranked]
@@ -228,6 +279,8 @@ def _results(kb, query: str, ranked, best_chunk) -> list[SearchResult]:
                 heading=heading or "",
                 line=line or 1,
                 chunk_text=text,
+                match=match_value(parts[entry_id]) if parts and entry_id in parts else None,
+                match_parts=(parts or {}).get(entry_id),
             )
         )
     return results

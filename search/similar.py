@@ -71,6 +71,18 @@ def _result(kb, row: dict, score: float, snippet: str = "") -> SearchResult:
                         tags=row["tags"])
 
 
+def result_rows(kb, scored: list[tuple[str, float]]) -> list[SearchResult]:
+    """Search results for (entry id, score) pairs, in that order (unknown ids left out);
+    the snippet is each entry's first chunk."""
+    ids = [e for e, _ in scored]
+    rows = kb.store.get_entries(ids, RESULT_COLUMNS)
+    summaries = dict(kb.store.db.execute(
+        "select entry_id, text from chunks where seq = 0 and entry_id in (select value from json_each(?))",
+        [_json_list(ids)],
+    ).fetchall())
+    return [_result(kb, rows[e], score, make_snippet(summaries.get(e, ""), [])) for e, score in scored if e in rows]
+
+
 def entry_matrix(kb) -> tuple[list[str], np.ndarray]:
     """Entry ids and their vectors, centred per language like the chunk vectors."""
     ids, matrix, languages = kb.store.entry_vectors(kb.embedder.dim)

@@ -14,25 +14,27 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analysis.conflicts import goal_conflicts
-from analysis.corpus import NO_WORDS, Corpus, Section
+from analysis.corpus import Corpus, Section, load_corpus
 from analysis.duplicates import find_duplicates, near_duplicates, relative_distances
 from analysis.links import (
+    Synergy,
     area_links,
     find_synergies,
     row_z,
     similarity_signals,
+    spread_out,
     strong_link_matrix,
     synergies,
 )
-from analysis.obstacles import ObstacleGroup, recurring_obstacles
-from analysis.reasons import as_message, reason_text
+from analysis.obstacles import recurring_obstacles
+from analysis.reasons import Reason, render_reason
+from analysis.related import MIN_TOP, RelatedFinder, related_panel, related_results
 from kb.app.curation import record_link, set_related
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
 from kb.core.decisions import Decision, load_decisions
 from kb.core.errors import EntryNotFound, KBError
-from kb.core.texts import Message
 
 from .helpers import entry_text
 from .samples import CROSS_ENTRIES, write_kb
@@ -266,51 +268,27 @@ def test_goal_conflict_other_area_from_text(cross_kb):
 
 def test_goal_conflict_reasons_are_codes_shown_in_the_readers_language(cross_kb):
     (conflict,) = goal_conflicts(cross_kb)
-    assert all(isinstance(r, Message) for r in conflict.reasons)
-    assert {r.key for r in conflict.reasons} <= {"conflict_reason_roadmap", "conflict_reason_names",
-                                                 "conflict_reason_closest"}
-    closest = next(r for r in conflict.reasons if r.key == "conflict_reason_closest")
+    assert all(isinstance(r, Reason) for r in conflict.reasons)
+    assert {r.code for r in conflict.reasons} <= {"conflict_reason_roadmap", "conflict_reason_names",
+                                                  "conflict_reason_closest"}
+    closest = next(r for r in conflict.reasons if r.code == "conflict_reason_closest")
     assert closest.params == {"area": "mobilitet"}  # the slug: data, not words
     names = {slug: a.name for slug, a in cross_kb.config.areas.items()}
-    assert reason_text(closest, "sv", names) == "De närmaste posterna finns i Mobilitet och transporter"
-    assert reason_text(closest, "en", names) == "The closest entries are in Mobilitet och transporter"
-    # as JSON: the code and its parameters
-    assert {"key": "conflict_reason_closest", "params": {"area": "mobilitet"}} in conflict.to_dict()["reasons"]
+    assert render_reason(closest, "sv", names) == "De närmaste posterna finns i Mobilitet och transporter"
+    assert render_reason(closest, "en", names) == "The closest entries are in Mobilitet och transporter"
+    # as JSON: the code and its parameters, as the other analyses' reasons
+    assert {"code": "conflict_reason_closest", "area": "mobilitet"} in conflict.to_dict()["reasons"]
+    assert render_reason({"code": "conflict_reason_closest", "area": "mobilitet"}, "en", names) == \
+        "The closest entries are in Mobilitet och transporter"
 
 
 def test_reason_params_show_area_names_and_counts():
     names = {"mobilitet": "Mobilitet och transporter", "bygg": "Bygg och fastigheter"}
-    roadmap = Message("conflict_reason_roadmap", {"areas": {"mobilitet": 2, "bygg": 1}})
+    roadmap = Reason("conflict_reason_roadmap", {"areas": {"mobilitet": 2, "bygg": 1}})
     assert roadmap.render("sv", names) == "Färdplansåtgärder i Mobilitet och transporter (2), Bygg och fastigheter (1)"
-    named = Message("conflict_reason_names", {"areas": ["bygg", "okänt"]})
+    named = Reason("conflict_reason_names", {"areas": ["bygg", "okänt"]})
     assert named.render("en", names) == "The text names Bygg och fastigheter, okänt"
-
-
-@pytest.mark.parametrize("sentence, swedish", [
-    ("mutual best other-area match", "Varandras bästa träff i ett annat område"),
-    ("mutual top-5 (ranks 2 and 3)", "Bland varandras 5 närmaste i andra områden (plats 2 och 3)"),
-    ("top-4 other-area match for one side", "Plats 4 bland den ena postens närmaste i andra områden"),
-    ("section 'Vad hände?' of mob-1 matches 'What happened?' of ene-2",
-     "Avsnittet ”Vad hände?” i den ena posten motsvarar ”What happened?” i den andra"),
-    ("shares tag:elnät, actor:e.on", "Har gemensamt: taggen elnät; aktören e.on"),
-    ("rare words in common: kapacitet, nätägare", "Ovanliga ord som båda använder: kapacitet, nätägare"),
-    ("confirmed by a facilitator: samma lärdom", "Bekräftad av en samtalsledare: samma lärdom"),
-    ("similarity 0.988: 21% of the typical distance to a nearest neighbour",
-     "Likhet 0.988: 21 % av det typiska avståndet till närmaste post"),
-    ("same sprint (2025-S3)", "Samma sprint (2025-S3)"),
-])
-def test_the_reasons_of_links_and_duplicates_are_shown_in_swedish(sentence, swedish):
-    assert reason_text(sentence, "sv") == swedish
-    assert isinstance(as_message(sentence), Message)
-    assert reason_text({"code": "reason_same_area"}, "en") == "Same area"  # a code as in JSON
-    assert reason_text("something new", "sv") == "something new"  # unknown: as it is
-
-
-def test_the_reasons_the_analyses_give_are_all_known(cross_kb):
-    """Every reason analysis.links and analysis.duplicates write today is read into a code."""
-    found = [r for s in synergies(cross_kb, limit=None) for r in s.reasons]
-    found += [r for d in near_duplicates(cross_kb) for r in d.reasons]
-    assert found and not [r for r in found if not isinstance(as_message(r), Message)]
+    assert render_reason("something new", "sv") == "something new"  # not a code: as it is
 
 
 def test_near_duplicate_found_and_respects_verdicts(cross_kb):
@@ -441,8 +419,95 @@ def test_many_new_near_duplicates_give_one_summary_line(cross_root):
     assert result.stderr.count("looks like a near-duplicate of") == 0
 
 
-def test_a_group_without_common_words_is_named_by_its_first_title():
-    group = ObstacleGroup(label=NO_WORDS, entries=["a", "b"], areas=["energi"], sprints=[], first_seen="2026-01-01",
-                          last_seen="2026-02-01", count=2, recurring=True, titles={"a": "Elnätet räckte inte"})
-    assert group.shown_label == "Elnätet räckte inte"
-    assert ObstacleGroup(**{**group.to_dict(), "label": "elnät, effekt"}).shown_label == "elnät, effekt"
+# --- reasons as codes, rendered in the reader's language ------------------------------------------
+def test_synergy_and_duplicate_reasons_are_codes_with_parameters(cross_kb):
+    top = synergies(cross_kb, limit=1)[0]
+    codes = [r.code for r in top.reasons]
+    assert codes[0] == "reason_section_match" and "reason_shared_tags" in codes
+    match = top.reasons[0]
+    assert {match.params["area_a"], match.params["area_b"]} == {"mobilitet", "bygg"}  # slugs in the data
+    assert next(r for r in top.reasons if r.code == "reason_shared_tags").params == {"values": ["elnät"]}
+    names = cross_kb.config.area_names()
+    english = [r.render("en", names) for r in top.reasons]
+    swedish = [r.render("sv", names) for r in top.reasons]
+    assert "shared tags: elnät" in english and "samma taggar: elnät" in swedish
+    assert "Mobilitet och transporter" in english[0] and "Bygg och fastigheter" in swedish[0]
+    assert not any("mobilitet)" in line or "(bygg)" in line for line in english + swedish)  # names, not slugs
+    (pair,) = near_duplicates(cross_kb)
+    assert [r.code for r in pair.reasons] == [
+        "reason_close_text", "reason_mutual_nearest", "reason_same_area", "reason_same_sprint"]
+    assert pair.reasons[2].render("en", names) == "same area (Energi)"
+    assert pair.reasons[0].render("sv", names).startswith(f"likhet {pair.score:.3f}: ")
+
+
+def test_cli_renders_reasons_in_english_and_json_keeps_the_codes(cross_root):
+    root = ["--root", str(cross_root)]
+    _run("index", *root, "-q")
+    data = json.loads(_run("synergies", *root, "--json", "-n", "1").stdout)
+    assert data[0]["reasons"][0]["code"] == "reason_section_match"
+    assert {"section_a", "section_b", "area_a", "area_b"} <= set(data[0]["reasons"][0])
+    text = _run("synergies", *root, "-n", "1").stdout
+    assert "- section “" in text and "shared tags: elnät" in text and "Bygg och fastigheter)" in text
+    duplicates = _run("duplicates", *root).stdout
+    assert "each other's nearest entry; same area (Energi); same sprint (2025-S3)" in duplicates
+    assert json.loads(_run("duplicates", *root, "--json").stdout)[0]["reasons"][1] == {"code": "reason_mutual_nearest"}
+
+
+def test_each_entrys_best_pair_comes_before_any_entrys_second():
+    def pair(a, b, score):
+        return Synergy(a=a, b=b, area_a="x", area_b="y", score=score, status="suggested")
+
+    hub = [pair("hub", "a", 3.0), pair("hub", "b", 2.9), pair("hub", "c", 2.8), pair("d", "e", 1.0),
+           pair("b", "f", 0.9), pair("a", "g", 0.5)]
+    order = [(s.a, s.b) for s in spread_out(hub)]
+    assert order == [("hub", "a"), ("d", "e"), ("b", "f"), ("hub", "b"), ("a", "g"), ("hub", "c")]
+    assert sorted(order) == sorted((s.a, s.b) for s in hub)  # the same pairs, none lost
+
+
+def test_synergies_list_each_entry_once_before_repeating_it(cross_kb):
+    suggested = [s for s in synergies(cross_kb, limit=None) if s.status == "suggested"]
+    counts: dict[str, int] = {}
+    levels = []
+    for s in suggested:  # how often its entries were listed before it
+        levels.append(max(counts.get(s.a, 0), counts.get(s.b, 0)))
+        counts[s.a], counts[s.b] = counts.get(s.a, 0) + 1, counts.get(s.b, 0) + 1
+    assert levels == sorted(levels) and len(suggested) > 1
+
+
+# --- related lessons (the entry page's panel) ---------------------------------------------------------
+def test_related_lessons_need_two_kinds_of_evidence_and_say_which(cross_kb):
+    finder = RelatedFinder(load_corpus(cross_kb))
+    assert finder.top == MIN_TOP  # a small knowledge base: the first 5
+    found = related_results(cross_kb, finder, "mob-natagare", limit=None)
+    assert found[0].id == "byg-natagare"  # the same words, meaning and tag
+    codes = [r.code for r in found[0].reasons]
+    assert {"reason_words_in_common", "reason_shared_tags"} <= set(codes)
+    every = related_results(cross_kb, finder, "mob-natagare", limit=None, cutoff=False)
+    assert len(found) < len(every)  # the cut-off leaves out entries with one weak resemblance
+    left_out = [r.id for r in every if r.id not in {f.id for f in found}]
+    assert "ene-biogas" in left_out or "byg-renovering" in left_out
+    panel = related_panel(cross_kb, finder, "mob-natagare", limit=3)
+    assert panel[0].area != "mobilitet"  # other areas first
+    others = related_results(cross_kb, finder, "mob-natagare", limit=None, other_areas=True)
+    assert all(r.area != "mobilitet" for r in others)
+    assert related_results(cross_kb, finder, "finns-inte") == []
+
+
+def test_cli_similar_related_mode_says_why(cross_root):
+    root = ["--root", str(cross_root)]
+    _run("index", *root, "-q")
+    data = json.loads(_run("similar", "mob-natagare", "--mode", "related", "--json", *root).stdout)
+    assert data[0]["id"] == "byg-natagare" and {"code": "reason_shared_tags", "values": ["elnät"]} in data[0]["reasons"]
+    text = _run("similar", "mob-natagare", "--mode", "related", "-n", "1", *root).stdout
+    assert "why: " in text and "shared tags: elnät" in text
+    missing = _run("similar", "finns-inte", "--mode", "related", *root)
+    assert missing.exit_code == 1 and "no entry with id" in missing.stderr
+
+
+def test_verdicts_decide_the_related_lessons_too(cross_kb):
+    record_link(cross_kb.config, "mob-natagare", "byg-natagare", "unrelated")
+    record_link(cross_kb.config, "mob-natagare", "ene-fjarrvarme", "synergy", note="värmen")
+    finder = RelatedFinder(load_corpus(cross_kb), load_decisions(cross_kb.config.root))
+    found = related_results(cross_kb, finder, "mob-natagare", limit=None)
+    assert found[0].id == "ene-fjarrvarme" and found[0].reasons[0].code == "reason_confirmed_note"
+    assert "byg-natagare" not in [r.id for r in found]  # rejected: never again

@@ -73,3 +73,20 @@ def test_heat_class():
     assert heat_class(0, 5) == "xa-heat-0"
     assert heat_class(5, 5) == "xa-heat-5"
     assert heat_class(1, 100) == "xa-heat-1"
+
+
+def test_reasons_follow_the_page_language(web_root, plugin):
+    swedish, english, links = get(web_root, "/-/kb/synergies", "/-/kb/synergies?lang=en", "/-/kb/links/byg-tra?lang=en")
+    assert "bekräftad av en facilitator: värme i trähus" in swedish.text and "avsnittet ”" in swedish.text
+    assert "confirmed by a facilitator: värme i trähus" in english.text and "section “" in english.text
+    assert "(Bygg och fastigheter)" in english.text and "(bygg)" not in english.text
+    assert "confirmed by a facilitator" in links.text
+
+
+def test_entry_page_related_panel_says_why_in_the_page_language(web_root, plugin):
+    swedish, english = get(web_root, "/-/kb/entry/mob-natagare", "/-/kb/entry/mob-natagare?lang=en")
+    assert swedish.status_code == english.status_code == 200
+    panel_sv = swedish.text.split('id="related"', 1)[1]
+    panel_en = english.text.split('id="related"', 1)[1]
+    assert "byg-natagare" in panel_sv and "Varför: " in panel_sv and "samma taggar: elnät" in panel_sv
+    assert "Why: " in panel_en and "shared tags: elnät" in panel_en

@@ -8,6 +8,7 @@ import math
 import pytest
 from click.testing import CliRunner
 
+from kb.app import evaluation
 from kb.app.evaluation import Dataset, load_dataset, query_metrics, write_corpus
 from kb.cli import cli
 
@@ -120,3 +121,38 @@ def test_split_filter_keeps_only_judged_queries(dataset_dir):
     data = load_dataset(dataset_dir, "dev")
     assert isinstance(data, Dataset)
     assert [q["qid"] for q in data.queries] == ["q1", "q2", "q3", "q4"]
+
+
+def test_eval_takes_a_list_of_splits(dataset_dir):
+    both = run(dataset_dir, "--split", "dev,test", "--mode", "keyword", "--json")
+    assert both.exit_code == 0, both.output
+    data = json.loads(both.stdout)
+    assert data["queries"] == 5  # the 4 judged dev queries and the test one: all of them here
+    assert data == json.loads(run(dataset_dir, "--mode", "keyword", "--json").stdout)
+    spaced = run(dataset_dir, "--split", " test , dev ", "--mode", "keyword", "--json")
+    assert json.loads(spaced.stdout) == data
+
+
+def test_a_list_of_splits_names_the_missing_one(dataset_dir):
+    result = run(dataset_dir, "--split", "dev,train")
+    assert result.exit_code == 1
+    assert "no queries with split='train'" in result.output and "dev, test" in result.output
+
+
+def test_load_dataset_split_as_list_or_comma_separated(dataset_dir):
+    assert [q["qid"] for q in load_dataset(dataset_dir, ["test", "dev"]).queries] == ["q1", "q2", "q3", "q4", "q5"]
+    assert [q["qid"] for q in load_dataset(dataset_dir, "test").queries] == ["q5"]
+    assert load_dataset(dataset_dir, "dev,test").queries == load_dataset(dataset_dir, ("dev", "test")).queries
+
+
+def test_eval_scores_the_ranking_not_the_cutoff(dataset_dir, monkeypatch):
+    seen = []
+    original = evaluation.KnowledgeBase.search
+
+    def spy(self, query, **options):
+        seen.append(options.get("min_score", "auto"))
+        return original(self, query, **options)
+
+    monkeypatch.setattr(evaluation.KnowledgeBase, "search", spy)
+    assert run(dataset_dir, "--split", "test", "--json").exit_code == 0
+    assert seen and all(value is None for value in seen)

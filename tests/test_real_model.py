@@ -7,6 +7,8 @@ import shutil
 
 import pytest
 
+from analysis.corpus import load_corpus
+from analysis.related import RelatedFinder, related_results
 from kb.app.knowledge_base import KnowledgeBase
 
 from .helpers import REPO
@@ -58,3 +60,30 @@ def test_english_query_finds_a_swedish_entry_in_the_top_3(example_kb, query, exp
 def test_the_index_records_the_default_model(example_kb):
     assert example_kb.store.get_meta("model_id") == "multilingual-e5-small-q4"
     assert example_kb.store.get_meta("dim") == "384"
+
+
+@pytest.mark.parametrize("query", ["recept på kanelbullar med kardemumma", "vem vann fotbolls-VM 1958",
+                                   "what is the capital of Australia"])
+def test_an_off_topic_question_gets_no_close_match(example_kb, query):
+    results = example_kb.search(query)
+    assert results == [] and results.left_out == 10
+    assert len(example_kb.search(query, min_score=None)) == 10  # --all still shows the nearest
+
+
+def test_an_english_question_ranks_swedish_entries_by_meaning_not_language(example_kb):
+    # before the keyword side was made fair to the other language, four English entries
+    # came first and the Swedish heat-pump and grid entries 5-7
+    results = example_kb.search("grid capacity for heat pumps", limit=5, min_score=None)
+    swedish = [r.id for r in results[:2] if example_kb.store.get_entries([r.id])[r.id]["lang"] == "sv"]
+    assert "byg-01-holma-eon-kapacitetskoll" in swedish
+
+
+def test_related_lessons_with_the_real_model(example_kb):
+    finder = RelatedFinder(load_corpus(example_kb))
+    found = related_results(example_kb, finder, "mob-01-laddhubb-eon-tidig-dialog", limit=None, other_areas=True)
+    assert found[0].id == "byg-01-holma-eon-kapacitetskoll"  # confirmed in the front matter: first
+    assert found[0].reasons[0].code in ("reason_confirmed", "reason_confirmed_note")
+    assert found[1].id == "ene-11-oppen-effektkarta"  # an open map of free grid capacity: the same need
+    assert all(r.reasons for r in found)
+    every = related_results(example_kb, finder, "mob-01-laddhubb-eon-tidig-dialog", limit=None, cutoff=False)
+    assert len(found) < len(every) / 2  # weak resemblances are left out

@@ -79,8 +79,17 @@ def _read_jsonl(path: Path) -> list[dict]:
     return rows
 
 
-def load_dataset(folder: str | Path, split: str | None = None) -> Dataset:
-    """The corpus, the queries (only ``split`` if given, and only those with judgements), the qrels."""
+def split_names(split: str | Iterable[str] | None) -> list[str]:
+    """``"dev,test"``, ``["dev", "test"]`` or ``None`` (all) as a list of split names."""
+    if split is None:
+        return []
+    parts = split.split(",") if isinstance(split, str) else [str(s) for s in split]
+    return list(dict.fromkeys(p.strip() for p in parts if p.strip()))
+
+
+def load_dataset(folder: str | Path, split: str | Iterable[str] | None = None) -> Dataset:
+    """The corpus, the queries (only those of ``split`` if given: one name, a comma-separated
+    list or a list of names; and only those with judgements), the qrels."""
     folder = Path(folder)
     corpus = _read_jsonl(folder / "corpus.jsonl")
     queries = _read_jsonl(folder / "queries.jsonl")
@@ -95,13 +104,15 @@ def load_dataset(folder: str | Path, split: str | None = None) -> Dataset:
             score = int(row[2]) if len(row) > 2 and row[2].strip() else 1
             if score > 0:
                 qrels.setdefault(row[0], {})[row[1]] = score
-    if split is not None:
+    wanted = split_names(split)
+    if wanted:
         splits = sorted({str(q.get("split")) for q in queries})
-        queries = [q for q in queries if str(q.get("split")) == split]
-        if not queries:
+        missing = [name for name in wanted if name not in splits]
+        if missing:
             raise DatasetError(
-                f"{folder}: no queries with split={split!r}", hint=f"Splits in this set: {', '.join(splits)}."
+                f"{folder}: no queries with split={missing[0]!r}", hint=f"Splits in this set: {', '.join(splits)}."
             )
+        queries = [q for q in queries if str(q.get("split")) in wanted]
     queries = [q for q in queries if qrels.get(str(q["qid"]))]
     return Dataset(corpus=corpus, queries=queries, qrels=qrels, name=folder.name)
 
@@ -206,9 +217,12 @@ def evaluate(
     search: Callable[[str], list[str]] | None = None,
     **options,
 ) -> EvalReport:
-    """Run every query through ``kb.search`` (or ``search``: query -> entry ids) and score it."""
+    """Run every query through ``kb.search`` (or ``search``: query -> entry ids) and score its
+    ranking (the "no close match" cut-off is off: it only removes results, and is measured by
+    ``bench/linking_quality.py``)."""
     def default_search(text: str) -> list[str]:
-        return [r.id for r in kb.search(text, mode=mode, limit=k, **options)]
+        # the ranking: every result, not only the close matches the search shows by default
+        return [r.id for r in kb.search(text, mode=mode, limit=k, **{"min_score": None, **options})]
 
     run = search or default_search
     rows = []
@@ -221,7 +235,7 @@ def evaluate(
 def run_eval(
     folder: str | Path,
     *,
-    split: str | None = None,
+    split: str | Iterable[str] | None = None,
     mode: str = "hybrid",
     k: int = K,
     model: str | None = None,

@@ -9,7 +9,7 @@ from analysis.duplicates import near_duplicates
 from analysis.links import area_links
 from analysis.links import synergies as find_synergies
 from analysis.obstacles import recurring_obstacles
-from analysis.reasons import reasons_text
+from analysis.reasons import render_reason, render_reasons
 from kb.app.curation import record_link
 from kb.cli.options import (
     handle_errors,
@@ -23,6 +23,8 @@ from kb.cli.options import (
 from kb.core import config as config_module
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.errors import KBError
+
+CLI_LANGUAGE = "en"  # the CLI speaks English
 
 
 @click.command()
@@ -60,7 +62,7 @@ def synergies(root, model, limit, areas, since, matrix, include_rejected, as_jso
         click.echo(f"    {s.a}: " + click.style(s.title_a, bold=True))
         click.echo(f"    {s.b}: " + click.style(s.title_b, bold=True))
         for reason in s.reasons:
-            click.echo(f"    - {reason}")
+            click.echo(f"    - {render_reason(reason, CLI_LANGUAGE, kb.config.area_names())}")
 
 
 def _echo_area_matrix(links) -> None:
@@ -128,7 +130,7 @@ def conflicts(root, model, since, until, areas, as_json):
     for c in found:
         click.echo(click.style(c.title, bold=True))
         click.echo(f"    {c.id} · {c.date} · " + " ↔ ".join(kb.config.area_name(a) for a in c.areas))
-        for reason in reasons_text(c.reasons, "en", names):
+        for reason in render_reasons(c.reasons, "en", names):
             click.echo(f"    - {reason}")
 
 
@@ -150,7 +152,7 @@ def duplicates(root, model, include_rejected, as_json):
     for d in found:
         click.echo(f"{d.score:.3f}  {d.status:<9} {d.a} ↔ {d.b}")
         click.echo(f"    {d.title_a}\n    {d.title_b}")
-        click.echo(f"    - {'; '.join(d.reasons)}")
+        click.echo(f"    - {'; '.join(render_reasons(d.reasons, CLI_LANGUAGE, kb.config.area_names()))}")
 
 
 @click.command()

@@ -11,7 +11,8 @@ from kb.cli.options import ClickProgress, handle_errors, json_option, model_opti
 @click.command("eval")
 @click.argument("dataset_dir", type=click.Path(exists=True, file_okay=False))
 @model_option
-@click.option("--split", help="Only queries whose 'split' field is this (e.g. dev, test).")
+@click.option("--split", help="Only queries whose 'split' field is one of these, comma-separated "
+              "(e.g. dev or dev,test).")
 @click.option("--mode", type=click.Choice(["hybrid", "semantic", "keyword"]), default="hybrid",
               show_default=True, help="Search mode to measure.")
 @click.option("-k", "k", default=10, show_default=True, type=click.IntRange(1, 1000),

@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from analysis.reasons import render_reasons
 from kb.app.knowledge_base import KnowledgeBase
 from kb.core import config as config_module
 from kb.core.errors import KBError
@@ -110,7 +111,7 @@ class ClickProgress:
         self.bar.__exit__(None, None, None)
 
 
-def emit_results(results, as_json: bool, empty: str) -> None:
+def emit_results(results, as_json: bool, empty: str, area_names=None) -> None:
     if as_json:
         print_json([r.to_dict() for r in results])
         return
@@ -122,9 +123,12 @@ def emit_results(results, as_json: bool, empty: str) -> None:
             f"{rank:>2}. {r.score:.3f}  "
             + click.style(r.title, bold=True)
             + f"\n    {r.id} · {r.area_name} · {r.type} · {r.date}"
+            + (f" · match {r.match:.2f}" if getattr(r, "match", None) is not None else "")
         )
         if r.snippet:
             click.echo(f"    {r.snippet}")
+        if getattr(r, "reasons", None):
+            click.echo("    why: " + "; ".join(render_reasons(r.reasons, "en", area_names)))
         click.echo(f"    {r.path}" + (f":{r.line}" if r.line and r.line > 1 else ""))
 
 

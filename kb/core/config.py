@@ -59,6 +59,10 @@ class KBConfig:
         area = self.areas.get(slug)
         return area.name if area else slug
 
+    def area_names(self) -> dict[str, str]:
+        """Slug -> name of every area."""
+        return {slug: area.name for slug, area in self.areas.items()}
+
 
 def resolve_root(root: str | os.PathLike | None = None) -> Path:
     """``--root`` wins, then ``KB_ROOT``, then the current directory."""

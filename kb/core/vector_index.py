@@ -88,6 +88,73 @@ class Centering:
         return cls({lang: np.array(v, dtype=np.float32) for lang, v in (data or {}).items()})
 
 
+class Reference:
+    """What "no particular match" looks like in this index, for judging how close a search
+    result really is (``search.cutoff``): each language's mean passage vector (the average
+    text of the knowledge base) and the spread of passages around it (the mean distance of
+    a passage from its language's mean).
+
+    A query's *lift* over a passage is how much closer it is to the passage than to the
+    average passage of that language, in units of the spread: ``(q·x - q·mean) / spread``.
+    e5 puts unrelated texts at ~0.78 and related ones a few hundredths higher; the lift
+    reads that difference against the knowledge base's own scale instead of a constant."""
+
+    SAMPLE = 20_000  # passages read for the spread
+
+    def __init__(self, means: dict[str, np.ndarray] | None = None, spread: float = 1.0):
+        self.means = means or {}
+        self.spread = float(spread) if spread and spread > 0 else 1.0
+
+    def lift(self, query: np.ndarray, vectors: np.ndarray, languages: list[str]) -> np.ndarray:
+        if not len(vectors):
+            return np.zeros(0, dtype=np.float32)
+        raw = vectors @ query
+        overall = np.mean(list(self.means.values()), axis=0) if self.means else np.zeros_like(query)
+        base = np.array([float(query @ self.means.get(lang, overall)) for lang in languages])
+        return (raw - base) / self.spread
+
+    @classmethod
+    def from_store(cls, store: Store, dim: int) -> Reference:
+        """Computed from the chunk vectors in SQLite (means over all, spread over a sample)."""
+        sums: dict[str, np.ndarray] = {}
+        counts: dict[str, int] = {}
+        for _, vectors, languages in _chunk_batches(store, dim):
+            _add_sums(sums, counts, vectors, languages)
+        return cls.from_sums(store, dim, sums, counts)
+
+    @classmethod
+    def from_sums(cls, store: Store, dim: int, sums: dict, counts: dict) -> Reference:
+        means = {lang: (sums[lang] / counts[lang]).astype(np.float32) for lang in sums if counts[lang]}
+        total = sum(counts.values())
+        if not total:
+            return cls(means)
+        step = max(1, total // cls.SAMPLE)
+        rows = store.db.conn.execute("select embedding, lang from chunks where id % ? = 0", [step]).fetchall()
+        if not rows:
+            return cls(means)
+        vectors = decode_matrix([r[0] for r in rows], dim)
+        centres = np.vstack([means.get(r[1] or "sv", np.zeros(dim, np.float32)) for r in rows])
+        return cls(means, float(np.linalg.norm(vectors - centres, axis=1).mean()))
+
+    def to_json(self) -> dict:
+        return {"means": {lang: [round(float(x), 7) for x in mean] for lang, mean in self.means.items()},
+                "spread": round(self.spread, 7)}
+
+    @classmethod
+    def from_json(cls, data: dict | None) -> Reference | None:
+        if not data or "means" not in data:
+            return None
+        return cls({lang: np.array(v, dtype=np.float32) for lang, v in data["means"].items()}, data.get("spread", 1.0))
+
+
+def _add_sums(sums: dict, counts: dict, vectors: np.ndarray, languages: list[str]) -> None:
+    marks = np.array(languages)
+    for lang in set(languages):
+        rows = vectors[marks == lang]
+        sums[lang] = sums.get(lang, np.zeros(vectors.shape[1], np.float64)) + rows.sum(axis=0, dtype=np.float64)
+        counts[lang] = counts.get(lang, 0) + len(rows)
+
+
 def _normalise(vectors: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return (vectors / np.where(norms == 0, 1, norms)).astype(np.float32)
@@ -114,11 +181,13 @@ def nlist_for(count: int) -> int:
 
 
 class VectorIndex:
-    def __init__(self, index, dim: int, generation: int, centering: Centering | None = None):
+    def __init__(self, index, dim: int, generation: int, centering: Centering | None = None,
+                 reference: Reference | None = None):
         self.index = index
         self.dim = dim
         self.generation = generation
         self.centering = centering or Centering()
+        self.reference = reference or Reference()
         self.kind = _kind_of(index)
         if self.kind == "ivf":  # to fetch vectors by id (filtered search); made once, before threads share it
             import faiss
@@ -243,7 +312,8 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def save(path: Path, index, generation: int, dim: int, centering: Centering) -> None:
+def save(path: Path, index, generation: int, dim: int, centering: Centering,
+         reference: Reference | None = None) -> None:
     import faiss
 
     data = faiss.serialize_index(index).tobytes()
@@ -255,7 +325,7 @@ def save(path: Path, index, generation: int, dim: int, centering: Centering) -> 
                 stale.unlink(missing_ok=True)
         atomic_write_bytes(path, data)
         sidecar = {"generation": generation, "count": int(index.ntotal), "dim": dim,
-                   "centering": centering.to_json()}
+                   "centering": centering.to_json(), "reference": (reference or Reference()).to_json()}
         atomic_write_text(_sidecar(path), json.dumps(sidecar))
 
 
@@ -270,24 +340,21 @@ def _chunk_batches(store: Store, dim: int):
         )
 
 
-def _centering_streamed(store: Store, dim: int) -> tuple[Centering, int]:
-    """Centering.from_vectors without holding every vector in memory at once."""
+def _centering_streamed(store: Store, dim: int) -> tuple[Centering, Reference, int]:
+    """Centering.from_vectors (and the Reference) without holding every vector in memory at once."""
     sums: dict[str, np.ndarray] = {}
     counts: dict[str, int] = {}
     for _, vectors, languages in _chunk_batches(store, dim):
-        marks = np.array(languages)
-        for lang in set(languages):
-            rows = vectors[marks == lang]
-            sums[lang] = sums.get(lang, np.zeros(dim, np.float64)) + rows.sum(axis=0, dtype=np.float64)
-            counts[lang] = counts.get(lang, 0) + len(rows)
+        _add_sums(sums, counts, vectors, languages)
     total = sum(counts.values())
+    reference = Reference.from_sums(store, dim, sums, counts)
     enough = [
         lang for lang, n in counts.items()
         if n >= Centering.MIN_COUNT and n >= Centering.MIN_SHARE * total
     ]
     if len(enough) < 2:
-        return Centering(), total
-    return Centering({lang: (sums[lang] / counts[lang]).astype(np.float32) for lang in enough}), total
+        return Centering(), reference, total
+    return Centering({lang: (sums[lang] / counts[lang]).astype(np.float32) for lang in enough}), reference, total
 
 
 def _training_sample(store: Store, dim: int, total: int, centering: Centering) -> np.ndarray:
@@ -301,7 +368,7 @@ def _training_sample(store: Store, dim: int, total: int, centering: Centering) -
 
 
 def rebuild(store: Store, path: Path, dim: int, *, write: bool = True) -> VectorIndex:
-    centering, total = _centering_streamed(store, dim)
+    centering, reference, total = _centering_streamed(store, dim)
     kind = kind_for(total)
     index = _empty(dim, kind, total)
     if kind == "ivf":
@@ -311,10 +378,10 @@ def rebuild(store: Store, path: Path, dim: int, *, write: bool = True) -> Vector
     generation = store.generation
     if write:
         try:
-            save(path, index, generation, dim, centering)
+            save(path, index, generation, dim, centering, reference)
         except OSError as exc:  # read-only folder or full disk: serve from memory
             print(f"warning: could not write {path}: {exc.strerror}", file=sys.stderr)
-    return VectorIndex(index, dim, generation, centering)
+    return VectorIndex(index, dim, generation, centering, reference)
 
 
 def load(store: Store, path: Path, dim: int, *, write: bool = True) -> VectorIndex:
@@ -328,7 +395,9 @@ def load(store: Store, path: Path, dim: int, *, write: bool = True) -> VectorInd
         if info.get("generation") == generation and info.get("count") == count and info.get("dim") == dim:
             index = faiss.read_index(str(path))  # straight from the file: no second copy in memory
             if index.ntotal == count and index.d == dim:
-                return VectorIndex(index, dim, generation, Centering.from_json(info.get("centering")))
+                # an index written before the reference was kept: compute it (not written back)
+                reference = Reference.from_json(info.get("reference")) or Reference.from_store(store, dim)
+                return VectorIndex(index, dim, generation, Centering.from_json(info.get("centering")), reference)
     except (OSError, ValueError, RuntimeError, json.JSONDecodeError):
         pass
     if os.environ.get("KB_DEBUG"):
