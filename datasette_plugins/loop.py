@@ -43,6 +43,21 @@ async def _may_facilitate(datasette, request) -> bool:
     return await datasette.permission_allowed(request.actor, FACILITATE_ACTION, default=False)
 
 
+async def _facilitator_post(datasette, request):
+    """The common gate of the facilitators' forms: a knowledge base, a form of sane size, a POST
+    by someone who may facilitate. Returns ``(state, form, lang)`` or the refusal to send."""
+    state = get_state(datasette)
+    if state is None:
+        return no_kb()
+    form = await read_form(request)
+    if form is None:
+        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
+    lang = pick_language(form.get("lang"), state.config.language)
+    if request.method != "POST" or not await _may_facilitate(datasette, request):
+        return Response.text(text("loop_forbidden", lang), status=403)
+    return state, form, lang
+
+
 def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -> dict:
     suffix = "" if lang == "sv" else f"?lang={lang}"
     return {
@@ -65,6 +80,10 @@ def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -
         "outcomes": OUTCOMES,
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
     }
+
+
+def _agenda_url(datasette, lang: str) -> str:
+    return datasette.urls.path("/-/kb/agenda") + ("" if lang == "sv" else f"?lang={lang}")
 
 
 def _lines(value: str | None) -> list[str]:
@@ -145,15 +164,10 @@ async def _render_action(datasette, request, context, loop: Loop, action, *, err
 
 async def action_status(datasette, request):
     """POST: a facilitator moves an action to a new status."""
-    state = get_state(datasette)
-    if state is None:
-        return no_kb()
-    form = await read_form(request)
-    if form is None:
-        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
-    lang = pick_language(form.get("lang"), state.config.language)
-    if request.method != "POST" or not await _may_facilitate(datasette, request):
-        return Response.text(text("loop_forbidden", lang), status=403)
+    checked = await _facilitator_post(datasette, request)
+    if isinstance(checked, Response):
+        return checked
+    state, form, lang = checked
     action_id = request.url_vars["action_id"]
     status, note = form.get("status", ""), form.get("note", "")
     outcome = [o for o in OUTCOMES if form.get(f"outcome_{o}")]
@@ -246,15 +260,10 @@ async def _render_agenda(datasette, request, state, lang, facilitator, loop, *, 
 
 async def agenda_add(datasette, request):
     """POST: a facilitator adds a question (or makes one from a recurring obstacle)."""
-    state = get_state(datasette)
-    if state is None:
-        return no_kb()
-    form = await read_form(request)
-    if form is None:
-        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
-    lang = pick_language(form.get("lang"), state.config.language)
-    if request.method != "POST" or not await _may_facilitate(datasette, request):
-        return Response.text(text("loop_forbidden", lang), status=403)
+    checked = await _facilitator_post(datasette, request)
+    if isinstance(checked, Response):
+        return checked
+    state, form, lang = checked
     values = {k: form.get(k, "") for k in ("question", "owner", "entries", "from_obstacle")}
     who = request.actor["id"]
     try:
@@ -270,21 +279,15 @@ async def agenda_add(datasette, request):
         return await _render_agenda(datasette, request, state, lang, True, loop, errors=[_message(exc, lang)],
                                     values=values, status=400)
     datasette.add_message(request, text("agenda_added", lang), datasette.INFO)
-    return Response.redirect(_context(datasette, request, state, lang, True)["loop_urls"]["agenda"]
-                             + ("?lang=en" if lang == "en" else ""))
+    return Response.redirect(_agenda_url(datasette, lang))
 
 
 async def agenda_close(datasette, request):
     """POST: a facilitator answers or drops a question."""
-    state = get_state(datasette)
-    if state is None:
-        return no_kb()
-    form = await read_form(request)
-    if form is None:
-        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
-    lang = pick_language(form.get("lang"), state.config.language)
-    if request.method != "POST" or not await _may_facilitate(datasette, request):
-        return Response.text(text("loop_forbidden", lang), status=403)
+    checked = await _facilitator_post(datasette, request)
+    if isinstance(checked, Response):
+        return checked
+    state, form, lang = checked
     question_id = request.url_vars["question_id"]
     try:
         await asyncio.to_thread(close_question, state.config, question_id, answer=form.get("answer", ""),
@@ -296,8 +299,7 @@ async def agenda_close(datasette, request):
         return await _render_agenda(datasette, request, state, lang, True, loop, errors=[_message(exc, lang)],
                                     status=400)
     datasette.add_message(request, text("agenda_closed_message", lang), datasette.INFO)
-    return Response.redirect(_context(datasette, request, state, lang, True)["loop_urls"]["agenda"]
-                             + ("?lang=en" if lang == "en" else ""))
+    return Response.redirect(_agenda_url(datasette, lang))
 
 
 def _message(exc: Exception, lang: str) -> str:

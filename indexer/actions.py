@@ -10,10 +10,11 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from indexer.parse import ID_RE, as_list, extra_values, parse_date_value, read_document, relative_path
+from indexer.parse import parse_date_value, read_document, relative_path
+from indexer.records import KeyChecks, load_folder
 from kb.core.actions import ACTIONS_DIR, EVIDENCE_HEADINGS, OUTCOMES, STATUSES, LearningAction, StatusChange
 from kb.core.config import KBConfig
-from kb.core.errors import EntryInvalid, Problem
+from kb.core.errors import Problem
 
 KNOWN_KEYS = ("id", "title", "owner", "due", "status", "decided", "lessons", "roadmap", "outcome",
               "reason", "history")
@@ -44,54 +45,37 @@ def parse_action(path: Path, config: KBConfig, *, lessons: Collection[str] | Non
     ``lessons`` and ``roadmap_actions``, when given, are the ids it may cite. Raises
     :class:`EntryInvalid` with every problem."""
     doc = read_document(path, "action", text)
-    meta, line_of = doc.meta, doc.line_of
-    problems: list[Problem] = []
-    action_id = str(meta.get("id") or path.stem)
-    if not ID_RE.match(action_id):
-        problems.append(Problem(path, line_of("id"), f"id {action_id!r} may hold only letters, digits, '.', '_' and '-'"))
-    for key in ("title", "owner"):
-        if not str(meta.get(key) or "").strip():
-            problems.append(Problem(path, line_of(key), f"missing {key}"))
-    due = parse_date_value(meta.get("due"))
-    if due is None:
-        problems.append(Problem(path, line_of("due"), "missing or bad due date: write it as YYYY-MM-DD"))
-    decided = parse_date_value(meta.get("decided"))
-    if meta.get("decided") not in (None, "") and decided is None:
-        problems.append(Problem(path, line_of("decided"), "bad decided date: write it as YYYY-MM-DD"))
-    status = str(meta.get("status") or "")
-    if status not in STATUSES:
-        problems.append(Problem(path, line_of("status"), f"unknown status {status!r}: use one of {', '.join(STATUSES)}"))
-    lists = {}
-    for key in ("lessons", "roadmap", "outcome"):
-        lists[key], error = as_list(meta.get(key))
-        if error:
-            problems.append(Problem(path, line_of(key), f"{key}: {error}"))
-    if not lists["lessons"] and not _erased(meta.get("erased_lessons")):  # `kb forget` took them all
-        problems.append(Problem(path, line_of("lessons"), "an action answers at least one lesson: lessons: [ENTRY_ID]"))
-    problems += reference_problems(path, line_of("lessons"), line_of("roadmap"), lists["lessons"], lists["roadmap"],
-                                   lessons, roadmap_actions)
-    for outcome in lists["outcome"]:
-        if outcome not in OUTCOMES:
-            problems.append(Problem(path, line_of("outcome"), f"unknown outcome {outcome!r}: use {', '.join(OUTCOMES)}"))
-    extra, extra_problems = extra_values(meta, KNOWN_KEYS, path, line_of)
-    problems += extra_problems
+    checks = KeyChecks(doc)
+    meta = doc.meta
+    action_id = checks.identifier()
+    checks.required_text("title", "owner")
+    due = checks.date("due", required=True)
+    decided = checks.date("decided", required=False)
+    status = checks.choice("status", STATUSES)
+    cited, roadmap, outcome = checks.values("lessons"), checks.values("roadmap"), checks.values("outcome")
+    if not cited and not _erased(meta.get("erased_lessons")):  # `kb forget` took them all
+        checks.add("lessons", "an action answers at least one lesson: lessons: [ENTRY_ID]")
+    checks.problems += reference_problems(path, doc.line_of("lessons"), doc.line_of("roadmap"), cited, roadmap,
+                                          lessons, roadmap_actions)
+    for value in outcome:
+        if value not in OUTCOMES:
+            checks.add("outcome", f"unknown outcome {value!r}: use {', '.join(OUTCOMES)}")
+    extra = checks.extra(KNOWN_KEYS)
     history, error = _history(meta.get("history"))
     if error:
-        problems.append(Problem(path, line_of("history"), error))
+        checks.add("history", error)
     reason = str(meta.get("reason") or "").strip()
-    evidence = next((s.text for s in doc.sections if s.heading.strip().casefold() in EVIDENCE_HEADINGS), "")
+    evidence = checks.section(EVIDENCE_HEADINGS)
     if status == "dropped" and not reason:
-        problems.append(Problem(path, line_of("status"), "a dropped action needs a reason: reason: ..."))
-    if status == "validated" and not evidence.strip():
-        problems.append(Problem(path, line_of("status"),
-                                "a validated action needs its evidence in a '## Validering' section"))
-    if problems:
-        raise EntryInvalid(problems)
+        checks.add("status", "a dropped action needs a reason: reason: ...")
+    if status == "validated" and not evidence:
+        checks.add("status", "a validated action needs its evidence in a '## Validering' section")
+    checks.raise_if_any()
     assert due is not None
     return LearningAction(
         id=action_id, title=" ".join(str(meta["title"]).split()), owner=str(meta["owner"]).strip(), due=due,
-        status=status, lessons=lists["lessons"], roadmap=lists["roadmap"], decided=decided,
-        outcome=lists["outcome"], reason=reason, history=history, body=doc.body, evidence=evidence.strip(),
+        status=status, lessons=cited, roadmap=roadmap, decided=decided,
+        outcome=outcome, reason=reason, history=history, body=doc.body, evidence=evidence,
         path=path, rel_path=relative_path(path, config.root),
         extra=extra,
     )
@@ -135,22 +119,7 @@ def _history(value) -> tuple[list[StatusChange], str | None]:
 def load_actions(config: KBConfig, *, lessons: Collection[str] | None = None,
                  roadmap_actions: Collection[str] | None = None) -> ActionSet:
     """Parse every ``actions/*.md``; a bad file never stops the others."""
-    result = ActionSet()
-    folder = actions_dir(config)
-    if not folder.is_dir():
-        return result
-    seen: dict[str, Path] = {}
-    for path in sorted(folder.glob("*.md")):
-        if path.name.startswith(".") or not path.is_file():
-            continue
-        try:
-            action = parse_action(path, config, lessons=lessons, roadmap_actions=roadmap_actions)
-        except EntryInvalid as exc:
-            result.problems.extend(exc.problems)
-            continue
-        if action.id in seen:
-            result.problems.append(Problem(path, 1, f"duplicate action id {action.id!r}: also in {seen[action.id].name}"))
-            continue
-        seen[action.id] = path
-        result.actions.append(action)
-    return result
+    actions, problems = load_folder(
+        actions_dir(config), lambda path: parse_action(path, config, lessons=lessons, roadmap_actions=roadmap_actions),
+        "action")
+    return ActionSet(actions, problems)
