@@ -2,7 +2,7 @@
 
 Measured on this project's 2-core machine (bench/README.md), ONNX Runtime runs the converted
 multilingual-e5-small 1.1-1.3x faster than the same model in PyTorch through sentence-transformers
-(up to 3.4x when the shared cores are crowded), with the same vectors (cosine >= 0.9999): its own
+at load ~7-10 (up to 3.4x when the shared cores are crowded), with the same vectors (cosine >= 0.9999): its own
 matrix kernels and thread pool, where PyTorch runs the model op by op. The graph is exported once from the converted
 sentence-transformers folder (that needs torch, once, ~10 s) into a folder beside it; then
 indexing imports neither torch nor sentence-transformers.
