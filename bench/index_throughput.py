@@ -1,21 +1,28 @@
-"""Indexing speed against the raw model, bf16 against fp32, and incremental against full.
+"""Indexing speed against the raw model, the precisions, and incremental against full.
 
-    HF_HUB_OFFLINE=1 python bench/index_throughput.py --runs 3
+    HF_HUB_OFFLINE=1 python bench/index_throughput.py --runs 3 --skip incremental
+    HF_HUB_OFFLINE=1 python bench/index_throughput.py --runs 3 --skip ratio --kb-size 2000
 
-1. ``kb index --rebuild`` (in process, model already loaded, embedding cache off) on a copy
-   of the example KB, against ``SentenceTransformer.encode_document`` of the same model on
-   the very same chunk texts (batch 32), interleaved run by run; ratio of chunks/s, median.
-   The bf16 copy of the model is timed in the first round (it is slow here), with its cosine to fp32.
-2. A 2,000-entry KB made from the example entries (short: title + ~30 words, no sections,
-   so one chunk an entry and a full build that finishes in minutes here): one full build,
-   then ``--runs`` times: edit one entry, ``kb index`` (in process), and ``kb index`` as a
+1. ``ratio``: the whole command a user runs, ``kb index --rebuild`` (a new process, embedding
+   cache off, wall time: import, model load, parse, chunk, embed, SQLite + FTS, FAISS), against a
+   plain ``SentenceTransformer.encode_document`` (fp32, batch 32, the library's own length sort)
+   of exactly the same chunk texts in a new process (only the encode timed), on a fixed sample of
+   NASA lessons (every 14th of the register, imported as ``bench/nasa_register.py`` does) and on
+   the example KB. Variants: ``kb index`` at each precision of the default model (``--model
+   multilingual-e5-small-q4`` for fp32, ``multilingual-e5-small-q4-int8``; both ONNX Runtime,
+   exported before the first round), and the code of another checkout (``--baseline DIR``,
+   e.g. ``git worktree add /tmp/kb-base c9d03a9``: sentence-transformers, batches in input order).
+   Interleaved round by round (the order rotates), ratios of chunks/s to the plain encode of the
+   same round, medians.
+2. ``incremental``: a 2,000-entry KB made from the example entries (short: title + ~30 words, no
+   sections, so one chunk an entry and a full build that finishes in minutes here): one full
+   build, then ``--runs`` times: edit one entry, ``kb index`` (in process), and ``kb index`` as a
    new CLI process (what a user runs). Reported as a fraction of the full build.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import re
@@ -25,8 +32,6 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 from kb.app.knowledge_base import KnowledgeBase
 
@@ -92,53 +97,116 @@ def edit_one(root: Path, round_no: int) -> None:
                     encoding="utf-8")
 
 
-def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+NASA = REPO.parent / "shared/benchmarks/nasa_llis/llis_lessons.jsonl"
+if not NASA.exists():  # shared/ lies beside the checkout, or beside the folder of worktrees
+    NASA = REPO.parent.parent / "shared/benchmarks/nasa_llis/llis_lessons.jsonl"
+NASA_IMPORT = [
+    "--map", "id=lesson_id,title=title,date=date_lesson_occurred,tags=topics",
+    "--id-prefix", "llis", "--area-from", "organization", "--add-areas", "--lang", "en",
+    "--section", "Abstract=abstract", "--section", "Driving Event=driving_event",
+    "--section", "Lessons Learned=lessons_learned", "--section", "Recommendations=recommendations",
+]
+ENCODE = """
+import json, sys, time
+from sentence_transformers import SentenceTransformer
+texts = json.load(open(sys.argv[2], encoding="utf-8"))
+model = SentenceTransformer(sys.argv[1], device="cpu")
+model.encode_document(texts[:4])  # warm-up, as kb index's first batch is
+start = time.perf_counter()
+model.encode_document(texts, batch_size=32, convert_to_numpy=True, normalize_embeddings=True)
+print(json.dumps({"encode_s": time.perf_counter() - start}))
+"""
 
 
-def part_ratio(work: Path, runs: int, limit: int | None) -> dict:
-    import torch
+def kb_cli(checkout: Path) -> list[str]:
+    return [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(checkout)!r}); from kb.cli import cli; cli()"]
 
-    root = copy_example(work / "example", limit)
-    kb = KnowledgeBase.open(root)
+
+def nasa_sample(dest: Path, lessons: int, every: int) -> Path:
+    """Every ``every``-th lesson of the register, ``lessons`` of them, imported into a new KB."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    (dest / "kb.toml").write_text('title = "NASA sample"\nlanguage = "en"\n', encoding="utf-8")
+    rows = [line for line in NASA.read_text(encoding="utf-8").splitlines() if line.strip()]
+    sample = dest.parent / f"{dest.name}.jsonl"
+    sample.write_text("\n".join(rows[::every][:lessons]) + "\n", encoding="utf-8")
+    subprocess.run([*kb_cli(REPO), "import", str(sample), "--root", str(dest), *NASA_IMPORT, "--write"],
+                   check=True, capture_output=True, text=True)
+    return dest
+
+
+def run_index(cli: list[str], root: Path, model: str | None) -> dict:
+    args = [*cli, "index", "--rebuild", "--json", "--root", str(root)] + (["--model", model] if model else [])
+    env = {**os.environ, "KB_EMBED_CACHE": "0"}
+    env.pop("KB_MODEL", None)
     start = time.perf_counter()
-    model = kb.embedder.model  # torch + sentence-transformers + the converted e5
-    load_s = time.perf_counter() - start
-    kb.index(rebuild=True)  # warm-up, and the chunk texts
-    texts = [r[0] for r in kb.store.db.execute("select text from chunks order by id")]
-    bf16 = copy.deepcopy(model).to(torch.bfloat16)
+    proc = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(args)} failed:\n{proc.stderr[-2000:]}")
+    report = json.loads(proc.stdout)
+    return {"s": wall, "chunks": report["chunks_embedded"]}
 
-    def raw(m):
-        start = time.perf_counter()
-        out = m.encode_document(texts, batch_size=32, convert_to_numpy=True, normalize_embeddings=True,
-                                show_progress_bar=False)
-        return time.perf_counter() - start, np.asarray(out, dtype=np.float32)
 
-    rows = []
-    for _ in range(runs):
-        t_raw, v32 = raw(model)
-        start = time.perf_counter()
-        report = kb.index(rebuild=True)
-        t_build = time.perf_counter() - start
-        if not rows:  # bf16 once: it is the slow one on CPUs without AVX-512 bf16
-            t_bf16, v16 = raw(bf16)
-            cos = cosines(v32, v16)
-        assert report.chunks_embedded == len(texts), (report.chunks_embedded, len(texts))
-        rows.append({"raw_s": t_raw, "build_s": t_build, "ratio": t_raw / t_build})
-        if len(rows) == 1:
-            rows[0].update(bf16_s=t_bf16, bf16_speed=t_raw / t_bf16)
-    kb.close()
+def run_encode(model_path: Path, texts_file: Path) -> dict:
+    proc = subprocess.run([sys.executable, "-c", ENCODE, str(model_path), str(texts_file)],
+                          capture_output=True, text=True, check=True)
+    return {"s": json.loads(proc.stdout.strip().splitlines()[-1])["encode_s"]}
+
+
+def part_ratio(work: Path, runs: int, datasets: list[str], precisions: list[str], baseline: Path | None,
+               lessons: int, partial: Path | None = None) -> dict:
+    from indexer.e5_onnx import ensure_exported
+    from indexer.embed import DEFAULT_MODEL, FP32, E5Embedder
+    from kb.core.store import Store
+
+    model_path = E5Embedder().path  # the converted folder both sides load
+    for precision in precisions:  # the one-time ONNX export is not part of any round
+        ensure_exported(model_path, int8=precision != FP32)
+    out: dict = {"load_avg_start": os.getloadavg()[0], "datasets": {}}
+    for name in datasets:
+        root = nasa_sample(work / "nasa", lessons, 14) if name == "nasa" else copy_example(work / "example", None)
+        run_index(kb_cli(REPO), root, None)  # the chunk texts (and a warm disk cache)
+        store = Store(root / ".kb/kb.db")
+        texts = [r[0] for r in store.db.execute("select text from chunks order by id")]
+        store.close()
+        texts_file = work / f"{name}-texts.json"
+        texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
+        variants: dict = {"encode fp32": lambda: run_encode(model_path, texts_file)}
+        for precision in precisions:
+            model = DEFAULT_MODEL if precision == FP32 else f"{DEFAULT_MODEL}-{precision}"
+            variants[f"kb index {precision}"] = (lambda m=model: run_index(kb_cli(REPO), root, m))
+        if baseline:
+            variants["kb index (baseline)"] = lambda: run_index(kb_cli(baseline), root, None)
+        times: dict[str, list[float]] = {k: [] for k in variants}
+        ratios: dict[str, list[float]] = {k: [] for k in variants}
+        names = list(variants)
+        for r in range(runs):
+            order = names[r % len(names):] + names[: r % len(names)]  # rotate: no variant always first
+            for key in order:
+                got = variants[key]()
+                assert got.get("chunks", len(texts)) == len(texts), (key, got, len(texts))
+                times[key].append(got["s"])
+            for key in names:
+                ratios[key].append(times["encode fp32"][-1] / times[key][-1])
+            print(json.dumps({name: {k: round(v[-1], 1) for k, v in times.items()}}), file=sys.stderr, flush=True)
+            summarise(out, name, root, texts, times, ratios)
+            if partial:  # a long run under load can be cut short: the rounds so far are kept
+                partial.write_text(json.dumps({"ratio": out}, indent=1), encoding="utf-8")
+    out["load_avg_end"] = os.getloadavg()[0]
+    return out
+
+
+def summarise(out: dict, name: str, root: Path, texts: list[str], times: dict, ratios: dict) -> None:
     n = len(texts)
-    return {
+    out["datasets"][name] = {
         "entries": len(list((root / "entries").rglob("*.md"))), "chunks": n,
         "words_per_chunk": statistics.median(len(t.split()) for t in texts),
-        "model_load_s": load_s, "torch_threads": torch.get_num_threads(), "runs": rows,
-        "raw_chunks_per_s": n / statistics.median(r["raw_s"] for r in rows),
-        "build_chunks_per_s": n / statistics.median(r["build_s"] for r in rows),
-        "bf16_chunks_per_s": n / t_bf16,
-        "ratio_median": statistics.median(r["ratio"] for r in rows),
-        "bf16_speed_first_round": rows[0]["bf16_speed"],
-        "bf16_cosine_min": float(cos.min()), "bf16_cosine_median": float(np.median(cos)),
+        "rounds": len(times["encode fp32"]), "seconds": times,
+        "chunks_per_s": {k: n / statistics.median(v) for k, v in times.items()},
+        "ratio_to_encode": {k: statistics.median(v) for k, v in ratios.items()},
+        "ratios": ratios, "load_avg": os.getloadavg()[0],
     }
 
 
@@ -178,7 +246,10 @@ def part_incremental(work: Path, runs: int, n: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--entries", type=int, default=None, help="example entries for part 1 (default all)")
+    parser.add_argument("--datasets", default="nasa,example", help="for part 1: nasa, example")
+    parser.add_argument("--lessons", type=int, default=150, help="NASA lessons in the sample (every 14th)")
+    parser.add_argument("--precisions", default="fp32,int8", help="kb index variants in part 1")
+    parser.add_argument("--baseline", type=Path, default=None, help="another checkout's kb index, side by side")
     parser.add_argument("--kb-size", type=int, default=2000)
     parser.add_argument("--skip", choices=["ratio", "incremental"], action="append", default=[])
     parser.add_argument("--work", default="/tmp/kb-bench-index")
@@ -187,7 +258,8 @@ def main() -> None:
     work = Path(args.work)
     out: dict = {}
     if "ratio" not in args.skip:
-        out["ratio"] = part_ratio(work, args.runs, args.entries)
+        out["ratio"] = part_ratio(work, args.runs, args.datasets.split(","), args.precisions.split(","),
+                                  args.baseline, args.lessons, Path(args.out))
         print(json.dumps(out["ratio"]), flush=True)
     if "incremental" not in args.skip:
         out["incremental"] = part_incremental(work, args.runs, args.kb_size)

