@@ -5,8 +5,9 @@
 Tuning material: the tuning half of ``bench/malmo_eval`` (15 judged queries in Swedish and
 English, and the 5 tuning off-topic questions), SweFAQ ``dev`` and SweQUAD-MC ``train``
 (the same 5 off-topic questions are asked of those two corpora too). For every query the
-search's 10 best entries (without a cut-off) get their two pieces of evidence, the lift and
-the word coverage; then every combination of coverage weight, gate and minimum is tried:
+search's 10 best entries (without a cut-off) get their pieces of evidence, the lift, the word
+coverage and whether the entry is in the other language than the question; then every
+combination of coverage weight, gate, minimum and other-language factor is tried:
 
 - judged top-5 hits lost (a query with a judged result in its top 5 that the cut-off
   leaves without one), judged results kept, results shown per judged query;
@@ -15,8 +16,10 @@ the word coverage; then every combination of coverage weight, gate and minimum i
 The chosen values: among the combinations that lose at most 2 of the Malmö set's judged
 top-5 hits (its 30 tuning queries: 15 questions in Swedish and in English) and at most 1 %
 of the others', and keep at least 90 % of every set's judged results among the 10 best,
-the one that leaves the fewest off-topic results (then the highest gate and minimum). e5-small does not separate every vague question from an off-topic one, so "no
-loss at all" leaves nearly every off-topic result in; the held-out halves are not read.
+the one that leaves the fewest off-topic results (then the highest gate and minimum, the
+lowest weight and factor). e5-small does not separate every vague question from an off-topic
+one, so "no loss at all" leaves nearly every off-topic result in; the held-out halves are not
+read.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from pathlib import Path
 
 from kb.app.evaluation import entry_id, index_corpus, load_dataset
 from kb.app.knowledge_base import KnowledgeBase
-from search.cutoff import WHOLE
+from search.cutoff import WHOLE, match_value
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL = REPO / "bench" / "malmo_eval"
@@ -46,32 +49,34 @@ def tsv(path: Path) -> list[dict]:
 
 
 def evidence(kb, queries: list[tuple[str, set[str] | None]]) -> list[list[tuple[str, float, float]]]:
-    """Per query, its 10 best entries as (kind, lift, coverage); kind rel / other / off."""
+    """Per query, its 10 best entries as (kind, lift, coverage, other language); kind rel /
+    other / off."""
     out = []
     for text, relevant in queries:
         results = kb.search(text, limit=10, min_score=None)
         kind = (lambda e: "off") if relevant is None else (lambda e: "rel" if e in relevant else "other")
-        out.append([(kind(r.id), *r.match_parts) for r in results])
+        out.append([(kind(r.id), r.match_parts[0], r.match_parts[1], len(r.match_parts) > 2 and r.match_parts[2])
+                    for r in results])
     return out
 
 
-def simulate(sets: dict, weight: float, gate: float, minimum: float) -> dict:
-    out: dict = {"weight": weight, "gate": gate, "minimum": minimum, "sets": {}}
+def simulate(sets: dict, weight: float, gate: float, minimum: float, cross: float = 1.0) -> dict:
+    out: dict = {"weight": weight, "gate": gate, "minimum": minimum, "cross_language": cross, "sets": {}}
     for name, queries in sets.items():
         hits = lost = judged = kept = shown = on = off_results = 0
         for results in queries:
-            match = [lift + weight * cover for _, lift, cover in results]
-            every_word = [cover >= WHOLE for _, _, cover in results]
+            match = [match_value(parts, weight, cross) for _, *parts in results]
+            every_word = [cover >= WHOLE for _, _, cover, _ in results]
             top = max(match, default=0.0)
             keep = [k for k, m in enumerate(match) if every_word[k] or (top >= gate and m >= minimum)]
             if results and results[0][0] == "off":
                 off_results += len(keep)
                 continue
             on += 1
-            had = any(kind == "rel" for kind, _, _ in results[:5])
+            had = any(r[0] == "rel" for r in results[:5])
             hits += had
             lost += had and not any(results[k][0] == "rel" for k in keep if k < 5)
-            judged += sum(kind == "rel" for kind, _, _ in results)
+            judged += sum(r[0] == "rel" for r in results)
             kept += sum(results[k][0] == "rel" for k in keep)
             shown += len(keep)
         out["sets"][name] = {"top5_hits": hits, "top5_lost": lost, "judged": judged, "judged_kept": kept,
@@ -82,6 +87,8 @@ def simulate(sets: dict, weight: float, gate: float, minimum: float) -> dict:
 
 MALMO_LOSSES = 2  # of the 30 tuning queries (15 in Swedish and English) with a judged hit in the top 5
 KEEP = 0.9  # of the judged results in the 10 best
+WEIGHTS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3)  # of the word coverage
+CROSS_FACTORS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0)  # of the lift over an entry in the other language
 
 
 def acceptable(row: dict) -> bool:
@@ -130,10 +137,11 @@ def collect(work: Path) -> dict:
 
 
 def report(sets: dict, args) -> None:
-    grid = [simulate(sets, w, g, m) for w, g, m in itertools.product(
-        (0.0, 0.05, 0.1, 0.2), [x / 100 for x in range(6, 21)], [x / 100 for x in range(4, 16)]) if m <= g]
+    grid = [simulate(sets, w, g, m, f) for w, g, m, f in itertools.product(
+        WEIGHTS, [x / 100 for x in range(6, 24)], [x / 100 for x in range(4, 16)], CROSS_FACTORS) if m <= g]
     good = [r for r in grid if acceptable(r)]
-    chosen = min(good, key=lambda r: (r["offtopic_results"], -r["gate"], -r["minimum"], r["weight"])) if good else None
+    chosen = min(good, key=lambda r: (r["offtopic_results"], -r["gate"], -r["minimum"], r["weight"],
+                                      r["cross_language"])) if good else None
     result = {"sets": {n: len(q) for n, q in sets.items()}, "chosen": chosen,
               "candidates": sorted(good, key=lambda r: r["offtopic_results"])[:10],
               "no_cutoff": simulate(sets, 0.0, -9.0, -9.0)}

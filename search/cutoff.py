@@ -14,17 +14,20 @@ the model:
   entry in the other language of a two-language knowledge base the share is imputed from
   the question's own language (:func:`impute_coverage`).
 
-``match = lift + COVERAGE_WEIGHT * coverage``. By default a result is shown when its match
+A question in the other language than an entry sits farther from every passage of it by
+the language gap (e5 puts a translation at ~0.89, not 1), so the lift over such an entry
+counts :data:`CROSS_LANGUAGE_LIFT` times: ``match = lift x (CROSS_LANGUAGE_LIFT for an
+entry in the other language, else 1) + COVERAGE_WEIGHT x coverage``. By default a result is shown when its match
 reaches :data:`MATCH_MIN` and the query's best match reaches :data:`MATCH_GATE` (else the
 query has no close match and nothing is shown), and always when it holds every word of the
-question. The three values were chosen on the tuning splits only
+question. The four values were chosen on the tuning splits only
 (``bench/calibrate_cutoff.py``: the tuning half of bench/malmo_eval with its off-topic
 questions, SweFAQ dev, SweQUAD-MC train): of the combinations that lose at most 2 of the
 Malmö set's 28 judged top-5 hits and 1 % of the others', and keep 90 % of every set's
-judged results, the one that leaves the fewest off-topic results (it lost 2, 0 and 1 of
+judged results, the one that leaves the fewest off-topic results (it lost 2, 0 and 2 of
 908 top-5 hits). e5-small cannot tell every off-topic question from a vague on-topic one:
-on those tuning sets the off-topic questions kept 3 of 50 results on the Malmö set, 18 on
-SweFAQ and 29 on SweQUAD-MC, whose long passages match anything a little.
+on those tuning sets the off-topic questions kept 3 of 50 results on the Malmö set, 0 on
+SweFAQ and 19 on SweQUAD-MC, whose long passages match anything a little.
 """
 
 from __future__ import annotations
@@ -40,12 +43,14 @@ from kb.core.store import decode_matrix
 from search.keyword import STOPWORDS
 from search.text import query_terms
 
-MATCH_MIN = 0.06  # a result's match must reach this ...
-MATCH_GATE = 0.13  # ... and the query's best match this, or nothing is a close match
-COVERAGE_WEIGHT = 0.1
+MATCH_MIN = 0.07  # a result's match must reach this ...
+MATCH_GATE = 0.16  # ... and the query's best match this, or nothing is a close match
+COVERAGE_WEIGHT = 0.2
+CROSS_LANGUAGE_LIFT = 1.25  # the lift over an entry in the other language than the question counts this much
 WHOLE = 0.999  # an entry with every word of the question (coverage 1) is always a close match
 MAX_TERMS = 16
 AUTO = "auto"  # min_score: the calibrated cut-off above
+OTHER_LANGUAGE = True  # the third part of an entry's (lift, coverage, other language)
 
 
 def content_terms(query: str) -> list[str]:
@@ -110,31 +115,35 @@ def match_parts(kb, query: str, query_vector: np.ndarray, chunks: Mapping[str, l
     return {e: (lift[e], cover[e]) for e in chunks}
 
 
-def impute_coverage(parts: Mapping[str, tuple[float, float]], unseen) -> dict[str, tuple[float, float]]:
+def impute_coverage(parts: Mapping[str, tuple], unseen) -> dict[str, tuple]:
     """Coverage for entries in another language than the question: their words cannot be
     the question's, so zero would judge them by language. Each gets the coverage that the
     question's own language gives, on average, at its lift: the least-squares slope of
     coverage on lift (through 0) over the other entries. An off-topic question finds no
-    words in its own language either, so its slope, and the imputed coverage, stay near 0."""
+    words in its own language either, so its slope, and the imputed coverage, stay near 0.
+    Those entries come back as (lift, coverage, OTHER_LANGUAGE), for :func:`match_value`."""
     unseen = set(unseen) & set(parts)
     if not unseen:
         return dict(parts)
     seen = [p for e, p in parts.items() if e not in unseen and p[0] > 0]
-    den = sum(lift * lift for lift, _ in seen)
-    slope = sum(lift * cover for lift, cover in seen) / den if den > 1e-12 else 0.0
+    den = sum(p[0] * p[0] for p in seen)
+    slope = sum(p[0] * p[1] for p in seen) / den if den > 1e-12 else 0.0
     out = dict(parts)
     for e in unseen:
         lift = parts[e][0]
-        out[e] = (lift, min(1.0, max(0.0, slope * lift)))
+        out[e] = (lift, min(1.0, max(0.0, slope * lift)), OTHER_LANGUAGE)
     return out
 
 
-def match_value(parts: tuple[float, float], weight: float = COVERAGE_WEIGHT) -> float:
-    lift, cover = parts
-    return lift + weight * cover
+
+def match_value(parts: tuple, weight: float = COVERAGE_WEIGHT, cross: float = CROSS_LANGUAGE_LIFT) -> float:
+    """An entry's match from its (lift, coverage) or (lift, coverage, in the other language)."""
+    lift, cover = parts[0], parts[1]
+    other = len(parts) > 2 and parts[2]
+    return lift * (cross if other else 1.0) + weight * cover
 
 
-def kept(parts: Mapping[str, tuple[float, float]], min_score) -> set[str]:
+def kept(parts: Mapping[str, tuple], min_score) -> set[str]:
     """The entries a search shows, from their (lift, coverage): all of them (``min_score``
     None), those whose match reaches ``min_score``, or (``"auto"``) the calibrated rule: an
     entry that holds every word of the question, and, when the question's best match
@@ -144,11 +153,11 @@ def kept(parts: Mapping[str, tuple[float, float]], min_score) -> set[str]:
         return set(matches)
     if min_score != AUTO:
         return {e for e, m in matches.items() if m >= float(min_score)}
-    whole = {e for e, (_, cover) in parts.items() if cover >= WHOLE}
+    whole = {e for e, p in parts.items() if p[1] >= WHOLE}
     if max(matches.values(), default=0.0) < MATCH_GATE:
         return whole
     return whole | {e for e, m in matches.items() if m >= MATCH_MIN}
 
 
-__all__ = ["AUTO", "MATCH_MIN", "MATCH_GATE", "match_parts", "match_value", "impute_coverage", "kept",
+__all__ = ["AUTO", "MATCH_MIN", "MATCH_GATE", "CROSS_LANGUAGE_LIFT", "match_parts", "match_value", "impute_coverage", "kept",
            "coverage", "lifts"]

@@ -57,7 +57,7 @@ class SearchResult:
     line: int = 1
     chunk_text: str = ""
     match: float | None = None  # how close it really is (search.cutoff); None in keyword mode
-    match_parts: tuple | None = None  # (lift, coverage) the match is made of, for calibration
+    match_parts: tuple | None = None  # (lift, coverage[, other language]) the match is made of, for calibration
     reasons: list = field(default_factory=list)  # why it is related (analysis.reasons.Reason); related lessons only
 
     def to_dict(self) -> dict:

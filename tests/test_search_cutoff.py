@@ -11,7 +11,17 @@ from click.testing import CliRunner
 
 from kb.cli import cli
 from kb.core.vector_index import Reference
-from search.cutoff import AUTO, MATCH_GATE, MATCH_MIN, coverage, impute_coverage, kept
+from search.cutoff import (
+    AUTO,
+    CROSS_LANGUAGE_LIFT,
+    MATCH_GATE,
+    MATCH_MIN,
+    OTHER_LANGUAGE,
+    coverage,
+    impute_coverage,
+    kept,
+    match_value,
+)
 from search.fusion import impute_unseen, weighted_fusion
 
 from .helpers import datasette_get
@@ -54,7 +64,8 @@ def test_kept_rule():
     parts = {"a": (0.3, 0.0), "b": (MATCH_MIN, 0.0), "c": (MATCH_MIN - 0.01, 0.0)}
     assert kept(parts, AUTO) == {"a", "b"}
     assert kept({"a": (MATCH_GATE - 0.01, 0.0), "b": (MATCH_MIN, 0.0)}, AUTO) == set()  # no close match at all
-    assert kept({"a": (MATCH_GATE - 0.01, 0.0), "w": (0.0, 1.0)}, AUTO) == {"w"}  # it has every word
+    # it has every word (although far in meaning: its match does not open the gate for "a")
+    assert kept({"a": (MATCH_GATE - 0.01, 0.0), "w": (-1.0, 1.0)}, AUTO) == {"w"}
     assert kept(parts, None) == {"a", "b", "c"}
     assert kept(parts, 0.2) == {"a"}
 
@@ -151,7 +162,18 @@ def test_imputed_keyword_follows_the_same_language_slope():
 def test_coverage_of_an_entry_in_the_other_language_is_read_from_the_questions_own():
     parts = {"sv-a": (0.2, 0.8), "sv-b": (0.1, 0.4), "en": (0.15, 0.0)}
     out = impute_coverage(parts, {"en"})
-    assert out["en"] == (0.15, pytest.approx(0.6))  # coverage = 4 x lift in the question's language
+    assert out["en"] == (0.15, pytest.approx(0.6), OTHER_LANGUAGE)  # coverage = 4 x lift in the question's language
     assert out["sv-a"] == parts["sv-a"]
     off_topic = impute_coverage({"sv": (0.1, 0.0), "en": (0.12, 0.0)}, {"en"})
-    assert off_topic["en"] == (0.12, 0.0)  # no words of its own language matched: nothing to impute
+    assert off_topic["en"] == (0.12, 0.0, OTHER_LANGUAGE)  # no words of its own language matched: nothing to impute
+
+
+def test_the_lift_over_an_entry_in_the_other_language_counts_more():
+    # "who maintains the green roofs" over the Swedish entry that answers it: the language gap
+    # keeps its lift below the gate that the same lift in the question's own language misses too
+    lift = MATCH_GATE / CROSS_LANGUAGE_LIFT + 0.005
+    assert CROSS_LANGUAGE_LIFT > 1
+    assert match_value((lift, 0.0, OTHER_LANGUAGE)) == pytest.approx(lift * CROSS_LANGUAGE_LIFT)
+    assert match_value((lift, 0.0)) == match_value((lift, 0.0, False)) == lift
+    assert kept({"sv": (lift, 0.0, OTHER_LANGUAGE)}, AUTO) == {"sv"}
+    assert kept({"en": (lift, 0.0)}, AUTO) == set()

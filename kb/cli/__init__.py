@@ -26,7 +26,7 @@ COMMANDS = {
     "hash-password": "entries:hash_password_",
     "index": "indexing:index",
     "search": "searching:search",
-    "similar": "searching:similar",
+    "similar": "similar:similar",
     "eval": "evaluation:eval_",
     "serve": "web:serve",
     "synergies": "crossarea:synergies",
