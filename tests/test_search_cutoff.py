@@ -126,6 +126,7 @@ def test_search_page_offers_the_nearest_and_browsing(indexed_kb):
         f"/-/kb/search.json?q={OFF_TOPIC}", f"/-/kb/search.json?q={OFF_TOPIC}&min_score=mycket")
     assert page.status_code == 200 and "Ingen post ligger nära frågan" in page.text
     assert "all=1" in page.text and "Visa de närmaste ändå" in page.text and "Bläddra bland alla poster" in page.text
+    assert page.text.count("Bläddra bland alla poster") == 1  # offered once, beside the nearest
     assert "No entry is close to the question" in english.text and "Show the nearest anyway" in english.text
     assert every.status_code == 200 and every.text.count('class="kb-result"') == 4
     assert "Alla träffar visas" in every.text and 'name="all" value="1"' in every.text
