@@ -33,7 +33,16 @@ from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
 from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 from reports.pictures import brief_figures, figure_bytes, write_pictures
-from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_text
+from reports.rendering import (
+    TEMPLATES_DIR,
+    ActionItem,
+    EntryRef,
+    Links,
+    action_item,
+    entry_refs,
+    jinja_env,
+    md_text,
+)
 from search.filters import Filters
 
 MAX_OBSTACLES = 6
@@ -56,19 +65,6 @@ class ObstacleItem:
     sprints: list[str]  # spread over time
     entries: list[EntryRef]
     actions: int = 0  # actions citing any of its entries (0: nobody acts on it yet)
-
-
-@dataclass
-class ActionItem:
-    id: str
-    title: str
-    owner: str
-    due: str
-    status: str
-    overdue: bool
-    lessons: list[EntryRef]
-    validated_on: str | None = None
-    evidence: str = ""
 
 
 @dataclass
@@ -233,10 +229,7 @@ def loop_items(loop: Loop, rows: dict, areas: list[str], last_session: str | Non
         return not areas or not area_list or bool(set(areas) & set(area_list))
 
     def item(action) -> ActionItem:
-        return ActionItem(id=action.id, title=action.title, owner=action.owner, due=action.due.isoformat(),
-                          status=action.status, overdue=action.overdue(loop.today),
-                          lessons=[ref(e) for e in action.lessons if e in rows],
-                          validated_on=action.changed_on("validated"), evidence=action.evidence)
+        return action_item(action, loop.today, ref, rows)
 
     questions = []
     for q in sorted(loop.agenda.open, key=lambda q: (q.opened, q.id)):

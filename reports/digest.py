@@ -15,7 +15,16 @@ from kb.core.errors import KBError
 from kb.core.files import atomic_write_text
 from kb.core.sessions import last_session
 from kb.core.texts import DEFAULT_LANGUAGE, texts
-from reports.rendering import TEMPLATES_DIR, EntryRef, Links, entry_refs, jinja_env, md_text
+from reports.rendering import (
+    TEMPLATES_DIR,
+    ActionItem,
+    EntryRef,
+    Links,
+    action_item,
+    entry_refs,
+    jinja_env,
+    md_text,
+)
 
 DEFAULT_DAYS = 30  # the digest's period when no learning session marks one
 DUE_WITHIN_DAYS = 60
@@ -30,15 +39,6 @@ class Touch:
     action_title: str
 
 
-@dataclass
-class DueAction:
-    id: str
-    title: str
-    owner: str
-    due: str
-    status: str
-    overdue: bool
-
 
 @dataclass
 class Digest:
@@ -50,7 +50,7 @@ class Digest:
     made: str
     area_names: dict[str, str] = field(default_factory=dict)
     touches: list[Touch] = field(default_factory=list)
-    due: list[DueAction] = field(default_factory=list)
+    due: list[ActionItem] = field(default_factory=list)
     questions: list[dict] = field(default_factory=list)  # new learning questions touching the area
 
     def to_dict(self) -> dict:
@@ -82,8 +82,7 @@ def compose_digest(kb, area: str, *, since: str | None = None, since_last: bool 
     touches.sort(key=lambda t: (t.entry.date, t.entry.id))
     loop = load_loop(kb.config, entries=entries, today=today)
     horizon = today + dt.timedelta(days=DUE_WITHIN_DAYS)
-    due = [DueAction(a.id, a.title, a.owner, a.due.isoformat(), a.status, a.overdue(today))
-           for a in loop.to_follow_up(horizon) if area in loop.areas_of(a)]
+    due = [action_item(a, today) for a in loop.to_follow_up(horizon) if area in loop.areas_of(a)]
     questions = [loop.question_dict(q) for q in loop.agenda.questions
                  if q.opened.isoformat() >= since and (not q.entries or area in {entries[e]["area"] for e in q.entries
                                                                                   if e in entries})]

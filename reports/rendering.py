@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote as url_quote
 
@@ -39,6 +39,29 @@ def entry_refs(rows: dict):
         )
 
     return ref
+
+
+@dataclass
+class ActionItem:
+    """An action as the brief and the digest show it."""
+    id: str
+    title: str
+    owner: str
+    due: str
+    status: str
+    overdue: bool
+    lessons: list[EntryRef] = field(default_factory=list)
+    validated_on: str | None = None
+    evidence: str = ""
+
+
+def action_item(action, today, ref=None, rows=None) -> ActionItem:
+    """The :class:`ActionItem` of an action on ``today``; with ``ref`` and ``rows`` (the
+    index rows), the lessons it answers that are in them."""
+    lessons = [ref(e) for e in action.lessons if e in rows] if ref and rows is not None else []
+    return ActionItem(id=action.id, title=action.title, owner=action.owner, due=action.due.isoformat(),
+                      status=action.status, overdue=action.overdue(today), lessons=lessons,
+                      validated_on=action.changed_on("validated"), evidence=action.evidence)
 
 
 @dataclass
