@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from analysis.obstacles import recurring_obstacles
-from analysis.roadmaps import entry_ref, entry_rows
+from analysis.roadmaps import EntryRef, entry_ref, entry_rows
 from kb.core.config import POLICY_LEVELS
 from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 from search.filters import Filters
@@ -32,25 +32,10 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
 @dataclass
-class Evidence:
-    id: str
-    title: str
-    area: str
-    type: str
-    date: str
-    sprint: str | None
-    path: str | None
-    quote: str
-
-    def to_dict(self) -> dict:
-        return dict(self.__dict__)
-
-
-@dataclass
 class Theme:
     label: str
     recurring: bool
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[EntryRef] = field(default_factory=list)
 
     @property
     def areas(self) -> list[str]:
@@ -163,7 +148,7 @@ def group_policy(rows: list[dict], themes: dict[str, tuple[str, bool]] | None = 
         for row in members:
             label, recurring = themes.get(row["id"], (ungrouped, False))
             theme = by_label.setdefault(label, Theme(label=label, recurring=recurring))
-            theme.evidence.append(Evidence(**entry_ref(row), quote=quote(row.get("body", ""))))
+            theme.evidence.append(EntryRef(**entry_ref(row), quote=quote(row.get("body", ""))))
         ordered = sorted(
             by_label.values(),
             key=lambda t: (t.label == ungrouped, -len(t.areas), -len(t.evidence), t.label),

@@ -38,6 +38,25 @@ def entry_rows(conn, where: str = "1", params=()) -> list[dict]:
     return [decode_entry_row(dict(zip(columns, values, strict=True))) for values in cursor.fetchall()]
 
 
+@dataclass
+class EntryRef:
+    """An entry as reports and analyses cite it: its short form (:func:`entry_ref`), a quote
+    of what it learned, and its language where that differs from the document's."""
+
+    id: str
+    title: str
+    area: str
+    type: str
+    date: str
+    sprint: str | None
+    path: str | None
+    quote: str = ""
+    lang: str = ""  # the entry's language (sv, en): marked where it differs from the document's
+
+    def to_dict(self) -> dict:
+        return dict(self.__dict__)
+
+
 def entry_ref(row: dict) -> dict:
     """The short form of an entry used in every report."""
     return {

@@ -10,22 +10,10 @@ from pathlib import Path
 from urllib.parse import quote as url_quote
 
 from analysis.policy import quote as entry_quote
+from analysis.roadmaps import EntryRef
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 QUOTE_CHARS = 170
-
-
-@dataclass
-class EntryRef:
-    id: str
-    title: str
-    area: str
-    type: str
-    date: str
-    sprint: str | None
-    path: str | None
-    quote: str = ""
-    lang: str = ""  # the entry's language (sv, en): marked where it differs from the document's
 
 
 def entry_refs(rows: dict):
