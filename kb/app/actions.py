@@ -12,6 +12,7 @@ from pathlib import Path
 
 from indexer.actions import actions_dir, load_actions, parse_action
 from indexer.discover import load_entries
+from indexer.records import find_record
 from indexer.roadmaps import load_roadmaps
 from kb.app.documents import document_text, escape_body, free_id, has_control_characters, slugify
 from kb.core import audit
@@ -26,7 +27,7 @@ from kb.core.actions import (
     transition_problem,
 )
 from kb.core.config import KBConfig
-from kb.core.errors import EntryInvalid, EntryNotFound, KBError
+from kb.core.errors import KBError
 from kb.core.files import atomic_write_text, create_exclusive, write_lock
 from kb.core.texts import text
 
@@ -159,14 +160,7 @@ def remove_lesson(config: KBConfig, action: LearningAction, entry_id: str) -> bo
 
 # --- helpers ------------------------------------------------------------------------------
 def _find(config: KBConfig, action_id: str) -> LearningAction:
-    found = load_actions(config)
-    action = found.by_id.get(action_id)
-    if action is None:
-        broken = [p for p in found.problems if p.path.stem == action_id]
-        if broken:
-            raise EntryInvalid(broken)
-        raise EntryNotFound(f"no action with id {action_id!r}", hint="List them with `kb actions`.")
-    return action
+    return find_record(load_actions(config), action_id, "action", hint="List them with `kb actions`.")
 
 
 def _check_references(config: KBConfig, lessons: list[str], roadmap: list[str]) -> None:

@@ -9,12 +9,13 @@ from collections.abc import Iterable
 
 from analysis.obstacles import recurring_obstacles
 from indexer.agenda import agenda_dir, load_agenda, parse_question
+from indexer.records import find_record
 from kb.app.actions import ActionInvalid, check_lessons, check_text
 from kb.app.documents import document_text, free_id, sections_text, slugify
 from kb.core import audit
 from kb.core.agenda import ANSWER_HEADING, ANSWER_HEADINGS, LearningQuestion
 from kb.core.config import KBConfig
-from kb.core.errors import EntryInvalid, EntryNotFound, KBError
+from kb.core.errors import EntryNotFound, KBError
 from kb.core.files import atomic_write_text, create_exclusive, write_lock
 from kb.core.texts import text
 
@@ -72,12 +73,7 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
     check_text(LIMITS, answer=answer)
     with write_lock(config.state_dir):
         found = load_agenda(config)
-        current = found.by_id.get(question_id)
-        if current is None:
-            broken = [p for p in found.problems if p.path.stem == question_id]
-            if broken:
-                raise EntryInvalid(broken)
-            raise EntryNotFound(f"no learning question with id {question_id!r}", hint="List them with `kb agenda`.")
+        current = find_record(found, question_id, "learning question", hint="List them with `kb agenda`.")
         if current.status != "open":
             raise ActionInvalid("loop_error_closed", hint=f"{question_id} is {current.status}.")
         meta = {"id": current.id, "question": current.question, "owner": current.owner, "opened": current.opened,
