@@ -16,7 +16,7 @@ from kb.app.actions import ActionInvalid
 from kb.app.agenda import add_question, close_question, question_from_obstacle
 from kb.cli import cli
 from kb.core.config import load
-from kb.core.errors import EntryNotFound
+from kb.core.errors import EntryInvalid, EntryNotFound
 from kb.core.sessions import record_session, session_dates
 
 
@@ -35,9 +35,13 @@ def test_a_question_is_added_answered_and_never_reopened(kb_root):
     assert "## Svar\nEtt samråd med E.ON per kvartal." in closed.path.read_text(encoding="utf-8")
     with pytest.raises(ActionInvalid, match="already closed"):
         close_question(config, q.id, drop=True)
-    with pytest.raises(EntryNotFound):
+    with pytest.raises(EntryNotFound, match="no learning question with id 'lq-finns-inte'"):
         close_question(config, "lq-finns-inte", drop=True)
     assert load_agenda(config).problems == []
+    broken = q.path.with_name("lq-trasig.md")
+    broken.write_text("---\nquestion: [\n---\n", encoding="utf-8")
+    with pytest.raises(EntryInvalid, match="lq-trasig.md"):  # a file that did not load names its problem
+        close_question(config, "lq-trasig", drop=True)
 
 
 def test_three_sessions_open_flag_a_question_for_its_own_session(kb_root):
