@@ -35,7 +35,7 @@ from datasette_plugins.web import (
     request_language,
     static_url,
 )
-from indexer.personal_data import draft_name_hits, indexed_actors
+from indexer.personal_data import draft_identity_numbers, draft_name_hits, indexed_actors
 from kb.app import capture
 from kb.app.auth import valid_name
 from kb.app.capture import HEADINGS, default_sprint
@@ -112,10 +112,14 @@ def _nudge(state: KBState, entry) -> tuple[list, list[dict]]:
     return state.run(work)
 
 
+def _draft_fields(draft: capture.Draft) -> dict[str, str]:
+    return {"title": draft.title, **{f"section{i}": t for i, (_, t) in enumerate(draft.sections)}}
+
+
 def _person_names(state: KBState, draft: capture.Draft) -> list[str]:
     """Private persons' names in the draft's title and sections (a warning, never a block);
     the knowledge base's own actors (from the index) and the draft's are not counted."""
-    fields = {"title": draft.title, **{f"section{i}": t for i, (_, t) in enumerate(draft.sections)}}
+    fields = _draft_fields(draft)
 
     def actors(kb):
         try:
@@ -165,6 +169,7 @@ async def new_page(datasette, request):
         return await _render_form(datasette, request, context, values, lang,
                                   errors=exc.messages(lang, context["area_names"]), status=400)
     person_names = await asyncio.to_thread(_person_names, state, draft)
+    identity_numbers = draft_identity_numbers(_draft_fields(draft))
     if form.get("action") == "save":
         try:
             saved = await asyncio.to_thread(_save, state, draft)
@@ -183,6 +188,9 @@ async def new_page(datasette, request):
         if person_names:
             datasette.add_message(request, t["capture_person_names"].format(names=", ".join(person_names)),
                                   datasette.WARNING)
+        if identity_numbers:
+            datasette.add_message(request, t["capture_identity_numbers"].format(numbers=", ".join(identity_numbers)),
+                                  datasette.WARNING)
         return Response.redirect(url + "#related")  # Datasette sets the message cookie
     # compared under a provisional id, so a same-titled existing entry is not skipped as "itself"
     _, probe = capture.build(state.config, draft, "draft--preview")
@@ -190,12 +198,13 @@ async def new_page(datasette, request):
     return await _render_form(
         datasette, request, context, values, lang,
         preview_html=preview_html(draft), similar=similar, duplicates=duplicates,
-        previewed=True, person_names=person_names,
+        previewed=True, person_names=person_names, identity_numbers=identity_numbers,
     )
 
 
 async def _render_form(datasette, request, context, values, lang, *, errors=None, status=200,
-                       preview_html=None, similar=None, duplicates=None, previewed=False, person_names=None):
+                       preview_html=None, similar=None, duplicates=None, previewed=False, person_names=None,
+                       identity_numbers=None):
     state = get_state(datasette)
     headings = HEADINGS.get(lang, HEADINGS["sv"])
     try:
@@ -214,6 +223,7 @@ async def _render_form(datasette, request, context, values, lang, *, errors=None
         "similar": similar or [],
         "duplicates": duplicates or [],
         "person_names": person_names or [],
+        "identity_numbers": identity_numbers or [],
         "previewed": previewed,
         "max_section": capture.WEB_LIMITS.section,
         "other_lang": "en" if lang == "sv" else "sv",

@@ -1,4 +1,5 @@
-"""Warnings about private persons named in entries' free text (title and body).
+"""Warnings about private persons named in entries' free text (title and body), and about
+Swedish personal identity numbers written in it.
 
 ``kb validate`` and ``kb index`` report each as ``path:line: warning: ...`` (the entry is
 still indexed); the web form shows the same warning before and after saving. The names the
@@ -18,7 +19,7 @@ from indexer.roadmaps import load_roadmaps
 from kb.core.config import KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, Problem
-from kb.core.person_names import NameHit, find_person_names
+from kb.core.person_names import NameHit, find_identity_numbers, find_person_names
 
 CONFIG_TABLE = "personal_data"
 
@@ -83,11 +84,30 @@ def message(name: str) -> str:
             "[personal_data] allow if it may be published")
 
 
+def number_message(shown: str) -> str:
+    return (f"personal data! the text holds {shown!r}, which looks like a Swedish personal identity "
+            "number; remove it: a lesson never needs one")
+
+
+def entry_identity_hits(entry: Entry) -> list[NameHit]:
+    """Personal identity numbers in one entry's title and body, with the file's line numbers."""
+    try:
+        text = read_text(entry.path)
+    except EntryInvalid:
+        return []
+    return find_identity_numbers(free_text(text))
+
+
 def name_warnings(config: KBConfig, entries: list[Entry]) -> list[Problem]:
-    """A warning for each private person's name in the entries' free text."""
+    """A warning for each private person's name and each personal identity number in the
+    entries' free text."""
     exempt = exempt_phrases(config, (a for e in entries for a in e.actors))
-    return [Problem(entry.path, hit.line, message(hit.name), "warning")
-            for entry in entries for hit in entry_name_hits(entry, exempt)]
+    out = []
+    for entry in entries:
+        hits = [(hit, message(hit.name)) for hit in entry_name_hits(entry, exempt)]
+        hits += [(hit, number_message(hit.name)) for hit in entry_identity_hits(entry)]
+        out += [Problem(entry.path, hit.line, text, "warning") for hit, text in sorted(hits, key=lambda h: h[0].start)]
+    return out
 
 
 def draft_name_hits(config: KBConfig, fields: dict[str, str], actors: Iterable[str]) -> dict[str, list[str]]:
@@ -99,3 +119,8 @@ def draft_name_hits(config: KBConfig, fields: dict[str, str], actors: Iterable[s
         if found:
             out[name] = found
     return out
+
+
+def draft_identity_numbers(fields: dict[str, str]) -> list[str]:
+    """The personal identity numbers (last four digits hidden) in a draft's fields."""
+    return list(dict.fromkeys(hit.name for value in fields.values() for hit in find_identity_numbers(value or "")))

@@ -13,7 +13,7 @@ from indexer.personal_data import name_warnings
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core.config import load
-from kb.core.person_names import NAMES_FILE, find_person_names, first_names
+from kb.core.person_names import NAMES_FILE, find_identity_numbers, find_person_names, first_names
 
 from .helpers import FORM, PASSWORD, REPO, run
 
@@ -135,3 +135,48 @@ def test_actors_in_the_index_are_not_counted_by_the_form(indexed_kb):
     assert draft_name_hits(config, {"happened": "Vi ringde Lena Bergqvist."}, actors) == {
         "happened": ["Lena Bergqvist"]}
     assert draft_name_hits(config, {"happened": "Vi ringde Lena Bergqvist."}, {"Lena Bergqvist"}) == {}
+
+
+# --- personal identity numbers ------------------------------------------------------------------
+def test_identity_numbers_and_what_is_not_one():
+    def found(text):
+        return [h.name for h in find_identity_numbers(text)]
+
+    assert found("Hon har personnummer 811218-9876 och bor i Oxie.") == ["811218-****"]
+    assert found("19811218-9876, 811218 9876 och 8112189876") == ["19811218-****", "811218 ****", "811218-****"]
+    assert found("samordningsnummer 701063-2391") == ["701063-****"]  # the day + 60
+    assert found("811218-9875") == []  # the check digit is wrong
+    assert found("Malmö stads organisationsnummer 212000-1124") == []  # month 20: an organisation
+    assert found("ring 040-34 10 00 eller 0701234567") == []
+    assert found("år 2026, projekt 2026-0101, ärende abc811218-9876x") == []
+    hit = find_identity_numbers("rad ett\nrad två 121212-1212")[0]
+    assert (hit.line, hit.name) == (2, "121212-****")
+
+
+def test_validate_warns_of_an_identity_number_without_printing_it(kb_root):
+    (kb_root / "entries/energi/med-personnummer.md").write_text(
+        "---\nid: med-personnummer\ntitle: Bidraget till solcellerna\narea: energi\ndate: 2026-04-01\n"
+        "type: lesson\n---\n## Vad hände?\nSökanden (811218-9876) fick avslag på bidraget.\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", "--root", str(kb_root)])
+    assert result.exit_code == 0, result.output  # a warning, never an error
+    assert ("entries/energi/med-personnummer.md:9: warning: personal data! the text holds '811218-****', "
+            "which looks like a Swedish personal identity number; remove it: a lesson never needs one") in result.output
+    assert "9876" not in result.output
+
+
+def test_the_web_form_warns_of_an_identity_number(indexed_kb, monkeypatch):
+    from kb.app import auth
+
+    monkeypatch.setenv("KB_WRITERS", "anna:" + auth.hash_password(PASSWORD, iterations=1000))
+    form = {**FORM, "happened": "Sökanden 19811218-9876 ringde om bidraget."}
+
+    async def scenario(b):
+        await b.sign_in()
+        token = await b.token("/-/kb/new")
+        return await b.post("/-/kb/new", {**form, "csrftoken": token, "action": "preview"})
+
+    preview = run(make_datasette(indexed_kb.config.root), scenario)
+    assert preview.status_code == 200
+    assert "Texten innehåller 19811218-****, som ser ut som ett personnummer" in preview.text
+    warning = preview.text.split("Texten innehåller", 1)[1].split("</p>", 1)[0]
+    assert "9876" not in warning  # the number itself stays where the writer put it: the field and the preview

@@ -15,6 +15,12 @@ Svensson", "Karl-Erik Nilsson", "Anna Karin Lind". Not counted:
   torg", "Anna Lindh-skolan", "Ingvar Kamprad AB");
 * anything the caller exempts: the knowledge base's own actors, area names, its title and
   kb.toml's ``[personal_data] allow`` list (compared without regard to case).
+
+Swedish personal identity numbers (personnummer, samordningsnummer) are found too
+(:func:`find_identity_numbers`): ten or twelve digits that make a date (a samordningsnummer
+adds 60 to the day) and pass the Luhn check. Organisation numbers (their month digits are 20
+or more) and phone numbers (which rarely pass both checks) are not counted. A hit is shown
+with its last four digits hidden.
 """
 
 from __future__ import annotations
@@ -29,6 +35,8 @@ NAMES_FILE = Path(__file__).resolve().parent / "data" / "swedish_first_names.txt
 MAX_SURNAME_WORDS = 3  # a longer run of capitalised words is a title in Title Case, not a name
 
 _WORD_RE = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+# YYMMDD-NNNN, YYYYMMDD-NNNN, with "+" (over 100 years old), a space or nothing between
+_IDENTITY_RE = re.compile(r"(?<![\w+-])(\d{2})?(\d{6})([-+ ]?)(\d{4})(?![\w-])")
 # a name may wrap onto the next line, never across a blank line or punctuation
 _GAP_RE = re.compile(r"[ \t]*(?:\r?\n[ \t]*)?")
 
@@ -100,6 +108,31 @@ def find_person_names(text: str, exempt: Iterable[str] = ()) -> list[NameHit]:
             continue
         i += 1
     return hits
+
+
+def find_identity_numbers(text: str) -> list[NameHit]:
+    """Every Swedish personal identity or coordination number in ``text``, shown with its
+    last four digits hidden ("811218-****")."""
+    hits: list[NameHit] = []
+    for match in _IDENTITY_RE.finditer(text):
+        century, date, sep, tail = match.groups()
+        if century not in (None, "18", "19", "20") or not _identity_number(date + tail):
+            continue
+        shown = f"{century or ''}{date}{sep or '-'}****"
+        hits.append(NameHit(shown, match.start(), text.count("\n", 0, match.start()) + 1))
+    return hits
+
+
+def _identity_number(digits: str) -> bool:
+    """Ten digits YYMMDDNNNN: a month, a day (or a day + 60) and the Luhn check digit."""
+    month, day = int(digits[2:4]), int(digits[4:6])
+    if not (1 <= month <= 12 and (1 <= day <= 31 or 61 <= day <= 91)):
+        return False
+    total = 0
+    for k, ch in enumerate(digits):
+        n = int(ch) * (2 if k % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    return total % 10 == 0
 
 
 def _capitalised(word: str) -> bool:

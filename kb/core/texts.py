@@ -645,6 +645,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The text names {names}, which looks like a private person's name. Write the role instead "
         "(e.g. “the project manager at the streets department”): names are personal data that spread "
         "into the search index, briefs and exports."),
+    "capture_identity_numbers": (
+        "Texten innehåller {numbers}, som ser ut som ett personnummer. Ta bort det: en lärdom behöver "
+        "aldrig ett personnummer, och det sprids annars till sökindex, underlag och exporter.",
+        "The text holds {numbers}, which looks like a Swedish personal identity number. Remove it: a "
+        "lesson never needs one, and it would spread into the search index, briefs and exports."),
     "capture_fix_errors": ("Rätta fälten nedan; inget har sparats.",
                            "Fix the fields below; nothing was saved."),
     "capture_signed_in_as": ("Inloggad som {name}", "Signed in as {name}"),
