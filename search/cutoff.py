@@ -16,11 +16,11 @@ the model:
 
 A question in the other language than an entry sits farther from every passage of it by
 the language gap (e5 puts a translation at ~0.89, not 1), so the lift over such an entry
-counts :data:`CROSS_LANGUAGE_LIFT` times: ``match = lift x (CROSS_LANGUAGE_LIFT for an
-entry in the other language, else 1) + COVERAGE_WEIGHT x coverage``. By default a result is shown when its match
-reaches :data:`MATCH_MIN` and the query's best match reaches :data:`MATCH_GATE` (else the
-query has no close match and nothing is shown), and always when it holds every word of the
-question. The four values were chosen on the tuning splits only
+counts :data:`CROSS_LANGUAGE_LIFT` times: ``match = lift x (CROSS_LANGUAGE_LIFT for an entry
+in the other language, else 1) + COVERAGE_WEIGHT x coverage``. By default a result is shown
+when its match reaches :data:`MATCH_MIN` and the query's best match reaches
+:data:`MATCH_GATE` (else the query has no close match and nothing is shown), and always when
+it holds every word of the question. The four values were chosen on the tuning splits only
 (``bench/calibrate_cutoff.py``: the tuning half of bench/malmo_eval with its off-topic
 questions, SweFAQ dev, SweQUAD-MC train): of the combinations that lose at most 2 of the
 Malmö set's 28 judged top-5 hits and 1 % of the others', and keep 90 % of every set's
@@ -135,7 +135,6 @@ def impute_coverage(parts: Mapping[str, tuple], unseen) -> dict[str, tuple]:
     return out
 
 
-
 def match_value(parts: tuple, weight: float = COVERAGE_WEIGHT, cross: float = CROSS_LANGUAGE_LIFT) -> float:
     """An entry's match from its (lift, coverage) or (lift, coverage, in the other language)."""
     lift, cover = parts[0], parts[1]
@@ -159,5 +158,5 @@ def kept(parts: Mapping[str, tuple], min_score) -> set[str]:
     return whole | {e for e, m in matches.items() if m >= MATCH_MIN}
 
 
-__all__ = ["AUTO", "MATCH_MIN", "MATCH_GATE", "CROSS_LANGUAGE_LIFT", "match_parts", "match_value", "impute_coverage", "kept",
-           "coverage", "lifts"]
+__all__ = ["AUTO", "MATCH_MIN", "MATCH_GATE", "CROSS_LANGUAGE_LIFT", "OTHER_LANGUAGE", "match_parts", "match_value",
+           "impute_coverage", "kept", "coverage", "lifts"]
