@@ -68,6 +68,7 @@ def build_index(
     progress: ProgressFactory | None = None,
     settings: ChunkSettings | None = None,
     batch_chunks: int = 64,
+    window_batches: int = 4,
     locked: bool = False,
     vectors_file: bool = True,
 ) -> IndexReport:
@@ -77,6 +78,10 @@ def build_index(
     :meth:`kb.app.knowledge_base.KnowledgeBase.index`) so that the old index stays usable meanwhile.
     ``locked``: the caller holds the write lock already. ``vectors_file=False`` leaves the
     FAISS file alone (a store that is not ``kb.db`` yet must not replace it).
+
+    Chunks are written ``batch_chunks`` at a time (one transaction each, so an interrupted run
+    keeps what it wrote) and embedded ``window_batches`` transactions at a time: the encoder
+    sorts a call's texts by length, and a wider window pads less.
     """
     started = time.perf_counter()
     embedder = with_cache(embedder)  # re-chunked or rebuilt text re-uses its vectors
@@ -117,16 +122,16 @@ def build_index(
     total = sum(len(chunks) for _, chunks in planned)
     bar = progress(total, "Embedding") if (progress and total) else None
     try:
-        batch: list = []
-        batch_size = 0
+        window: list = []
+        window_size = 0
         for entry, chunks in planned:
-            batch.append((entry, chunks))
-            batch_size += len(chunks)
-            if batch_size >= batch_chunks:
-                embed_and_write(store, embedder, batch, bar, known, report)
-                batch, batch_size = [], 0
-        if batch:
-            embed_and_write(store, embedder, batch, bar, known, report)
+            window.append((entry, chunks))
+            window_size += len(chunks)
+            if window_size >= batch_chunks * window_batches:
+                embed_and_write(store, embedder, window, bar, known, report, batch_chunks)
+                window, window_size = [], 0
+        if window:
+            embed_and_write(store, embedder, window, bar, known, report, batch_chunks)
     finally:
         if bar:
             bar.close()
@@ -169,13 +174,37 @@ def _settings_key(settings: ChunkSettings) -> str:
     return json.dumps(asdict(settings), sort_keys=True)
 
 
-def embed_and_write(store, embedder, batch, bar, known, report) -> None:
-    """Embed the chunks of a batch of (entry, chunks) and write each entry with its chunks
-    and vectors; one transaction, one new generation."""
+def embed_and_write(store, embedder, batch, bar, known, report, transaction_chunks: int | None = None) -> None:
+    """Embed the chunks of a batch of (entry, chunks) in one call, then write each entry with
+    its chunks and vectors: one transaction (one new generation) per ``transaction_chunks``
+    chunks or so (all of them when None)."""
     texts = [chunk.text for _, chunks in batch for chunk in chunks]
     tokens = [chunk.tokens for _, chunks in batch for chunk in chunks]  # the encoder's batches by length
     vectors = embedder.embed(texts, PASSAGE, progress=bar.update if bar else None, lengths=tokens)
     offset = 0
+    for part in _transactions(batch, transaction_chunks):
+        offset = _write(store, part, vectors, offset, known, report)
+    report.chunks_embedded += len(texts)
+
+
+def _transactions(batch: list, size: int | None) -> list[list]:
+    """The batch's (entry, chunks) pairs in groups of about ``size`` chunks (whole entries)."""
+    if not size:
+        return [batch]
+    groups: list[list] = [[]]
+    count = 0
+    for pair in batch:
+        if count >= size:
+            groups.append([])
+            count = 0
+        groups[-1].append(pair)
+        count += len(pair[1])
+    return groups
+
+
+def _write(store, batch: list, vectors, offset: int, known, report) -> int:
+    """Write entries with their chunks and vectors (from ``offset``) in one transaction; returns
+    the offset after them."""
     with store.db.atomic():
         for entry, chunks in batch:
             entry_lang = entry.lang
@@ -195,4 +224,4 @@ def embed_and_write(store, embedder, batch, bar, known, report) -> None:
             offset += len(chunks)
             (report.updated if entry.id in known else report.added).append(entry.id)
         store.set_meta("generation", store.generation + 1)
-    report.chunks_embedded += len(texts)
+    return offset

@@ -92,10 +92,14 @@ def test_index_build_feeds_the_encoder_length_sorted_batches_and_stores_each_chu
     monkeypatch.setenv("KB_EMBED_CACHE", "0")
     embedder = PaddingEmbedder()
     kb = KnowledgeBase.open(root, embedder=embedder)
-    calls: list[int] = []
+    calls: list[int] = []  # chunks per embedding call
     original = build.embed_and_write
     monkeypatch.setattr(build, "embed_and_write", lambda store, emb, batch, *a: (
         calls.append(sum(len(c) for _, c in batch)), original(store, emb, batch, *a))[1])
+    transactions: list[int] = []  # chunks per write transaction
+    write = build._write
+    monkeypatch.setattr(build, "_write", lambda store, batch, *a: (
+        transactions.append(sum(len(c) for _, c in batch)), write(store, batch, *a))[1])
 
     class Bar:
         def __init__(self, total, label):
@@ -112,11 +116,13 @@ def test_index_build_feeds_the_encoder_length_sorted_batches_and_stores_each_chu
     report = kb.index(progress=Bar)
 
     chunks = kb.store.db.execute("select text, tokens, embedding from chunks order by entry_id, seq").fetchall()
-    assert report.chunks_embedded == len(chunks) == sum(calls) and len(calls) >= 2  # several transactions
+    assert report.chunks_embedded == len(chunks) == sum(calls) == sum(transactions)
+    assert len(transactions) >= 2 and len(transactions) > len(calls)  # written in several, embedded in fewer
     for text, _, blob in chunks:
         own = HashEmbedder(64).embed([text], PASSAGE)[0]
         np.testing.assert_allclose(np.frombuffer(blob, dtype="<f4"), own, atol=1e-6)
-    # within each transaction's texts the encoder saw them shortest first, by the chunker's token counts
+    # within each embedding call (several transactions' worth) the encoder saw the texts
+    # shortest first, by the chunker's token counts
     tokens = {text: n for text, n, _ in chunks}
     start = 0
     for n in calls:

@@ -112,14 +112,14 @@ def assert_repaired(root: Path, args: tuple[str, ...] = ()) -> None:
 KILL_AT = {
     "second_batch": """
         import indexer.build as m
-        orig = m.embed_and_write
+        orig = m._write
         n = [0]
         def hook(*a, **k):
             n[0] += 1
-            if n[0] == 2:
+            if n[0] == 2:  # the first transaction committed, the second not begun
                 die()
             return orig(*a, **k)
-        m.embed_and_write = hook
+        m._write = hook
     """,
     "inside_a_transaction": """
         from kb.core.store import Store

@@ -129,7 +129,8 @@ def test_interrupted_run_leaves_a_usable_index(indexed_kb, kb_root, monkeypatch)
 
     monkeypatch.setattr(build, "embed_and_write", crash_after_first_batch)
     with pytest.raises(KeyboardInterrupt):
-        build.build_index(indexed_kb.config, indexed_kb.store, indexed_kb.embedder, batch_chunks=1)
+        build.build_index(indexed_kb.config, indexed_kb.store, indexed_kb.embedder, batch_chunks=1,
+                          window_batches=1)
     monkeypatch.setattr(build, "embed_and_write", original)
     kb = KnowledgeBase.open(kb_root)
     assert len(kb.search("Hyllie cykelbanan", mode="hybrid", min_score=None)) == 4  # usable meanwhile
