@@ -183,7 +183,7 @@ def embed_and_write(store, embedder, batch, bar, known, report, transaction_chun
     vectors = embedder.embed(texts, PASSAGE, progress=bar.update if bar else None, lengths=tokens)
     offset = 0
     for part in _transactions(batch, transaction_chunks):
-        offset = _write(store, part, vectors, offset, known, report)
+        offset = write_transaction(store, part, vectors, offset, known, report)
     report.chunks_embedded += len(texts)
 
 
@@ -202,7 +202,7 @@ def _transactions(batch: list, size: int | None) -> list[list]:
     return groups
 
 
-def _write(store, batch: list, vectors, offset: int, known, report) -> int:
+def write_transaction(store, batch: list, vectors, offset: int, known, report) -> int:
     """Write entries with their chunks and vectors (from ``offset``) in one transaction; returns
     the offset after them."""
     with store.db.atomic():

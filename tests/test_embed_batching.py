@@ -97,8 +97,8 @@ def test_index_build_feeds_the_encoder_length_sorted_batches_and_stores_each_chu
     monkeypatch.setattr(build, "embed_and_write", lambda store, emb, batch, *a: (
         calls.append(sum(len(c) for _, c in batch)), original(store, emb, batch, *a))[1])
     transactions: list[int] = []  # chunks per write transaction
-    write = build._write
-    monkeypatch.setattr(build, "_write", lambda store, batch, *a: (
+    write = build.write_transaction
+    monkeypatch.setattr(build, "write_transaction", lambda store, batch, *a: (
         transactions.append(sum(len(c) for _, c in batch)), write(store, batch, *a))[1])
 
     class Bar:

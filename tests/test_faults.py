@@ -112,14 +112,14 @@ def assert_repaired(root: Path, args: tuple[str, ...] = ()) -> None:
 KILL_AT = {
     "second_batch": """
         import indexer.build as m
-        orig = m._write
+        orig = m.write_transaction
         n = [0]
         def hook(*a, **k):
             n[0] += 1
             if n[0] == 2:  # the first transaction committed, the second not begun
                 die()
             return orig(*a, **k)
-        m._write = hook
+        m.write_transaction = hook
     """,
     "inside_a_transaction": """
         from kb.core.store import Store
