@@ -122,3 +122,25 @@ def test_synergies_page_shows_area_names_and_no_command_line(web_kb):
     assert "kb link" not in page.text
     assert '<th scope="col">Mobilitet och transporter</th>' in page.text  # not "mobili"
     assert "<caption>" in page.text
+
+
+def test_links_other_plugins_add_to_database_and_table_pages_are_in_their_menus(web_kb):
+    import types
+
+    from datasette import hookimpl
+    from datasette.plugins import pm
+
+    probe = types.ModuleType("probe_actions")
+    probe.database_actions = hookimpl(lambda datasette, actor, database: [{"href": "/x-db", "label": "Exportera"}])
+    probe.table_actions = hookimpl(
+        lambda datasette, actor, database, table: [{"href": "/x-table", "label": "Ladda ner"}])
+    pm.register(probe, name="probe_actions")
+    try:
+        database, table = datasette_responses(web_kb, "/kb", "/kb/entries")
+    finally:
+        pm.unregister(name="probe_actions")
+    for page, summary, link in ((database, "Databasåtgärder", '<a href="/x-db">Exportera</a>'),
+                                (table, "Tabellåtgärder", '<a href="/x-table">Ladda ner</a>')):
+        assert page.status_code == 200
+        menu = page.text.split('<details class="actions-menu-links">', 1)[1].split("</details>", 1)[0]
+        assert f"<summary>{summary}</summary>" in menu and link in menu
