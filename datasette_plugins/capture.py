@@ -55,12 +55,6 @@ FIELD_IDS = {"title": "f-title", "area": "f-area", "type": "f-type", "date": "f-
              **{name: f"f-{name}" for name in capture.SECTION_FIELDS}}
 
 
-# --- hooks ------------------------------------------------------------------------------
-def may_write(datasette, actor) -> bool:
-    """``kb-write``: a signed-in actor whose current role is writer or above."""
-    return signin.has_role(datasette, actor, "writer")
-
-
 # --- helpers ------------------------------------------------------------------------------
 def _context(datasette, request, state: KBState, lang: str) -> dict:
     actor = request.actor or {}

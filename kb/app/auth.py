@@ -227,19 +227,7 @@ class LiveAuth:
         return stat, os.environ.get("KB_WRITERS", "")
 
 
-# --- the earlier, config-based calls (kb.toml as loaded) --------------------------------------
+# --- from kb.toml as loaded ---------------------------------------------------------------------
 def load_writers(config: KBConfig) -> dict[str, str]:
     """Name -> password hash, from kb.toml ``[auth] writers`` and ``$KB_WRITERS``."""
     return AuthSettings.from_config(config).writers
-
-
-def role_of(config: KBConfig, name: str | None) -> str:
-    return AuthSettings.from_config(config).role_of(name)
-
-
-def has_role(config: KBConfig, name: str | None, role: str) -> bool:
-    return AuthSettings.from_config(config).has_role(name, role)
-
-
-def check_login(config: KBConfig, name: str, password: str) -> bool:
-    return AuthSettings.from_config(config).check_password(name, password)

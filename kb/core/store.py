@@ -329,12 +329,6 @@ class Store:
         owners = np.fromiter((position.get(r[1], -1) for r in rows), dtype=np.int32, count=len(rows))
         return chunk_ids, owners, entry_ids
 
-    def chunk_vectors(self, dim: int) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """All chunk ids, their vectors and languages, in id order."""
-        rows = self.db.execute("select id, embedding, lang from chunks order by id").fetchall()
-        ids = np.array([r[0] for r in rows], dtype=np.int64)
-        return ids, decode_matrix([r[1] for r in rows], dim), [r[2] or "sv" for r in rows]
-
     def entry_vectors(self, dim: int) -> tuple[list[str], np.ndarray, list[str]]:
         """Entry ids, their raw (uncentred) mean vectors and languages, in id order."""
         rows = self.db.execute(
