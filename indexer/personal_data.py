@@ -19,7 +19,7 @@ from indexer.roadmaps import load_roadmaps
 from kb.core.config import KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, Problem
-from kb.core.person_names import NameHit, find_identity_numbers, find_person_names
+from kb.core.person_names import find_identity_numbers, find_person_names
 
 CONFIG_TABLE = "personal_data"
 
@@ -69,13 +69,13 @@ def free_text(entry_text: str) -> str:
     return "\n".join(out)
 
 
-def entry_name_hits(entry: Entry, exempt: Iterable[str]) -> list[NameHit]:
-    """Names in one entry's title and body, with the file's line numbers."""
+def entry_free_text(entry: Entry) -> str | None:
+    """One entry's title and body, the rest blanked so offsets keep the file's lines; None
+    when the file cannot be read (its own error is reported elsewhere)."""
     try:
-        text = read_text(entry.path)
+        return free_text(read_text(entry.path))
     except EntryInvalid:
-        return []
-    return find_person_names(free_text(text), exempt)
+        return None
 
 
 def message(name: str) -> str:
@@ -89,23 +89,17 @@ def number_message(shown: str) -> str:
             "number; remove it: a lesson never needs one")
 
 
-def entry_identity_hits(entry: Entry) -> list[NameHit]:
-    """Personal identity numbers in one entry's title and body, with the file's line numbers."""
-    try:
-        text = read_text(entry.path)
-    except EntryInvalid:
-        return []
-    return find_identity_numbers(free_text(text))
-
-
 def name_warnings(config: KBConfig, entries: list[Entry]) -> list[Problem]:
     """A warning for each private person's name and each personal identity number in the
     entries' free text."""
     exempt = exempt_phrases(config, (a for e in entries for a in e.actors))
     out = []
     for entry in entries:
-        hits = [(hit, message(hit.name)) for hit in entry_name_hits(entry, exempt)]
-        hits += [(hit, number_message(hit.name)) for hit in entry_identity_hits(entry)]
+        text = entry_free_text(entry)
+        if text is None:
+            continue
+        hits = [(hit, message(hit.name)) for hit in find_person_names(text, exempt)]
+        hits += [(hit, number_message(hit.name)) for hit in find_identity_numbers(text)]
         out += [Problem(entry.path, hit.line, text, "warning") for hit, text in sorted(hits, key=lambda h: h[0].start)]
     return out
 
