@@ -8,13 +8,19 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: install demo test test-fast readme lint clean
+.PHONY: install test-install demo test test-fast readme lint clean
 
+# What the service needs, and nothing else: no test tools, no npm (a municipal server has no use for them)
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	# torch first, pinned: a bare torch requirement pulls gigabytes of CUDA
 	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+# The test tools (pytest, Playwright, ruff, cog ...) on top, for `make test`, `make lint`, `make readme`
+$(BIN)/.test-installed: $(BIN)/.installed pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
@@ -23,7 +29,9 @@ $(AXE):
 	npm install --prefix .axe --no-save --no-audit --no-fund axe-core@$(AXE_VERSION)
 	touch $@
 
-install: $(BIN)/.installed $(AXE)
+install: $(BIN)/.installed
+
+test-install: $(BIN)/.test-installed $(AXE)
 
 PORT ?= 8001
 
@@ -39,18 +47,18 @@ demo: install
 	@echo
 	$(BIN)/kb serve --root . --port $(PORT)
 
-test: install
+test: test-install
 	$(BIN)/python -m pytest -q
 
-lint: install
+lint: $(BIN)/.test-installed
 	$(BIN)/ruff check kb indexer search analysis reports datasette_plugins tests bench
 	$(BIN)/lint-imports  # the floors contract in pyproject.toml
 
-test-fast: install
+test-fast: test-install
 	$(BIN)/python -m pytest -q -m "not slow and not model and not browser"
 
 # The example outputs in README.md, from the commands themselves (tests/readme_examples.py)
-readme: install
+readme: $(BIN)/.test-installed
 	$(BIN)/cog -r README.md
 
 clean:
