@@ -37,7 +37,7 @@ from datasette_plugins.web import (
 )
 from kb.core.decisions import decisions_path
 from kb.core.errors import KBError
-from kb.core.sessions import last_session
+from kb.core.sessions import last_held, last_session
 from kb.core.texts import DEFAULT_LANGUAGE, texts
 from reports.brief import (
     Links,
@@ -63,7 +63,7 @@ def brief_request(request, state) -> tuple[dict, list[str]]:
     form, errors = parse_filters(request, state)
     lang = request_language(request, state)
     theme = " ".join((request.args.get("theme") or "").split())[:MAX_QUERY_CHARS] or None
-    last = last_session(state.config.root)
+    last = last_session(state.config.root)  # the last session held: a planned one moves nothing
     since = form["since"]
     if request.args.get("since_last") and last:
         since = (dt.date.fromisoformat(last) + dt.timedelta(days=1)).isoformat()
@@ -175,6 +175,8 @@ async def brief_page(datasette, request):
         "since_text": request.args.get("since") or "",
         "until_text": request.args.get("until") or "",
         "since_last": bool(request.args.get("since_last")),
+        "last_held": last_held(state.config.root),
+        "sessions_url": datasette.urls.path("/-/kb/sessions") + page_context(datasette, state, lang)["lang_suffix"],
         "brief_html": Markup(body),
         "downloads": downloads,
         "errors": errors,

@@ -166,11 +166,41 @@ def test_cli_brief_writes_file_and_marks_a_session_only_when_asked(brief_root, t
     marked = _run("brief", "--root", str(brief_root), "-o", str(out), "--mark")
     assert marked.exit_code == 0, marked.output
     day = last_session(brief_root)
-    assert day == dt.date.today().isoformat() and "Recorded the learning session" in marked.stderr
+    assert day == dt.date.today().isoformat()
+    assert f"Lärtillfället {day} (Lärtillfälle {day}) är registrerat i sessions.tsv." in marked.stderr
+    assert "kb brief" not in (brief_root / "sessions.tsv").read_text(encoding="utf-8")  # a title, not a command
     again = _run("brief", "--root", str(brief_root), "--since-last", "--json")
     assert again.exit_code == 0, again.output
     data = json.loads(again.stdout)
     assert data["last_brief"] == day and data["since"] > day
+
+
+def test_preparing_next_weeks_session_does_not_move_the_window(brief_root, tmp_path):
+    today = dt.date.today()
+    held = (today - dt.timedelta(days=40)).isoformat()
+    ahead = (today + dt.timedelta(days=7)).isoformat()
+    assert _run("session", "add", "--date", held, "--title", "Lärtillfälle i höstas", "--root",
+                str(brief_root)).exit_code == 0
+    marked = _run("brief", "--root", str(brief_root), "--since-last", "-o", str(tmp_path / "b.md"), "--mark",
+                  "--date", ahead, "--title", "Lärtillfälle nästa vecka")
+    assert marked.exit_code == 0, marked.output
+    assert f"Lärtillfället {ahead} (Lärtillfälle nästa vecka) är planerat" in marked.stderr
+    lines = (brief_root / "sessions.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    assert lines == [f"{held}\tLärtillfälle i höstas", f"{ahead}\tLärtillfälle nästa vecka"]
+    # the window still starts at the session held; the planned one is the next session
+    again = json.loads(_run("brief", "--root", str(brief_root), "--since-last", "--json").stdout)
+    assert again["last_brief"] == held and again["next_session"] == ahead
+    assert last_session(brief_root) == held
+    digest = json.loads(_run("digest", "--area", "energi", "--since-last", "--json", "--root", str(brief_root)).stdout)
+    assert digest["since"] == held
+    listed = _run("session", "list", "--root", str(brief_root))
+    assert listed.stdout.splitlines() == [f"{held}  Lärtillfälle i höstas",
+                                          f"{ahead}  Lärtillfälle nästa vecka  (planerat)"]
+    # marking without --mark is refused, not silently ignored
+    assert _run("brief", "--root", str(brief_root), "--date", ahead).exit_code == 2
+    assert _run("session", "add", "--date", "9 december", "--root", str(brief_root)).exit_code == 1
+    removed = _run("session", "remove", ahead, "--root", str(brief_root))
+    assert removed.exit_code == 0 and "borttaget" in removed.stdout
 
 
 def test_cli_brief_prints_markdown_and_rejects_bad_options(brief_root):

@@ -37,6 +37,7 @@ COMMANDS = {
     "action": "loop:action",
     "actions": "loop:actions",
     "agenda": "loop:agenda",
+    "session": "sessions:session",
     "roadmap": "roadmaps:roadmap",
     "policy": "roadmaps:policy",
     "actors": "roadmaps:actors",
