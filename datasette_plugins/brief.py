@@ -4,7 +4,7 @@
 * ``/-/kb/brief``                           a form (period, areas, theme, language) and the brief
 * ``/-/kb/brief.md``, ``/-/kb/brief.html``  the same brief as a download (attachment); the
                                             HTML is one self-contained, A4-ready file
-* ``/-/kb/pictures/<name>.<svg|png>``       map / heatmap / timeline for the same query string,
+* ``/-/kb/pictures/<name>.<svg|png>``       network / timeline / map for the same query string,
                                             cached per index generation (and verdicts file)
 
 The pictures are also shown on ``/-/kb/synergies`` and ``/-/kb/obstacles``: those
@@ -51,9 +51,10 @@ from reports.pictures import figure_bytes
 
 CACHE_ATTRIBUTE = "_kb_brief_cache"
 CACHE_SIZE = 24
-PICTURES = ("map", "heatmap", "timeline")
+PICTURES = ("network", "timeline", "map")
 PICTURE_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
-PAGE_PICTURES = {"crossarea_synergies.html": ("heatmap", "map"), "crossarea_obstacles.html": ("timeline",)}
+# the synergies page has the area x area table already: the map of lessons beside it, no second matrix
+PAGE_PICTURES = {"crossarea_synergies.html": ("map",), "crossarea_obstacles.html": ("timeline",)}
 
 
 # --- request -> options --------------------------------------------------------------------
@@ -244,7 +245,7 @@ async def picture(datasette, request):
 ROUTES = [
     (r"^/-/kb/brief$", brief_page),
     (r"^/-/kb/brief\.(?P<format>md|html)$", brief_download),
-    (r"^/-/kb/pictures/(?P<name>map|heatmap|timeline)\.(?P<format>svg|png)$", picture),
+    (r"^/-/kb/pictures/(?P<name>network|timeline|map)\.(?P<format>svg|png)$", picture),
 ]
 
 

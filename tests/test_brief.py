@@ -52,23 +52,40 @@ def test_since_and_until_filter_everything(brief_kb):
     brief = compose_brief(brief_kb, since="2026-01-01", until="2026-04-30")
     assert brief.scope_ids and all("2026-01-01" <= brief_kb.store.get_entries([e])[e]["date"] <= "2026-04-30"
                                    for e in brief.scope_ids)
-    for o in brief.obstacles:
-        assert all("2026-01-01" <= e.date <= "2026-04-30" for e in o.entries)
+    for o in brief.obstacles:  # met in the period: a case in it, earlier ones for context, none later
+        assert o.new and all("2026-01-01" <= e.date <= "2026-04-30" for e in o.entries if e.id in o.new)
+        assert all(e.date <= "2026-04-30" for e in o.entries)
     for s in brief.synergies:  # a link belongs to the period in which its newer entry was logged
         assert "2026-01-01" <= max(s.a.date, s.b.date) <= "2026-04-30"
     assert CONFLICT in [c.entry.id for c in brief.conflicts]
-    ids = {e.id for e in _all_refs(brief)}
+    ids = {e.id for e in _all_refs(brief) if e not in [x for o in brief.obstacles for x in o.entries]}
     assert "mob-overprovning" not in ids and "byg-overprovning" not in ids
     earlier = compose_brief(brief_kb, until="2025-12-31")
     assert CONFLICT not in [c.entry.id for c in earlier.conflicts]
     assert not any({s.a.id, s.b.id} == SYNERGY for s in earlier.synergies)  # both 2026
 
 
+def test_since_the_last_session_finds_the_obstacle_that_recurred(brief_kb):
+    # the procurement obstacle was met in 2025 and 2026-02; one new case since the last session
+    record_session(brief_kb.config.root, "2026-03-31", "Lärtillfälle mars")
+    brief = compose_brief(brief_kb, since="2026-04-01", last_brief="2026-03-31", today="2026-07-01")
+    group = next(o for o in brief.obstacles if "byg-overprovning" in {e.id for e in o.entries})
+    assert {e.id for e in group.entries} >= OVERPROVNING and group.new == ["byg-overprovning"]
+    assert group.recurring and group.first_seen == "2025-06-01"  # however old its other members
+    text = render_markdown(brief, Links(brief_kb.config.root))
+    section = text.split("## Återkommande hinder")[1].split("\n## ")[0]
+    assert "Inget i urvalet" not in section and "ny sedan 2026-04-01" in section
+    assert "Upphandlingen av återbrukat material överprövades](" in section and "**ny i perioden**" in section
+    # and the brief opens with what is to be followed up, as the README says
+    assert text.index("## Åtgärder att följa upp") < text.index("## Återkommande hinder")
+
+
 def test_area_filter(brief_kb):
     brief = compose_brief(brief_kb, areas=["bygg"])
     rows = brief_kb.store.get_entries(brief.scope_ids)
     assert brief.scope_ids and {r["area"] for r in rows.values()} == {"bygg"}
-    assert all(e.area == "bygg" for o in brief.obstacles for e in o.entries)
+    assert brief.obstacles and all(o.new and all(e.area == "bygg" for e in o.entries if e.id in o.new)
+                                   for o in brief.obstacles)
     assert brief.synergies and all("bygg" in (s.a.area, s.b.area) for s in brief.synergies)
     assert CONFLICT not in [c.entry.id for c in brief.conflicts]  # energi <-> mobilitet
     assert "Byggnader och återbruk" in render_markdown(brief, Links(brief_kb.config.root))

@@ -145,12 +145,13 @@ def report(root, model, year, areas, lang, fmt, output, base_url, as_json):
 @period_options
 @click.option("--theme", help="Focus on the entries nearest this theme.")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for map, heatmap and timeline as .png and .svg.")
+              help="Folder for network, timeline and map as .png and .svg.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["png", "svg"]),
               help="Only this format (repeatable). Default: both.")
 @handle_errors
 def pictures(root, model, since, until, areas, lang, theme, out_dir, formats):
-    """The map of lessons, the synergy heatmap and the obstacle timeline, as PNG and SVG."""
+    """Which areas share lessons (network), the recurring obstacles over time (timeline) and
+    the map of lessons (map), as PNG and SVG."""
     kb = open_kb(root, model)
     options = _brief_options(kb, since, until, areas, False, theme, lang)
     _, figures = brief_with_pictures(kb, **options)

@@ -831,8 +831,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_validated_none_yet": ("Inga åtgärder har validerats ännu.", "No action has been validated yet."),
     # brief_figure_ + a picture name: the caption of a picture in the brief
     "brief_figure_map": ("Karta över lärdomar", "Map of lessons"),
-    "brief_figure_heatmap": ("Starka länkar mellan områden", "Strong links between areas"),
+    "brief_figure_network": ("Områden som delar lärdomar", "Areas that share lessons"),
     "brief_figure_timeline": ("Hinder över tid", "Obstacles over time"),
+    "brief_appendix_heading": ("Bilaga: karta över alla lärdomar", "Appendix: a map of all lessons"),
+    "brief_appendix_intro": (
+        "För den som vill se helheten: varje punkt är en post, och poster som handlar om samma sak ligger "
+        "nära varandra. Avstånden är ungefärliga; hindergrupperna ovan är numrerade H1, H2 …",
+        "For those who want the whole picture: each dot is an entry, and entries about the same thing lie "
+        "close together. Distances are approximate; the obstacle groups above are numbered H1, H2 …"),
+    "brief_new_mark": ("ny i perioden", "new in the period"),
+    "brief_obstacles_intro_since": (
+        "Hinder som mötts igen i perioden: grupper av poster om samma hinder där minst en är ny sedan "
+        "{since}, med de tidigare fallen. Mest spridda först.",
+        "Obstacles met again in the period: groups of entries about the same obstacle of which at least one "
+        "is new since {since}, with the earlier cases. Most widespread first."),
     # discussion questions, filled in with what the brief found (no language model)
     "brief_question_obstacle": (
         "Hindret ”{label}” har mötts i {n_areas} områden ({areas}) mellan {first} och {last}. Vem har "
@@ -878,23 +890,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_question_fallback": ("Vilken lärdom från perioden borde bli en ny rutin eller policy?",
                                 "Which lesson from this period should become a new routine or policy?"),
 
-    # --- pictures (map, heatmap, timeline) -------------------------------------------------
+    # --- pictures (network, timeline, map) -------------------------------------------------
     # picture_ + a picture name: its title
     "picture_map": ("Karta över lärdomar", "Map of lessons"),
-    "picture_heatmap": ("Starka länkar mellan områden", "Strong links between areas"),
+    "picture_network": ("Vilka områden delar lärdomar", "Which areas share lessons"),
+    "picture_network_subtitle": (
+        "En linje mellan två områden: de har lärdomar som liknar varandra. Siffran är antalet sådana par, "
+        "och ju fler, desto tjockare linje.",
+        "A line between two areas: they have lessons alike. The number counts such pairs; the more, the "
+        "thicker the line."),
     "picture_timeline": ("Återkommande hinder över tid", "Recurring obstacles over time"),
     "picture_map_subtitle": (
-        "Poster nära varandra handlar om samma sak (PCA av språkcentrerade vektorer)",
-        "Entries close together are about the same thing (PCA of language-centred vectors)"),
+        "Varje punkt är en post; poster nära varandra handlar om samma sak",
+        "Each dot is an entry; entries close together are about the same thing"),
     "picture_map_obstacle": ("hinder", "obstacle"),
     "picture_map_other": ("lärdom, möjliggörare, idé, målkonflikt", "lesson, enabler, idea, goal conflict"),
     "picture_map_outside": ("utanför urvalet", "outside the selection"),
-    "picture_map_axis": ("Komponent {k} ({share:.0f} % av variationen)",
-                         "Component {k} ({share:.0f} % of the variance)"),
-    "picture_heatmap_subtitle": (
-        "Antal ömsesidiga närmaste grannar (bekräftade inräknade); diagonalen = inom området",
-        "Mutual nearest neighbours (confirmed links included); diagonal = within the area"),
-    "picture_heatmap_links": ("länkar", "links"),
+    "picture_timeline_period": ("perioden", "the period"),
     "picture_timeline_subtitle": ("En rad per grupp av liknande hinder; en punkt per post",
                                   "One row per group of similar obstacles; one dot per entry"),
     "picture_empty": ("Inget att visa i urvalet", "Nothing to show in this selection"),
