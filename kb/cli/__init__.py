@@ -24,6 +24,7 @@ COMMANDS = {
     "show": "entries:show",
     "import": "entries:import_",
     "hash-password": "entries:hash_password_",
+    "user": "users:user",
     "index": "indexing:index",
     "search": "searching:search",
     "similar": "similar:similar",

@@ -24,6 +24,7 @@ from kb.app.capture import (
     save,
     template_draft,
 )
+from kb.app.checks import config_warnings
 from kb.app.importer import (
     Mapping,
     MappingError,
@@ -55,6 +56,7 @@ def validate(root, as_json):
     lessons = {e.id for e in result.entries}
     result.problems.extend(load_actions(config, lessons=lessons, roadmap_actions=roadmap_action_ids(config)).problems)
     result.problems.extend(load_agenda(config, lessons=lessons).problems)
+    result.problems.extend(config_warnings(config))  # kb.toml's settings readers will miss
     if as_json:
         print_json(
             {
