@@ -14,6 +14,7 @@ from datasette_plugins.serve import make_datasette
 from kb.app import auth
 from kb.app.actions import create_action, set_status
 from kb.app.agenda import add_question
+from kb.app.knowledge_base import KnowledgeBase
 from kb.core import audit
 from kb.core.config import load
 from kb.core.sessions import record_session
@@ -241,3 +242,38 @@ def test_sessions_are_recorded_on_the_web_and_the_brief_counts_from_the_last_hel
     # the brief's "since" still means the last session held, by its name
     assert "Sedan förra lärtillfället (2026-03-11, Lärtillfälle mars 2026)" in brief.text
     assert "Sedan förra underlaget" not in brief.text
+
+
+def test_a_filtered_feed_names_its_filter_keeps_it_and_links_absolutely(loop_root):
+    unfiltered_id = feedparser.parse(run(loop_root, lambda b: b.get("/-/kb/feed.atom")).content).feed.id
+    path = loop_root / "entries/bygg/vaermepump-holma.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("---\n", "---\nauthor: anna.lind@malmo.se\n", 1),
+                    encoding="utf-8")
+    path = loop_root / "entries/mobilitet/laddplatser.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("---\n", "---\nauthor: erik\n", 1), encoding="utf-8")
+    toml = loop_root / "kb.toml"
+    toml.write_text('base_url = "https://larande.example.se"\n' + toml.read_text(encoding="utf-8")
+                    + '\n[auth.names]\nerik = "Erik Holm"\n', encoding="utf-8")
+    KnowledgeBase.open(loop_root).index()
+
+    async def scenario(b):
+        return [await b.get(p) for p in ("/-/kb/feed.atom?area=bygg", "/-/kb/feed.atom?area=mobilitet&type=lesson",
+                                         "/-/kb/feed.atom", "/-/kb/actions.atom")]
+
+    bygg, mobility, everything, actions = [feedparser.parse(r.content) for r in run(loop_root, scenario)]
+    assert not bygg.bozo and not mobility.bozo
+    # the title names the filter, so two subscriptions are told apart
+    assert bygg.feed.title == "Nya lärdomar – Test-KB – Bygg och fastigheter"
+    assert mobility.feed.title == "Nya lärdomar – Test-KB – Mobilitet och transporter · lärdomar"
+    assert everything.feed.title == "Nya lärdomar – Test-KB" and everything.feed.id == unfiltered_id
+    assert bygg.feed.id != everything.feed.id
+    # the self link keeps the filter; every link is absolute, from base_url
+    self_link = next(link.href for link in bygg.feed.links if link.rel == "self")
+    assert self_link == "https://larande.example.se/-/kb/feed.atom?area=bygg"
+    assert bygg.entries[0].link == "https://larande.example.se/-/kb/entry/vaermepump-holma"
+    assert actions.entries[0].link.startswith("https://larande.example.se/-/kb/actions/")
+    # the author: the writer's display name, else the area; never the e-mail they sign in with
+    assert bygg.entries[0].author == "Bygg och fastigheter"
+    assert "anna.lind" not in run(loop_root, lambda b: b.get("/-/kb/feed.atom")).text
+    assert mobility.entries[0].author == "Erik Holm"
+    assert everything.feed.author == "Test-KB"
