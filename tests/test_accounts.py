@@ -116,15 +116,15 @@ def test_demo_accounts_live_in_memory_and_only_on_loopback(root):
     with pytest.raises(ConfigError, match="only on this machine's own address"):
         demo_accounts("0.0.0.0")
     accounts = demo_accounts("127.0.0.1")
-    assert [(a.name, a.role) for a in accounts] == [("skribent", "writer"), ("samordnare", "facilitator")]
+    assert [(a.name, a.role) for a in accounts] == [("lisa", "writer"), ("omar", "facilitator")]
     assert accounts[0].password != demo_accounts("127.0.0.1")[0].password  # new at every start
     live = LiveAuth(root)
     live.add_accounts({a.name: hash_password(a.password, iterations=1000) for a in accounts},
                       {a.name: a.role for a in accounts})
     settings = live.current()
-    assert settings.role_of("samordnare") == "facilitator" and settings.role_of("erik") == "facilitator"
-    assert settings.check_password("skribent", accounts[0].password)
-    assert "skribent" not in (root / "kb.toml").read_text(encoding="utf-8")  # never written
+    assert settings.role_of("omar") == "facilitator" and settings.role_of("erik") == "facilitator"
+    assert settings.check_password("lisa", accounts[0].password)
+    assert "lisa" not in (root / "kb.toml").read_text(encoding="utf-8")  # never written
 
 
 @pytest.mark.slow
@@ -138,9 +138,9 @@ def test_kb_serve_prints_demo_sign_ins_that_work(indexed_kb, tmp_path):
         opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
         with opener.open(base + "/-/kb/login?next=/-/kb/agenda") as page:
             token = TOKEN_RE.search(page.read().decode()).group(1)
-        form = urllib.parse.urlencode({"csrftoken": token, "username": "samordnare", "password": found["facilitator"],
+        form = urllib.parse.urlencode({"csrftoken": token, "username": "omar", "password": found["facilitator"],
                                        "next": "/-/kb/agenda"}).encode()
         with opener.open(base + "/-/kb/login", data=form) as landed:
             assert landed.url == base + "/-/kb/agenda"  # back where sign-in was asked for
             assert "Lägg till en lärfråga" in landed.read().decode()  # the facilitator's form
-    assert "samordnare" not in (root / "kb.toml").read_text(encoding="utf-8")
+    assert "omar" not in (root / "kb.toml").read_text(encoding="utf-8")

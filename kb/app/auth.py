@@ -241,7 +241,7 @@ class LiveAuth:
 
 
 # --- accounts for trying the service on one's own machine ----------------------------------------
-DEMO_ACCOUNTS = (("skribent", "writer"), ("samordnare", "facilitator"))
+DEMO_ACCOUNTS = (("lisa", "writer"), ("omar", "facilitator"))  # the README walks through a session with them
 
 
 @dataclass(frozen=True)

@@ -159,10 +159,9 @@ def agenda(ctx, root, status, as_json):
         data = loop.question_dict(q)
         flag = f"  {t['question_own_session'].upper()}" if data["needs_own_session"] else ""
         click.echo(click.style(q.question, bold=True) + flag)
-        since = (t["question_open_since"].format(date=data["opened"], days=data["age_days"],
-                                                 sessions=data["sessions_open"]) if q.status == "open"
-                 else f"{data['closed']}")
-        click.echo(f"    {q.id} · {t['question_status_' + q.status]} · {q.owner} · {since}")
+        state = (t["cli_question_open_since"].format(date=data["opened"], sessions=data["sessions_open"])
+                 if q.status == "open" else f"{t['question_status_' + q.status]} {data['closed']}")
+        click.echo(f"    {q.id} · {q.owner} · {state}")
         if q.entries:
             click.echo(f"    {t['unit_entries']}: {', '.join(q.entries)}")
         if q.answer:
@@ -204,7 +203,8 @@ def agenda_add(question, root, model, owner, entries, from_obstacle, into, separ
         except QuestionExists as exc:
             existing = exc.questions[0]
             if not (sys.stdin.isatty() and sys.stdout.isatty()):
-                raise click.ClickException(exc.message(language) + f"\nHint: {exc.hint}") from None
+                raise click.ClickException(exc.message(language) + "\n"
+                                           + text("cli_agenda_exists_hint", language, id=existing.id)) from None
             click.echo(exc.message(language), err=True)
             if not click.confirm(text("cli_agenda_add_into", language, id=existing.id), default=True, err=True):
                 raise click.ClickException(text("cli_agenda_nothing_added", language)) from None

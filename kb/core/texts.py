@@ -426,8 +426,13 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Lärfrågan ”{question}” ({id}) tar redan upp det här hindret; lägg hindrets poster till den i stället.",
         "The learning question “{question}” ({id}) already covers this obstacle; add the obstacle's entries "
         "to it instead."),
+    "cli_agenda_exists_hint": ("Tips: lägg hindrets poster till den med --into {id}, eller gör en egen fråga med --new.",
+                               "Hint: add the obstacle's entries to it with --into {id}, or make a separate question "
+                               "with --new."),
     "cli_agenda_add_into": ("Lägga hindrets poster till {id}?", "Add the obstacle's entries to {id}?"),
     "cli_agenda_nothing_added": ("Ingen lärfråga är tillagd.", "No learning question was added."),
+    "cli_question_open_since": ("öppen sedan {date}, lärtillfällen sedan dess: {sessions}",
+                                "open since {date}, learning sessions since: {sessions}"),
     "cli_no_actions": ("Inga åtgärder.", "No actions."),
     "cli_no_questions": ("Inga lärfrågor.", "No learning questions."),
     # learning sessions (kb session, the sessions page, kb brief --mark)
