@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kb.cli import cli
-from reports.brief import brief_with_pictures
 from kb.app.knowledge_base import KnowledgeBase
+from kb.cli import cli
 from kb.core.palette import AREA_PALETTE, area_colours, contrast_ratio
+from reports.brief import brief_with_pictures
 from reports.pictures import area_network, figure_bytes, obstacle_timeline, write_pictures
 
 AREA_NAMES = ["Gång, cykel och kollektivtrafik", "Energi och värme", "Byggnader och återbruk"]

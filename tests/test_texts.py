@@ -14,10 +14,10 @@ from click.testing import CliRunner
 
 from analysis.policy import group_policy
 from kb.app import capture
+from kb.app.auth import ROLES
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
-from kb.app.auth import ROLES
 from kb.core.actions import OUTCOMES
 from kb.core.actions import STATUSES as LOOP_STATUSES
 from kb.core.agenda import QUESTION_STATUSES
