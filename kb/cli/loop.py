@@ -211,6 +211,8 @@ def agenda_add(question, root, model, owner, entries, from_obstacle, into, separ
             added = question_from_obstacle(kb, from_obstacle, into=existing.id, lang=language)
     elif not question:
         raise click.UsageError("give the QUESTION, or --from-obstacle ENTRY_ID")
+    elif not owner.strip():
+        raise click.UsageError("--owner NAME: who keeps the question")
     else:
         added = add_question(config_module.load(root), question, owner=owner, entries=entries)
     if as_json:
