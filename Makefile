@@ -44,8 +44,9 @@ demo: install
 	@echo "  $(BIN)/kb search \"grid capacity for heat pumps\" --area bygg"
 	@echo "  $(BIN)/kb similar mob-01-laddhubb-eon-tidig-dialog --other-areas"
 	@echo "  $(BIN)/kb synergies"
+	@echo "The pages print a writer's and a facilitator's sign-in for this run only (--demo-accounts)."
 	@echo
-	$(BIN)/kb serve --root . --port $(PORT)
+	$(BIN)/kb serve --root . --port $(PORT) --demo-accounts
 
 test: test-install
 	$(BIN)/python -m pytest -q

@@ -14,7 +14,7 @@ from indexer.discover import load_entries
 from indexer.roadmaps import load_roadmaps
 from kb.core.actions import OPEN_STATUSES, LearningAction
 from kb.core.config import KBConfig
-from kb.core.sessions import session_dates
+from kb.core.sessions import planned_sessions, session_dates
 
 DEFAULT_SESSION_INTERVAL_DAYS = 91  # a learning session a quarter
 
@@ -28,9 +28,10 @@ class Loop:
     agenda: Agenda
     entries: dict[str, dict]  # id -> {title, area, type, date}
     roadmap_areas: dict[str, str]  # roadmap action id -> area
-    sessions: list[str]
+    sessions: list[str]  # the learning sessions held (ISO dates, oldest first)
     today: dt.date
     problems: list = field(default_factory=list)
+    planned: list[str] = field(default_factory=list)  # sessions recorded for a later date, soonest first
 
     def areas_of(self, action: LearningAction) -> list[str]:
         areas = {self.entries[e]["area"] for e in action.lessons if e in self.entries}
@@ -73,9 +74,11 @@ class Loop:
         return question.to_dict(self.sessions, self.today)
 
     def next_session(self) -> dt.date:
-        """When the next learning session will probably be: the last one plus the usual
-        interval (the median of the last few; a quarter when fewer than two were held), and
-        never before today."""
+        """When the next learning session will be: the soonest planned one (recorded with a
+        later date than today), else the last one held plus the usual interval (the median of
+        the last few; a quarter when fewer than two were held), and never before today."""
+        if self.planned:
+            return dt.date.fromisoformat(self.planned[0])
         dates = [dt.date.fromisoformat(s) for s in self.sessions]
         gaps = [(b - a).days for a, b in zip(dates[-5:], dates[-4:], strict=False) if (b - a).days > 0]
         interval = dt.timedelta(days=int(statistics.median(gaps)) if gaps else DEFAULT_SESSION_INTERVAL_DAYS)
@@ -94,10 +97,12 @@ def load_loop(config: KBConfig, *, entries: dict[str, dict] | None = None, today
     roadmaps = load_roadmaps(config)
     actions: ActionSet = load_actions(config)
     agenda = load_agenda(config)
+    today = today or dt.date.today()
     return Loop(actions=actions.actions, agenda=agenda, entries=entries,
                 roadmap_areas={a.id: a.area for a in roadmaps.actions.values()},
-                sessions=session_dates(config.root), today=today or dt.date.today(),
-                problems=actions.problems + agenda.problems)
+                sessions=session_dates(config.root, today), today=today,
+                problems=actions.problems + agenda.problems,
+                planned=[s.date for s in planned_sessions(config.root, today)])
 
 
 def entries_from_index(kb) -> dict[str, dict]:

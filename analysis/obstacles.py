@@ -54,6 +54,11 @@ def recurring_obstacles(
     ``types`` are the entry types taken whole; other entries take part only through a
     section whose heading names an obstacle (``Hinder``, ``Obstacles``...). Singletons
     are not groups. Works with any embedder (also the tests' hash embedder).
+
+    The period and areas choose which groups are shown, not what is grouped: everything
+    logged up to ``until`` is grouped, and a group is kept when one of its entries is dated
+    from ``since`` (of one of ``areas``). So a new case joins the older ones it repeats, and
+    a group that gained a member in the period shows as met again, however old the rest.
     """
     corpus = load_corpus(kb)
     return group_obstacles(corpus, since=since, until=until, areas=areas, types=types)
@@ -72,11 +77,7 @@ def group_obstacles(
     vectors: list[np.ndarray] = []
     for i, entry_id in enumerate(corpus.ids):
         row = corpus.rows[entry_id]
-        if since and row["date"] < since:
-            continue
         if until and row["date"] > until:
-            continue
-        if wanted_areas and row["area"] not in wanted_areas:
             continue
         if row["type"] in types:
             vector = corpus.obstacle_vector(i, whole=True)
@@ -98,8 +99,13 @@ def group_obstacles(
     clusters = [sorted(m, key=lambda i: corpus.rows[corpus.ids[i]]["date"]) for m in members_by_label.values() if len(m) >= 2]
     labels = group_labels(corpus, clusters)
     keywords = group_keywords(corpus, clusters)
+    def met(row: dict) -> bool:  # logged in the period, in the chosen areas
+        return (not since or row["date"] >= since) and (not wanted_areas or row["area"] in wanted_areas)
+
     for members, label, words in zip(clusters, labels, keywords, strict=True):
         rows = [corpus.rows[corpus.ids[i]] for i in members]
+        if not any(met(r) for r in rows):
+            continue
         member_areas = sorted({r["area"] for r in rows})
         sprints = sorted({r["sprint"] for r in rows if r.get("sprint")})
         dates = sorted(r["date"] for r in rows)

@@ -20,6 +20,7 @@ from markupsafe import Markup
 from datasette_plugins import (
     brief,
     capture,
+    colours,
     crossarea,
     feeds,
     front,
@@ -58,7 +59,7 @@ def startup(datasette):
 
 @hookimpl
 def register_routes(datasette):
-    return [*front.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES,
+    return [*front.ROUTES, *colours.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES,
             *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *internals.ROUTES]
 
 
@@ -112,9 +113,10 @@ def _row_value(row, key: str):
 def extra_css_urls(datasette):
     """Our stylesheet on every page (the navigation, skip link and focus styles of our
     base.html are in it), Datasette's own pages included."""
-    if get_state(datasette) is None:
+    state = get_state(datasette)
+    if state is None:
         return []
-    return [static_url(datasette, "kb.css")]
+    return [static_url(datasette, "kb.css"), colours.stylesheet_url(datasette, state.config)]
 
 
 @hookimpl

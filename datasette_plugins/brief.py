@@ -4,7 +4,7 @@
 * ``/-/kb/brief``                           a form (period, areas, theme, language) and the brief
 * ``/-/kb/brief.md``, ``/-/kb/brief.html``  the same brief as a download (attachment); the
                                             HTML is one self-contained, A4-ready file
-* ``/-/kb/pictures/<name>.<svg|png>``       map / heatmap / timeline for the same query string,
+* ``/-/kb/pictures/<name>.<svg|png>``       network / timeline / map for the same query string,
                                             cached per index generation (and verdicts file)
 
 The pictures are also shown on ``/-/kb/synergies`` and ``/-/kb/obstacles``: those
@@ -37,7 +37,7 @@ from datasette_plugins.web import (
 )
 from kb.core.decisions import decisions_path
 from kb.core.errors import KBError
-from kb.core.sessions import last_session
+from kb.core.sessions import last_held, last_session
 from kb.core.texts import DEFAULT_LANGUAGE, texts
 from reports.brief import (
     Links,
@@ -51,9 +51,10 @@ from reports.pictures import figure_bytes
 
 CACHE_ATTRIBUTE = "_kb_brief_cache"
 CACHE_SIZE = 24
-PICTURES = ("map", "heatmap", "timeline")
+PICTURES = ("network", "timeline", "map")
 PICTURE_TYPES = {"svg": "image/svg+xml", "png": "image/png"}
-PAGE_PICTURES = {"crossarea_synergies.html": ("heatmap", "map"), "crossarea_obstacles.html": ("timeline",)}
+# the synergies page has the area x area table already: the map of lessons beside it, no second matrix
+PAGE_PICTURES = {"crossarea_synergies.html": ("map",), "crossarea_obstacles.html": ("timeline",)}
 
 
 # --- request -> options --------------------------------------------------------------------
@@ -63,7 +64,7 @@ def brief_request(request, state) -> tuple[dict, list[str]]:
     form, errors = parse_filters(request, state)
     lang = request_language(request, state)
     theme = " ".join((request.args.get("theme") or "").split())[:MAX_QUERY_CHARS] or None
-    last = last_session(state.config.root)
+    last = last_session(state.config.root)  # the last session held: a planned one moves nothing
     since = form["since"]
     if request.args.get("since_last") and last:
         since = (dt.date.fromisoformat(last) + dt.timedelta(days=1)).isoformat()
@@ -175,6 +176,8 @@ async def brief_page(datasette, request):
         "since_text": request.args.get("since") or "",
         "until_text": request.args.get("until") or "",
         "since_last": bool(request.args.get("since_last")),
+        "last_held": last_held(state.config.root),
+        "sessions_url": datasette.urls.path("/-/kb/sessions") + page_context(datasette, state, lang)["lang_suffix"],
         "brief_html": Markup(body),
         "downloads": downloads,
         "errors": errors,
@@ -242,7 +245,7 @@ async def picture(datasette, request):
 ROUTES = [
     (r"^/-/kb/brief$", brief_page),
     (r"^/-/kb/brief\.(?P<format>md|html)$", brief_download),
-    (r"^/-/kb/pictures/(?P<name>map|heatmap|timeline)\.(?P<format>svg|png)$", picture),
+    (r"^/-/kb/pictures/(?P<name>network|timeline|map)\.(?P<format>svg|png)$", picture),
 ]
 
 

@@ -18,12 +18,11 @@ import asyncio
 import datetime as dt
 import math
 import re
-from urllib.parse import urlencode
 
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
-from datasette_plugins import signin
+from datasette_plugins import roles, signin
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import (
@@ -72,13 +71,6 @@ def _context(datasette, request, state: KBState, lang: str) -> dict:
             "css": static_url(datasette, "capture.css"),
         },
     }
-
-
-def _login_redirect(datasette, lang: str) -> Response:
-    params = {"next": "/-/kb/new"}
-    if lang != "sv":
-        params["lang"] = lang
-    return Response.redirect(datasette.urls.path("/-/kb/login") + "?" + urlencode(params))
 
 
 def _form_values(form: dict[str, str] | None, lang: str) -> dict[str, str]:
@@ -146,9 +138,7 @@ async def new_page(datasette, request):
     if not allowed:
         if request.method == "POST":
             return Response.text(text("capture_forbidden", lang), status=403)
-        if request.actor and request.actor.get("kb_auth"):  # signed in, but a reader
-            return Response.text(text("capture_forbidden_role", lang, name=request.actor["id"]), status=403)
-        return _login_redirect(datasette, lang)
+        return await roles.role_required(datasette, request, lang, "role_needed_write", "writer")
     context = _context(datasette, request, state, lang)
     t = context["t"]
     if request.method != "POST":
@@ -175,7 +165,7 @@ async def new_page(datasette, request):
                                       errors={"entry": [str(exc)]}, status=409)
         url = context["entry_url"](saved.id)
         if saved.indexed:
-            saved_as = t["capture_saved"].format(path=saved.entry.rel_path)
+            saved_as = t["capture_saved"].format(title=saved.entry.title)
             datasette.add_message(request, saved_as, datasette.INFO)
         else:
             datasette.add_message(request, t["capture_saved_unindexed"], datasette.WARNING)
@@ -258,14 +248,14 @@ async def login_page(datasette, request):
     if state is None:
         return no_kb()
     lang = request_language(request, state)
-    next_url = _safe_next(request.args.get("next") or "/-/kb/new")
+    next_url = roles.safe_next(request.args.get("next"))
     settings = state.auth.current()
     error = None
     status = 200
     if request.method == "POST":
         form = await read_form(request) or {}
         lang = pick_language(form.get("lang"), state.config.language)
-        next_url = _safe_next(form.get("next") or next_url)
+        next_url = roles.safe_next(form.get("next") or next_url)
         name = (form.get("username") or "").strip()[:64]
         password = (form.get("password") or "")[:1024]
         throttle = state.login_throttle
@@ -280,7 +270,7 @@ async def login_page(datasette, request):
             return response
         if await asyncio.to_thread(settings.check_password, name, password):
             throttle.succeeded(name, client)
-            response = Response.redirect(datasette.urls.path(next_url) + ("?lang=en" if lang == "en" else ""))
+            response = Response.redirect(datasette.urls.path(roles.with_language(next_url, lang)))
             signin.start_session(datasette, request, response, name, settings)
             return response
         for burst in throttle.failed(name, client):  # the audit log gets bursts, not each failure
@@ -290,8 +280,11 @@ async def login_page(datasette, request):
                 scope=burst.scope, failures=burst.failures)
         error, status = "capture_bad_login", 403
     context = _context(datasette, request, state, lang)
+    who = roles.viewer(datasette, request, lang)
     context.update({"next": next_url, "error": error, "has_writers": bool(settings.writers),
-                    "proxy_sign_on": bool(settings.proxy_header)})
+                    "proxy_sign_on": bool(settings.proxy_header),
+                    "already": text("capture_already_signed_in", lang, name=who.name,
+                                    role=text(f"role_{who.role}", lang)) if who.signed_in else None})
     return await html_page(datasette, request, "capture_login.html", context, status=status)
 
 
@@ -300,15 +293,6 @@ async def logout_page(datasette, request):
     if request.method == "POST":  # the door checked the form's token
         signin.end_session(datasette, request, response)
     return response
-
-
-_NEXT_RE = re.compile(r"^/-/kb/(new|search|actions|actions/new|actions/[A-Za-z0-9][A-Za-z0-9._-]{0,199}|agenda"
-                      r"|obstacles)(\?[A-Za-z0-9=&%._,+-]{0,400})?$")  # a query of plain characters only
-
-
-def _safe_next(value: str) -> str:
-    """Only our own pages: never an absolute URL or ``//host`` (open redirect)."""
-    return value if _NEXT_RE.match(value or "") else "/-/kb/new"
 
 
 ROUTES = [

@@ -9,13 +9,15 @@ from urllib.parse import quote
 
 from datasette.filters import Filters as DatasetteFilters
 
+from datasette_plugins import roles
 from datasette_plugins.metadata import COLUMN_KEYS, FACET_TYPE_KEYS, LOOKUP_KEYS, TABLE_KEYS
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import STATEMENT_PATH, lang_suffix, request_language, static_url
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS
 from kb.core.texts import texts
 
-# the navigation of every page after "Start": (path, text key); the last depends on signing in
+# the navigation of every page after "Start": (path, text key); then "Logga en reflektion" for
+# writers, or "Logga in" (back to the page) for visitors not signed in
 NAV = (
     ("/-/kb/search", "nav_search"),
     ("/-/kb/synergies", "nav_synergies"),
@@ -43,9 +45,13 @@ def nav_links(datasette, actor, request) -> list[dict]:
         return []
     lang = reader_language(request, state)
     t, suffix, path = texts(lang), lang_suffix(lang, state), datasette.urls.path
-    signed_in = bool(actor and actor.get("id"))
-    last = ("/-/kb/new", "nav_new") if signed_in else ("/-/kb/login", "nav_sign_in")
-    return [{"href": path(p) + suffix, "label": t[key]} for p, key in (*NAV, last)]
+    links = [{"href": path(p) + suffix, "label": t[key]} for p, key in NAV]
+    who = roles.viewer(datasette, request, lang)
+    if who.may("writer"):
+        links.append({"href": path("/-/kb/new") + suffix, "label": t["nav_new"]})
+    elif not who.signed_in:  # back to this page once signed in
+        links.append({"href": who.login_url, "label": t["nav_sign_in"]})
+    return links
 
 
 def number(value, lang: str) -> str:
@@ -115,5 +121,6 @@ def chrome_vars(datasette, request) -> dict:
         "kb_sql_url": datasette.urls.database(state.database),
         "kb_logout_url": path("/-/kb/logout"),
         "kb_entry_page": lambda entry_id: path("/-/kb/entry/" + quote(str(entry_id), safe="")) + suffix,
+        **roles.template_vars(datasette, request, lang),
     })
     return out

@@ -35,6 +35,8 @@ from datasette_plugins.web import (
     static_url,
 )
 from indexer.actions import load_actions
+from indexer.agenda import load_agenda
+from kb.app.agenda import questions_on_group
 from kb.core.decisions import load_decisions
 from kb.core.errors import KBError
 from kb.core.texts import texts
@@ -158,19 +160,26 @@ async def _filtered_listing(datasette, request, compute, key: str, template: str
     context = _context(datasette, state, request)
     context.update({key: found, "notes": notes, "errors": errors, "form": form,
                     "facilitator": await datasette.permission_allowed(request.actor, FACILITATE_ACTION, default=False),
-                    "agenda_new_url": datasette.urls.path("/-/kb/agenda/new")})
+                    "agenda_new_url": datasette.urls.path("/-/kb/agenda/new"),
+                    "agenda_url": datasette.urls.path("/-/kb/agenda") + context["lang_suffix"]})
     return await html_page(datasette, request, template, context, status=400 if errors else 200)
 
 
-def obstacle_actions(config, groups) -> list[dict]:
-    """How many actions cite an entry of each obstacle group (0: nobody acts on it yet)."""
+def obstacle_notes(config, groups) -> list[dict]:
+    """For each obstacle group: how many actions cite one of its entries (0: nobody acts on
+    it yet) and the open learning questions that already ask about it (with how many of the
+    group's entries each one lacks), so that no second question is made."""
     actions = load_actions(config).actions
-    return [{"actions": sum(1 for a in actions if set(g.entries) & set(a.lessons))} for g in groups]
+    questions = load_agenda(config).questions
+    return [{"actions": sum(1 for a in actions if set(g.entries) & set(a.lessons)),
+             "questions": [{"id": q.id, "question": q.question,
+                            "missing": len(set(g.entries) - set(q.entries))} for q in questions_on_group(questions, g)]}
+            for g in groups]
 
 
 async def obstacles_page(datasette, request):
     return await _filtered_listing(datasette, request, recurring_obstacles, "groups",
-                                   "crossarea_obstacles.html", annotate=obstacle_actions)
+                                   "crossarea_obstacles.html", annotate=obstacle_notes)
 
 
 async def conflicts_page(datasette, request):

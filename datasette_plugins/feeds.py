@@ -1,12 +1,16 @@
 """Atom feeds on the web: ``/-/kb/feed.atom`` (the newest entries; ``?area=``, ``?type=``,
-``?tag=`` and ``?lang=`` as on the search page) and ``/-/kb/actions.atom`` (open actions by due
-date, overdue first). Links are relative to the feed's own address, so no request header can
-send a reader elsewhere."""
+``?tag=``, ``?since=``, ``?until=`` and ``?lang=`` as on the search page) and
+``/-/kb/actions.atom`` (open actions by due date, overdue first).
+
+A filtered feed says so in its title ("Nya lärdomar – … – Energi") and its self link keeps
+the filter, so a reader that subscribed to two areas tells them apart. Links are absolute
+from kb.toml's ``base_url`` (a feed reader or a mail has no page to be relative to), else
+relative to the site; never built from a request header, which the client chooses."""
 
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from datasette.utils.asgi import Response
 
@@ -14,15 +18,38 @@ from analysis.loop import entries_from_index, load_loop
 from analysis.policy import quote as entry_quote
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import SECURITY_HEADERS, json_response, no_kb, read_filter_args, request_language
+from kb.app.accounts import display_names
 from kb.core.actions import OPEN_STATUSES
 from kb.core.texts import texts
-from reports.feeds import MAX_SUMMARY, Feed, FeedItem, permanent_id, render_atom
+from reports.feeds import MAX_SUMMARY, Feed, FeedItem, author_name, permanent_id, render_atom
+from search.filters import Filters
 
 MAX_ITEMS = 50
 ATOM_TYPE = "application/atom+xml; charset=utf-8"
 
 
-def entries_feed(state: KBState, filters, lang: str, prefix: str) -> Feed:
+def filter_words(filters: Filters, state: KBState, lang: str) -> str:
+    """What a filtered feed holds, in words: area names, type labels, tags, the period."""
+    t = texts(lang)
+    parts = [", ".join(state.config.area_name(a) for a in filters.areas),
+             ", ".join(t.get(f"entry_type_plural_{ty}", ty) for ty in filters.types),
+             ", ".join(t["feed_filter_tag"].format(tag=tag) for tag in filters.tags),
+             t["feed_filter_since"].format(date=filters.since) if filters.since else "",
+             t["feed_filter_until"].format(date=filters.until) if filters.until else ""]
+    return " · ".join(p for p in parts if p)
+
+
+def filter_query(filters: Filters, lang: str, default_lang: str) -> str:
+    """The filter as a query string (the self link and the search page keep it)."""
+    params = [("area", a) for a in filters.areas] + [("type", ty) for ty in filters.types]
+    params += [("tag", tag) for tag in filters.tags]
+    params += [(k, v) for k, v in (("since", filters.since), ("until", filters.until)) if v]
+    if lang != default_lang:
+        params.append(("lang", lang))
+    return urlencode(params)
+
+
+def entries_feed(state: KBState, filters: Filters, lang: str, prefix: str) -> Feed:
     t = texts(lang)
 
     def work(kb):
@@ -32,18 +59,25 @@ def entries_feed(state: KBState, filters, lang: str, prefix: str) -> Feed:
         rows = kb.store.get_entries(ids)
         return [rows[i] for i in ids if i in rows]
 
+    names = display_names(state.config)
     items = []
     for row in state.run(work):
-        categories = [state.config.area_name(row["area"]), t.get(f"entry_type_{row['type']}", row["type"]),
-                      *row["tags"]]
+        area = state.config.area_name(row["area"])
+        categories = [area, t.get(f"entry_type_{row['type']}", row["type"]), *row["tags"]]
         items.append(FeedItem(
             id=permanent_id(state.config.title, "entry", row["id"]), title=row["title"],
             link=f"{prefix}/-/kb/entry/{quote(row['id'], safe='')}" + ("?lang=en" if lang == "en" else ""),
             updated=row["date"], summary=entry_quote(row.get("body") or "", MAX_SUMMARY),
-            author=str((row.get("extra") or {}).get("author") or ""), categories=categories))
-    return Feed(id=permanent_id(state.config.title, "entries", lang), title=t["feed_entries_title"].format(
-        title=state.config.title), link=f"{prefix}/-/kb/search", self_link=f"{prefix}/-/kb/feed.atom",
-        lang=lang, items=items)
+            author=author_name((row.get("extra") or {}).get("author"), names, area), categories=categories))
+    title = t["feed_entries_title"].format(title=state.config.title)
+    words = filter_words(filters, state, lang)
+    query = filter_query(filters, lang, state.config.language)
+    only_filters = filter_query(filters, lang, lang)  # the unfiltered feed keeps the id it always had
+    return Feed(id=permanent_id(state.config.title, "entries", lang, *([only_filters] if only_filters else [])),
+                title=f"{title} – {words}" if words else title,
+                link=f"{prefix}/-/kb/search" + (f"?{query}" if query else ""),
+                self_link=f"{prefix}/-/kb/feed.atom" + (f"?{query}" if query else ""),
+                lang=lang, items=items, author=state.config.title)
 
 
 def actions_feed(state: KBState, lang: str, prefix: str) -> Feed:
@@ -62,9 +96,15 @@ def actions_feed(state: KBState, lang: str, prefix: str) -> Feed:
             updated=(action.history[-1].date if action.history else action.due.isoformat()),
             summary=t["feed_action_summary"].format(owner=action.owner, lessons=lessons or "–"),
             author=action.owner, categories=loop.areas_of(action)))
+    suffix = "" if lang == state.config.language else f"?lang={lang}"
     return Feed(id=permanent_id(state.config.title, "actions", lang), title=t["feed_actions_title"].format(
-        title=state.config.title), link=f"{prefix}/-/kb/actions", self_link=f"{prefix}/-/kb/actions.atom",
-        lang=lang, items=items)
+        title=state.config.title), link=f"{prefix}/-/kb/actions{suffix}", self_link=f"{prefix}/-/kb/actions.atom{suffix}",
+        lang=lang, items=items, author=state.config.title)
+
+
+def link_prefix(datasette, state: KBState) -> str:
+    """Where a feed's links start: kb.toml's base_url, else this site's own paths."""
+    return state.config.base_url or datasette.urls.path("").rstrip("/")
 
 
 def _atom(feed: Feed) -> Response:
@@ -80,7 +120,7 @@ async def entries_feed_page(datasette, request):
     given = read_filter_args(request.args, state.config, texts(lang))
     if given.errors:
         return json_response({"ok": False, "errors": given.errors}, 400)
-    prefix = datasette.urls.path("").rstrip("/")
+    prefix = link_prefix(datasette, state)
     return _atom(await asyncio.to_thread(entries_feed, state, given.filters, lang, prefix))
 
 
@@ -89,7 +129,7 @@ async def actions_feed_page(datasette, request):
     if state is None:
         return no_kb()
     lang = request_language(request, state)
-    prefix = datasette.urls.path("").rstrip("/")
+    prefix = link_prefix(datasette, state)
     return _atom(await asyncio.to_thread(actions_feed, state, lang, prefix))
 
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from analysis.loop import Loop, entries_from_index, load_loop
+from datasette_plugins import roles
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.signin import FACILITATE_ACTION
 from datasette_plugins.state import KBState, get_state
@@ -28,9 +29,11 @@ from datasette_plugins.web import (
     static_url,
 )
 from kb.app.actions import ActionInvalid, create_action, set_status
-from kb.app.agenda import add_question, close_question, question_from_obstacle
+from kb.app.agenda import add_question, close_question, edit_question, question_from_obstacle
+from kb.app.sessions import add_session
 from kb.core.actions import OUTCOMES, STATUSES, TRANSITIONS
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
+from kb.core.sessions import load_sessions
 from kb.core.texts import pick_language, text
 
 
@@ -68,10 +71,8 @@ def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -
         "loop_urls": {
             "actions": datasette.urls.path("/-/kb/actions"),
             "agenda": datasette.urls.path("/-/kb/agenda"),
+            "sessions": datasette.urls.path("/-/kb/sessions"),
             "new_action": datasette.urls.path("/-/kb/actions/new"),
-            "login": datasette.urls.path("/-/kb/login") + "?" + urlencode(
-                {"next": request.path + (f"?{request.query_string}" if request.query_string else ""),
-                 **({"lang": lang} if lang != "sv" else {})}),
             "feed": datasette.urls.path("/-/kb/actions.atom"),
             "suffix": suffix,
         },
@@ -204,7 +205,7 @@ async def new_action_page(datasette, request):
     if not facilitator:
         if request.method == "POST":
             return Response.text(text("loop_forbidden", lang), status=403)
-        return Response.redirect(context["loop_urls"]["login"])
+        return await roles.role_required(datasette, request, lang, "role_needed_actions", "facilitator")
     values = {"title": "", "lessons": ", ".join(list_arg(request.args, "lesson")), "owner": "",
               "due": "", "roadmap": "", "note": ""}
     errors: list[str] = []
@@ -264,13 +265,14 @@ async def agenda_add(datasette, request):
     if isinstance(checked, Response):
         return checked
     state, form, lang = checked
-    values = {k: form.get(k, "") for k in ("question", "owner", "entries", "from_obstacle")}
+    values = {k: form.get(k, "") for k in ("question", "owner", "entries", "from_obstacle", "into")}
     who = request.actor["id"]
     try:
         if values["from_obstacle"]:
+            # an open question that already asks about the group refuses a second (QuestionExists)
             await asyncio.to_thread(state.run, lambda kb: question_from_obstacle(
                 kb, values["from_obstacle"], owner=values["owner"], question=values["question"] or None,
-                lang=lang, who=who))
+                into=values["into"] or None, lang=lang, who=who))
         else:
             await asyncio.to_thread(add_question, state.config, values["question"], owner=values["owner"],
                                     entries=_lines(values["entries"]), who=who)
@@ -278,8 +280,29 @@ async def agenda_add(datasette, request):
         loop = await asyncio.to_thread(_loop, state)
         return await _render_agenda(datasette, request, state, lang, True, loop, errors=[_message(exc, lang)],
                                     values=values, status=400)
-    datasette.add_message(request, text("agenda_added", lang), datasette.INFO)
-    return Response.redirect(_agenda_url(datasette, lang))
+    datasette.add_message(request, text("agenda_extended" if values["into"] else "agenda_added", lang),
+                          datasette.INFO)
+    return Response.redirect(_agenda_url(datasette, lang) + (f"#{values['into']}" if values["into"] else ""))
+
+
+async def agenda_edit(datasette, request):
+    """POST: a facilitator rewords an open question (or gives it another owner)."""
+    checked = await _facilitator_post(datasette, request)
+    if isinstance(checked, Response):
+        return checked
+    state, form, lang = checked
+    question_id = request.url_vars["question_id"]
+    try:
+        await asyncio.to_thread(edit_question, state.config, question_id, question=form.get("question"),
+                                owner=form.get("owner"), who=request.actor["id"])
+    except EntryNotFound:
+        return Response.text(text("selection_empty", lang), status=404)
+    except (ActionInvalid, EntryInvalid, KBError) as exc:
+        loop = await asyncio.to_thread(_loop, state)
+        return await _render_agenda(datasette, request, state, lang, True, loop, errors=[_message(exc, lang)],
+                                    status=400)
+    datasette.add_message(request, text("agenda_edited", lang), datasette.INFO)
+    return Response.redirect(_agenda_url(datasette, lang) + f"#{question_id}")
 
 
 async def agenda_close(datasette, request):
@@ -302,6 +325,59 @@ async def agenda_close(datasette, request):
     return Response.redirect(_agenda_url(datasette, lang))
 
 
+# --- the learning sessions ------------------------------------------------------------------------
+async def sessions_page(datasette, request):
+    """The learning sessions held and planned (``.json`` too); facilitators record one."""
+    state = get_state(datasette)
+    as_json = request.url_vars.get("format") == "json"
+    if state is None:
+        return no_kb(as_json)
+    lang = request_language(request, state)
+    loop = await asyncio.to_thread(_loop, state)
+    sessions = await asyncio.to_thread(load_sessions, state.config.root)
+    if as_json:
+        return json_response({"ok": True, "next_session": loop.next_session().isoformat(),
+                              "sessions": [s.to_dict(loop.today) for s in sessions]})
+    facilitator = await _may_facilitate(datasette, request)
+    return await _render_sessions(datasette, request, state, lang, facilitator, loop, sessions)
+
+
+async def _render_sessions(datasette, request, state, lang, facilitator, loop, sessions, *, errors=(),
+                           values=None, status=200):
+    context = _context(datasette, request, state, lang, facilitator)
+    context.update({
+        "held": [s for s in reversed(sessions) if s.held(loop.today)],
+        "planned": [s for s in sessions if not s.held(loop.today)],
+        "next_session": loop.next_session().isoformat(), "errors": list(errors),
+        "values": values or {"date": "", "title": ""},
+        "sessions_new_url": datasette.urls.path("/-/kb/sessions/new"),
+    })
+    return await html_page(datasette, request, "loop_sessions.html", context, status=status)
+
+
+async def session_add(datasette, request):
+    """POST: a facilitator records a learning session (held, or planned for a later date)."""
+    checked = await _facilitator_post(datasette, request)
+    if isinstance(checked, Response):
+        return checked
+    state, form, lang = checked
+    values = {"date": (form.get("date") or "").strip(), "title": form.get("title") or ""}
+    date = _date(values["date"])
+    errors = [] if date else [text("loop_error_date", lang, value=values["date"] or "–")]
+    if date:
+        try:
+            await asyncio.to_thread(add_session, state.config, date, values["title"], who=request.actor["id"])
+        except KBError as exc:  # a title past its limit
+            errors.append(str(exc))
+    if errors:
+        loop = await asyncio.to_thread(_loop, state)
+        sessions = await asyncio.to_thread(load_sessions, state.config.root)
+        return await _render_sessions(datasette, request, state, lang, True, loop, sessions, values=values,
+                                      errors=errors, status=400)
+    datasette.add_message(request, text("sessions_added", lang), datasette.INFO)
+    return Response.redirect(datasette.urls.path("/-/kb/sessions") + ("" if lang == "sv" else f"?lang={lang}"))
+
+
 def _message(exc: Exception, lang: str) -> str:
     """A refusal in the page's language (the file format's own problems stay as written)."""
     if isinstance(exc, ActionInvalid):
@@ -317,6 +393,9 @@ ROUTES = [
     (r"^/-/kb/actions/(?P<action_id>[A-Za-z0-9][A-Za-z0-9._-]{0,199})/status$", action_status),
     (r"^/-/kb/actions/(?P<action_id>[A-Za-z0-9][A-Za-z0-9._-]{0,199}?)(?:\.(?P<format>json))?$", action_page),
     (r"^/-/kb/agenda(?:\.(?P<format>json))?$", agenda_page),
+    (r"^/-/kb/sessions(?:\.(?P<format>json))?$", sessions_page),
+    (r"^/-/kb/sessions/new$", session_add),
     (r"^/-/kb/agenda/new$", agenda_add),
     (r"^/-/kb/agenda/(?P<question_id>[A-Za-z0-9][A-Za-z0-9._-]{0,199})/close$", agenda_close),
+    (r"^/-/kb/agenda/(?P<question_id>[A-Za-z0-9][A-Za-z0-9._-]{0,199})/edit$", agenda_edit),
 ]

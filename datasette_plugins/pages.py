@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
-from urllib.parse import quote, urlencode
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
 from datasette.utils import tilde_encode
 from markupsafe import Markup
@@ -167,6 +167,20 @@ async def search_json(datasette, request):
     })
 
 
+def search_back_url(datasette, request) -> str | None:
+    """The search this entry page was opened from (the Referer, when it is our own search
+    page with a question), for "Tillbaka till sökningen"; None when there was no search."""
+    referer = request.headers.get("referer") or ""
+    parts = urlsplit(referer)
+    search_path = datasette.urls.path("/-/kb/search")
+    if parts.path != search_path or (parts.netloc and parts.netloc != request.headers.get("host", "")):
+        return None
+    params = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(k == "q" and v.strip() for k, v in params):
+        return None
+    return search_path + "?" + urlencode(params)
+
+
 async def entry_page(datasette, request):
     state = get_state(datasette)
     if state is None:
@@ -197,6 +211,7 @@ async def entry_page(datasette, request):
     context = {
         **common,
         "entry": entry,
+        "back_url": search_back_url(datasette, request),
         "area_name": state.config.area_name(entry["area"]),
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
         "type_label": t.get(f"entry_type_{entry['type']}", entry["type"]),

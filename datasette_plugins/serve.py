@@ -9,7 +9,8 @@ from collections.abc import Callable
 
 from datasette_plugins.metadata import build_metadata
 from datasette_plugins.state import get_state
-from kb.app.auth import AuthSettings
+from kb.app.auth import AuthSettings, demo_accounts, hash_password
+from kb.app.checks import config_warnings
 from kb.app.knowledge_base import KnowledgeBase
 from kb.app.web_sessions import session_secret
 from kb.core import config as config_module
@@ -35,23 +36,33 @@ def make_datasette(root=None, model: str | None = None):
 
 
 def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: int = 8001,
-          echo: Callable[[str], None] = print) -> None:
-    """Serve until stopped (the caller indexes first: ``kb serve`` does)."""
+          echo: Callable[[str], None] = print, demo: bool = False) -> None:
+    """Serve until stopped (the caller indexes first: ``kb serve`` does). ``demo``: a writer
+    and a facilitator with passwords made for this run only (loopback addresses only)."""
     import uvicorn
 
     kb = KnowledgeBase.open(root, model=model)
     kb.require_index()
     kb.close()
     AuthSettings.from_config(kb.config)  # a broken [auth] table stops the start (ConfigError)
+    accounts = demo_accounts(host) if demo else []
     _check_port(host, port)
     ds = make_datasette(kb.config.root, model)
     asyncio.run(ds.invoke_startup())
     state = get_state(ds)
     assert state is not None
+    state.auth.add_accounts({a.name: hash_password(a.password) for a in accounts},
+                            {a.name: a.role for a in accounts})
     state.warm()
     shown = f"[{host}]" if ":" in host else host
+    for warning in config_warnings(kb.config):
+        echo(warning.format(kb.config.root))
     echo(f"Serving {kb.config.title} at http://{shown}:{port}/")
     echo(f"Search: http://{shown}:{port}/-/kb/search   (Ctrl+C to stop)")
+    if accounts:
+        echo(f"Demo sign-in at http://{shown}:{port}/-/kb/login (this run only; new passwords at each start):")
+        for a in accounts:
+            echo(f"  {a.role + ':':<13} {a.name} / {a.password}")
     # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback client; the
     # plugin reads it itself, from kb.toml's trusted_proxies only (datasette_plugins.signin)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False)

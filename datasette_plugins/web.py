@@ -180,7 +180,7 @@ def page_context(datasette, state: KBState, lang: str) -> dict:
         "t": texts(lang), "lang": lang, "lang_suffix": suffix, "kb_title": state.config.title, "kb_urls": urls,
         "other_lang": other,
         "entries_browse_url": urls["entries_table"] + "?" + entries_browse_query(),
-        "area_class": {slug: f"kb-area-c{i % 8}" for i, slug in enumerate(state.config.areas)},
+        "area_class": {slug: f"kb-area-{slug}" for slug in state.config.areas},  # colours: /-/kb/areas.css
         "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],
         "decimal": lambda value, digits=2: decimal_text(value, lang, digits),
     }

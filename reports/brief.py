@@ -31,6 +31,7 @@ from analysis.reasons import render_reasons
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
+from kb.core.palette import area_colours, area_css
 from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 from reports.pictures import brief_figures, figure_bytes, write_pictures
 from reports.rendering import (
@@ -65,6 +66,7 @@ class ObstacleItem:
     sprints: list[str]  # spread over time
     entries: list[EntryRef]
     actions: int = 0  # actions citing any of its entries (0: nobody acts on it yet)
+    new: list[str] = field(default_factory=list)  # its entries logged in the period (what recurred)
 
 
 @dataclass
@@ -118,6 +120,7 @@ class Brief:
     follow_up: list[ActionItem] = field(default_factory=list)  # overdue or due before next_session
     agenda: list[QuestionItem] = field(default_factory=list)  # open learning questions
     validated: list[ActionItem] = field(default_factory=list)  # validated since the last session
+    area_colours: dict[str, str] = field(default_factory=dict)  # slug -> its one colour (kb.core.palette)
 
     @property
     def total(self) -> int:
@@ -170,15 +173,16 @@ def compose_brief(
 
     made = today or dt.date.today().isoformat()
     loop = load_loop(kb.config, entries=entries_from_index(kb), today=dt.date.fromisoformat(made))
-    groups = group_obstacles(work, since=since, until=until, areas=areas or None)
     obstacles = [
         ObstacleItem(
             label=g.label, recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
             area_counts=dict(Counter(rows[e]["area"] for e in g.entries).most_common()),
             sprints=g.sprints, entries=[ref(e) for e in g.entries],
             actions=len({a.id for e in g.entries for a in loop.citing(e)}),
+            new=[e for e in g.entries if in_scope(rows[e])],
         )
-        for g in groups[:MAX_OBSTACLES]
+        # a group met in the period: one of its entries is new, however old the others
+        for g in group_obstacles(work, since=since, until=until, areas=areas or None)[:MAX_OBSTACLES]
     ]
 
     found = find_synergies(work, decisions, limit=None, areas=areas or None, since=since)
@@ -210,6 +214,7 @@ def compose_brief(
     brief = Brief(
         title=kb.config.title, lang=lang, made=made, since=since, until=until,
         areas=areas, area_names={s: a.name for s, a in kb.config.areas.items()}, theme=theme or None,
+        area_colours={s: c.background for s, c in kb.config.area_colours().items()},
         counts={t: counts[t] for t in ENTRY_TYPES if counts[t]}, scope_ids=scope,
         obstacles=obstacles, synergies=synergies, conflicts=conflicts, last_brief=last_brief,
         new_entries=new_entries, questions=[], matrix=matrix, silo_index=silo, next_session=next_session,
@@ -247,7 +252,7 @@ def loop_items(loop: Loop, rows: dict, areas: list[str], last_session: str | Non
 
 
 def brief_with_pictures(kb, **options) -> tuple[Brief, dict]:
-    """The brief and its three figures (map, heatmap, timeline), from one corpus load."""
+    """The brief and its three figures (network, timeline, map), from one corpus load."""
     corpus = load_corpus(kb)
     brief = compose_brief(kb, corpus=corpus, **options)
     return brief, brief_figures(brief, corpus)
@@ -350,7 +355,8 @@ def spread_text(brief: Brief, o: ObstacleItem) -> str:
 
 
 def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None = None) -> str:
-    """The brief as Markdown. ``pictures``: name -> relative path of an image to show."""
+    """The brief as Markdown. ``pictures``: name -> relative path of an image to show. It
+    opens with the actions to follow up, then what recurred; the map is an appendix."""
     t = texts(brief.lang)
     pictures = pictures or {}
 
@@ -371,9 +377,10 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
                  + f" · **{t['brief_made']}:** {brief.made}  ")
     lines += [counts_text(brief) + ". " + t["brief_links_note"].format(
         what=t["brief_links_web"] if links.web else t["brief_links_files"]), ""]
-    lines += picture("map")
+    lines += follow_up_markdown(brief, link)
 
-    lines += [f"## {t['brief_obstacles_heading']}", "", t["brief_obstacles_intro"], ""]
+    intro = t["brief_obstacles_intro_since"].format(since=brief.since) if brief.since else t["brief_obstacles_intro"]
+    lines += [f"## {t['brief_obstacles_heading']}", "", intro, ""]
     lines += picture("timeline")
     for k, o in enumerate(brief.obstacles, start=1):
         state = t["obstacles_recurring"] if o.recurring else t["brief_once"]
@@ -382,13 +389,14 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         lines += [f"### {k}. {md_text(o.label)} ({o.count}, {state})", "",
                   f"*{t['brief_spread']}:* {md_text(spread_text(brief, o))}", ""]
         for e in o.entries:
-            lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")
+            mark = f" · **{t['brief_new_mark']}**" if brief.since and e.id in o.new else ""
+            lines.append(f"- {e.date} · {name(e.area)} · {link(e)}{mark}")
         lines.append("")
     if not brief.obstacles:
         lines += [t["selection_empty"], ""]
 
     lines += [f"## {t['brief_synergies_heading']}", "", t["brief_synergies_intro"], ""]
-    lines += picture("heatmap")
+    lines += picture("network")
     for k, s in enumerate(brief.synergies, start=1):
         status = t[f"link_status_{s.status}"]
         lines += [f"### {k}. {name(s.a.area)} ↔ {name(s.b.area)} ({status}, {s.score:.2f})", ""]
@@ -420,23 +428,32 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
     lines += ["", *loop_markdown(brief, link)]
     lines += [f"## {t['brief_questions_heading']}", ""]
     lines += [f"{k}. {md_text(q)}" for k, q in enumerate(brief.questions, start=1)]
+    if "map" in pictures:
+        lines += ["", f"## {t['brief_appendix_heading']}", "", t["brief_appendix_intro"], "", *picture("map")]
     return "\n".join(lines).rstrip() + "\n"
 
 
-def loop_markdown(brief: Brief, link) -> list[str]:
-    """The brief's learning-loop sections as Markdown lines."""
+def action_markdown(brief: Brief, a: ActionItem, link) -> str:
     t = texts(brief.lang)
+    late = f" – **{t['action_overdue']}**" if a.overdue else ""
+    lessons = ", ".join(link(e) for e in a.lessons)
+    return (f"- **{md_text(a.title)}** · {t['action_owner']}: {md_text(a.owner)} · "
+            f"{t['action_due']} {a.due}{late} · {t['action_status_' + a.status]}"
+            + (f"  \n  {t['action_lessons']}: {lessons}" if lessons else ""))
 
-    def action_line(a: ActionItem) -> str:
-        late = f" – **{t['action_overdue']}**" if a.overdue else ""
-        lessons = ", ".join(link(e) for e in a.lessons)
-        return (f"- **{md_text(a.title)}** · {t['action_owner']}: {md_text(a.owner)} · "
-                f"{t['action_due']} {a.due}{late} · {t['action_status_' + a.status]}"
-                + (f"  \n  {t['action_lessons']}: {lessons}" if lessons else ""))
 
+def follow_up_markdown(brief: Brief, link) -> list[str]:
+    """The brief's first section: actions overdue or due before the next session."""
+    t = texts(brief.lang)
     lines = [f"## {t['brief_follow_up_heading']}", "", t["brief_follow_up_intro"].format(date=brief.next_session), ""]
-    lines += [action_line(a) for a in brief.follow_up] or [t["brief_follow_up_nothing"]]
-    lines += ["", f"## {t['brief_agenda_heading']}", ""]
+    lines += [action_markdown(brief, a, link) for a in brief.follow_up] or [t["brief_follow_up_nothing"]]
+    return [*lines, ""]
+
+
+def loop_markdown(brief: Brief, link) -> list[str]:
+    """The brief's learning questions and what was validated, as Markdown lines."""
+    t = texts(brief.lang)
+    lines = [f"## {t['brief_agenda_heading']}", ""]
     for q in brief.agenda:
         flag = f" – **{t['question_own_session']}**" if q.own_session else ""
         lines.append(f"- **{md_text(q.question)}** ({md_text(q.owner)}; "
@@ -463,7 +480,8 @@ def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = 
         "reasons": lambda found: render_reasons(found, brief.lang, brief.area_names),
         "name": brief.area_name, "period": period_text(brief), "scope": scope_text(brief),
         "counts": counts_text(brief), "spread": lambda o: spread_text(brief, o),
-        "area_index": {slug: k for k, slug in enumerate(brief.area_names)},
+        "obstacles_intro": (texts(brief.lang)["brief_obstacles_intro_since"].format(since=brief.since)
+                            if brief.since else texts(brief.lang)["brief_obstacles_intro"]),
     }
 
 
@@ -480,8 +498,13 @@ def render_html(brief: Brief, links: Links, pictures: dict[str, str] | None = No
     body = env.get_template("brief_body.html").render(**brief_context(brief, links, pictures))
     return env.get_template("brief_document.html").render(
         lang=brief.lang, title=f"{text('brief_title', brief.lang)} – {brief.title}", body=body,
-        css=(TEMPLATES_DIR / "brief_print.css").read_text(encoding="utf-8"),
+        css=(TEMPLATES_DIR / "brief_print.css").read_text(encoding="utf-8") + brief_area_css(brief),
     )
+
+
+def brief_area_css(brief: Brief) -> str:
+    """The areas' colours for a standalone brief (the pages serve the same rules)."""
+    return area_css(area_colours(list(brief.area_colours), brief.area_colours))
 
 
 @dataclass

@@ -64,7 +64,7 @@ def compose_digest(kb, area: str, *, since: str | None = None, since_last: bool 
     kb.require_index()
     today = today or dt.date.today()
     if since_last:
-        since = last_session(kb.config.root)
+        since = last_session(kb.config.root, today)  # the last one held: a planned one does not count
         if since is None:
             raise KBError("no learning session is recorded yet", hint="Use --since, or mark one with kb brief --mark.")
     since = since or (today - dt.timedelta(days=DEFAULT_DAYS)).isoformat()

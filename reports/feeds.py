@@ -17,7 +17,7 @@ MAX_SUMMARY = 600
 class FeedItem:
     id: str  # permanent: see permanent_id
     title: str
-    link: str  # the item's page (relative to the feed's own URL, so no Host header can redirect it)
+    link: str  # the item's page: kb.toml's base_url, else relative to the site (never the Host header)
     updated: str  # ISO date or datetime
     summary: str = ""
     author: str = ""
@@ -33,6 +33,14 @@ class Feed:
     lang: str
     items: list[FeedItem]
     subtitle: str = ""
+    author: str = ""  # who publishes the feed (the knowledge base); default: its title
+
+
+def author_name(user: str | None, display_names: dict[str, str], area_name: str) -> str:
+    """Who an entry is by, as a feed shows it: the writer's display name (kb.toml ``[auth]
+    names``), else the entry's area. Never the user name a person signs in with, which is
+    often an e-mail address: a feed is public."""
+    return display_names.get(user or "", "") or area_name
 
 
 def permanent_id(*parts: str) -> str:
@@ -68,7 +76,7 @@ def render_atom(feed: Feed) -> bytes:
     sub(root, "link", rel="alternate", type="text/html", href=feed.link)
     sub(root, "link", rel="self", type="application/atom+xml", href=feed.self_link)
     author = sub(root, "author")
-    sub(author, "name", feed.title)
+    sub(author, "name", feed.author or feed.title)
     for item in feed.items:
         entry = sub(root, "entry")
         sub(entry, "id", item.id)

@@ -1,8 +1,10 @@
-"""Pictures for learning sessions (matplotlib, Agg, no pyplot state): the map of lessons,
-the synergy heatmap and the obstacle timeline, as PNG or SVG bytes.
+"""Pictures for learning sessions (matplotlib, Agg, no pyplot state): which areas share
+lessons (a network a facilitator reads without statistics), the recurring obstacles over
+time, and the map of lessons (for an appendix), as PNG or SVG bytes.
 
-* Colours: the Okabe–Ito palette (safe for the common colour-vision deficiencies), and a
-  second cue besides colour (marker shape per area in the timeline, per type in the map).
+* Colours: each area's one colour (:mod:`kb.core.palette`: kb.toml's, else Okabe–Ito, safe
+  for the common colour-vision deficiencies), the same as its badge on the pages; and a
+  second cue besides colour (marker shape per area, per type in the map).
 * Text: DejaVu Sans (ships with matplotlib; å, ä, ö render correctly). SVG keeps text as
   text (``svg.fonttype = none``), so labels stay searchable and sharp in print.
 * Output is deterministic (fixed SVG id salt, no date metadata): the same data gives the
@@ -22,12 +24,12 @@ from pathlib import Path
 import numpy as np
 
 from kb.core.files import atomic_write_bytes
+from kb.core.palette import AREA_PALETTE
 from kb.core.texts import DEFAULT_LANGUAGE, texts
 
-OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#000000"]
 AREA_MARKERS = ["o", "s", "D", "P", "X", "p", "h", "*"]  # no triangles: the map uses them for obstacles
 OUT_OF_SCOPE = "#c8c8c8"
-NAMES = ("map", "heatmap", "timeline")
+NAMES = ("network", "timeline", "map")
 FORMATS = ("png", "svg")
 RC = {
     # DejaVu Sans draws the PNGs; in SVG the generic fallback keeps a sans font where it is missing
@@ -40,9 +42,12 @@ RC = {
 }
 
 
-def area_styles(slugs: list[str]) -> dict[str, tuple[str, str]]:
-    """Area slug -> (colour, marker), in kb.toml order; marker changes when colours repeat."""
-    return {s: (OKABE_ITO[k % len(OKABE_ITO)], AREA_MARKERS[(k // len(OKABE_ITO) + k) % len(AREA_MARKERS)])
+def area_styles(slugs: list[str], colours: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
+    """Area slug -> (colour, marker), in kb.toml order: the area's own colour (``colours``,
+    as the pages show it), else the palette's; a marker of its own per area."""
+    colours = colours or {}
+    return {s: (colours.get(s) or AREA_PALETTE[k % len(AREA_PALETTE)],
+                AREA_MARKERS[(k // len(AREA_PALETTE) + k) % len(AREA_MARKERS)])
             for k, s in enumerate(slugs)}
 
 
@@ -64,10 +69,12 @@ def _empty(fig, ax, text: str) -> None:
 
 # --- the three pictures --------------------------------------------------------------------
 def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, str] | None = None,
-               groups: list[list[str]] | None = None, lang: str = DEFAULT_LANGUAGE):
-    """Entries in 2-D (PCA of the language-centred entry vectors), coloured by area;
-    obstacles as triangles; entries outside ``scope`` in grey; members of the first
-    obstacle ``groups`` joined and numbered like the brief (H1, H2, ...)."""
+               groups: list[list[str]] | None = None, colours: dict[str, str] | None = None,
+               lang: str = DEFAULT_LANGUAGE):
+    """Entries in 2-D (the two main directions of the language-centred entry vectors, by
+    PCA), coloured by area; obstacles as triangles; entries outside ``scope`` in grey;
+    members of the first obstacle ``groups`` joined and numbered like the brief (H1, H2,
+    ...). The axes carry no numbers and no statistics: only nearness means something."""
     import matplotlib
     from matplotlib.lines import Line2D
 
@@ -87,7 +94,7 @@ def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, s
         xy = pca.fit_transform(vectors)
         xy[:, 0] *= np.sign(xy[np.argmax(np.abs(xy[:, 0])), 0]) or 1  # a stable orientation
         slugs = list(area_names) or sorted(set(corpus.areas.tolist()))
-        styles = area_styles(slugs)
+        styles = area_styles(slugs, colours)
         scope = set(corpus.ids) if scope is None else scope
         inside = np.array([e in scope for e in corpus.ids])
         obstacle = np.array([corpus.rows[e]["type"] == "obstacle" for e in corpus.ids])
@@ -113,9 +120,6 @@ def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, s
                         linestyle=(0, (3, 2)), zorder=2)
             ax.annotate(f"H{number}", centre, fontsize=9, fontweight="bold", ha="center", va="center",
                         zorder=4, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#555555", "lw": 0.8})
-        share = pca.explained_variance_ratio_ * 100
-        ax.set_xlabel(t["picture_map_axis"].format(k=1, share=share[0]))
-        ax.set_ylabel(t["picture_map_axis"].format(k=2, share=share[1]))
         ax.set_xticks([])
         ax.set_yticks([])
         present = [s for s in slugs if (inside & (area == s)).any()]
@@ -134,61 +138,61 @@ def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, s
         return fig
 
 
-def synergy_heatmap(matrix: dict[str, dict[str, int]], area_names: dict[str, str], *,
-                    highlight=(), lang: str = DEFAULT_LANGUAGE):
-    """Area x area counts of strong links; numbers in the cells; the chosen areas in bold."""
+def area_network(matrix: dict[str, dict[str, int]], area_names: dict[str, str], *,
+                 colours: dict[str, str] | None = None, highlight=(), lang: str = DEFAULT_LANGUAGE):
+    """Which areas share lessons: the areas on a circle, each in its colour, and a line
+    between two areas whose entries carry the same lessons, as thick as there are such
+    pairs, with their number on it. Read without statistics: a line means "talk to each
+    other", no line between two areas a possible silo. The chosen areas in bold."""
     import matplotlib
 
     t = texts(lang)
     slugs = [s for s in area_names if s in matrix] or list(matrix)
+    styles = area_styles(list(area_names) or slugs, colours)
     with matplotlib.rc_context(RC):
-        fig = _figure(8.4, 7)
+        fig = _figure(8.4, 7.4)
         ax = fig.add_subplot()
-        _titles(fig, ax, t["picture_heatmap"], t["picture_heatmap_subtitle"])
-        if not slugs:
+        _titles(fig, ax, t["picture_network"], t["picture_network_subtitle"])
+        ax.axis("off")
+        ax.set_aspect("equal")
+        pairs = [(a, b, matrix.get(a, {}).get(b, 0)) for i, a in enumerate(slugs) for b in slugs[i + 1:]]
+        pairs = [(a, b, n) for a, b, n in pairs if n > 0]
+        if len(slugs) < 2 or not pairs:
             _empty(fig, ax, t["picture_empty"])
             return fig
-        values = np.array([[matrix.get(a, {}).get(b, 0) for b in slugs] for a in slugs], dtype=float)
-        top = max(1.0, float(values.max()))
-        image = ax.imshow(values, cmap="cividis", vmin=0, vmax=top)
-        labels = [_wrap(area_names.get(s, s), 18) for s in slugs]
-        ax.set_xticks(range(len(slugs)), labels, rotation=35, ha="right", rotation_mode="anchor")
-        ax.set_yticks(range(len(slugs)), labels)
-        for tick_x, tick_y, slug in zip(ax.get_xticklabels(), ax.get_yticklabels(), slugs, strict=True):
-            if slug in highlight:
-                tick_x.set_fontweight("bold")
-                tick_y.set_fontweight("bold")
-        for i in range(len(slugs)):
-            for j in range(len(slugs)):
-                value = int(values[i, j])
-                colour = "black" if value > top * 0.55 else "white"
-                ax.text(j, i, str(value), ha="center", va="center", color=colour, fontsize=10,
-                        fontweight="bold" if i != j else "normal", fontstyle="italic" if i == j else "normal")
-        from matplotlib.patches import Rectangle
-
-        for k in range(len(slugs)):  # within-area cells framed: they are not synergies
-            ax.add_patch(Rectangle((k - 0.5, k - 0.5), 1, 1, fill=False, hatch="//", edgecolor="#ffffff80",
-                                   linewidth=0))
-        ax.set_xticks(np.arange(len(slugs) + 1) - 0.5, minor=True)
-        ax.set_yticks(np.arange(len(slugs) + 1) - 0.5, minor=True)
-        ax.grid(which="minor", color="white", linewidth=1.5)
-        ax.tick_params(which="minor", length=0)
-        for spine in ax.spines.values():
-            spine.set_visible(False)
-        colourbar = fig.colorbar(image, ax=ax, shrink=0.75)
-        colourbar.set_label(t["picture_heatmap_links"])
+        angles = np.pi / 2 - 2 * np.pi * np.arange(len(slugs)) / len(slugs)
+        where = {s: (float(np.cos(a)), float(np.sin(a))) for s, a in zip(slugs, angles, strict=True)}
+        top = max(n for _, _, n in pairs)
+        for a, b, n in sorted(pairs, key=lambda p: p[2]):
+            (x1, y1), (x2, y2) = where[a], where[b]
+            ax.plot([x1, x2], [y1, y2], color="#4d4d4d", linewidth=1.2 + 8 * n / top, alpha=0.55,
+                    solid_capstyle="round", zorder=1)
+            ax.text((x1 + x2) / 2, (y1 + y2) / 2, str(n), ha="center", va="center", fontsize=10,
+                    fontweight="bold", zorder=3,
+                    bbox={"boxstyle": "circle,pad=0.25", "fc": "white", "ec": "#4d4d4d", "lw": 0.8})
+        for slug in slugs:
+            x, y = where[slug]
+            colour, marker = styles.get(slug, ("#777777", "o"))
+            ax.scatter([x], [y], s=900, c=colour, marker=marker, edgecolors="#222222", linewidths=1.2, zorder=4)
+            ax.text(1.28 * x, 1.22 * y, _wrap(area_names.get(slug, slug), 18), ha="center", va="center",
+                    fontsize=10, fontweight="bold" if slug in highlight else "normal", zorder=5)
+        ax.set_xlim(-1.75, 1.75)
+        ax.set_ylim(-1.5, 1.5)
         return fig
 
 
-def obstacle_timeline(groups, area_names: dict[str, str], *, lang: str = DEFAULT_LANGUAGE):
+def obstacle_timeline(groups, area_names: dict[str, str], *, colours: dict[str, str] | None = None,
+                      since: str | None = None, until: str | None = None, lang: str = DEFAULT_LANGUAGE):
     """One row per obstacle group (H1 at the top), a dot per entry at its date, coloured
-    and shaped by area, a line from the first to the last time it was met."""
+    and shaped by area, a line from the first to the last time it was met; with ``since``,
+    the period shaded, so the cases met again in it stand out from the earlier ones."""
     import matplotlib
     import matplotlib.dates as mdates
     from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     t = texts(lang)
-    styles = area_styles(list(area_names))
+    styles = area_styles(list(area_names), colours)
     height = 2.2 + 0.62 * max(1, len(groups))
     with matplotlib.rc_context(RC):
         fig = _figure(10, height)
@@ -229,6 +233,12 @@ def obstacle_timeline(groups, area_names: dict[str, str], *, lang: str = DEFAULT
         handles = [Line2D([], [], marker=styles.get(s, ("#777777", "o"))[1], linestyle="", markersize=8,
                           markerfacecolor=styles.get(s, ("#777777", "o"))[0], markeredgecolor="#222222",
                           label=area_names.get(s, s)) for s in order]
+        if since:
+            first = min(dt.date.fromisoformat(e.date) for g in groups for e in g.entries)
+            start = max(dt.date.fromisoformat(since), first - dt.timedelta(days=30))
+            end = dt.date.fromisoformat(until) if until else dt.date.today()
+            ax.axvspan(start, end, color="#e3ecf7", zorder=0)
+            handles.append(Patch(facecolor="#e3ecf7", edgecolor="#9fb3cc", label=t["picture_timeline_period"]))
         fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), frameon=False,
                    fontsize=9)
         return fig
@@ -256,13 +266,16 @@ def figure_bytes(fig, fmt: str) -> bytes:
 
 
 def brief_figures(brief, corpus) -> dict[str, object]:
-    """The three pictures for a composed :class:`search.brief.Brief`."""
+    """The three pictures for a composed :class:`reports.brief.Brief`."""
     groups = [[e.id for e in o.entries] for o in brief.obstacles]
+    colours = brief.area_colours
     return {
+        "network": area_network(brief.matrix, brief.area_names, colours=colours, highlight=brief.areas,
+                                lang=brief.lang),
+        "timeline": obstacle_timeline(brief.obstacles, brief.area_names, colours=colours, since=brief.since,
+                                      until=brief.until, lang=brief.lang),
         "map": lesson_map(corpus, scope=set(brief.scope_ids), area_names=brief.area_names, groups=groups,
-                          lang=brief.lang),
-        "heatmap": synergy_heatmap(brief.matrix, brief.area_names, highlight=brief.areas, lang=brief.lang),
-        "timeline": obstacle_timeline(brief.obstacles, brief.area_names, lang=brief.lang),
+                          colours=colours, lang=brief.lang),
     }
 
 
@@ -277,5 +290,5 @@ def write_pictures(figures: dict, out_dir: Path, formats=FORMATS) -> list[Path]:
     return written
 
 
-__all__ = ["lesson_map", "synergy_heatmap", "obstacle_timeline", "figure_bytes", "brief_figures",
+__all__ = ["lesson_map", "area_network", "obstacle_timeline", "figure_bytes", "brief_figures",
            "write_pictures", "NAMES", "FORMATS"]

@@ -93,6 +93,7 @@ _OURS = [
     ("actions-overdue", "/-/kb/actions?overdue=1&area=energi"),
     ("action", "/-/kb/actions/energidata-per-byggnad-avtal"),
     ("agenda", "/-/kb/agenda"),
+    ("sessions", "/-/kb/sessions"),
 ]
 
 
@@ -112,6 +113,7 @@ PAGES: list[Page] = [
     Page("action-status", "/-/kb/actions/energidata-per-byggnad-avtal", signed_in=True),
     Page("agenda-forms", "/-/kb/agenda", signed_in=True),
     Page("obstacles-forms", "/-/kb/obstacles", signed_in=True),
+    Page("sessions-forms", "/-/kb/sessions", signed_in=True),
     # Datasette's own pages that ours link to (template overrides in datasette_plugins/templates/)
     Page("browse", "/kb/entries?_sort_desc=date&_nocol=embedding&_nocol=content_hash", ours=False),
     Page("row", f"/kb/entries/{ENTRY}", ours=False),

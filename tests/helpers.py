@@ -146,16 +146,16 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(root, log_path, extra_env=None, cwd=None):
+def running_server(root, log_path, extra_env=None, cwd=None, args=()):
     """``kb serve`` in a subprocess on a free port, waited for; always stopped afterwards.
     Yields the base URL and the server's output so far. ``cwd``: the server's working folder
-    (``python -c`` imports from it before PYTHONPATH)."""
+    (``python -c`` imports from it before PYTHONPATH); ``args``: more options for kb serve."""
     port = free_port()
     log = open(log_path, "w+", encoding="utf-8")
     env = {**os.environ, "KB_MODEL": "hash", **(extra_env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(root),
-         "--port", str(port)],
+         "--port", str(port), *args],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=cwd,
     )
     base = f"http://127.0.0.1:{port}"

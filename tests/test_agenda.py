@@ -13,8 +13,9 @@ from analysis import obstacles
 from analysis.loop import load_loop
 from indexer.agenda import load_agenda
 from kb.app.actions import ActionInvalid
-from kb.app.agenda import add_question, close_question, question_from_obstacle
+from kb.app.agenda import QuestionExists, add_question, close_question, edit_question, question_from_obstacle
 from kb.cli import cli
+from kb.core import audit
 from kb.core.config import load
 from kb.core.errors import EntryInvalid, EntryNotFound
 from kb.core.sessions import record_session, session_dates
@@ -72,7 +73,75 @@ def test_a_recurring_obstacle_becomes_a_question_in_one_step(indexed_kb, monkeyp
     assert q.entries == ["laddplatser", "vaermepump-holma"]
     with pytest.raises(EntryNotFound, match="in no recurring obstacle group"):
         question_from_obstacle(indexed_kb, "solar-roofs", owner="Energi")
+    # a second question from the same group only when asked for by name
     result = CliRunner().invoke(cli, ["agenda", "add", "--from-obstacle", "laddplatser", "--owner", "Energi",
-                                      "--lang", "en", "--root", str(indexed_kb.config.root)])
+                                      "--new", "--lang", "en", "--root", str(indexed_kb.config.root)])
     assert result.exit_code == 0, result.output
     assert "How do we remove the obstacle “elnät, kapacitet”?" in result.stderr
+
+
+def test_no_second_question_for_an_obstacle_an_open_question_covers(indexed_kb, monkeypatch):
+    group = obstacles.ObstacleGroup(label="elnät, kapacitet", entries=["laddplatser", "vaermepump-holma"],
+                                    areas=["bygg", "mobilitet"], sprints=["2025-S4", "2026-S2"],
+                                    first_seen="2025-10-02", last_seen="2026-06-10", count=2, recurring=True)
+    monkeypatch.setattr("kb.app.agenda.recurring_obstacles", lambda kb: [group])
+    config, root = indexed_kb.config, str(indexed_kb.config.root)
+    # an open question that cites one entry of the group (as lq-effekt-i-elnatet cites byg-05)
+    open_one = add_question(config, "Hur får vi besked om ledig effekt?", owner="Energi",
+                            entries=["vaermepump-holma"])
+    with pytest.raises(QuestionExists) as refused:
+        question_from_obstacle(indexed_kb, "laddplatser", owner="Central")
+    assert [q.id for q in refused.value.questions] == [open_one.id]
+    # the command line without a terminal: nothing added, the open question named
+    before = sorted(p.name for p in (indexed_kb.config.root / "agenda").glob("*.md"))
+    result = CliRunner().invoke(cli, ["agenda", "add", "--from-obstacle", "laddplatser", "--owner", "Central",
+                                      "--root", root])
+    assert result.exit_code == 1
+    assert f"Lärfrågan ”Hur får vi besked om ledig effekt?” ({open_one.id}) tar redan upp det här hindret" \
+        in result.stderr
+    assert f"Tips: lägg hindrets poster till den med --into {open_one.id}" in result.stderr
+    assert "Hint" not in result.stderr  # one language around the content
+    assert sorted(p.name for p in (indexed_kb.config.root / "agenda").glob("*.md")) == before
+    # --into adds the group's other entries to the open question instead
+    result = CliRunner().invoke(cli, ["agenda", "add", "--from-obstacle", "laddplatser", "--into", open_one.id,
+                                      "--root", root])
+    assert result.exit_code == 0, result.output
+    assert load_agenda(config).by_id[open_one.id].entries == ["vaermepump-holma", "laddplatser"]
+    assert sorted(p.name for p in (indexed_kb.config.root / "agenda").glob("*.md")) == before
+    assert audit.read(config.state_dir)[-1]["action"] == "agenda.extend"
+    # a closed question covers nothing: then a new one may be made
+    close_question(config, open_one.id, drop=True)
+    assert question_from_obstacle(indexed_kb, "laddplatser", owner="Central").id != open_one.id
+
+
+def test_a_question_is_reworded_on_the_command_line(kb_root):
+    config = load(kb_root)
+    q = add_question(config, "Hur undanröjer vi hindret ”Värmepumpar: effekten”?", owner="Energi",
+                     entries=["laddplatser"])
+    result = CliRunner().invoke(cli, ["agenda", "edit", q.id, "--question", "Hur får vi effektbesked i tid?",
+                                      "--owner", "Energiområdets samordnare", "--root", str(kb_root)])
+    assert result.exit_code == 0, result.output
+    edited = load_agenda(config).by_id[q.id]  # the id stays, so links to it keep working
+    assert (edited.question, edited.owner, edited.entries) == (
+        "Hur får vi effektbesked i tid?", "Energiområdets samordnare", ["laddplatser"])
+    assert "agenda.edit" == audit.read(config.state_dir)[-1]["action"]
+    nothing = CliRunner().invoke(cli, ["agenda", "edit", q.id, "--root", str(kb_root)])
+    assert nothing.exit_code == 1 and "missing" in nothing.stderr
+    close_question(config, q.id, drop=True)
+    with pytest.raises(ActionInvalid, match="already closed"):
+        edit_question(config, q.id, question="Ny")
+
+
+def test_the_agenda_listing_speaks_the_knowledge_bases_language(kb_root):
+    config = load(kb_root)
+    add_question(config, "Vem äger laddfrågan?", owner="Central", entries=["laddplatser"],
+                 today=dt.date(2025, 1, 10))
+    for day in ("2025-03-01", "2025-06-01", "2025-09-01"):
+        record_session(config.root, day)
+    listed = CliRunner().invoke(cli, ["agenda", "--root", str(kb_root)])
+    assert listed.exit_code == 0, listed.output
+    assert "DAGS FÖR ETT EGET LÄRTILLFÄLLE" in listed.stdout
+    assert "Central · öppen sedan 2025-01-10, lärtillfällen sedan dess: 3" in listed.stdout
+    assert "poster: laddplatser" in listed.stdout
+    for english in ("OPEN", "SESSIONS", "opened", "entries:", "learning session"):
+        assert english not in listed.stdout, english

@@ -52,23 +52,40 @@ def test_since_and_until_filter_everything(brief_kb):
     brief = compose_brief(brief_kb, since="2026-01-01", until="2026-04-30")
     assert brief.scope_ids and all("2026-01-01" <= brief_kb.store.get_entries([e])[e]["date"] <= "2026-04-30"
                                    for e in brief.scope_ids)
-    for o in brief.obstacles:
-        assert all("2026-01-01" <= e.date <= "2026-04-30" for e in o.entries)
+    for o in brief.obstacles:  # met in the period: a case in it, earlier ones for context, none later
+        assert o.new and all("2026-01-01" <= e.date <= "2026-04-30" for e in o.entries if e.id in o.new)
+        assert all(e.date <= "2026-04-30" for e in o.entries)
     for s in brief.synergies:  # a link belongs to the period in which its newer entry was logged
         assert "2026-01-01" <= max(s.a.date, s.b.date) <= "2026-04-30"
     assert CONFLICT in [c.entry.id for c in brief.conflicts]
-    ids = {e.id for e in _all_refs(brief)}
+    ids = {e.id for e in _all_refs(brief) if e not in [x for o in brief.obstacles for x in o.entries]}
     assert "mob-overprovning" not in ids and "byg-overprovning" not in ids
     earlier = compose_brief(brief_kb, until="2025-12-31")
     assert CONFLICT not in [c.entry.id for c in earlier.conflicts]
     assert not any({s.a.id, s.b.id} == SYNERGY for s in earlier.synergies)  # both 2026
 
 
+def test_since_the_last_session_finds_the_obstacle_that_recurred(brief_kb):
+    # the procurement obstacle was met in 2025 and 2026-02; one new case since the last session
+    record_session(brief_kb.config.root, "2026-03-31", "Lärtillfälle mars")
+    brief = compose_brief(brief_kb, since="2026-04-01", last_brief="2026-03-31", today="2026-07-01")
+    group = next(o for o in brief.obstacles if "byg-overprovning" in {e.id for e in o.entries})
+    assert {e.id for e in group.entries} >= OVERPROVNING and group.new == ["byg-overprovning"]
+    assert group.recurring and group.first_seen == "2025-06-01"  # however old its other members
+    text = render_markdown(brief, Links(brief_kb.config.root))
+    section = text.split("## Återkommande hinder")[1].split("\n## ")[0]
+    assert "Inget i urvalet" not in section and "ny sedan 2026-04-01" in section
+    assert "Upphandlingen av återbrukat material överprövades](" in section and "**ny i perioden**" in section
+    # and the brief opens with what is to be followed up, as the README says
+    assert text.index("## Åtgärder att följa upp") < text.index("## Återkommande hinder")
+
+
 def test_area_filter(brief_kb):
     brief = compose_brief(brief_kb, areas=["bygg"])
     rows = brief_kb.store.get_entries(brief.scope_ids)
     assert brief.scope_ids and {r["area"] for r in rows.values()} == {"bygg"}
-    assert all(e.area == "bygg" for o in brief.obstacles for e in o.entries)
+    assert brief.obstacles and all(o.new and all(e.area == "bygg" for e in o.entries if e.id in o.new)
+                                   for o in brief.obstacles)
     assert brief.synergies and all("bygg" in (s.a.area, s.b.area) for s in brief.synergies)
     assert CONFLICT not in [c.entry.id for c in brief.conflicts]  # energi <-> mobilitet
     assert "Byggnader och återbruk" in render_markdown(brief, Links(brief_kb.config.root))
@@ -166,11 +183,41 @@ def test_cli_brief_writes_file_and_marks_a_session_only_when_asked(brief_root, t
     marked = _run("brief", "--root", str(brief_root), "-o", str(out), "--mark")
     assert marked.exit_code == 0, marked.output
     day = last_session(brief_root)
-    assert day == dt.date.today().isoformat() and "Recorded the learning session" in marked.stderr
+    assert day == dt.date.today().isoformat()
+    assert f"Lärtillfället {day} (Lärtillfälle {day}) är registrerat i sessions.tsv." in marked.stderr
+    assert "kb brief" not in (brief_root / "sessions.tsv").read_text(encoding="utf-8")  # a title, not a command
     again = _run("brief", "--root", str(brief_root), "--since-last", "--json")
     assert again.exit_code == 0, again.output
     data = json.loads(again.stdout)
     assert data["last_brief"] == day and data["since"] > day
+
+
+def test_preparing_next_weeks_session_does_not_move_the_window(brief_root, tmp_path):
+    today = dt.date.today()
+    held = (today - dt.timedelta(days=40)).isoformat()
+    ahead = (today + dt.timedelta(days=7)).isoformat()
+    assert _run("session", "add", "--date", held, "--title", "Lärtillfälle i höstas", "--root",
+                str(brief_root)).exit_code == 0
+    marked = _run("brief", "--root", str(brief_root), "--since-last", "-o", str(tmp_path / "b.md"), "--mark",
+                  "--date", ahead, "--title", "Lärtillfälle nästa vecka")
+    assert marked.exit_code == 0, marked.output
+    assert f"Lärtillfället {ahead} (Lärtillfälle nästa vecka) är planerat" in marked.stderr
+    lines = (brief_root / "sessions.tsv").read_text(encoding="utf-8").splitlines()[1:]
+    assert lines == [f"{held}\tLärtillfälle i höstas", f"{ahead}\tLärtillfälle nästa vecka"]
+    # the window still starts at the session held; the planned one is the next session
+    again = json.loads(_run("brief", "--root", str(brief_root), "--since-last", "--json").stdout)
+    assert again["last_brief"] == held and again["next_session"] == ahead
+    assert last_session(brief_root) == held
+    digest = json.loads(_run("digest", "--area", "energi", "--since-last", "--json", "--root", str(brief_root)).stdout)
+    assert digest["since"] == held
+    listed = _run("session", "list", "--root", str(brief_root))
+    assert listed.stdout.splitlines() == [f"{held}  Lärtillfälle i höstas",
+                                          f"{ahead}  Lärtillfälle nästa vecka  (planerat)"]
+    # marking without --mark is refused, not silently ignored
+    assert _run("brief", "--root", str(brief_root), "--date", ahead).exit_code == 2
+    assert _run("session", "add", "--date", "9 december", "--root", str(brief_root)).exit_code == 1
+    removed = _run("session", "remove", ahead, "--root", str(brief_root))
+    assert removed.exit_code == 0 and "borttaget" in removed.stdout
 
 
 def test_cli_brief_prints_markdown_and_rejects_bad_options(brief_root):

@@ -48,12 +48,12 @@ def test_the_brief_lists_actions_questions_and_validations(indexed_kb):
     [question] = brief.agenda
     assert (question.sessions_open, question.own_session, question.age_days) == (3, True, 199)
     text = render_markdown(brief, Links(indexed_kb.config.root))
-    follow = text.split("## Åtgärder att följa upp")[1].split("## Lärfrågor på agendan")[0]
+    follow = text.split("## Åtgärder att följa upp")[1].split("## Öppna lärfrågor")[0]
     assert "före nästa lärtillfälle (2026-09-01)" in follow
     assert "**Kapacitetsbesked före projektering** · Ägare: Stadsfastigheter · Klar senast 2026-06-30 – **försenad**" \
         in follow
     assert "Långt fram" not in follow
-    agenda = text.split("## Lärfrågor på agendan")[1].split("## Validerat sedan sist")[0]
+    agenda = text.split("## Öppna lärfrågor")[1].split("## Validerat sedan sist")[0]
     assert "öppen sedan 2026-01-10: 199 dagar, lärtillfällen sedan dess: 3" in agenda and "Dags för ett eget lärtillfälle" in agenda
     validated = text.split("## Validerat sedan sist (2026-07-15)")[1]
     assert "Solceller med driftpersonalen" in validated and "> Alla tre skolor producerar sedan mars." in validated

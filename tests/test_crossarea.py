@@ -254,10 +254,20 @@ def test_obstacle_sections_of_other_entries_take_part(tmp_path, monkeypatch):
     assert "mob-lesson-hinder" in procurement.entries
 
 
-def test_obstacles_filters(cross_kb):
-    assert recurring_obstacles(cross_kb, areas=["bygg"]) == []  # fewer than 3 obstacles: no groups
+def test_obstacles_filters_choose_groups_met_in_the_period(cross_kb):
+    rows = cross_kb.store.get_entries(cross_kb.store.entry_ids())
+    everything = recurring_obstacles(cross_kb)
+    # an area: the groups it has met, with the other areas' cases of the same obstacle
+    bygg = recurring_obstacles(cross_kb, areas=["bygg"])
+    assert bygg and all(any(rows[e]["area"] == "bygg" for e in g.entries) for g in bygg)
+    procurement = next(g for g in bygg if "byg-overprovning" in g.entries)
+    assert {"mob-overprovning", "ene-overprovning"} <= set(procurement.entries)
+    # a period: the groups met again in it, however old their first case (grouped as without it)
     later = recurring_obstacles(cross_kb, since="2025-08-01")
-    assert all(e != "mob-overprovning" for g in later for e in g.entries)
+    assert later and all(any(rows[e]["date"] >= "2025-08-01" for e in g.entries) for g in later)
+    assert [g.entries for g in later] == [g.entries for g in everything
+                                          if any(rows[e]["date"] >= "2025-08-01" for e in g.entries)]
+    assert recurring_obstacles(cross_kb, since="2099-01-01") == []
 
 
 def test_goal_conflict_other_area_from_text(cross_kb):

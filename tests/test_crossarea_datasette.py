@@ -7,9 +7,15 @@ from datasette.plugins import pm
 
 from datasette_plugins import crossarea as crossarea_plugin
 from datasette_plugins.crossarea import heat_class
+from datasette_plugins.serve import make_datasette
+from indexer.agenda import load_agenda
+from kb.app.agenda import add_question
+from kb.app.auth import hash_password
 from kb.app.curation import record_link
 from kb.app.knowledge_base import KnowledgeBase
+from kb.core.config import load
 
+from .helpers import PASSWORD, TOKEN_RE, run, set_auth
 from .helpers import datasette_get as get
 
 
@@ -90,3 +96,62 @@ def test_entry_page_related_panel_says_why_in_the_page_language(web_root, plugin
     panel_en = english.text.split('id="related"', 1)[1]
     assert "byg-natagare" in panel_sv and "Varför: " in panel_sv and "samma taggar: elnät" in panel_sv
     assert "Why: " in panel_en and "shared tags: elnät" in panel_en
+
+
+def test_the_obstacles_page_offers_the_open_question_instead_of_a_second(web_root):
+    set_auth(web_root, 'roles = { erik = "facilitator" }', {"erik": hash_password(PASSWORD, iterations=1000)})
+    config = load(web_root)
+    open_one = add_question(config, "Hur planerar vi runt överprövningar?", owner="Upphandling",
+                            entries=["byg-overprovning"])
+    agenda_files = sorted(p.name for p in (web_root / "agenda").glob("*.md"))
+
+    async def scenario(b):
+        visitor = await b.get("/-/kb/obstacles")
+        await b.sign_in("erik")
+        page = await b.get("/-/kb/obstacles")
+        token = TOKEN_RE.search(page.text).group(1)
+        second = await b.post("/-/kb/agenda/new", {"csrftoken": token, "from_obstacle": "mob-overprovning",
+                                                   "owner": "Central", "question": "En fråga till?"})
+        into = await b.post("/-/kb/agenda/new", {"csrftoken": token, "from_obstacle": "mob-overprovning",
+                                                 "into": open_one.id})
+        return visitor, page, second, into
+
+    visitor, page, second, into = run(make_datasette(web_root), scenario)
+    group = next(s for s in page.text.split('<section class="xa-group"')[1:] if "mob-overprovning" in s)
+    # everyone sees which question takes the obstacle up; a visitor which role acting on it takes
+    assert f'Tas redan upp i lärfrågan <a href="/-/kb/agenda#{open_one.id}">Hur planerar vi runt överprövningar?</a>' \
+        in visitor.text
+    assert "Att göra ett hinder till en lärfråga kräver rollen samordnare." in visitor.text
+    assert "Gör till lärfråga" not in visitor.text
+    # the facilitator is offered the open question, not a second one
+    assert "Gör till lärfråga" not in group and "Lägg hindrets poster till den lärfrågan" in group
+    assert "2 av hindrets poster finns inte med i den" in group
+    assert "kräver rollen" not in page.text
+    # a second question is refused by name, also when the form is sent by hand
+    assert second.status_code == 400 and "tar redan upp det här hindret" in second.text
+    assert sorted(p.name for p in (web_root / "agenda").glob("*.md")) == agenda_files
+    assert into.status_code == 302 and into.headers["location"] == f"/-/kb/agenda#{open_one.id}"
+    assert set(load_agenda(config).by_id[open_one.id].entries) == {"byg-overprovning", "mob-overprovning",
+                                                                   "ene-overprovning"}
+
+
+def test_a_facilitator_rewords_a_question_on_the_web(web_root):
+    set_auth(web_root, 'roles = { erik = "facilitator" }', {"erik": hash_password(PASSWORD, iterations=1000)})
+    config = load(web_root)
+    question = add_question(config, "Hur undanröjer vi hindret ”Upphandling: en grossist”?", owner="Central",
+                            entries=["byg-overprovning"])
+
+    async def scenario(b):
+        await b.sign_in("erik")
+        page = await b.get("/-/kb/agenda")
+        token = TOKEN_RE.search(page.text).group(1)
+        edited = await b.post(f"/-/kb/agenda/{question.id}/edit", {
+            "csrftoken": token, "question": "Hur planerar vi upphandlingar så att en överprövning inte stoppar allt?",
+            "owner": "Upphandlingsavdelningen"})
+        return page, edited, await b.get("/-/kb/agenda")
+
+    page, edited, after = run(make_datasette(web_root), scenario)
+    assert f'action="/-/kb/agenda/{question.id}/edit"' in page.text and "Formulera om" in page.text
+    assert edited.status_code == 302
+    assert "Hur planerar vi upphandlingar så att en överprövning inte stoppar allt?" in after.text
+    assert load_agenda(config).by_id[question.id].owner == "Upphandlingsavdelningen"

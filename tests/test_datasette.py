@@ -349,6 +349,22 @@ def test_confirmed_related_links(web_root):
     assert "finns-inte" in confirmed and "finns inte i indexet" in confirmed
 
 
+def test_back_to_the_search_only_when_the_entry_was_opened_from_one(web_root):
+    ds = Datasette([str(web_root / ".kb" / "kb.db")], settings={"num_sql_threads": 1})
+    search = "/-/kb/search?q=cykelbana&area=mobilitet"
+
+    async def go():
+        await ds.invoke_startup()
+        return [await ds.client.get("/-/kb/entry/cykel-upphandling", headers=headers) for headers in (
+            {}, {"Referer": "http://localhost" + search}, {"Referer": "http://localhost/-/kb/search"},
+            {"Referer": "https://evil.example/-/kb/search?q=x"})]
+
+    direct, from_search, empty_search, other_site = asyncio.run(go())
+    assert "Tillbaka till sökningen" not in direct.text  # no search to go back to
+    assert 'href="/-/kb/search?q=cykelbana&amp;area=mobilitet">← Tillbaka till sökningen' in from_search.text
+    assert "Tillbaka till sökningen" not in empty_search.text and "Tillbaka" not in other_site.text
+
+
 def test_entry_not_found(web_root):
     r = get(web_root, "/-/kb/entry/nope")
     assert r.status_code == 404

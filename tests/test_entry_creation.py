@@ -63,3 +63,35 @@ def test_one_id_chooser_the_form_numbers_and_kb_new_refuses(kb_root):
                                input=json.dumps({"title": "Laddplatser i Hyllie", "area": "energi",
                                                  "date": "2026-03-02", "learned": "Boka tidigt."}))
     assert stdin.exit_code == 0 and "laddplatser-i-hyllie-3.md" in stdin.output
+
+
+def test_kb_new_shows_similar_lessons_once_the_editor_is_closed(indexed_kb, tmp_path, monkeypatch):
+    editor = tmp_path / "skriv.sh"  # an "editor" that writes the lesson, as a person would
+    editor.write_text("#!/bin/sh\ncat >> \"$1\" <<'TEXT'\nElnätet hade ingen kapacitet för laddplatser; "
+                      "E.ON behövde ett år för att förstärka.\nTEXT\n", encoding="utf-8")
+    editor.chmod(0o755)
+    monkeypatch.setenv("EDITOR", str(editor))
+    root = str(indexed_kb.config.root)
+    result = CliRunner().invoke(cli, ["new", "--area", "energi", "--type", "obstacle", "--edit",
+                                      "--title", "Kapacitetsbrist i elnätet stoppade laddplatserna", "--root", root])
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    heading = lines.index("Liknande lärdomar, andra områden först:")
+    shown = lines[heading + 1:heading + 6]
+    assert shown and "Laddplatser vid Malmö C kräver tidig kontakt med nätägaren" in "\n".join(shown)
+    assert "(Mobilitet och transporter, 2025-10-02, laddplatser)" in "\n".join(shown)
+    assert lines[-1] == "Run `kb index` to index it."
+    # a template nobody has written in yet has nothing to compare: no list
+    empty = CliRunner().invoke(cli, ["new", "--area", "energi", "--title", "Ännu tom", "--no-edit", "--root", root])
+    assert "Liknande lärdomar" not in empty.stdout
+
+
+def test_ids_end_on_a_whole_word(kb_root):
+    saved = CliRunner().invoke(cli, [
+        "new", "--area", "energi", "--no-edit", "--root", str(kb_root),
+        "--title", "Solceller på förskolan i Oxie – nätägaren ville ha en effektbegränsning"])
+    assert saved.exit_code == 0, saved.output
+    assert (kb_root / "entries/energi/solceller-pa-forskolan-i-oxie-natagaren-ville-ha-en.md").is_file()
+    question = CliRunner().invoke(cli, ["agenda", "add", "Hur driver vi åtgärder där rådigheten ligger hos staten?",
+                                        "--owner", "Central", "--root", str(kb_root)])
+    assert question.stdout.strip() == "lq-hur-driver-vi-atgarder-dar-radigheten-ligger"  # not "…-ligger-h"

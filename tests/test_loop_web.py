@@ -14,8 +14,10 @@ from datasette_plugins.serve import make_datasette
 from kb.app import auth
 from kb.app.actions import create_action, set_status
 from kb.app.agenda import add_question
+from kb.app.knowledge_base import KnowledgeBase
 from kb.core import audit
 from kb.core.config import load
+from kb.core.sessions import record_session
 
 from .helpers import PASSWORD, TOKEN_RE, Browser
 
@@ -64,7 +66,9 @@ def test_actions_page_filters_facets_and_json(loop_root):
     assert [a["id"] for a in mobility.json()["actions"]] == ["laddplatsrutin"]
     assert "Agreed" in english.text and "Beslutad" not in english.text
     assert one.status_code == 200 and "Historik" in one.text and "Stadsfastigheter" in one.text
-    assert "Logga in som facilitator" in one.text  # no status form for visitors
+    # no status form for visitors: which role it takes, and a sign-in that comes back here
+    assert "Att föreslå och besluta om åtgärder kräver rollen samordnare." in one.text
+    assert "/-/kb/login?next=%2F-%2Fkb%2Factions%2Fkapacitetsbesked-fore-projektering" in one.text
     assert one_json.json()["history"][1]["status"] == "agreed"
     assert missing.status_code == 404
 
@@ -79,7 +83,10 @@ def test_only_facilitators_change_actions_and_the_agenda(loop_root):
         return form, refused
 
     form, refused = run(loop_root, scenario)
-    assert form.status_code == 302 and form.headers["location"].startswith("/-/kb/login")
+    # signed in already: no sign-in page (it would loop), but which role it takes
+    assert form.status_code == 403 and "/-/kb/login" not in form.text.split("<main")[1]
+    assert "Att föreslå och besluta om åtgärder kräver rollen samordnare." in form.text
+    assert "Du är inloggad som anna med rollen skribent" in form.text
     assert refused.status_code == 403
     assert "status: agreed" in (loop_root / "actions/kapacitetsbesked-fore-projektering.md").read_text("utf-8")
 
@@ -132,20 +139,35 @@ def test_the_agenda_page_and_its_forms(loop_root):
 
     page, as_json, added, closed, after = run(loop_root, scenario)
     assert page.status_code == 200 and "Hur får vi effektbesked tidigt?" in page.text
-    assert "Logga in som facilitator" in page.text
+    assert "Att lägga till, formulera om och besvara lärfrågor kräver rollen samordnare." in page.text
     assert {"id", "question", "owner", "opened", "status", "entries", "sessions_open"} <= set(as_json.json()["questions"][0])
     assert added.status_code == 302 and closed.status_code == 302
     assert "Besvarade och avskrivna" in after.text and "Fastighets- och gatukontoret." in after.text
 
 
-def test_entry_page_shows_its_actions_and_the_propose_button(loop_root):
+def test_entry_page_offers_proposing_an_action_by_role(loop_root):
     async def scenario(b):
-        return await b.get("/-/kb/entry/vaermepump-holma"), await b.get("/-/kb/entry/solar-roofs?lang=en")
+        visitor = await b.get("/-/kb/entry/vaermepump-holma"), await b.get("/-/kb/entry/solar-roofs?lang=en")
+        await b.sign_in("anna")  # a writer
+        writer = await b.get("/-/kb/entry/vaermepump-holma")
+        await b.sign_in("erik")  # a facilitator
+        facilitator = await b.get("/-/kb/entry/vaermepump-holma"), await b.get("/-/kb/entry/solar-roofs?lang=en")
+        return visitor, writer, facilitator
 
-    holma, solar = run(loop_root, scenario)
+    (holma, solar), writer, (erik_holma, erik_solar) = run(loop_root, scenario)
     assert "Åtgärder på den här lärdomen" in holma.text and "Kapacitetsbesked före projektering" in holma.text
-    assert 'href="/-/kb/actions/new?lesson=vaermepump-holma"' in holma.text
-    assert "No action yet." in solar.text and "Propose an action" in solar.text
+    # a visitor: which role it takes, and a sign-in that comes back to this entry
+    assert "/-/kb/actions/new" not in holma.text
+    assert "Att föreslå och besluta om åtgärder kräver rollen samordnare." in holma.text
+    assert 'href="/-/kb/login?next=%2F-%2Fkb%2Fentry%2Fvaermepump-holma"' in holma.text
+    assert "No action yet." in solar.text and "Proposing and deciding on actions takes the role facilitator" in solar.text
+    # a writer: no button that leads to a sign-in page, no sign-in link, but why
+    assert "/-/kb/actions/new" not in writer.text and "Föreslå åtgärd" not in writer.text
+    assert "Du är inloggad som anna med rollen skribent" in writer.text
+    assert "/-/kb/login" not in writer.text
+    # a facilitator: the button
+    assert 'href="/-/kb/actions/new?lesson=vaermepump-holma"' in erik_holma.text
+    assert "kräver rollen" not in erik_holma.text and "Propose an action" in erik_solar.text
 
 
 def test_atom_feeds_are_valid_for_a_real_feed_parser(loop_root):
@@ -174,10 +196,15 @@ def test_atom_feeds_are_valid_for_a_real_feed_parser(loop_root):
 @pytest.mark.parametrize(("wanted", "landing"), [
     ("/-/kb/actions/new?lesson=laddplatser", "/-/kb/actions/new?lesson=laddplatser"),
     ("/-/kb/agenda", "/-/kb/agenda"),
-    ("//evil.example/x", "/-/kb/new"),
-    ("https://evil.example/", "/-/kb/new"),
-    ("/-/kb/actions/new?lesson=x%22%3E<script>", "/-/kb/new"),
-    ("/-/kb/../../etc", "/-/kb/new"),
+    ("/-/kb/entry/laddplatser?lang=en", "/-/kb/entry/laddplatser?lang=en"),
+    ("/", "/"),
+    ("//evil.example/x", "/"),
+    ("https://evil.example/", "/"),
+    ("/\\evil.example/x", "/"),
+    ("/-/kb/actions/new?lesson=x%22%3E<script>", "/"),
+    ("/-/kb/../../etc", "/"),
+    ("/-/kb/%2e%2e/etc", "/"),
+    ("/-/kb/login?next=/-/kb/login", "/"),
 ])
 def test_sign_in_returns_only_to_our_own_pages(loop_root, wanted, landing):
     async def scenario(b):
@@ -187,3 +214,66 @@ def test_sign_in_returns_only_to_our_own_pages(loop_root, wanted, landing):
 
     response = run(loop_root, scenario)
     assert response.status_code == 302 and response.headers["location"] == landing
+
+
+def test_sessions_are_recorded_on_the_web_and_the_brief_counts_from_the_last_held(loop_root):
+    record_session(loop_root, "2026-03-11", "Lärtillfälle mars 2026")
+    ahead = (dt.date.today() + dt.timedelta(days=7)).isoformat()
+
+    async def scenario(b):
+        visitor = await b.get("/-/kb/sessions")
+        await b.sign_in("erik")
+        page = await b.get("/-/kb/sessions")
+        token = TOKEN_RE.search(page.text).group(1)
+        bad = await b.post("/-/kb/sessions/new", {"csrftoken": token, "date": "nästa onsdag", "title": "x"})
+        added = await b.post("/-/kb/sessions/new", {"csrftoken": token, "date": ahead,
+                                                    "title": "Lärtillfälle nästa vecka"})
+        return visitor, page, bad, added, await b.get("/-/kb/sessions.json"), await b.get("/-/kb/brief")
+
+    visitor, page, bad, added, as_json, brief = run(loop_root, scenario)
+    assert "Lärtillfälle mars 2026" in visitor.text
+    assert "Att registrera lärtillfällen kräver rollen samordnare." in visitor.text
+    assert 'name="title"' not in visitor.text and 'name="title"' in page.text
+    assert bad.status_code == 400 and "Ogiltigt datum nästa onsdag" in bad.text
+    assert added.status_code == 302
+    data = as_json.json()
+    assert data["next_session"] == ahead
+    assert data["sessions"][-1] == {"date": ahead, "title": "Lärtillfälle nästa vecka", "held": False}
+    # the brief's "since" still means the last session held, by its name
+    assert "Sedan förra lärtillfället (2026-03-11, Lärtillfälle mars 2026)" in brief.text
+    assert "Sedan förra underlaget" not in brief.text
+
+
+def test_a_filtered_feed_names_its_filter_keeps_it_and_links_absolutely(loop_root):
+    unfiltered_id = feedparser.parse(run(loop_root, lambda b: b.get("/-/kb/feed.atom")).content).feed.id
+    path = loop_root / "entries/bygg/vaermepump-holma.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("---\n", "---\nauthor: anna.lind@malmo.se\n", 1),
+                    encoding="utf-8")
+    path = loop_root / "entries/mobilitet/laddplatser.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("---\n", "---\nauthor: erik\n", 1), encoding="utf-8")
+    toml = loop_root / "kb.toml"
+    toml.write_text('base_url = "https://larande.example.se"\n' + toml.read_text(encoding="utf-8")
+                    + '\n[auth.names]\nerik = "Erik Holm"\n', encoding="utf-8")
+    KnowledgeBase.open(loop_root).index()
+
+    async def scenario(b):
+        return [await b.get(p) for p in ("/-/kb/feed.atom?area=bygg", "/-/kb/feed.atom?area=mobilitet&type=lesson",
+                                         "/-/kb/feed.atom", "/-/kb/actions.atom")]
+
+    bygg, mobility, everything, actions = [feedparser.parse(r.content) for r in run(loop_root, scenario)]
+    assert not bygg.bozo and not mobility.bozo
+    # the title names the filter, so two subscriptions are told apart
+    assert bygg.feed.title == "Nya lärdomar – Test-KB – Bygg och fastigheter"
+    assert mobility.feed.title == "Nya lärdomar – Test-KB – Mobilitet och transporter · lärdomar"
+    assert everything.feed.title == "Nya lärdomar – Test-KB" and everything.feed.id == unfiltered_id
+    assert bygg.feed.id != everything.feed.id
+    # the self link keeps the filter; every link is absolute, from base_url
+    self_link = next(link.href for link in bygg.feed.links if link.rel == "self")
+    assert self_link == "https://larande.example.se/-/kb/feed.atom?area=bygg"
+    assert bygg.entries[0].link == "https://larande.example.se/-/kb/entry/vaermepump-holma"
+    assert actions.entries[0].link.startswith("https://larande.example.se/-/kb/actions/")
+    # the author: the writer's display name, else the area; never the e-mail they sign in with
+    assert bygg.entries[0].author == "Bygg och fastigheter"
+    assert "anna.lind" not in run(loop_root, lambda b: b.get("/-/kb/feed.atom")).text
+    assert mobility.entries[0].author == "Erik Holm"
+    assert everything.feed.author == "Test-KB"

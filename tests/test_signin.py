@@ -332,7 +332,7 @@ def test_sign_on_header_from_a_trusted_proxy_signs_in_with_the_role_from_kb_toml
     assert page.status_code == 200 and "maria@malmo.se" in page.text
     assert 'action="/-/kb/logout"' not in page.text  # signing out is the proxy's
     assert actor == {"actor": {"id": "maria@malmo.se", "kb_auth": "proxy"}} and allowed
-    assert after.status_code == 403 and "får inte logga reflektioner" in after.text
+    assert after.status_code == 403 and "Att logga en reflektion kräver rollen skribent" in after.text
 
 
 def test_sign_on_header_from_anywhere_else_is_ignored(web_kb):

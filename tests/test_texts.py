@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from analysis.policy import group_policy
 from kb.app import capture
+from kb.app.auth import ROLES
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
@@ -44,6 +45,7 @@ BUILT_KEYS = {
     "question_status_": QUESTION_STATUSES,
     "loop_field_": ("title", "owner", "note", "question", "answer"),  # kb.app.actions.ActionInvalid
     "brief_figure_": PICTURE_NAMES,
+    "role_": ROLES,
     "picture_": PICTURE_NAMES,
 }
 

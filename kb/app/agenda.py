@@ -49,18 +49,112 @@ def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterab
     return parse_question(path, config)
 
 
-def question_from_obstacle(kb, entry_id: str, *, owner: str, question: str | None = None,
-                           lang: str | None = None, who: str | None = None,
-                           today: dt.date | None = None) -> LearningQuestion:
-    """The recurring obstacle that ``entry_id`` belongs to, rewritten as a learning question
-    on the agenda, with every entry of the group; ``question`` replaces the suggested wording."""
+class QuestionExists(ActionInvalid):
+    """An open learning question already asks about the obstacle group a new question would
+    be made from: add the group to it instead (``questions``: the open ones, oldest first)."""
+
+    def __init__(self, questions: list[LearningQuestion]):
+        self.questions = questions
+        first = questions[0]
+        super().__init__("agenda_error_exists", id=first.id, question=first.question,
+                         hint=f"Add the group's entries to it with --into {first.id}, or make a separate "
+                              "question with --new.")
+
+
+def cites_group(question: LearningQuestion, group) -> bool:
+    """Whether a learning question already asks about an obstacle group: it cites one of the
+    group's entries. (The one place that decides it: a stable group id, once groups have
+    one, is matched here too.)"""
+    return bool(set(question.entries) & set(_ids(group.entries)))
+
+
+def questions_on_group(questions: Iterable[LearningQuestion], group) -> list[LearningQuestion]:
+    """The open learning questions that already ask about ``group``, oldest first."""
+    found = [q for q in questions if q.status == "open" and cites_group(q, group)]
+    return sorted(found, key=lambda q: (q.opened, q.id))
+
+
+def obstacle_group(kb, entry_id: str):
+    """The recurring obstacle group ``entry_id`` belongs to."""
     groups = [g for g in recurring_obstacles(kb) if entry_id in _ids(g.entries)]
     if not groups:
         raise EntryNotFound(f"{entry_id!r} is in no recurring obstacle group",
                             hint="See `kb obstacles`; use an id listed there, or `kb agenda add QUESTION`.")
-    group = groups[0]
+    return groups[0]
+
+
+def question_from_obstacle(kb, entry_id: str, *, owner: str = "", question: str | None = None,
+                           into: str | None = None, separate: bool = False, lang: str | None = None,
+                           who: str | None = None, today: dt.date | None = None) -> LearningQuestion:
+    """The recurring obstacle that ``entry_id`` belongs to, rewritten as a learning question
+    on the agenda, with every entry of the group; ``question`` replaces the suggested wording.
+
+    An open question that already cites one of the group's entries asks about it already:
+    then no second question is made (:class:`QuestionExists` names the open one) unless
+    ``separate``; ``into`` adds the group's entries to that question instead."""
+    group = obstacle_group(kb, entry_id)
+    if into:
+        return add_entries(kb.config, into, _ids(group.entries), who=who)
+    covering = questions_on_group(load_agenda(kb.config).questions, group)
+    if covering and not separate:
+        raise QuestionExists(covering)
+    if not owner.strip():
+        raise ActionInvalid("loop_error_empty", field="owner", hint="--owner NAME.")
     wording = question or text("agenda_from_obstacle", lang or kb.config.language, label=group.label)
     return add_question(kb.config, wording, owner=owner, entries=_ids(group.entries), who=who, today=today)
+
+
+def add_entries(config: KBConfig, question_id: str, entries: Iterable[str], *,
+                who: str | None = None) -> LearningQuestion:
+    """Add entries (an obstacle group's) to an open learning question; those it cites stay."""
+    entries = [e.strip() for e in entries if e.strip()]
+    check_lessons(config, entries)
+    with write_lock(config.state_dir):
+        current = _open_question(config, question_id)
+        added = [e for e in dict.fromkeys(entries) if e not in current.entries]
+        _rewrite(config, current, entries=[*current.entries, *added])
+        audit.record(config.state_dir, who, "agenda.extend", path=current.rel_path, id=current.id,
+                     entries=",".join(added) or None)
+    return parse_question(current.path, config)
+
+
+def edit_question(config: KBConfig, question_id: str, *, question: str | None = None,
+                  owner: str | None = None, who: str | None = None) -> LearningQuestion:
+    """Reword an open learning question (or give it another owner); its id stays."""
+    changes = {}
+    if question is not None:
+        changes["question"] = " ".join(question.split())
+    if owner is not None:
+        changes["owner"] = " ".join(owner.split())
+    if not changes:
+        raise ActionInvalid("loop_error_empty", field="question", hint="--question TEXT (or --owner NAME).")
+    check_text(LIMITS, **changes)
+    with write_lock(config.state_dir):
+        current = _open_question(config, question_id)
+        _rewrite(config, current, **changes)
+        audit.record(config.state_dir, who, "agenda.edit", path=current.rel_path, id=current.id,
+                     fields=",".join(sorted(changes)))
+    return parse_question(current.path, config)
+
+
+def _open_question(config: KBConfig, question_id: str) -> LearningQuestion:
+    current = find_record(load_agenda(config), question_id, "learning question", hint="List them with `kb agenda`.")
+    if current.status != "open":
+        raise ActionInvalid("loop_error_closed", hint=f"{question_id} is {current.status}.")
+    return current
+
+
+def _rewrite(config: KBConfig, current: LearningQuestion, **changes) -> None:
+    """The question's file with ``changes`` to its front matter; the body stays as written
+    (the caller holds the write lock)."""
+    meta = {"id": current.id, "question": current.question, "owner": current.owner, "opened": current.opened,
+            "status": current.status, "entries": current.entries, "closed": current.closed, **current.extra,
+            **changes}
+    meta = {k: v for k, v in meta.items() if v is not None}
+    body = current.body.rstrip("\n")
+    content = document_text(meta, []) + (body + "\n" if body else "")
+    parse_question(current.path, config, text=content)  # read as kb validate would, before it lands
+    atomic_write_text(current.path, content)
 
 
 def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop: bool = False,
@@ -95,15 +189,7 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
 def remove_entry(config: KBConfig, question: LearningQuestion, entry_id: str) -> None:
     """Take an erased entry out of a learning question's entries (``kb forget``; the caller
     holds the write lock). The question stays, with or without entries."""
-    meta = {"id": question.id, "question": question.question, "owner": question.owner,
-            "opened": question.opened, "status": question.status,
-            "entries": [e for e in question.entries if e != entry_id], "closed": question.closed,
-            **question.extra}
-    meta = {k: v for k, v in meta.items() if v is not None}
-    body = question.body.rstrip("\n")
-    content = document_text(meta, []) + (body + "\n" if body else "")
-    parse_question(question.path, config, text=content)  # read as kb validate would, before it lands
-    atomic_write_text(question.path, content)
+    _rewrite(config, question, entries=[e for e in question.entries if e != entry_id])
 
 
 def _ids(members) -> list[str]:

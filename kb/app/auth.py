@@ -18,6 +18,7 @@ not open) until it is fixed.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -203,6 +204,15 @@ class LiveAuth:
         self._lock = threading.Lock()
         self._key: tuple | None = None
         self._settings = AuthSettings()
+        self._extra = AuthSettings()  # accounts held in memory only (kb serve --demo-accounts)
+
+    def add_accounts(self, writers: dict[str, str], roles: dict[str, str]) -> None:
+        """Accounts that live only as long as this process (never written anywhere): name ->
+        password hash, and name -> role. They win over kb.toml's of the same name."""
+        with self._lock:
+            self._extra = AuthSettings(writers={**self._extra.writers, **writers},
+                                       roles={**self._extra.roles, **{k.casefold(): v for k, v in roles.items()}})
+            self._key = None  # merge them in at the next request
 
     def current(self) -> AuthSettings:
         key = self._stamp()
@@ -211,7 +221,10 @@ class LiveAuth:
         with self._lock:
             if key != self._key or key[0] is None or time.time() - key[0][2] / 1e9 <= FRESH_SECONDS:
                 try:
-                    self._settings = AuthSettings.from_config(config_module.load(self.path.parent))
+                    read = AuthSettings.from_config(config_module.load(self.path.parent))
+                    self._settings = dataclasses.replace(
+                        read, writers={**read.writers, **self._extra.writers},
+                        roles={**read.roles, **self._extra.roles})
                 except ConfigError as exc:
                     log.error("sign-in closed until kb.toml is fixed: %s", exc)
                     self._settings = AuthSettings()  # no one has a role or a password
@@ -225,6 +238,27 @@ class LiveAuth:
         except OSError:
             stat = None
         return stat, os.environ.get("KB_WRITERS", "")
+
+
+# --- accounts for trying the service on one's own machine ----------------------------------------
+DEMO_ACCOUNTS = (("lisa", "writer"), ("omar", "facilitator"))  # the README walks through a session with them
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    name: str
+    role: str
+    password: str  # new on every start, shown once, never written anywhere
+
+
+def demo_accounts(host: str) -> list[DemoAccount]:
+    """A writer and a facilitator with fresh random passwords, for ``kb serve --demo-accounts``
+    (``make demo``): only on a loopback address, so they never open a server to a network."""
+    address = parse_address(host) if host != "localhost" else parse_address("127.0.0.1")
+    if address is None or not address.is_loopback:
+        raise ConfigError(f"--demo-accounts only on this machine's own address, not {host}",
+                          hint="Serve on 127.0.0.1 (the default), or add real users with `kb user add`.")
+    return [DemoAccount(name, role, secrets.token_urlsafe(9)) for name, role in DEMO_ACCOUNTS]
 
 
 # --- from kb.toml as loaded ---------------------------------------------------------------------

@@ -36,6 +36,7 @@ from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, KBError
 from kb.core.files import create_exclusive, write_lock
 from kb.core.texts import DEFAULT_LANGUAGE, Message
+from search.similar import similar_to_unsaved
 
 HEADINGS = {
     "sv": ("Vad hände?", "Vad lärde vi oss?", "Nästa steg"),
@@ -370,6 +371,15 @@ def duplicate_warnings(kb, entry: Entry) -> list[dict]:
         other, title = (d.b, d.title_b) if d.a == entry.id else (d.a, d.title_a)
         out.append({"id": other, "title": title, "score": d.score})
     return out
+
+
+def similar_lessons(kb, entry: Entry, *, limit: int = 5) -> tuple[list, list[dict]]:
+    """What ``kb new`` shows once an entry is written: the indexed lessons closest to it (other
+    areas first) and its near-duplicates. Nothing for an entry still without text, or when
+    there is no index to compare with."""
+    if entry.unfilled or not kb.indexed:
+        return [], []
+    return similar_to_unsaved(kb, entry, limit=limit), duplicate_warnings(kb, entry)
 
 
 # --- helpers --------------------------------------------------------------------------------

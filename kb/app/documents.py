@@ -42,11 +42,15 @@ def has_control_characters(text: str) -> bool:
     return bool(_CONTROL_RE.search(text))
 
 
-def slugify(text: str, max_length: int = 60) -> str:
-    """A safe file name stem: ascii letters, digits and '-', never empty, no path parts."""
+def slugify(text: str, max_length: int = 60, *, whole_words: bool = True) -> str:
+    """A safe file name stem: ascii letters, digits and '-', never empty, no path parts.
+    A long one is cut after its last whole word (``whole_words``), so an id never ends in
+    half a word; a single word longer than ``max_length`` is cut where it must be."""
     text = text.translate(_TRANSLITERATE)
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
     text = re.sub(r"[^a-zA-Z0-9]+", "-", text).strip("-").lower()
+    if len(text) > max_length and whole_words and "-" in text[: max_length + 1]:
+        text = text[: max_length + 1].rsplit("-", 1)[0]
     text = text[:max_length].rstrip("-")
     return text or "entry"
 

@@ -247,7 +247,7 @@ def _area(value: str, mapping: Mapping, config: KBConfig, new_areas: dict[str, A
     lowered = {k.lower(): v for k, v in mapping.area_map.items()}
     if value.lower() in lowered:
         return lowered[value.lower()]
-    slug = slugify(value)
+    slug = slugify(value, whole_words=False)  # as earlier imports made them
     if value in config.areas or slug in config.areas or slug in new_areas:
         return value if value in config.areas else slug
     if mapping.add_areas:
@@ -279,7 +279,9 @@ def row_to_draft(values: dict, mapping: Mapping, config: KBConfig, new_areas: di
     if "id" in mapping.fields:
         if not key:
             raise CaptureInvalid({"id": [f"column {mapping.fields['id']!r} is empty"]})
-        draft.id = slugify((mapping.id_prefix + "-" if mapping.id_prefix else "") + key, max_length=120)
+        # as earlier versions made them: importing again must find the same ids
+        draft.id = slugify((mapping.id_prefix + "-" if mapping.id_prefix else "") + key, max_length=120,
+                           whole_words=False)
         draft.extra["source_id"] = key
     else:
         draft.id = content_id(draft.title, draft.area, draft.date, *(t for _, t in sections),
@@ -408,7 +410,7 @@ def run_export_import(config: KBConfig, path: Path, *, write: bool = False, add_
                                              message="already in the knowledge base"))
                 continue
             if area not in config.areas and area not in new_areas:
-                if not (add_areas_from_rows and area and slugify(area) == area):
+                if not (add_areas_from_rows and area and slugify(area, whole_words=False) == area):
                     report.rows.append(RowResult(number, "error", entry_id, area, title, message=(
                         f"unknown area {area!r}: copy kb.toml from the export first, or add --add-areas")))
                     continue

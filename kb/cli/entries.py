@@ -20,10 +20,11 @@ from kb.app.capture import (
     CaptureInvalid,
     commit_entry_file,
     draft_from_json,
-    duplicate_warnings,
     save,
+    similar_lessons,
     template_draft,
 )
+from kb.app.checks import config_warnings
 from kb.app.importer import (
     Mapping,
     MappingError,
@@ -38,6 +39,7 @@ from kb.cli.options import handle_errors, json_option, print_json, root_option
 from kb.core import config as config_module
 from kb.core.errors import EntryInvalid, EntryNotFound, IndexMissing, KBError
 from kb.core.store import Store
+from kb.core.texts import texts
 
 
 @click.command()
@@ -55,6 +57,7 @@ def validate(root, as_json):
     lessons = {e.id for e in result.entries}
     result.problems.extend(load_actions(config, lessons=lessons, roadmap_actions=roadmap_action_ids(config)).problems)
     result.problems.extend(load_agenda(config, lessons=lessons).problems)
+    result.problems.extend(config_warnings(config))  # kb.toml's settings readers will miss
     if as_json:
         print_json(
             {
@@ -126,7 +129,7 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
         saved = _save(config, draft_from_json(sys.stdin.read(), lang=lang), commit=commit)
         click.echo(f"Created {saved.path.relative_to(config.root)}")
         _report_commit(config, saved.path, saved.commit)
-        _warn_new_duplicate(config, saved.path)
+        _show_similar(config, saved.path)
         click.echo("Run `kb index` to index it.")
         return
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -169,8 +172,9 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
             _report_commit(config, path, commit_entry_file(config, path, message=f"New entry {path.stem}"))
     else:
         _report_commit(config, path, saved.commit)
-    _warn_new_duplicate(config, path)
-    click.echo("Write what happened and what you learned, then run `kb index`.")
+    _show_similar(config, path)  # once the editor is closed, the entry has text to compare
+    click.echo("Run `kb index` to index it." if editing else
+               "Write what happened and what you learned, then run `kb index`.")
 
 
 def _save(config, draft, *, template: bool = False, commit: bool = False):
@@ -287,14 +291,24 @@ def hash_password_(password):
     click.echo(hash_password(password))
 
 
-def _warn_new_duplicate(config, path) -> None:
-    """`kb new`: compare the new entry with the indexed ones (only when an index exists)."""
+def _show_similar(config, path) -> None:
+    """`kb new`, once the entry has text: the lessons closest to it (other areas first) and
+    any near-duplicate, from the index (when there is one)."""
     if not config.db_path.exists():
         return
     try:
         entry = parse_entry(path, config)
-        for d in duplicate_warnings(KnowledgeBase(config), entry):
-            click.echo(f"warning: this looks like a near-duplicate of {d['id']} ({d['title']}); "
-                       "add to that entry instead, or go on if they differ.", err=True)
+        kb = KnowledgeBase(config)
+        try:
+            similar, duplicates = similar_lessons(kb, entry)
+        finally:
+            kb.close()
     except KBError:
         return
+    for d in duplicates:
+        click.echo(f"warning: this looks like a near-duplicate of {d['id']} ({d['title']}); "
+                   "add to that entry instead, or go on if they differ.", err=True)
+    if similar:
+        click.echo(texts(config.language)["capture_similar_heading"] + ":")
+        for r in similar:
+            click.echo(f"  {r.title}  ({r.area_name}, {r.date}, {r.id})")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from kb.app.sessions import add_session
 from kb.cli.options import (
     handle_errors,
     json_option,
@@ -17,8 +18,9 @@ from kb.cli.options import (
     root_option,
     since_until,
 )
-from kb.core import audit
-from kb.core.sessions import SESSIONS_FILE, last_session, record_session
+from kb.core.errors import KBError
+from kb.core.sessions import SESSIONS_FILE, check_session, last_session
+from kb.core.texts import texts
 from reports.brief import brief_with_pictures, make_document
 from reports.digest import compose_digest, write_digest
 from reports.pictures import write_pictures
@@ -57,16 +59,22 @@ def _output_format(fmt, output) -> str:
 @click.option("--theme", help="Focus on the entries nearest this theme (a search, e.g. 'upphandling').")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), help="Default: from -o's suffix, else md.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically). Default: print.")
-@click.option("--mark", is_flag=True, help="This brief is for a learning session held today: record the session "
-              "in sessions.tsv (the next brief counts what is new, validated and overdue from it).")
+@click.option("--mark", is_flag=True, help="Record the learning session this brief is for in sessions.tsv, "
+              "held on --date (default today) and called --title. From that day on, the next brief counts "
+              "what is new, validated and overdue from it.")
+@click.option("--date", "session_date", metavar="YYYY-MM-DD",
+              help="With --mark: the session's date. A later date than today plans it (the window does not "
+              "move before that day) and is the next session's date in this brief.")
+@click.option("--title", "session_title", default="", help='With --mark: the session\'s title, e.g. '
+              '"Lärtillfälle december 2026". Default: Lärtillfälle DATE.')
 @click.option("--next-session", metavar="YYYY-MM-DD", help="Date of the next learning session (open actions due "
-              "before it are listed). Default: from the rhythm of the sessions held.")
+              "before it are listed). Default: a planned session, else from the rhythm of the sessions held.")
 @click.option("--base-url", help="Link entries to this Datasette (BASE/-/kb/entry/ID) instead of the entry files.")
 @click.option("--no-pictures", is_flag=True, help="Leave the pictures out.")
 @json_option
 @handle_errors
-def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output, mark, next_session, base_url,
-          no_pictures, as_json):
+def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output, mark, session_date,
+          session_title, next_session, base_url, no_pictures, as_json):
     """The handout for a learning session: recurring obstacles, cross-area synergies with
     quotes, goal conflicts, what is new since the last session, actions to follow up, the
     learning agenda, what was validated, and questions to discuss.
@@ -74,9 +82,18 @@ def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output
     \b
       kb brief --since 2026-01 -o brief.html      one A4-ready file, pictures inside
       kb brief --since-last --area energi -o brief.md
-      kb brief --since-last -o brief.html --mark  ...and record today's learning session
+      kb brief --since-last -o brief.html --mark --date 2026-12-09 --title "Lärtillfälle december"
     """
+    if (session_date or session_title) and not mark:
+        raise click.UsageError("--date and --title name the session that --mark records; add --mark")
     kb = open_kb(root, model)
+    if session_date:
+        try:
+            session_date, _ = check_session(session_date, "")
+        except KBError:
+            raise click.BadParameter(f"{session_date!r} is not YYYY-MM-DD", param_hint="--date") from None
+        if not next_session and session_date > dt.date.today().isoformat():
+            next_session = session_date  # the brief is for that session
     options = _brief_options(kb, since, until, areas, since_last, theme, lang, next_session)
     written = make_document(kb, fmt=_output_format(fmt, output), output=Path(output) if output else None,
                             base_url=base_url, pictures=not no_pictures and not as_json, **options)
@@ -88,9 +105,10 @@ def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output
         for path in written.files:
             click.echo(f"wrote {path}", err=True)
     if mark:
-        record_session(kb.config.root, written.brief.made, f"kb brief{' -o ' + Path(output).name if output else ''}")
-        audit.record(kb.config.state_dir, None, "session.mark", path=SESSIONS_FILE, date=written.brief.made)
-        click.echo(f"Recorded the learning session of {written.brief.made} in {SESSIONS_FILE}.", err=True)
+        recorded = add_session(kb.config, session_date or written.brief.made, session_title)
+        key = "cli_session_recorded" if recorded.held() else "cli_session_planned"
+        click.echo(texts(kb.config.language)[key].format(date=recorded.date, title=recorded.title,
+                                                         file=SESSIONS_FILE), err=True)
 
 
 @click.command()
@@ -127,12 +145,13 @@ def report(root, model, year, areas, lang, fmt, output, base_url, as_json):
 @period_options
 @click.option("--theme", help="Focus on the entries nearest this theme.")
 @click.option("-o", "--output", "out_dir", required=True, type=click.Path(file_okay=False),
-              help="Folder for map, heatmap and timeline as .png and .svg.")
+              help="Folder for network, timeline and map as .png and .svg.")
 @click.option("--format", "formats", multiple=True, type=click.Choice(["png", "svg"]),
               help="Only this format (repeatable). Default: both.")
 @handle_errors
 def pictures(root, model, since, until, areas, lang, theme, out_dir, formats):
-    """The map of lessons, the synergy heatmap and the obstacle timeline, as PNG and SVG."""
+    """Which areas share lessons (network), the recurring obstacles over time (timeline) and
+    the map of lessons (map), as PNG and SVG."""
     kb = open_kb(root, model)
     options = _brief_options(kb, since, until, areas, False, theme, lang)
     _, figures = brief_with_pictures(kb, **options)

@@ -4,16 +4,18 @@ agenda (kb agenda)."""
 from __future__ import annotations
 
 import datetime as dt
+import sys
 
 import click
 
 from analysis.loop import entries_from_index, load_loop
 from kb.app.actions import create_action, set_status
-from kb.app.agenda import add_question, close_question, question_from_obstacle
+from kb.app.agenda import QuestionExists, add_question, close_question, edit_question, question_from_obstacle
 from kb.cli.options import handle_errors, json_option, model_option, open_kb, print_json, root_option
 from kb.core import config as config_module
 from kb.core.actions import OUTCOMES, STATUSES
 from kb.core.agenda import QUESTION_STATUSES
+from kb.core.texts import text, texts
 
 
 def _date(value: str, option: str) -> dt.date:
@@ -110,14 +112,16 @@ def actions(root, statuses, overdue, areas, owner, as_json):
     if as_json:
         print_json([loop.action_dict(a) for a in chosen])
         return
+    t = texts(kb.config.language)  # the words around the content speak its language
     if not chosen:
-        click.echo("No actions.", err=True)
+        click.echo(t["cli_no_actions"], err=True)
     for a in chosen:
-        flag = "  OVERDUE" if a.overdue(loop.today) else ""
+        flag = f"  {t['action_overdue'].upper()}" if a.overdue(loop.today) else ""
         click.echo(click.style(a.title, bold=True) + flag)
-        click.echo(f"    {a.id} · {a.status} · due {a.due.isoformat()} · {a.owner}"
-                   + (f" · {', '.join(loop.areas_of(a))}" if loop.areas_of(a) else ""))
-        click.echo(f"    lessons: {', '.join(a.lessons)}" + (f"; roadmap: {', '.join(a.roadmap)}" if a.roadmap else ""))
+        click.echo(f"    {a.id} · {t['action_status_' + a.status]} · {t['action_due'].lower()} {a.due.isoformat()} · "
+                   f"{a.owner}" + (f" · {', '.join(loop.areas_of(a))}" if loop.areas_of(a) else ""))
+        click.echo(f"    {t['action_lessons'].lower()}: {', '.join(a.lessons)}"
+                   + (f"; {t['field_roadmap'].lower()}: {', '.join(a.roadmap)}" if a.roadmap else ""))
 
 
 # --- the learning agenda ------------------------------------------------------------------------
@@ -148,47 +152,90 @@ def agenda(ctx, root, status, as_json):
     if as_json:
         print_json([loop.question_dict(q) for q in questions])
         return
+    t = texts(kb.config.language)  # the words around the content speak its language
     if not questions:
-        click.echo("No learning questions.", err=True)
+        click.echo(t["cli_no_questions"], err=True)
     for q in questions:
         data = loop.question_dict(q)
-        flag = (f"  OPEN {data['sessions_open']} SESSIONS: give it a session of its own"
-                if data["needs_own_session"] else "")
+        flag = f"  {t['question_own_session'].upper()}" if data["needs_own_session"] else ""
         click.echo(click.style(q.question, bold=True) + flag)
-        sessions = data["sessions_open"]
-        click.echo(f"    {q.id} · {q.status} · {q.owner} · opened {q.opened.isoformat()}, "
-                   f"{sessions} learning session{'' if sessions == 1 else 's'} since")
+        state = (t["cli_question_open_since"].format(date=data["opened"], sessions=data["sessions_open"])
+                 if q.status == "open" else f"{t['question_status_' + q.status]} {data['closed']}")
+        click.echo(f"    {q.id} · {q.owner} · {state}")
         if q.entries:
-            click.echo(f"    entries: {', '.join(q.entries)}")
+            click.echo(f"    {t['unit_entries']}: {', '.join(q.entries)}")
         if q.answer:
-            click.echo(f"    answer: {q.answer}")
+            click.echo(f"    {t['agenda_form_answer'].lower()}: {q.answer}")
 
 
 @agenda.command("add")
 @click.argument("question", required=False)
 @root_option
 @model_option
-@click.option("--owner", required=True, help="Who keeps the question (a person, a team, an area).")
+@click.option("--owner", default="", help="Who keeps the question (a person, a team, an area). Needed for a "
+              "new question.")
 @click.option("--entry", "entries", multiple=True, metavar="ENTRY_ID", help="An entry it comes from (repeatable).")
 @click.option("--from-obstacle", metavar="ENTRY_ID",
               help="Make the question from the recurring obstacle this entry belongs to (all its entries).")
+@click.option("--into", metavar="QUESTION_ID",
+              help="With --from-obstacle: add the obstacle group's entries to this open question instead.")
+@click.option("--new", "separate", is_flag=True,
+              help="With --from-obstacle: make a new question even though an open one already cites the group.")
 @click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of a suggested question. Default: kb.toml's.")
 @json_option
 @handle_errors
-def agenda_add(question, root, model, owner, entries, from_obstacle, lang, as_json):
-    """Put a learning QUESTION on the agenda (or make one from a recurring obstacle)."""
+def agenda_add(question, root, model, owner, entries, from_obstacle, into, separate, lang, as_json):
+    """Put a learning QUESTION on the agenda (or make one from a recurring obstacle).
+
+    When an open question already cites an entry of the obstacle's group, no second question
+    is made: in a terminal you are asked whether to add the group to that question; without
+    one, nothing is added and the open question is named (--into QUESTION_ID adds the group
+    to it, --new makes a separate question all the same).
+    """
+    if (into or separate) and not from_obstacle:
+        raise click.UsageError("--into and --new go with --from-obstacle")
     if from_obstacle:
         kb = open_kb(root, model)
-        added = question_from_obstacle(kb, from_obstacle, owner=owner, question=question, lang=lang)
+        language = lang or kb.config.language
+        try:
+            added = question_from_obstacle(kb, from_obstacle, owner=owner, question=question, into=into,
+                                           separate=separate, lang=language)
+        except QuestionExists as exc:
+            existing = exc.questions[0]
+            if not (sys.stdin.isatty() and sys.stdout.isatty()):
+                raise click.ClickException(exc.message(language) + "\n"
+                                           + text("cli_agenda_exists_hint", language, id=existing.id)) from None
+            click.echo(exc.message(language), err=True)
+            if not click.confirm(text("cli_agenda_add_into", language, id=existing.id), default=True, err=True):
+                raise click.ClickException(text("cli_agenda_nothing_added", language)) from None
+            added = question_from_obstacle(kb, from_obstacle, into=existing.id, lang=language)
     elif not question:
         raise click.UsageError("give the QUESTION, or --from-obstacle ENTRY_ID")
+    elif not owner.strip():
+        raise click.UsageError("--owner NAME: who keeps the question")
     else:
         added = add_question(config_module.load(root), question, owner=owner, entries=entries)
     if as_json:
         print_json(added.to_dict())
     else:
         click.echo(added.id)
-        click.echo(f"Added {added.rel_path}: {added.question}", err=True)
+        click.echo(f"{added.rel_path}: {added.question}", err=True)
+
+
+@agenda.command("edit")
+@click.argument("question_id")
+@root_option
+@click.option("--question", help="The question's new wording.")
+@click.option("--owner", help="Its new owner.")
+@json_option
+@handle_errors
+def agenda_edit(question_id, root, question, owner, as_json):
+    """Reword the open learning question QUESTION_ID (or give it another owner); its id stays."""
+    edited = edit_question(config_module.load(root), question_id, question=question, owner=owner)
+    if as_json:
+        print_json(edited.to_dict())
+    else:
+        click.echo(f"{edited.id}: {edited.question} ({edited.owner})")
 
 
 @agenda.command("close")

@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb.core import palette
 from kb.core.errors import ConfigError
 
 CONFIG_NAME = "kb.toml"
@@ -25,6 +26,7 @@ _BASE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#]*)?$")
 class Area:
     slug: str
     name: str
+    colour: str | None = None  # "#RRGGBB" from kb.toml; else the palette's (kb.core.palette)
 
 
 @dataclass
@@ -62,6 +64,10 @@ class KBConfig:
     def area_names(self) -> dict[str, str]:
         """Slug -> name of every area."""
         return {slug: area.name for slug, area in self.areas.items()}
+
+    def area_colours(self) -> dict[str, palette.AreaColour]:
+        """Slug -> the area's one colour (badges, charts, maps), in kb.toml's order."""
+        return palette.area_colours(list(self.areas), {slug: a.colour for slug, a in self.areas.items()})
 
 
 def resolve_root(root: str | os.PathLike | None = None) -> Path:
@@ -112,7 +118,13 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
             )
         if slug in areas:
             raise ConfigError(f"{config_path}: area slug {slug!r} appears twice")
-        areas[slug] = Area(slug=slug, name=str(item.get("name") or slug))
+        colour = item.get("colour")
+        if colour is not None and not (isinstance(colour, str) and palette.HEX_RE.match(colour)):
+            raise ConfigError(
+                f"{config_path}: area {slug!r}: colour {colour!r} is not a colour",
+                hint='Write it as colour = "#0072B2" (a # and six hexadecimal digits), or leave it out.',
+            )
+        areas[slug] = Area(slug=slug, name=str(item.get("name") or slug), colour=colour)
     if not areas and require_areas:
         raise ConfigError(
             f"{config_path}: no [[areas]] defined",

@@ -10,8 +10,11 @@ Keys start with the part of the product they belong to (``search_``, ``capture_`
 policy level, an action status, a link status, a picture name); the test lists them.
 
 Left outside on purpose: the section headings of the entry, action and question files
-(``kb.app.capture``, ``kb.core.actions``, ``kb.core.agenda``: part of the file format), the CLI's own messages (the CLI speaks English) and messages
-about the entry file format (``kb validate``).
+(``kb.app.capture``, ``kb.core.actions``, ``kb.core.agenda``: part of the file format), the CLI's
+messages about its own work (indexing, searching, files: English) and messages about the entry file
+format (``kb validate``). The commands that list the knowledge base's content with words around it
+(``kb actions``, ``kb agenda``, ``kb session``) take those words from here, in the knowledge base's
+language, so no English label sits around Swedish content.
 """
 
 from __future__ import annotations
@@ -37,6 +40,27 @@ TEXTS: dict[str, tuple[str, str]] = {
     "areas_heading": ("Områden", "Areas"),
     "selection_empty": ("Inget i urvalet.", "Nothing in this selection."),
 
+    # --- roles: what a page offers only to some, and which role it takes (datasette_plugins.roles)
+    # role_ + a role id (kb.app.auth.ROLES): its name on screen
+    "role_reader": ("läsare", "reader"),
+    "role_writer": ("skribent", "writer"),
+    "role_facilitator": ("samordnare", "facilitator"),
+    "role_admin": ("administratör", "administrator"),
+    "role_needed_actions": ("Att föreslå och besluta om åtgärder kräver rollen {role}.",
+                            "Proposing and deciding on actions takes the role {role}."),
+    "role_needed_agenda": ("Att lägga till, formulera om och besvara lärfrågor kräver rollen {role}.",
+                           "Adding, rewording and answering learning questions takes the role {role}."),
+    "role_needed_obstacle_question": ("Att göra ett hinder till en lärfråga kräver rollen {role}.",
+                                      "Making an obstacle a learning question takes the role {role}."),
+    "role_needed_write": ("Att logga en reflektion kräver rollen {role}.", "Logging a reflection takes the role {role}."),
+    "role_needed_sessions": ("Att registrera lärtillfällen kräver rollen {role}.",
+                             "Recording learning sessions takes the role {role}."),
+    "role_you_have": (
+        "Du är inloggad som {name} med rollen {role}; be den som sköter tjänsten om du behöver en annan roll.",
+        "You are signed in as {name}, with the role {role}; ask whoever runs the service if you need another."),
+    "role_page_title": ("Din roll räcker inte här", "Your role does not allow this"),
+    "role_to_front": ("Till startsidan", "To the front page"),
+
     # --- what every page shows around its content (templates/base.html) --------------------
     "skip_to_content": ("Hoppa till innehållet", "Skip to content"),
     "nav_label": ("Huvudmeny", "Main menu"),
@@ -48,7 +72,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav_roadmaps": ("Färdplaner", "Roadmaps"),
     "nav_policy": ("Styrmedel", "Policy"),
     "nav_actions": ("Åtgärder", "Actions"),
-    "nav_agenda": ("Lärfrågor", "Agenda"),
+    "nav_agenda": ("Lärfrågor", "Learning questions"),
     "nav_brief": ("Underlag", "Brief"),
     "nav_new": ("Logga en reflektion", "Log a reflection"),
     "nav_sign_in": ("Logga in", "Sign in"),
@@ -332,10 +356,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action_form_note": ("Varför, eller hur (valfritt)", "Why, or how (optional)"),
     "action_created": ("Åtgärden är föreslagen.", "The action is proposed."),
     "action_updated": ("Åtgärden är nu {status}.", "The action is now {status}."),
-    "loop_forbidden": ("Bara facilitatorer kan ändra åtgärder och lärfrågor.",
-                       "Only facilitators can change actions and learning questions."),
-    "loop_sign_in": ("Logga in som facilitator för att ändra.", "Sign in as a facilitator to make changes."),
-    "agenda_title": ("Lärandeagenda", "Learning agenda"),
+    "loop_forbidden": ("Bara samordnare kan ändra åtgärder, lärfrågor och lärtillfällen.",
+                       "Only facilitators can change actions, learning questions and learning sessions."),
+    "agenda_title": ("Lärfrågor", "Learning questions"),
     "agenda_intro": (
         "Hinder omskrivna till lärfrågor med en ägare, som tas upp vid varje lärtillfälle. En fråga som "
         "stått öppen i tre lärtillfällen får ett eget.",
@@ -353,6 +376,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "agenda_drop_button": ("Avskriv", "Drop"),
     "agenda_from_obstacle_button": ("Gör till lärfråga", "Make it a learning question"),
     "agenda_added": ("Lärfrågan är tillagd.", "The learning question is added."),
+    "agenda_form_question_suggested": ("Fråga (ändra gärna formuleringen)", "Question (reword it as you like)"),
+    "agenda_into_button": ("Lägg hindrets poster till den lärfrågan", "Add the obstacle's entries to that question"),
+    "agenda_extended": ("Hindrets poster är tillagda i lärfrågan.", "The obstacle's entries are added to the question."),
+    "agenda_edit_legend": ("Formulera om", "Reword"),
+    "agenda_edit_button": ("Spara formuleringen", "Save the wording"),
+    "agenda_edited": ("Lärfrågan är ändrad.", "The learning question is changed."),
+    "obstacle_asked_in": ("Tas redan upp i lärfrågan", "Already taken up in the learning question"),
+    "obstacle_asked_missing": ("{n} av hindrets poster finns inte med i den", "{n} of the obstacle's entries are not in it"),
     "agenda_closed_message": ("Lärfrågan är stängd.", "The learning question is closed."),
     # question_status_ + a status id
     "question_status_open": ("öppen", "open"),
@@ -361,6 +392,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "entry_actions": ("Åtgärder på den här lärdomen", "Actions on this lesson"),
     "entry_no_actions": ("Ingen åtgärd ännu.", "No action yet."),
     "feed_entries_title": ("Nya lärdomar – {title}", "New lessons – {title}"),
+    "feed_filter_tag": ("taggen {tag}", "tag {tag}"),
+    "feed_filter_since": ("från {date}", "from {date}"),
+    "feed_filter_until": ("till {date}", "until {date}"),
     "feed_actions_title": ("Åtgärder att följa upp – {title}", "Actions to follow up – {title}"),
     "feed_action_item": ("{title} (klar senast {due}, {status})", "{title} (due {due}, {status})"),
     "feed_action_summary": ("Ägare: {owner}. Lärdomar: {lessons}.", "Owner: {owner}. Lessons: {lessons}."),
@@ -388,6 +422,44 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loop_field_note": ("Anteckningen", "The note"),
     "loop_field_question": ("Frågan", "The question"),
     "loop_field_answer": ("Svaret", "The answer"),
+    "agenda_error_exists": (
+        "Lärfrågan ”{question}” ({id}) tar redan upp det här hindret; lägg hindrets poster till den i stället.",
+        "The learning question “{question}” ({id}) already covers this obstacle; add the obstacle's entries "
+        "to it instead."),
+    "cli_agenda_exists_hint": ("Tips: lägg hindrets poster till den med --into {id}, eller gör en egen fråga med --new.",
+                               "Hint: add the obstacle's entries to it with --into {id}, or make a separate question "
+                               "with --new."),
+    "cli_agenda_add_into": ("Lägga hindrets poster till {id}?", "Add the obstacle's entries to {id}?"),
+    "cli_agenda_nothing_added": ("Ingen lärfråga är tillagd.", "No learning question was added."),
+    "cli_question_open_since": ("öppen sedan {date}, lärtillfällen sedan dess: {sessions}",
+                                "open since {date}, learning sessions since: {sessions}"),
+    "cli_no_actions": ("Inga åtgärder.", "No actions."),
+    "cli_no_questions": ("Inga lärfrågor.", "No learning questions."),
+    # learning sessions (kb session, the sessions page, kb brief --mark)
+    "session_default_title": ("Lärtillfälle {date}", "Learning session {date}"),
+    "session_planned": ("planerat", "planned"),
+    "sessions_title": ("Lärtillfällen", "Learning sessions"),
+    "sessions_intro": (
+        "Lärtillfällen som hållits och som planeras. Underlaget räknar det som är nytt från det senaste som "
+        "hållits; ett planerat lärtillfälle är nästa lärtillfälle tills dess dag har kommit.",
+        "Learning sessions held and planned. The brief counts what is new from the last one held; a planned "
+        "session is the next session until its day has come."),
+    "sessions_held": ("Hållna", "Held"),
+    "sessions_planned": ("Planerade", "Planned"),
+    "sessions_next": ("Nästa lärtillfälle: {date}.", "Next learning session: {date}."),
+    "sessions_add": ("Registrera ett lärtillfälle", "Record a learning session"),
+    "sessions_form_date": ("Datum", "Date"),
+    "sessions_form_title": ("Namn (valfritt, t.ex. Lärtillfälle december)",
+                            "Title (optional, e.g. Learning session December)"),
+    "sessions_added": ("Lärtillfället är registrerat.", "The learning session is recorded."),
+    "cli_session_recorded": ("Lärtillfället {date} ({title}) är registrerat i {file}.",
+                             "Recorded the learning session of {date} ({title}) in {file}."),
+    "cli_session_planned": (
+        "Lärtillfället {date} ({title}) är planerat i {file}; det räknas som hållet från den dagen.",
+        "Planned the learning session of {date} ({title}) in {file}; it counts as held from that day on."),
+    "cli_sessions_none": ("Inga lärtillfällen är registrerade.", "No learning sessions are recorded."),
+    "cli_session_removed": ("Lärtillfället {date} ({title}) är borttaget.",
+                            "Removed the learning session of {date} ({title})."),
     "digest_title": ("Nytt för {area}", "News for {area}"),
     "digest_intro": ("Lärdomar från andra områden, åtgärder och lärfrågor sedan {since} ({title}, {made}).",
                      "Lessons from other areas, actions and learning questions since {since} ({title}, {made})."),
@@ -654,19 +726,22 @@ TEXTS: dict[str, tuple[str, str]] = {
                            "Fix the fields below; nothing was saved."),
     "capture_signed_in_as": ("Inloggad som {name}", "Signed in as {name}"),
     "capture_sign_out": ("Logga ut", "Sign out"),
-    "capture_login_title": ("Logga in för att skriva", "Sign in to write"),
-    "capture_login_intro": ("Alla kan läsa; att logga en reflektion kräver inloggning.",
-                            "Everyone can read; logging a reflection needs sign-in."),
+    "capture_login_title": ("Logga in", "Sign in"),
+    "capture_login_intro": (
+        "Alla kan läsa. Logga in för att logga reflektioner (skribent) eller för att hålla i åtgärder, "
+        "lärfrågor och lärtillfällen (samordnare); sedan kommer du tillbaka till sidan du var på.",
+        "Everyone can read. Sign in to log reflections (writer) or to keep actions, learning questions "
+        "and learning sessions (facilitator); then you come back to the page you were on."),
+    "capture_already_signed_in": ("Du är redan inloggad som {name} med rollen {role}.",
+                                  "You are already signed in as {name}, with the role {role}."),
     "capture_user": ("Användarnamn", "User name"),
     "capture_password": ("Lösenord", "Password"),
     "capture_sign_in": ("Logga in", "Sign in"),
     "capture_bad_login": ("Fel användarnamn eller lösenord.", "Wrong user name or password."),
     "capture_too_many": ("För många misslyckade inloggningar. Försök igen om {minutes} min.",
                          "Too many failed sign-ins. Try again in {minutes} min."),
-    "capture_no_writers": ("Inga skribenter är konfigurerade (kb.toml [auth] writers eller KB_WRITERS).",
-                           "No writers are configured (kb.toml [auth] writers or KB_WRITERS)."),
-    "capture_forbidden_role": ("Du är inloggad som {name}, men din roll får inte logga reflektioner.",
-                               "You are signed in as {name}, but your role may not log reflections."),
+    "capture_no_writers": ("Inga konton finns ännu; den som sköter tjänsten lägger till dem (kb user add).",
+                           "No accounts exist yet; whoever runs the service adds them (kb user add)."),
     "capture_proxy_sign_on": ("Med organisationens konto är du inloggad redan när du öppnar sidan.",
                               "With your organisation's account you are signed in as soon as you open the page."),
     "signin_form_expired": ("Formuläret har gått ut eller kom från en annan webbplats. Ladda om sidan och försök igen.",
@@ -674,8 +749,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "capture_forbidden": ("Du behöver logga in som skribent för att logga en reflektion.",
                           "You need to sign in as a writer to log a reflection."),
     "capture_too_large": ("Formuläret är för stort.", "The form is too large."),
-    "capture_saved": ("Sparad som {path}. Här är liknande lärdomar.",
-                      "Saved as {path}. Here are similar lessons."),
+    "capture_saved": ("Sparad: ”{title}”. Här är liknande lärdomar.",
+                      "Saved: “{title}”. Here are similar lessons."),
     "capture_saved_unindexed": (
         "Sparad, men sökindexet kunde inte uppdateras. Posten syns i sökningen när den som driver "
         "tjänsten har uppdaterat indexet.",
@@ -713,7 +788,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_form_make": ("Visa underlaget", "Show the brief"),
     "brief_form_theme": ("Tema (valfritt)", "Theme (optional)"),
     "brief_form_theme_placeholder": ("t.ex. upphandling", "e.g. procurement"),
-    "brief_form_since_last": ("Sedan förra underlaget ({date})", "Since the last brief ({date})"),
+    "brief_form_since_last": ("Sedan förra lärtillfället ({date}, {title})",
+                              "Since the last learning session ({date}, {title})"),
     "brief_form_language": ("Språk", "Language"),
     "brief_form_download_html": ("Ladda ner HTML (för utskrift)", "Download HTML (for print)"),
     "brief_form_download_md": ("Ladda ner Markdown", "Download Markdown"),
@@ -755,7 +831,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Försenade åtgärder och åtgärder som ska vara klara före nästa lärtillfälle ({date}).",
         "Overdue actions and actions due before the next learning session ({date})."),
     "brief_follow_up_nothing": ("Inga åtgärder att följa upp.", "No actions to follow up."),
-    "brief_agenda_heading": ("Lärfrågor på agendan", "Learning questions on the agenda"),
+    "brief_agenda_heading": ("Öppna lärfrågor", "Open learning questions"),
     "brief_agenda_nothing": ("Inga öppna lärfrågor.", "No open learning questions."),
     "brief_validated_heading": ("Validerat sedan sist", "Validated since last time"),
     "brief_validated_nothing": ("Inga åtgärder har validerats sedan {date}.",
@@ -763,8 +839,20 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_validated_none_yet": ("Inga åtgärder har validerats ännu.", "No action has been validated yet."),
     # brief_figure_ + a picture name: the caption of a picture in the brief
     "brief_figure_map": ("Karta över lärdomar", "Map of lessons"),
-    "brief_figure_heatmap": ("Starka länkar mellan områden", "Strong links between areas"),
+    "brief_figure_network": ("Områden som delar lärdomar", "Areas that share lessons"),
     "brief_figure_timeline": ("Hinder över tid", "Obstacles over time"),
+    "brief_appendix_heading": ("Bilaga: karta över alla lärdomar", "Appendix: a map of all lessons"),
+    "brief_appendix_intro": (
+        "För den som vill se helheten: varje punkt är en post, och poster som handlar om samma sak ligger "
+        "nära varandra. Avstånden är ungefärliga; hindergrupperna ovan är numrerade H1, H2 …",
+        "For those who want the whole picture: each dot is an entry, and entries about the same thing lie "
+        "close together. Distances are approximate; the obstacle groups above are numbered H1, H2 …"),
+    "brief_new_mark": ("ny i perioden", "new in the period"),
+    "brief_obstacles_intro_since": (
+        "Hinder som mötts igen i perioden: grupper av poster om samma hinder där minst en är ny sedan "
+        "{since}, med de tidigare fallen. Mest spridda först.",
+        "Obstacles met again in the period: groups of entries about the same obstacle of which at least one "
+        "is new since {since}, with the earlier cases. Most widespread first."),
     # discussion questions, filled in with what the brief found (no language model)
     "brief_question_obstacle": (
         "Hindret ”{label}” har mötts i {n_areas} områden ({areas}) mellan {first} och {last}. Vem har "
@@ -810,23 +898,23 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_question_fallback": ("Vilken lärdom från perioden borde bli en ny rutin eller policy?",
                                 "Which lesson from this period should become a new routine or policy?"),
 
-    # --- pictures (map, heatmap, timeline) -------------------------------------------------
+    # --- pictures (network, timeline, map) -------------------------------------------------
     # picture_ + a picture name: its title
     "picture_map": ("Karta över lärdomar", "Map of lessons"),
-    "picture_heatmap": ("Starka länkar mellan områden", "Strong links between areas"),
+    "picture_network": ("Vilka områden delar lärdomar", "Which areas share lessons"),
+    "picture_network_subtitle": (
+        "En linje mellan två områden: de har lärdomar som liknar varandra. Siffran är antalet sådana par, "
+        "och ju fler, desto tjockare linje.",
+        "A line between two areas: they have lessons alike. The number counts such pairs; the more, the "
+        "thicker the line."),
     "picture_timeline": ("Återkommande hinder över tid", "Recurring obstacles over time"),
     "picture_map_subtitle": (
-        "Poster nära varandra handlar om samma sak (PCA av språkcentrerade vektorer)",
-        "Entries close together are about the same thing (PCA of language-centred vectors)"),
+        "Varje punkt är en post; poster nära varandra handlar om samma sak",
+        "Each dot is an entry; entries close together are about the same thing"),
     "picture_map_obstacle": ("hinder", "obstacle"),
     "picture_map_other": ("lärdom, möjliggörare, idé, målkonflikt", "lesson, enabler, idea, goal conflict"),
     "picture_map_outside": ("utanför urvalet", "outside the selection"),
-    "picture_map_axis": ("Komponent {k} ({share:.0f} % av variationen)",
-                         "Component {k} ({share:.0f} % of the variance)"),
-    "picture_heatmap_subtitle": (
-        "Antal ömsesidiga närmaste grannar (bekräftade inräknade); diagonalen = inom området",
-        "Mutual nearest neighbours (confirmed links included); diagonal = within the area"),
-    "picture_heatmap_links": ("länkar", "links"),
+    "picture_timeline_period": ("perioden", "the period"),
     "picture_timeline_subtitle": ("En rad per grupp av liknande hinder; en punkt per post",
                                   "One row per group of similar obstacles; one dot per entry"),
     "picture_empty": ("Inget att visa i urvalet", "Nothing to show in this selection"),
