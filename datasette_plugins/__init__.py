@@ -90,7 +90,7 @@ def render_cell(row, value, column, table, database, datasette):
         return Markup("<code>{}</code>").format(value)
     if column == "extra" and value == "{}":
         return ""
-    if column in ("area", "type"):  # the word, not the stored slug (Datasette's filters keep the slug)
+    if column in ("area", "type", "visibility"):  # the word, not the stored slug (Datasette's filters keep the slug)
         return value_label(column, value, state.config.language, state)
     if column in LIST_COLUMNS and value.startswith("["):  # a JSON list: its values, as words
         try:

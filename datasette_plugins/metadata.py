@@ -25,6 +25,7 @@ FACETS = [
     {"array": "roadmap"},
     {"array": "actors"},
     {"array": "policy"},
+    "visibility",
 ]
 HIDDEN_TABLES = ("meta", "_sqlite_migrations", "chunks_fts")
 # the words for the columns of our tables on Datasette's pages (text catalogue keys)
@@ -36,6 +37,7 @@ COLUMN_KEYS = {
     "embedding": "column_embedding", "lang": "column_lang", "author": "field_author",
     "entry_id": "column_entry_id", "seq": "column_seq", "kind": "column_kind", "heading": "column_heading",
     "text": "column_text", "line": "column_line", "tokens": "column_tokens",
+    "visibility": "field_visibility",
 }
 TABLE_KEYS = {"entries": "table_title_entries", "chunks": "table_title_chunks"}
 # Datasette's filter operators that are words (the others are signs: =, !=, >, ...)

@@ -22,6 +22,7 @@ from datasette_plugins.metadata import entries_browse_query
 from datasette_plugins.state import KBState, get_state
 from kb.core.config import KBConfig
 from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text, texts
+from kb.core.visibility import VISIBILITIES
 from search.filters import Filters, read_filters
 
 STATEMENT_PATH = "/-/kb/tillganglighet"  # the accessibility statement (tillgänglighetsredogörelse)
@@ -183,6 +184,7 @@ def page_context(datasette, state: KBState, lang: str) -> dict:
         "area_class": {slug: f"kb-area-c{i % 8}" for i, slug in enumerate(state.config.areas)},
         "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],
         "decimal": lambda value, digits=2: decimal_text(value, lang, digits),
+        "visibilities": VISIBILITIES,
     }
 
 

@@ -14,6 +14,7 @@ from kb.cli.options import handle_errors, json_option, model_option, open_kb, pr
 from kb.core import config as config_module
 from kb.core.actions import OUTCOMES, STATUSES
 from kb.core.agenda import QUESTION_STATUSES
+from kb.core.visibility import VISIBILITIES
 
 
 def _date(value: str, option: str) -> dt.date:
@@ -56,13 +57,15 @@ def action():
 @click.option("--roadmap", "roadmap", multiple=True, metavar="ACTION_ID",
               help="A roadmap action it serves, e.g. MOB-1 (repeatable).")
 @click.option("--note", default="", help="Why, or how: goes into the action's notes.")
+@click.option("--visibility", type=click.Choice(VISIBILITIES),
+              help="Who may see it: internal, partner or public. Default: kb.toml's [sharing] visibility.")
 @json_option
 @handle_errors
-def action_new(root, title, lessons, owner, due, roadmap, note, as_json):
+def action_new(root, title, lessons, owner, due, roadmap, note, visibility, as_json):
     """Propose an action on one or more lessons; prints its id."""
     config = config_module.load(root)
     created = create_action(config, title=title, lessons=list(lessons), owner=owner, due=_date(due, "--due"),
-                            roadmap=list(roadmap), note=note)
+                            roadmap=list(roadmap), note=note, visibility=visibility)
     if as_json:
         print_json(created.to_dict())
     else:
@@ -173,17 +176,21 @@ def agenda(ctx, root, status, as_json):
 @click.option("--from-obstacle", metavar="ENTRY_ID",
               help="Make the question from the recurring obstacle this entry belongs to (all its entries).")
 @click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of a suggested question. Default: kb.toml's.")
+@click.option("--visibility", type=click.Choice(VISIBILITIES),
+              help="Who may see it: internal, partner or public. Default: kb.toml's [sharing] visibility.")
 @json_option
 @handle_errors
-def agenda_add(question, root, model, owner, entries, from_obstacle, lang, as_json):
+def agenda_add(question, root, model, owner, entries, from_obstacle, lang, visibility, as_json):
     """Put a learning QUESTION on the agenda (or make one from a recurring obstacle)."""
     if from_obstacle:
         kb = open_kb(root, model)
-        added = question_from_obstacle(kb, from_obstacle, owner=owner, question=question, lang=lang)
+        added = question_from_obstacle(kb, from_obstacle, owner=owner, question=question, lang=lang,
+                                       visibility=visibility)
     elif not question:
         raise click.UsageError("give the QUESTION, or --from-obstacle ENTRY_ID")
     else:
-        added = add_question(config_module.load(root), question, owner=owner, entries=entries)
+        added = add_question(config_module.load(root), question, owner=owner, entries=entries,
+                             visibility=visibility)
     if as_json:
         print_json(added.to_dict())
     else:

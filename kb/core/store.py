@@ -111,6 +111,15 @@ def m003_stemmed_fts(db: sqlite_utils.Database) -> None:
         db.execute(FTS_INSERT, [chunk_id, *fts_values(title, heading, text, lang)])
 
 
+@migrations()
+def m004_visibility(db: sqlite_utils.Database) -> None:
+    """Who may see each entry (kb.core.visibility). An older index has no value: NULL counts
+    as ``internal`` until the next ``kb index`` writes the entry again (its content hash
+    changes with the new column)."""
+    db["entries"].add_column("visibility", str)
+    db["entries"].create_index(["visibility"])
+
+
 FTS_INSERT = (
     "insert into chunks_fts (rowid, title, heading, text, title_stem, heading_stem, text_stem) "
     "values (?, ?, ?, ?, ?, ?, ?)"

@@ -374,6 +374,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loop_error_empty": ("{field} saknas.", "{field} is missing."),
     "loop_error_too_long": ("{field} är för lång (högst {n} tecken).", "{field} is too long (at most {n} characters)."),
     "loop_error_control": ("{field} innehåller otillåtna styrtecken.", "{field} holds control characters."),
+    "loop_error_visibility": ("Okänd synlighet {value}: välj intern, partner eller öppen.",
+                              "Unknown visibility {value}: choose internal, partner or public."),
     "loop_error_transition": ("Åtgärden är {current} och kan inte bli {new}.",
                               "The action is {current} and cannot become {new}."),
     "loop_error_reason": ("Skriv varför åtgärden avskrivs.", "Say why the action is dropped."),
@@ -424,6 +426,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "field_policy": ("Styrmedel", "Policy instruments"),
     "field_path": ("Fil", "File"),
     "field_author": ("Författare", "Author"),
+    "field_visibility": ("Synlighet", "Visibility"),
+    # who may see an entry, action or question (kb.core.visibility), as pages and the form say it
+    "visibility_internal": ("intern", "internal"),
+    "visibility_partner": ("partner", "partner"),
+    "visibility_public": ("öppen", "public"),
+    "visibility_hint": ("Intern: stadens medarbetare. Partner: även projektets partner. "
+                        "Öppen: alla, och den öppna publiceringen som andra städer följer.",
+                        "Internal: the city's staff. Partner: also the project's partners. "
+                        "Public: anyone, and the open publication other cities follow."),
     # entry_type_ + an entry type: one entry's type
     "entry_type_lesson": ("Lärdom", "Lesson"),
     "entry_type_obstacle": ("Hinder", "Obstacle"),
@@ -690,6 +701,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "capture_check_date_missing": ("Ange datum (ÅÅÅÅ-MM-DD).", "Give a date (YYYY-MM-DD)."),
     "capture_check_date_bad": ("Ogiltigt datum {value}: skriv ÅÅÅÅ-MM-DD.",
                                "Bad date {value}: write YYYY-MM-DD."),
+    "capture_check_visibility": ("Okänd synlighet {value}: välj intern, partner eller öppen.",
+                                 "Unknown visibility {value}: choose internal, partner or public."),
     "capture_check_sprint": ("Sprint: bokstäver, siffror, '.', '_', '-' (högst {max}).",
                              "Sprint: letters, digits, '.', '_', '-' (at most {max})."),
     "capture_check_too_many_values": ("Högst {max} värden.", "At most {max} values."),
