@@ -17,13 +17,14 @@ from indexer.discover import load_entries
 from kb.app import auth
 from kb.app.actions import ActionInvalid, create_action, set_status
 from kb.app.agenda import add_question, close_question
+from kb.app.auth import AuthSettings, LiveAuth
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core.config import load
 from kb.core.errors import ConfigError
 from kb.core.visibility import AUDIENCES, VISIBILITIES, may_see, sql_condition, visible_to
 
-from .helpers import PASSWORD, TOKEN_RE, Browser, entry_text
+from .helpers import PASSWORD, TOKEN_RE, Browser, entry_text, set_auth
 
 ENTRY = {"id": "delad", "title": "Elnätet räckte inte till laddhubben", "area": "energi", "date": "2026-02-01",
          "type": "obstacle"}
@@ -230,3 +231,17 @@ def test_the_form_offers_the_kb_toml_default_and_writes_the_choice(web_root):
     assert saved.status_code == 302
     written = (web_root / "entries" / "energi" / "natagaren-svarade-inom-en-vecka.md").read_text(encoding="utf-8")
     assert "visibility: public\n" in written
+
+# --- the partner role ---------------------------------------------------------------------------
+def test_a_partner_reads_as_partner_staff_as_staff_and_a_visitor_as_public(kb_root):
+    set_auth(kb_root, 'roles = { eon = "partner", erik = "facilitator" }',
+             writers={"anna": auth.hash_password(PASSWORD, iterations=1000)})
+    settings = AuthSettings.from_config(load(kb_root))
+    assert settings.role_of("eon") == "partner"
+    assert not settings.has_role("eon", "reader") and settings.has_role("anna", "partner")
+    assert {name: settings.audience_of(name) for name in ("eon", "anna", "erik", "okänd", None)} == {
+        "eon": "partner", "anna": "staff", "erik": "staff", "okänd": "staff", None: "public"}
+    # a kb.toml that cannot be read closes the door: no one reads as staff
+    live = LiveAuth(kb_root)
+    (kb_root / "kb.toml").write_text("[[broken", encoding="utf-8")
+    assert live.current().audience_of("erik") == "public"
