@@ -26,6 +26,7 @@ from datasette_plugins import (
     guard,
     internals,
     loop,
+    opendata,
     pages,
     roadmaps,
     signin,
@@ -59,7 +60,7 @@ def startup(datasette):
 @hookimpl
 def register_routes(datasette):
     return [*front.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES,
-            *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *internals.ROUTES]
+            *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *opendata.ROUTES, *internals.ROUTES]
 
 
 @hookimpl

@@ -11,7 +11,7 @@ import importlib.resources
 import json
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -230,15 +230,16 @@ class FilterArgs:
     until: str
     filters: Filters
     errors: list[str]
+    sources: list[str] = field(default_factory=list)
 
 
 def read_filter_args(args, config: KBConfig, t) -> FilterArgs:
-    """``?area=&type=&tag=&since=&until=`` through the one filter reader of search and CLI."""
-    areas, types = list_arg(args, "area"), list_arg(args, "type")
+    """``?area=&type=&tag=&since=&until=&source=`` through the one filter reader of search and CLI."""
+    areas, types, sources = list_arg(args, "area"), list_arg(args, "type"), list_arg(args, "source")
     tags = [tag.lower() for tag in list_arg(args, "tag")]
     since = (args.get("since") or "").strip()[:10]
     until = (args.get("until") or "").strip()[:10]
     filters, problems = read_filters(config, areas=areas, types=types, tags=tags,
-                                     since=since or None, until=until or None)
+                                     since=since or None, until=until or None, sources=sources)
     errors = [t[p.key].format(value=p.value) for p in problems]
-    return FilterArgs(areas, types, tags, since, until, filters, errors)
+    return FilterArgs(areas, types, tags, since, until, filters, errors, sources)

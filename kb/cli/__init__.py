@@ -49,6 +49,10 @@ COMMANDS = {
     "export": "operations:export",
     "backup": "operations:backup",
     "restore": "operations:restore",
+    "publish": "sharing:publish",
+    "follow": "sharing:follow",
+    "unfollow": "sharing:unfollow",
+    "sync": "sharing:sync_",
 }
 
 

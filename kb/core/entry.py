@@ -58,6 +58,7 @@ class Entry:
     policy: list[str] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
     visibility: str = DEFAULT_VISIBILITY  # as written, else kb.toml's default (kb.core.visibility)
+    source: str | None = None  # another city's name for a followed lesson (kb sync); None for our own
     extra: dict = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     intro: str = ""  # body text before the first ``##`` heading
@@ -103,6 +104,7 @@ class Entry:
             "body": self.body,
             "lang": self.lang,
             "visibility": self.visibility,
+            "source": self.source,
         }
         if include_hash:
             row["content_hash"] = self.content_hash

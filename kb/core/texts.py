@@ -360,6 +360,65 @@ TEXTS: dict[str, tuple[str, str]] = {
     "question_status_dropped": ("avskriven", "dropped"),
     "entry_actions": ("Åtgärder på den här lärdomen", "Actions on this lesson"),
     "entry_no_actions": ("Ingen åtgärd ännu.", "No action yet."),
+    # --- the open publication (kb.app.publish, /-/kb/open/): feed, DCAT-AP-SE, its page ---------
+    "open_title": ("Lärdomar från {organisation}", "Lessons from {organisation}"),
+    "open_description": ("Öppna lärdomar om klimatomställningen från {organisation} ({title}): vad som hände, "
+                         "vad vi lärde oss och validerade åtgärder. En lärdom per rad enligt schemat kb-lesson; "
+                         "personer namnges aldrig.",
+                         "Open lessons on the climate transition from {organisation} ({title}): what happened, "
+                         "what we learned and validated actions. One lesson a line in the kb-lesson schema; "
+                         "persons are never named."),
+    "open_catalog_title": ("Öppna lärdomar från {organisation}", "Open lessons from {organisation}"),
+    "open_catalog_description": ("Katalog över de öppna data som {organisation} publicerar från {title}.",
+                                 "Catalogue of the open data {organisation} publishes from {title}."),
+    "open_distribution_lessons": ("Lärdomarna som JSON Lines, en per rad (schemat kb-lesson).",
+                                  "The lessons as JSON Lines, one a line (the kb-lesson schema)."),
+    "open_distribution_feed": ("Lärdomarna som Atom-flöde; tillbakadragna lärdomar som gravstenar (RFC 6721).",
+                               "The lessons as an Atom feed; withdrawn lessons as tombstones (RFC 6721)."),
+    "open_keywords": ("klimatomställning, lärdomar, reflexivt lärande, Klimatkontrakt 2030",
+                      "climate transition, lessons learned, reflexive learning, climate city contract"),
+    "open_rights": ("Licens: {licence}", "Licence: {licence}"),
+    "open_withdrawn": ("Dragen tillbaka av utgivaren: ta bort den.", "Withdrawn by the publisher: remove it."),
+    "open_page_title": ("Öppna lärdomar", "Open lessons"),
+    "open_page_intro": ("{organisation} publicerar här sina öppna lärdomar, så att andra städer, partner och "
+                        "forskare kan läsa, följa och återanvända dem.",
+                        "{organisation} publishes its open lessons here, so that other cities, partners and "
+                        "researchers can read, follow and reuse them."),
+    "open_page_counts": ("{count} lärdomar ({with_actions} med validerade åtgärder); {withdrawn} tillbakadragna.",
+                         "{count} lessons ({with_actions} with validated actions); {withdrawn} withdrawn."),
+    "open_page_what_heading": ("Vad som publiceras", "What is published"),
+    "open_page_what": ("Lärdomar, hinder, möjliggörare, målkonflikter och idéer med synligheten öppen: titel, "
+                       "område, typ, datum, taggar, organisationer med rådighet, avsnittens text, och de "
+                       "validerade åtgärder som vidtagits utifrån dem. Källan är organisationen.",
+                       "Lessons, obstacles, enablers, goal conflicts and ideas whose visibility is public: title, "
+                       "area, type, date, tags, organisations holding the mandate, the sections' text, and the "
+                       "validated actions taken on them. The source is the organisation."),
+    "open_page_never_heading": ("Vad som aldrig publiceras", "What is never published"),
+    "open_page_never": ("Interna lärdomar och lärdomar som delas med partner, vem som skrivit något "
+                        "(användarnamn), personnamn bland aktörer, färdplanernas id, filnamn, och lärdomar med "
+                        "personnummer i texten.",
+                        "Internal lessons and lessons shared with partners, who wrote anything (user names), "
+                        "persons' names among the actors, the roadmaps' ids, file names, and lessons with a "
+                        "personal identity number in their text."),
+    "open_page_files_heading": ("Filer", "Files"),
+    "open_page_follow_heading": ("Följa publiceringen", "Following the publication"),
+    "open_page_follow": ("En annan kunskapsbank följer den med kommandot nedan; kb sync hämtar sedan bara det "
+                         "som har ändrats, och tillbakadragna lärdomar försvinner.",
+                         "Another knowledge base follows it with the command below; kb sync then fetches only what "
+                         "changed, and withdrawn lessons disappear."),
+    "open_page_no_url": ("Sveriges dataportal kan skörda DCAT-AP-SE-beskrivningen först när kb.toml anger "
+                         "publiceringens webbadress (base_url eller [sharing] url).",
+                         "Sveriges dataportal can harvest the DCAT-AP-SE description once kb.toml gives the "
+                         "publication's web address (base_url or [sharing] url)."),
+    "open_page_licence": ("Licens", "Licence"),
+    "open_page_contact": ("Kontakt", "Contact"),
+    "open_page_updated": ("Senast ändrad", "Last changed"),
+    "open_not_published": ("Den här kunskapsbanken publicerar inga öppna lärdomar: kb.toml saknar [sharing] "
+                           "organisation, licence och contact_email.",
+                           "This knowledge base publishes no open lessons: kb.toml has no [sharing] organisation, "
+                           "licence and contact_email."),
+    "open_not_ready": ("Publiceringen är inte klar: kunskapsbanken är inte indexerad än.",
+                       "The publication is not ready: the knowledge base is not indexed yet."),
     "feed_entries_title": ("Nya lärdomar – {title}", "New lessons – {title}"),
     "feed_actions_title": ("Åtgärder att följa upp – {title}", "Actions to follow up – {title}"),
     "feed_action_item": ("{title} (klar senast {due}, {status})", "{title} (due {due}, {status})"),
@@ -413,6 +472,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "filter_show": ("Visa", "Show"),
     "filter_unknown_area": ("Okänt område: {value}", "Unknown area: {value}"),
     "filter_unknown_type": ("Okänd typ: {value}", "Unknown type: {value}"),
+    "filter_unknown_source": ("Okänd källa: {value}", "Unknown source: {value}"),
+    "filter_source": ("Källa", "Source"),
+    "filter_all_sources": ("Alla källor", "All sources"),
+    "filter_own_source": ("Egna lärdomar", "Our own lessons"),
+    "source_from": ("Från {source}", "From {source}"),
+    "followed_note": ("En lärdom från {source}, publicerad öppet av {organisation} och hämtad {date}; "
+                      "den ändras eller försvinner när {source} ändrar eller drar tillbaka den.",
+                      "A lesson from {source}, published openly by {organisation} and fetched {date}; "
+                      "it changes or disappears when {source} changes or withdraws it."),
+    "followed_original": ("Originalet", "The original"),
+    "followed_actions": ("Validerade åtgärder i {source}", "Validated actions in {source}"),
     "filter_bad_date": ("Ogiltigt datum: {value} (skriv ÅÅÅÅ-MM-DD)", "Bad date: {value} (write YYYY-MM-DD)"),
     "filter_bad_limit": ("Antalet (n) måste vara ett heltal: {value}",
                          "The number (n) must be a whole number: {value}"),
