@@ -20,6 +20,7 @@ from markupsafe import Markup
 from datasette_plugins import (
     brief,
     capture,
+    cities,
     crossarea,
     feeds,
     front,
@@ -60,7 +61,8 @@ def startup(datasette):
 @hookimpl
 def register_routes(datasette):
     return [*front.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES,
-            *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *opendata.ROUTES, *internals.ROUTES]
+            *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *opendata.ROUTES, *cities.ROUTES,
+            *internals.ROUTES]
 
 
 @hookimpl

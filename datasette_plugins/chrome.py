@@ -22,6 +22,7 @@ NAV = (
     ("/-/kb/synergies", "nav_synergies"),
     ("/-/kb/obstacles", "nav_obstacles"),
     ("/-/kb/conflicts", "nav_conflicts"),
+    ("/-/kb/cities", "nav_cities"),
     ("/-/kb/roadmaps", "nav_roadmaps"),
     ("/-/kb/policy", "nav_policy"),
     ("/-/kb/actions", "nav_actions"),

@@ -53,6 +53,7 @@ COMMANDS = {
     "follow": "sharing:follow",
     "unfollow": "sharing:unfollow",
     "sync": "sharing:sync_",
+    "cities": "sharing:cities",
 }
 
 

@@ -7,6 +7,8 @@ import sys
 
 import click
 
+from analysis.crosscity import city_links
+from analysis.reasons import render_reasons
 from kb.app.follow import SyncReport, start_following, sync
 from kb.app.follow import unfollow as unfollow_source
 from kb.app.publish import build_publication, write_publication
@@ -17,8 +19,10 @@ from kb.cli.options import (
     json_option,
     model_option,
     open_kb,
+    period_options,
     print_json,
     root_option,
+    since_until,
 )
 from kb.core import config as config_module
 from kb.core.errors import IndexMissing
@@ -130,12 +134,12 @@ def _report(reports: list[SyncReport], index_report, as_json: bool) -> None:
 
 def _line(r: SyncReport) -> str:
     if r.status == "failed":
-        kept = f"kept the copy of {r.fetched} ({r.lessons} lessons)" if r.fetched else "no copy yet"
+        kept = f"kept the copy of {r.fetched[:10]} ({r.lessons} lessons)" if r.fetched else "no copy yet"
         return f"{r.name}: failed: {r.error}; {kept}."
     changes = ", ".join(f"{n} {what}" for n, what in ((len(r.added), "new"), (len(r.changed), "changed"),
                                                       (len(r.withdrawn), "withdrawn")) if n)
     return (f"{r.name}: {r.status}: {r.lessons} lessons" + (f" ({changes})" if changes else "")
-            + f" from {r.organisation or r.url}, licence {r.licence or '?'}, fetched {r.fetched}.")
+            + f" from {r.organisation or r.url}, licence {r.licence or '?'}, fetched {(r.fetched or '')[:10]}.")
 
 
 def _list_sources(config, as_json: bool) -> None:
@@ -150,7 +154,44 @@ def _list_sources(config, as_json: bool) -> None:
     if not rows:
         click.echo("No sources followed: kb follow URL --name NAME.", err=True)
     for row in rows:
-        status = f"fetched {row['fetched']}" if row["fetched"] else "never fetched"
+        status = f"fetched {row['fetched'][:10]}" if row["fetched"] else "never fetched"
         if row["error"]:
             status += f"; the last attempt ({row['checked']}) failed: {row['error']}"
         click.echo(f"{row['name']}  {row['url']}  (since {row['since']}; {status})")
+
+
+@click.command()
+@root_option
+@model_option
+@period_options
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="How many of each to show.")
+@json_option
+@handle_errors
+def cities(root, model, lang, since, until, areas, limit, as_json):
+    """What our lessons share with the cities we follow: obstacles another city has met too,
+    and lessons that carry across cities (with why)."""
+    kb = open_kb(root, model)
+    areas, since, until = since_until(kb.config, areas, since, until)
+    found = city_links(kb, since=since, until=until, areas=areas, limit=limit)
+    if as_json:
+        print_json(found.to_dict())
+        return
+    if not found.sources:
+        click.echo("No cities followed: kb follow URL --name NAME.", err=True)
+        return
+    for source in found.sources:
+        click.echo(f"Following {source['name']} ({source['organisation'] or source['url']}): {source['lessons']} "
+                   f"lessons, fetched {(source['fetched'] or 'never')[:10]}, licence {source['licence'] or '?'}")
+    names = kb.config.area_names()
+    for heading, links, what in (("Obstacles other cities have met too", found.obstacles, "has met the same obstacle"),
+                                 ("Lessons that carry across cities", found.synergies, "has a lesson that carries")):
+        click.echo(f"\n{heading}")
+        if not links:
+            click.echo("  none found")
+        for rank, link in enumerate(links, start=1):
+            click.echo(f"{rank:>2}. {link.score:.2f}  {link.source} {what}")
+            click.echo(f"    ours: {link.own_title} ({link.own}, {names.get(link.own_area, link.own_area)})")
+            click.echo(f"    {link.source}: {link.other_title} ({link.other}, {link.other_area})")
+            if link.reasons:
+                click.echo("    why: " + "; ".join(render_reasons(link.reasons, "en", names)))

@@ -381,10 +381,12 @@ class Store:
         owners = np.fromiter((position.get(r[1], -1) for r in rows), dtype=np.int32, count=len(rows))
         return chunk_ids, owners, entry_ids
 
-    def entry_vectors(self, dim: int) -> tuple[list[str], np.ndarray, list[str]]:
-        """Entry ids, their raw (uncentred) mean vectors and languages, in id order."""
+    def entry_vectors(self, dim: int, *, followed: bool = False) -> tuple[list[str], np.ndarray, list[str]]:
+        """Entry ids, their raw (uncentred) mean vectors and languages, in id order: our own
+        entries, or (``followed``) the lessons of the publications we follow."""
+        table = FOLLOWED_TABLE if followed else "entries"
         rows = self.db.execute(
-            "select id, embedding, lang from entries where length(embedding) = ? order by id",
+            f"select id, embedding, lang from {table} where length(embedding) = ? order by id",
             [dim * 4],
         ).fetchall()
         return [r[0] for r in rows], decode_matrix([r[1] for r in rows], dim), [r[2] or "sv" for r in rows]

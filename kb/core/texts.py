@@ -419,6 +419,37 @@ TEXTS: dict[str, tuple[str, str]] = {
                            "licence and contact_email."),
     "open_not_ready": ("Publiceringen är inte klar: kunskapsbanken är inte indexerad än.",
                        "The publication is not ready: the knowledge base is not indexed yet."),
+    # --- other cities (analysis.crosscity: /-/kb/cities, the brief) ----------------------------------
+    "nav_cities": ("Andra städer", "Other cities"),
+    "cities_title": ("Andra städer", "Other cities"),
+    "cities_intro": ("Vad våra lärdomar delar med städerna vi följer (kb follow): hinder som en annan stad "
+                     "också har mött, och lärdomar som bär mellan städerna. Deras lärdomar står kvar hos dem; "
+                     "här visas de bredvid våra, med källa och licens.",
+                     "What our lessons share with the cities we follow (kb follow): obstacles another city has "
+                     "met too, and lessons that carry between cities. Their lessons stay theirs; here they are "
+                     "shown beside ours, with source and licence."),
+    "cities_none_followed": ("Vi följer inga andra städer än: kb follow ADRESS --name NAMN.",
+                             "We follow no other cities yet: kb follow URL --name NAME."),
+    "cities_sources": ("Städer vi följer", "Cities we follow"),
+    "cities_source_lessons": ("{count} lärdomar, hämtade {date}", "{count} lessons, fetched {date}"),
+    "cities_obstacles": ("Hinder som andra städer också har mött", "Obstacles other cities have met too"),
+    "cities_obstacles_intro": ("Ett av våra hinder och ett av deras, bland varandras närmaste: hur löste de det?",
+                               "One of our obstacles and one of theirs, among each other's nearest: how did they "
+                               "solve it?"),
+    "cities_synergies": ("Lärdomar som bär mellan städer", "Lessons that carry between cities"),
+    "cities_synergies_intro": ("En lärdom, möjliggörare eller idé hos oss eller dem som ligger nära den andras.",
+                               "A lesson, enabler or idea of ours or theirs that lies near the other's."),
+    "cities_same_obstacle": ("{source} har mött samma hinder", "{source} has met the same obstacle"),
+    "cities_carries": ("En lärdom från {source} som bär hit", "A lesson from {source} that carries here"),
+    "brief_cities_heading": ("Från andra städer", "From other cities"),
+    "brief_cities_intro": ("Från städerna vi följer ({sources}): hinder de också har mött och lärdomar som bär "
+                           "hit, bland våra lärdomar i urvalet.",
+                           "From the cities we follow ({sources}): obstacles they have met too and lessons that "
+                           "carry here, among our lessons in the selection."),
+    "brief_cities_none": ("Vi följer inga andra städer än (kb follow).", "We follow no other cities yet (kb follow)."),
+    "brief_question_city": ("{source} har mött samma hinder som vi (\"{title}\"): vad kan vi lära av \"{other}\"?",
+                            "{source} has met the same obstacle as we have (\"{title}\"): what can we learn "
+                            "from \"{other}\"?"),
     "feed_entries_title": ("Nya lärdomar – {title}", "New lessons – {title}"),
     "feed_actions_title": ("Åtgärder att följa upp – {title}", "Actions to follow up – {title}"),
     "feed_action_item": ("{title} (klar senast {due}, {status})", "{title} (due {due}, {status})"),
@@ -629,6 +660,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reason_mutual_best": ("varandras bästa träff i ett annat område", "each other's best match in another area"),
     "reason_mutual_top": ("bland varandras {k} bästa träffar i andra områden (plats {rank_a} och {rank_b})",
                           "among each other's {k} best matches in other areas (places {rank_a} and {rank_b})"),
+    "reason_city_rank": ("plats {rank} bland de närmaste av alla lärdomar, egna och andra städers",
+                         "place {rank} among the nearest of all lessons, ours and other cities'"),
     "reason_one_side_top": ("plats {rank} bland de bästa träffarna i andra områden för posten från {area}",
                             "place {rank} among the best matches in other areas for the entry from {area}"),
     "reason_shared_tags": ("samma taggar: {values}", "shared tags: {values}"),
@@ -949,6 +982,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "report_figure_overdue": ("Försenade åtgärder: {n}", "Overdue actions: {n}"),
     "report_figure_validated": ("Validerade åtgärder: {n}", "Validated actions: {n}"),
     "report_actor": ("rådighet", "mandate"),
+    "report_sharing": ("Mest angelägna erfarenheter att dela", "Most pressing experiences to share"),
+    "report_sharing_note": ("Validerade åtgärder med de öppna lärdomar de följde upp, de mest spridda över "
+                            "områdena först: underlag till Klimatkontrakt 2030:s avsnitt om erfarenheter att dela. "
+                            "Bara det som är öppet tas med.",
+                            "Validated actions with the public lessons they followed up, those spread over the "
+                            "most areas first: input to Klimatkontrakt 2030's section on experiences to share. "
+                            "Only what is public is included."),
+    "report_sharing_none": ("Inga öppna, validerade åtgärder {year}.", "No public validated actions in {year}."),
     # report_level_ + a level: within a sentence of the report
     "report_level_regional": ("regional nivå", "regional level"),
     "report_level_national": ("nationell nivå", "national level"),
