@@ -40,6 +40,7 @@ from datasette_plugins.database import follow_rebuilds
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import get_state
 from datasette_plugins.web import static_url
+from kb.core.store import FOLLOWED_TABLE
 from kb.core.texts import text
 
 READ_ONLY_API = signin.READ_ONLY_API
@@ -81,7 +82,7 @@ def render_cell(row, value, column, table, database, datasette):
         # Datasette's table pages know no ?lang: the knowledge base's own language
         label = text("table_vector_cell", state.config.language, dim=len(value) // 4)
         return Markup('<span class="kb-muted">{}</span>').format(label)
-    if table != "entries" or not isinstance(value, str):
+    if table not in ("entries", FOLLOWED_TABLE) or not isinstance(value, str):
         return None
     entry_lang = _row_value(row, "lang")
     marked = Markup(' lang="{}"').format(entry_lang) if entry_lang and entry_lang != state.config.language else ""

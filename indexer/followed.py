@@ -65,8 +65,9 @@ def load_followed(config: KBConfig) -> Followed:
         state = source.fetch_state()
         found.sources.append({
             "name": source.name, "slug": source.slug, "url": source.url,
-            "organisation": str(manifest.get("organisation") or ""), "licence": str(manifest.get("licence") or ""),
-            "contact": str((manifest.get("contact") or {}).get("email") or ""),
+            "organisation": _plain_line(manifest.get("organisation") or ""),
+            "licence": _safe_url(manifest.get("licence")),
+            "contact": _plain_line((manifest.get("contact") or {}).get("email") or ""),
             "fetched": state.fetched or "", "lessons": count,
         })
     return found
@@ -82,12 +83,11 @@ def followed_entry(config: KBConfig, source: Source, manifest: dict, record: dic
         intro = sections.pop(0).text
     body = "\n".join(([_markdown_text(intro), ""] if intro else [])
                      + [f"## {_markdown_line(s.heading)}\n{_markdown_text(s.text)}\n" for s in sections])
-    url = record.get("url")
     extra = {
         "area_name": _plain_line(record["area"]["name"]),
         "organisation": _plain_line(record["source"]["organisation"]),
-        "licence": record["licence"] if _SAFE_URL.fullmatch(record["licence"]) else "",
-        "url": url if isinstance(url, str) and _SAFE_URL.fullmatch(url) else "",
+        "licence": _safe_url(record["licence"]),
+        "url": _safe_url(record.get("url")),
         "published": record.get("published") or "",
         "updated": record["updated"],
         "actions": [{"title": _plain_line(a["title"]), "owner": _plain_line(a.get("owner") or ""),
@@ -123,6 +123,11 @@ def _manifest(source: Source) -> dict | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def _safe_url(value) -> str:
+    """An http(s) address from a publication, or "" (never a javascript: or data: link)."""
+    return value if isinstance(value, str) and _SAFE_URL.fullmatch(value) else ""
 
 
 def _plain_line(value) -> str:

@@ -291,13 +291,18 @@ def test_another_citys_words_stay_text_on_our_pages(malmo, lund, tmp_path):
              "# Inte en rubrik\n<iframe src='https://evil.example'></iframe>\n- inte en lista"},
         ]
         records[0]["url"] = "javascript:alert(1)"
+        records[0]["licence"] = "javascript:alert(2)"
         records[0]["area"]["name"] = "<b>Fet</b>"
 
     rewrite(folder, hostile)
+    manifest = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    (folder / "index.json").write_text(json.dumps({**manifest, "licence": "javascript:alert(3)",
+                                                   "organisation": "<script>x</script>"}), encoding="utf-8")
     reports, _ = followed(malmo, str(folder))
     assert reports[0].status == "updated"
-    page = datasette_get(malmo, "/-/kb/entry/lund:lund-oppen")
-    assert page.status_code == 200
+    page, cities = datasette_get(malmo, "/-/kb/entry/lund:lund-oppen", "/-/kb/cities")
+    assert page.status_code == 200 and cities.status_code == 200
+    assert "javascript:" not in cities.text and "<script>x" not in cities.text
     body = page.text
     for unsafe in ("<script>alert", 'href="javascript', "<img", "<iframe", "<b>Fet</b>", "<h1>Inte", "<h2>Inte",
                    "<li>inte"):

@@ -46,7 +46,8 @@ THEMES = (EU + "data-theme/ENVI", EU + "data-theme/GOVE")  # environment; govern
 LOCAL_AUTHORITY = "http://purl.org/adms/publishertype/LocalAuthority"
 PUBLIC_ACCESS = EU + "access-right/PUBLIC"
 STABLE = EU + "planned-availability/STABLE"
-FORMATS = {LESSONS_FILE: (EU + "file-type/JSON", "application/jsonl"),
+# file type (EU vocabulary) and IANA media type; JSON Lines has no registered media type yet
+FORMATS = {LESSONS_FILE: (EU + "file-type/JSON", None),
            FEED_FILE: (EU + "file-type/ATOM", "application/atom+xml")}
 IANA = "https://www.iana.org/assignments/media-types/"
 MAX_KEYWORDS = 12
@@ -140,7 +141,8 @@ def render_catalog(config: KBConfig, manifest: dict, records: list[dict], *, sin
         both_languages(distribution, "dcterms:description", key)
         file_type, media_type = FORMATS[name]
         resource(distribution, "dcterms:format", file_type)
-        resource(distribution, "dcat:mediaType", IANA + media_type)
+        if media_type:
+            resource(distribution, "dcat:mediaType", IANA + media_type)
         resource(distribution, "dcterms:license", manifest["licence"])
         resource(distribution, "dcatap:availability", STABLE)
         if name == LESSONS_FILE:

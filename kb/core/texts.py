@@ -181,6 +181,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # --- Datasette's own table, row and database pages ------------------------------------
     "table_title_entries": ("Poster", "Entries"),
     "table_title_chunks": ("Textavsnitt", "Text chunks"),
+    "table_title_followed_entries": ("Andra städers lärdomar", "Other cities' lessons"),
+    "table_title_followed_sources": ("Städer vi följer", "Cities we follow"),
     "table_row": ("{count} rad", "{count} row"),
     "table_rows": ("{count} rader", "{count} rows"),
     "table_view": ("vy", "view"),
