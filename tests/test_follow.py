@@ -414,6 +414,17 @@ def test_a_lesson_withdrawn_by_tombstone_goes_even_while_its_line_is_still_there
     assert reports[0].withdrawn == ["lund-oppen"] and report.deleted == ["lund:lund-oppen"]
 
 
+def test_a_tombstone_for_a_lesson_in_our_copy_removes_it_though_the_lessons_did_not_change(malmo, lund, tmp_path):
+    folder = tmp_path / "lund-open"
+    followed(malmo, str(folder))
+    manifest = json.loads((folder / "index.json").read_text(encoding="utf-8"))
+    ref = json.loads((folder / "lessons.jsonl").read_text(encoding="utf-8"))["ref"]
+    manifest["withdrawn"] = [{"ref": ref, "when": "2026-06-01T00:00:00Z"}]  # the same lessons file, described
+    (folder / "index.json").write_text(json.dumps(manifest), encoding="utf-8")
+    reports, report = followed(malmo, str(folder))
+    assert reports[0].withdrawn == ["lund-oppen"] and report.deleted == ["lund:lund-oppen"]
+
+
 def test_kb_sync_names_every_problem_and_exits_1(malmo, lund, tmp_path):
     folder = tmp_path / "lund-open"
     followed(malmo, str(folder))

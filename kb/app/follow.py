@@ -240,9 +240,11 @@ def _lessons(source: Source, state: FetchState, manifest: dict, old_records: dic
                                      "differs): it changed while it was read, or it is damaged")
         records = _check_lessons(lessons, described)
     withdrawn = {w["ref"] for w in manifest["withdrawn"]}
-    if withdrawn and lessons is not None:  # a tombstone wins over a line that still holds the lesson
-        kept = [line for line in lessons.splitlines(keepends=True) if json.loads(line)["ref"] not in withdrawn]
-        if len(kept) != lessons.count(b"\n"):
+    if withdrawn:  # a tombstone wins over a line that still holds the lesson (new, or in our copy)
+        current = lessons if lessons is not None else copy.read_bytes()
+        lines = current.splitlines(keepends=True)
+        kept = [line for line in lines if json.loads(line)["ref"] not in withdrawn]
+        if len(kept) != len(lines):
             lessons = b"".join(kept)
             records = _check_lessons(lessons, None)
     return records, lessons
