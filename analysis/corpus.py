@@ -264,13 +264,17 @@ def _lower(values) -> list[str]:
     return [str(v).strip().lower() for v in (values or []) if str(v).strip()]
 
 
-def load_corpus(kb) -> Corpus:
-    """Everything the cross-area analyses need, read once from the index."""
+def load_corpus(kb, *, followed: bool = False) -> Corpus:
+    """Everything the cross-area analyses need, read once from the index: our own entries,
+    and with ``followed`` the other cities' lessons after them (:mod:`analysis.crosscity`)."""
     kb.require_index()
     store = kb.store
     dim = int(store.get_meta("dim") or kb.embedder.dim)
     found = store.entry_vectors(dim)  # (ids, vectors[, languages]) as the store grows
     ids, vectors = found[0], found[1]
+    if followed:
+        theirs = store.entry_vectors(dim, followed=True)
+        ids, vectors = ids + theirs[0], np.vstack([vectors, theirs[1]])
     rows = store.get_entries(ids)
     # an unfilled template (headings, no text) has nothing to compare: it stays searchable
     # but takes no part in links, groups, conflicts or the brief's counts

@@ -34,6 +34,7 @@ from tests.a11y_pages import (  # noqa: E402
     PASSWORD,
     WRITER,
     axe_violations,
+    follow_lund,
     leftovers,
     open_page,
     sign_in,
@@ -57,6 +58,7 @@ def copy_example_kb(target: Path) -> Path:
 def measure(code: Path, work: Path) -> dict[str, dict]:
     """Every page of PAGES served by the code in ``code``, checked."""
     root = copy_example_kb(work / "kb")
+    follow_lund(root)  # the pages of sharing between cities need a followed city
     env = {"PYTHONPATH": str(code), "KB_WRITERS": f"{WRITER}:" + hash_password(PASSWORD, iterations=1000)}
     # cwd: "python -c" would import from the current folder before PYTHONPATH
     with running_server(root, work / "serve.log", env, cwd=work) as (base, _):

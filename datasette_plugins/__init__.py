@@ -20,6 +20,7 @@ from markupsafe import Markup
 from datasette_plugins import (
     brief,
     capture,
+    cities,
     colours,
     crossarea,
     feeds,
@@ -27,6 +28,7 @@ from datasette_plugins import (
     guard,
     internals,
     loop,
+    opendata,
     pages,
     roadmaps,
     signin,
@@ -39,6 +41,7 @@ from datasette_plugins.database import follow_rebuilds
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import get_state
 from datasette_plugins.web import static_url
+from kb.core.store import FOLLOWED_TABLE
 from kb.core.texts import text
 
 READ_ONLY_API = signin.READ_ONLY_API
@@ -59,8 +62,9 @@ def startup(datasette):
 
 @hookimpl
 def register_routes(datasette):
-    return [*front.ROUTES, *colours.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES, *capture.ROUTES,
-            *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *internals.ROUTES]
+    return [*front.ROUTES, *colours.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES,
+            *capture.ROUTES, *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *opendata.ROUTES, *cities.ROUTES,
+            *internals.ROUTES]
 
 
 @hookimpl
@@ -79,7 +83,7 @@ def render_cell(row, value, column, table, database, datasette):
         # Datasette's table pages know no ?lang: the knowledge base's own language
         label = text("table_vector_cell", state.config.language, dim=len(value) // 4)
         return Markup('<span class="kb-muted">{}</span>').format(label)
-    if table != "entries" or not isinstance(value, str):
+    if table not in ("entries", FOLLOWED_TABLE) or not isinstance(value, str):
         return None
     entry_lang = _row_value(row, "lang")
     marked = Markup(' lang="{}"').format(entry_lang) if entry_lang and entry_lang != state.config.language else ""
@@ -91,7 +95,7 @@ def render_cell(row, value, column, table, database, datasette):
         return Markup("<code>{}</code>").format(value)
     if column == "extra" and value == "{}":
         return ""
-    if column in ("area", "type"):  # the word, not the stored slug (Datasette's filters keep the slug)
+    if column in ("area", "type", "visibility"):  # the word, not the stored slug (Datasette's filters keep the slug)
         return value_label(column, value, state.config.language, state)
     if column in LIST_COLUMNS and value.startswith("["):  # a JSON list: its values, as words
         try:

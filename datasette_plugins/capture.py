@@ -50,7 +50,7 @@ SIMILAR_SHOWN = 6
 HEADING_TAG = re.compile(r"<(/?)h([1-5])>")
 # a field's name in capture's messages -> the id of its control in capture_new.html
 FIELD_IDS = {"title": "f-title", "area": "f-area", "type": "f-type", "date": "f-date", "sprint": "f-sprint",
-             "tags": "f-tags", "actors": "f-actors", "roadmap": "f-roadmap",
+             "tags": "f-tags", "actors": "f-actors", "roadmap": "f-roadmap", "visibility": "f-visibility-internal",
              **{name: f"f-{name}" for name in capture.SECTION_FIELDS}}
 
 
@@ -73,9 +73,10 @@ def _context(datasette, request, state: KBState, lang: str) -> dict:
     }
 
 
-def _form_values(form: dict[str, str] | None, lang: str) -> dict[str, str]:
+def _form_values(form: dict[str, str] | None, lang: str, visibility: str) -> dict[str, str]:
+    """The form's values: as sent, else a new form's (today, kb.toml's default visibility)."""
     values = {"title": "", "area": "", "type": "lesson", "date": dt.date.today().isoformat(),
-              "sprint": "", "tags": "", "actors": "", "roadmap": "", "lang": lang,
+              "sprint": "", "tags": "", "actors": "", "roadmap": "", "lang": lang, "visibility": visibility,
               **{name: "" for name in capture.SECTION_FIELDS}}
     if form:
         values.update({k: form.get(k, "") for k in values if k in form})
@@ -142,10 +143,10 @@ async def new_page(datasette, request):
     context = _context(datasette, request, state, lang)
     t = context["t"]
     if request.method != "POST":
-        return await _render_form(datasette, request, context, _form_values(None, lang), lang)
+        return await _render_form(datasette, request, context, _form_values(None, lang, state.config.default_visibility), lang)
     if form is None:
         return Response.text(t["capture_too_large"], status=413)
-    values = _form_values(form, lang)
+    values = _form_values(form, lang, state.config.default_visibility)
     draft = capture.draft_from_form(values, author=request.actor["id"], default_lang=lang)
     try:
         capture.build(state.config, draft)  # checks the draft: raises CaptureInvalid
@@ -230,7 +231,7 @@ async def preview_fragment(datasette, request):
     if form is None:
         return json_response({"ok": False}, 413)
     lang = pick_language(form.get("lang"), state.config.language)
-    draft = capture.draft_from_form(_form_values(form, lang), default_lang=lang)
+    draft = capture.draft_from_form(_form_values(form, lang, state.config.default_visibility), default_lang=lang)
     return json_response({"ok": True, "html": str(preview_html(draft))})
 
 

@@ -15,6 +15,7 @@ from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import STATEMENT_PATH, lang_suffix, request_language, static_url
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS
 from kb.core.texts import texts
+from kb.core.visibility import VISIBILITIES
 
 # the navigation of every page after "Start": (path, text key); then "Logga en reflektion" for
 # writers, or "Logga in" (back to the page) for visitors not signed in
@@ -23,6 +24,7 @@ NAV = (
     ("/-/kb/synergies", "nav_synergies"),
     ("/-/kb/obstacles", "nav_obstacles"),
     ("/-/kb/conflicts", "nav_conflicts"),
+    ("/-/kb/cities", "nav_cities"),
     ("/-/kb/roadmaps", "nav_roadmaps"),
     ("/-/kb/policy", "nav_policy"),
     ("/-/kb/actions", "nav_actions"),
@@ -78,6 +80,7 @@ def value_words(lang: str, state: KBState | None) -> dict[str, dict[str, str]]:
         "type": {ty: t[f"entry_type_{ty}"] for ty in ENTRY_TYPES},
         "policy": {level: t[f"policy_level_{level}"] for level in POLICY_LEVELS},
         "lang": {"sv": t["language_sv"], "en": t["language_en"]},
+        "visibility": {v: t[f"visibility_{v}"] for v in VISIBILITIES},
     }
 
 

@@ -207,10 +207,12 @@ async def new_action_page(datasette, request):
             return Response.text(text("loop_forbidden", lang), status=403)
         return await roles.role_required(datasette, request, lang, "role_needed_actions", "facilitator")
     values = {"title": "", "lessons": ", ".join(list_arg(request.args, "lesson")), "owner": "",
-              "due": "", "roadmap": "", "note": ""}
+              "due": "", "roadmap": "", "note": "", "visibility": state.config.default_visibility}
     errors: list[str] = []
     if form is not None:
         values.update({k: form.get(k, "") for k in values})
+        visibility = values["visibility"] or None  # not sent: kb.toml's default, not written
+        values["visibility"] = values["visibility"] or state.config.default_visibility
         due = _date(values["due"])
         if due is None:
             errors.append(text("loop_error_date", lang, value=values["due"] or "–"))
@@ -219,7 +221,7 @@ async def new_action_page(datasette, request):
                 created = await asyncio.to_thread(
                     create_action, state.config, title=values["title"], lessons=_lines(values["lessons"]),
                     owner=values["owner"], due=due, roadmap=_lines(values["roadmap"]), note=values["note"],
-                    who=request.actor["id"], lang=lang)
+                    who=request.actor["id"], lang=lang, visibility=visibility)
             except (ActionInvalid, EntryInvalid, KBError) as exc:
                 errors.append(_message(exc, lang))
             else:
@@ -254,7 +256,7 @@ async def _render_agenda(datasette, request, state, lang, facilitator, loop, *, 
         "open": [q for q in questions if q["status"] == "open"],
         "closed": [q for q in questions if q["status"] != "open"],
         "entries": loop.entries, "errors": list(errors),
-        "values": values or {"question": "", "owner": "", "entries": ""},
+        "values": values or {"question": "", "owner": "", "entries": "", "visibility": state.config.default_visibility},
     })
     return await html_page(datasette, request, "loop_agenda.html", context, status=status)
 
@@ -265,17 +267,19 @@ async def agenda_add(datasette, request):
     if isinstance(checked, Response):
         return checked
     state, form, lang = checked
-    values = {k: form.get(k, "") for k in ("question", "owner", "entries", "from_obstacle", "into")}
+    values = {k: form.get(k, "") for k in ("question", "owner", "entries", "from_obstacle", "into", "visibility")}
+    visibility = values["visibility"] or None  # not sent: kb.toml's default, not written
+    values["visibility"] = values["visibility"] or state.config.default_visibility
     who = request.actor["id"]
     try:
         if values["from_obstacle"]:
             # an open question that already asks about the group refuses a second (QuestionExists)
             await asyncio.to_thread(state.run, lambda kb: question_from_obstacle(
                 kb, values["from_obstacle"], owner=values["owner"], question=values["question"] or None,
-                into=values["into"] or None, lang=lang, who=who))
+                into=values["into"] or None, lang=lang, who=who, visibility=visibility))
         else:
             await asyncio.to_thread(add_question, state.config, values["question"], owner=values["owner"],
-                                    entries=_lines(values["entries"]), who=who)
+                                    entries=_lines(values["entries"]), who=who, visibility=visibility)
     except (ActionInvalid, EntryInvalid, KBError) as exc:
         loop = await asyncio.to_thread(_loop, state)
         return await _render_agenda(datasette, request, state, lang, True, loop, errors=[_message(exc, lang)],

@@ -25,6 +25,7 @@ FACETS = [
     {"array": "roadmap"},
     {"array": "actors"},
     {"array": "policy"},
+    "visibility",
 ]
 HIDDEN_TABLES = ("meta", "_sqlite_migrations", "chunks_fts")
 # the words for the columns of our tables on Datasette's pages (text catalogue keys)
@@ -36,8 +37,10 @@ COLUMN_KEYS = {
     "embedding": "column_embedding", "lang": "column_lang", "author": "field_author",
     "entry_id": "column_entry_id", "seq": "column_seq", "kind": "column_kind", "heading": "column_heading",
     "text": "column_text", "line": "column_line", "tokens": "column_tokens",
+    "visibility": "field_visibility", "source": "filter_source",
 }
-TABLE_KEYS = {"entries": "table_title_entries", "chunks": "table_title_chunks"}
+TABLE_KEYS = {"entries": "table_title_entries", "chunks": "table_title_chunks",
+              "followed_entries": "table_title_followed_entries", "followed_sources": "table_title_followed_sources"}
 # Datasette's filter operators that are words (the others are signs: =, !=, >, ...)
 LOOKUP_KEYS = {
     "contains": "lookup_contains", "endswith": "lookup_endswith", "startswith": "lookup_startswith",
@@ -47,7 +50,7 @@ LOOKUP_KEYS = {
     "isblank": "lookup_isblank", "notblank": "lookup_notblank",
 }
 FACET_TYPE_KEYS = {"array": "facet_type_array", "date": "facet_type_date"}
-HIDDEN_COLUMNS = ("embedding", "content_hash")
+HIDDEN_COLUMNS = ("embedding", "content_hash", "source")  # source: a followed lesson's city (empty for our own)
 
 
 def entries_browse_query() -> str:

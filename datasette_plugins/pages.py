@@ -28,11 +28,13 @@ from datasette_plugins.web import (
 from indexer.actions import load_actions
 from kb.core.config import ENTRY_TYPES
 from kb.core.errors import KBError
-from kb.core.store import decode_entry_row
+from kb.core.followed import load_sources
+from kb.core.publication import is_followed_id
+from kb.core.store import FOLLOWED_TABLE, SOURCES_TABLE, decode_entry_row
 from kb.core.texts import texts
 from search.cutoff import AUTO
-from search.filters import Filters
-from search.query import SearchResults
+from search.filters import OWN_SOURCE, Filters
+from search.query import SearchResults, area_name_of
 from search.text import highlight_html, query_terms
 
 DEFAULT_LIMIT = 10
@@ -48,6 +50,7 @@ class SearchRequest:
     tags: list[str] = field(default_factory=list)
     since: str = ""
     until: str = ""
+    sources: list[str] = field(default_factory=list)  # followed cities' names, or "own"
     limit: int = DEFAULT_LIMIT
     lang: str = "sv"
     show_all: bool = False  # also results that are no close match
@@ -68,6 +71,7 @@ class SearchRequest:
         if self.tags:
             params.append(("tag", ", ".join(self.tags)))
         params += [(k, v) for k, v in (("since", self.since), ("until", self.until)) if v]
+        params += [("source", source) for source in self.sources]
         if self.limit != DEFAULT_LIMIT:
             params.append(("n", str(self.limit)))
         if changes.get("show_all", self.show_all):
@@ -81,7 +85,7 @@ class SearchRequest:
 
     def filters_dict(self) -> dict:
         return {"area": self.areas, "type": self.types, "tag": self.tags,
-                "since": self.filters.since, "until": self.filters.until}
+                "since": self.filters.since, "until": self.filters.until, "source": list(self.filters.sources)}
 
 
 def parse_search_request(request, state: KBState) -> SearchRequest:
@@ -94,6 +98,7 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
         sr.errors.append(t["search_query_too_long"].format(n=MAX_QUERY_CHARS))
     given = read_filter_args(args, state.config, t)
     sr.areas, sr.types, sr.tags, sr.since, sr.until = given.areas, given.types, given.tags, given.since, given.until
+    sr.sources = given.sources
     sr.filters = given.filters
     sr.errors += given.errors
     try:
@@ -132,6 +137,8 @@ async def search_page(datasette, request):
         "sr": sr,
         "areas": list(state.config.areas.values()),
         "types": ENTRY_TYPES,
+        "sources": followed_names(state),
+        "own_source": OWN_SOURCE,
         "results": [
             {"r": r, "snippet_html": Markup(highlight_html(r.snippet, terms)),
              "type_label": t.get(f"entry_type_{r.type}", r.type)}
@@ -190,14 +197,18 @@ async def entry_page(datasette, request):
     entry_id = request.url_vars["entry_id"]
     db = datasette.get_database(state.database)
     row = (await db.execute("select * from entries where id = ?", [entry_id])).first()
+    followed = None
+    if row is None and is_followed_id(entry_id):  # another city's lesson (kb sync)
+        row, followed = await followed_lesson(db, entry_id)
     common = page_context(datasette, state, lang)
     if row is None:
         return await html_page(datasette, request, "kb_entry.html", {**common, "entry": None}, status=404)
     entry = decode_entry_row(dict(row))
+    table = FOLLOWED_TABLE if followed else "entries"
     titles = {
         r["id"]: dict(r)
         for r in (await db.execute(
-            "select id, title, area, type, date from entries where id in (select value from json_each(?))",
+            f"select id, title, area, type, date from {table} where id in (select value from json_each(?))",
             [json.dumps(entry["related"])],
         )).rows
     }
@@ -207,12 +218,13 @@ async def entry_page(datasette, request):
         [entry_id],
     )).rows]
     related = await asyncio.to_thread(state.related_lessons, entry_id)
-    actions = await asyncio.to_thread(lambda: load_actions(state.config).citing(entry_id))
+    actions = [] if followed else await asyncio.to_thread(lambda: load_actions(state.config).citing(entry_id))
     context = {
         **common,
         "entry": entry,
         "back_url": search_back_url(datasette, request),
-        "area_name": state.config.area_name(entry["area"]),
+        "followed": followed,
+        "area_name": area_name_of(state.config, entry),
         "area_names": {slug: a.name for slug, a in state.config.areas.items()},
         "type_label": t.get(f"entry_type_{entry['type']}", entry["type"]),
         "body_html": Markup(markdown_to_html(entry.get("body"))),
@@ -229,10 +241,34 @@ async def entry_page(datasette, request):
         "row_url": datasette.urls.table(state.database, "entries") + "/" + tilde_encode(entry_id),
         "links_url": datasette.urls.path("/-/kb/links/" + quote(entry_id, safe="")) + common["lang_suffix"],
         # front matter keys of the entry's own: a word for those we know, the key itself otherwise
-        "extra_fields": [(key, t.get(EXTRA_FIELD_KEYS.get(key, ""), ""), value)
-                         for key, value in entry["extra"].items()],
+        "extra_fields": [] if followed else [(key, t.get(EXTRA_FIELD_KEYS.get(key, ""), ""), value)
+                                             for key, value in entry["extra"].items()],
     }
     return await html_page(datasette, request, "kb_entry.html", context)
+
+
+def followed_names(state: KBState) -> list[str]:
+    """The names of the followed cities, for the search page's source filter."""
+    try:
+        return [source.name for source in load_sources(state.config)]
+    except KBError:
+        return []
+
+
+async def followed_lesson(db, entry_id: str) -> tuple[dict | None, dict | None]:
+    """A followed lesson's row, and what the page says about where it comes from: the
+    source, its organisation, licence, original page (http(s) only) and when it was fetched."""
+    row = (await db.execute(f"select * from {FOLLOWED_TABLE} where id = ?", [entry_id])).first()
+    if row is None:
+        return None, None
+    extra = json.loads(row["extra"] or "{}")
+    source = (await db.execute(f"select * from {SOURCES_TABLE} where name = ?", [row["source"]])).first()
+    return row, {
+        "name": row["source"], "organisation": extra.get("organisation") or "",
+        "licence": extra.get("licence") or "", "url": extra.get("url") or "",
+        "fetched": (source["fetched"] if source else "")[:10], "updated": (extra.get("updated") or "")[:10],
+        "actions": extra.get("actions") or [],
+    }
 
 
 ROUTES = [

@@ -11,7 +11,7 @@ import importlib.resources
 import json
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlencode
 
@@ -22,6 +22,7 @@ from datasette_plugins.metadata import entries_browse_query
 from datasette_plugins.state import KBState, get_state
 from kb.core.config import KBConfig
 from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text, texts
+from kb.core.visibility import VISIBILITIES
 from search.filters import Filters, read_filters
 
 STATEMENT_PATH = "/-/kb/tillganglighet"  # the accessibility statement (tillgänglighetsredogörelse)
@@ -183,6 +184,7 @@ def page_context(datasette, state: KBState, lang: str) -> dict:
         "area_class": {slug: f"kb-area-{slug}" for slug in state.config.areas},  # colours: /-/kb/areas.css
         "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],
         "decimal": lambda value, digits=2: decimal_text(value, lang, digits),
+        "visibilities": VISIBILITIES,
     }
 
 
@@ -228,15 +230,16 @@ class FilterArgs:
     until: str
     filters: Filters
     errors: list[str]
+    sources: list[str] = field(default_factory=list)
 
 
 def read_filter_args(args, config: KBConfig, t) -> FilterArgs:
-    """``?area=&type=&tag=&since=&until=`` through the one filter reader of search and CLI."""
-    areas, types = list_arg(args, "area"), list_arg(args, "type")
+    """``?area=&type=&tag=&since=&until=&source=`` through the one filter reader of search and CLI."""
+    areas, types, sources = list_arg(args, "area"), list_arg(args, "type"), list_arg(args, "source")
     tags = [tag.lower() for tag in list_arg(args, "tag")]
     since = (args.get("since") or "").strip()[:10]
     until = (args.get("until") or "").strip()[:10]
     filters, problems = read_filters(config, areas=areas, types=types, tags=tags,
-                                     since=since or None, until=until or None)
+                                     since=since or None, until=until or None, sources=sources)
     errors = [t[p.key].format(value=p.value) for p in problems]
-    return FilterArgs(areas, types, tags, since, until, filters, errors)
+    return FilterArgs(areas, types, tags, since, until, filters, errors, sources)

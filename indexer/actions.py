@@ -17,7 +17,7 @@ from kb.core.config import KBConfig
 from kb.core.errors import Problem
 
 KNOWN_KEYS = ("id", "title", "owner", "due", "status", "decided", "lessons", "roadmap", "outcome",
-              "reason", "history")
+              "reason", "history", "visibility")
 
 
 @dataclass
@@ -52,6 +52,7 @@ def parse_action(path: Path, config: KBConfig, *, lessons: Collection[str] | Non
     due = checks.date("due", required=True)
     decided = checks.date("decided", required=False)
     status = checks.choice("status", STATUSES)
+    visibility = checks.visibility(config.default_visibility)
     cited, roadmap, outcome = checks.values("lessons"), checks.values("roadmap"), checks.values("outcome")
     if not cited and not _erased(meta.get("erased_lessons")):  # `kb forget` took them all
         checks.add("lessons", "an action answers at least one lesson: lessons: [ENTRY_ID]")
@@ -76,8 +77,8 @@ def parse_action(path: Path, config: KBConfig, *, lessons: Collection[str] | Non
         id=action_id, title=" ".join(str(meta["title"]).split()), owner=str(meta["owner"]).strip(), due=due,
         status=status, lessons=cited, roadmap=roadmap, decided=decided,
         outcome=outcome, reason=reason, history=history, body=doc.body, evidence=evidence,
-        path=path, rel_path=relative_path(path, config.root),
-        extra=extra,
+        path=path, rel_path=relative_path(path, config.root), visibility=visibility,
+        visibility_given="visibility" in meta, extra=extra,
     )
 
 

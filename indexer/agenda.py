@@ -13,7 +13,7 @@ from kb.core.agenda import AGENDA_DIR, ANSWER_HEADINGS, QUESTION_STATUSES, Learn
 from kb.core.config import KBConfig
 from kb.core.errors import Problem
 
-KNOWN_KEYS = ("id", "question", "owner", "opened", "status", "entries", "closed")
+KNOWN_KEYS = ("id", "question", "owner", "opened", "status", "entries", "closed", "visibility")
 
 
 @dataclass
@@ -44,6 +44,7 @@ def parse_question(path: Path, config: KBConfig, *, lessons: Collection[str] | N
     opened = checks.date("opened", required=True)
     closed = checks.date("closed", required=False)
     status = checks.choice("status", QUESTION_STATUSES, default="open")
+    visibility = checks.visibility(config.default_visibility)
     entries = checks.values("entries")
     checks.problems += reference_problems(path, doc.line_of("entries"), 1, entries, [], lessons, None)
     extra = checks.extra(KNOWN_KEYS)
@@ -56,8 +57,8 @@ def parse_question(path: Path, config: KBConfig, *, lessons: Collection[str] | N
     return LearningQuestion(
         id=question_id, question=" ".join(str(meta["question"]).split()), owner=str(meta["owner"]).strip(),
         opened=opened, status=status, entries=entries, closed=closed, answer=answer, body=doc.body,
-        path=path, rel_path=relative_path(path, config.root),
-        extra=extra,
+        path=path, rel_path=relative_path(path, config.root), visibility=visibility,
+        visibility_given="visibility" in meta, extra=extra,
     )
 
 

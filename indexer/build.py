@@ -17,6 +17,7 @@ from indexer.chunk import ChunkSettings, chunk_entry
 from indexer.discover import load_entries
 from indexer.embed import PASSAGE
 from indexer.embed_cache import with_cache
+from indexer.followed import load_followed
 from indexer.personal_data import name_warnings
 from indexer.roadmaps import roadmap_problems
 from kb.core import vector_index
@@ -40,6 +41,7 @@ class Progress:
 @dataclass
 class IndexReport:
     entries: int = 0
+    followed: int = 0  # lessons from the publications the knowledge base follows
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
@@ -102,10 +104,14 @@ def build_index(
         # broken entries (errors: skipped) and roadmap actions no roadmap holds (warnings)
         report.problems = loaded.problems + roadmap_problems(config, loaded.entries)
         report.entries = len(loaded.entries)
+        followed = load_followed(config)  # other cities' lessons (kb sync), in a table of their own
+        report.problems += followed.problems
+        report.followed = len(followed.entries)
+        everything = loaded.entries + followed.entries
         known = store.entry_hashes()  # what the index holds: decides "added" or "updated"
-        current = {entry.id for entry in loaded.entries}
-        to_embed = [e for e in loaded.entries if rebuild or known.get(e.id) != e.content_hash]
-        report.unchanged = len(loaded.entries) - len(to_embed)
+        current = {entry.id for entry in everything}
+        to_embed = [e for e in everything if rebuild or known.get(e.id) != e.content_hash]
+        report.unchanged = len(everything) - len(to_embed)
         report.deleted = sorted(set(store.entry_ids()) - current)
 
         with store.db.atomic():
@@ -115,6 +121,7 @@ def build_index(
             if report.deleted:
                 store.delete_entries(report.deleted)
                 store.set_meta("generation", store.generation + 1)
+            store.set_sources(followed.sources)
 
     # private persons named in free text: a warning with the file and line (never blocks)
     report.problems += name_warnings(config, loaded.entries)

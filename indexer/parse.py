@@ -19,6 +19,7 @@ from mdit_py_plugins.front_matter import front_matter_plugin
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS, KBConfig
 from kb.core.entry import KNOWN_KEYS, LIST_KEYS, Entry, Section, is_unfilled
 from kb.core.errors import EntryInvalid, Problem
+from kb.core.visibility import visibility_problem
 
 MAX_ENTRY_BYTES = 1_000_000
 # Front matter is a few keys; long text belongs in the body. The cap keeps every YAML
@@ -148,6 +149,10 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
                     f"unknown policy level {level!r}: use {', '.join(POLICY_LEVELS)}",
                 )
             )
+    visibility = meta.get("visibility", config.default_visibility)
+    wrong = visibility_problem(visibility)
+    if wrong:
+        problems.append(Problem(path, line_of("visibility"), wrong))
     sprint = meta.get("sprint")
     extra, extra_problems = extra_values(meta, KNOWN_KEYS, path, line_of)
     problems.extend(extra_problems)
@@ -171,6 +176,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
         roadmap=lists["roadmap"],
         policy=lists["policy"],
         related=lists["related"],
+        visibility=str(visibility),
         extra=extra,
         sections=sections,
         intro=intro,

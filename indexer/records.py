@@ -11,6 +11,7 @@ from typing import TypeVar
 
 from indexer.parse import ID_RE, Document, as_list, extra_values, parse_date_value
 from kb.core.errors import EntryInvalid, EntryNotFound, Problem
+from kb.core.visibility import visibility_problem
 
 T = TypeVar("T")
 
@@ -51,6 +52,14 @@ class KeyChecks:
         if value not in choices:
             self.add(key, f"unknown {key} {value!r}: use one of {', '.join(choices)}")
         return value
+
+    def visibility(self, default: str) -> str:
+        """``visibility:``, else ``default`` (kb.toml's); a value that is not one is a problem."""
+        value = self.meta.get("visibility", default)
+        wrong = visibility_problem(value)
+        if wrong:
+            self.add("visibility", wrong)
+        return str(value)
 
     def values(self, key: str) -> list[str]:
         """A list of plain values (one value counts as a list of one)."""

@@ -33,6 +33,7 @@ from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
 from kb.core.palette import area_colours, area_css
 from kb.core.texts import DEFAULT_LANGUAGE, text, texts
+from reports.cities import CityItem, cities_markdown, city_items, other_link
 from reports.pictures import brief_figures, figure_bytes, write_pictures
 from reports.rendering import (
     TEMPLATES_DIR,
@@ -121,6 +122,8 @@ class Brief:
     agenda: list[QuestionItem] = field(default_factory=list)  # open learning questions
     validated: list[ActionItem] = field(default_factory=list)  # validated since the last session
     area_colours: dict[str, str] = field(default_factory=dict)  # slug -> its one colour (kb.core.palette)
+    other_cities: list[CityItem] = field(default_factory=list)  # "Från andra städer" (reports.cities)
+    followed: list[dict] = field(default_factory=list)  # the followed cities' publications
 
     @property
     def total(self) -> int:
@@ -220,6 +223,7 @@ def compose_brief(
         new_entries=new_entries, questions=[], matrix=matrix, silo_index=silo, next_session=next_session,
         **loop_items(loop, corpus.rows, areas, last_brief, dt.date.fromisoformat(next_session)),
     )
+    brief.other_cities, brief.followed = city_items(kb, ref, scope, lang)
     brief.questions = discussion_questions(brief)
     return brief
 
@@ -312,6 +316,9 @@ def discussion_questions(brief: Brief) -> list[str]:
                                        title_b=s.b.title))
     for c in brief.conflicts[:1]:
         out.append(q["brief_question_conflict"].format(title=c.entry.title, areas=" ↔ ".join(name(a) for a in c.areas)))
+    for item in [x for x in brief.other_cities if x.kind == "obstacle"][:1]:
+        out.append(q["brief_question_city"].format(source=item.source, title=item.own.title,
+                                                   other=item.other_title))
     for question in [x for x in brief.agenda if x.own_session][:1]:
         out.append(q["brief_question_own_session"].format(question=question.question, sessions=question.sessions_open))
     for action in [a for a in brief.follow_up if a.overdue][:1]:
@@ -418,6 +425,8 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
             lines.append(f"  > {md_text(c.entry.quote)}")
     lines += ([] if brief.conflicts else [t["selection_empty"]]) + [""]
 
+    lines += cities_markdown(brief.other_cities, brief.followed, brief.lang, links, link, name)
+
     lines += [f"## {t['brief_new_heading']}" + (f" ({brief.last_brief})" if brief.last_brief else ""), ""]
     if not brief.last_brief:
         lines.append(t["brief_new_none_before"])
@@ -482,6 +491,7 @@ def brief_context(brief: Brief, links: Links, pictures: dict[str, str] | None = 
         "counts": counts_text(brief), "spread": lambda o: spread_text(brief, o),
         "obstacles_intro": (texts(brief.lang)["brief_obstacles_intro_since"].format(since=brief.since)
                             if brief.since else texts(brief.lang)["brief_obstacles_intro"]),
+        "other_link": lambda item: other_link(links, item),
     }
 
 

@@ -82,12 +82,29 @@ class AreaYear:
 
 
 @dataclass
+class SharedAction:
+    """A validated, public action with its public lessons: one of the year's "most pressing
+    experiences to share" (Klimatkontrakt 2030, "Mest angelägna erfarenheter att dela")."""
+
+    id: str
+    title: str
+    owner: str
+    validated: str  # when (ISO date)
+    outcome: list[str]  # what acting changed: roadmap, routine, policy
+    evidence: str
+    lessons: list[EntryRef]  # the public ones only
+    areas: list[str]  # the areas of those lessons
+    echoes: int  # cross-area synergies its lessons take part in
+
+
+@dataclass
 class YearReport:
     year: int
     title: str
     lang: str
     areas: list[AreaYear]
     figures: dict = field(default_factory=dict)  # the loop's figures for the whole year
+    sharing: list[SharedAction] = field(default_factory=list)  # most pressing experiences to share
 
     @property
     def total(self) -> int:
@@ -138,7 +155,41 @@ def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> Y
             figures=loop_figures(loop, since=since, until=until, areas=[slug]).to_dict(),
         ))
     return YearReport(year=int(year), title=kb.config.title, lang=lang, areas=out,
-                      figures=loop_figures(loop, since=since, until=until, areas=areas or ()).to_dict())
+                      figures=loop_figures(loop, since=since, until=until, areas=areas or ()).to_dict(),
+                      sharing=experiences_to_share(loop, rows, ref, echoes, since, until, areas))
+
+
+def experiences_to_share(loop, rows: dict, ref, echoes: Counter, since: str, until: str,
+                         areas=()) -> list[SharedAction]:
+    """The actions validated in the period that are ``public``, each with its ``public``
+    lessons (an action whose lessons are all internal or partner is not listed: there would
+    be nothing to share but its title), most pressing first: those whose lessons span more
+    areas, then whose lessons more cross-area synergies echo, then what changed the most
+    (a policy, a routine, a roadmap), then the newest."""
+    out = []
+    for action in loop.actions:
+        validated = action.changed_on("validated")
+        if action.status != "validated" or action.visibility != "public" or not validated \
+                or not since <= validated <= until:
+            continue
+        public = [e for e in action.lessons if e in rows and rows[e].get("visibility") == "public"]
+        touched = sorted({rows[e]["area"] for e in public})
+        if not public or (areas and not set(areas) & set(touched)):
+            continue
+        out.append(SharedAction(id=action.id, title=action.title, owner=action.owner, validated=validated,
+                                outcome=list(action.outcome), evidence=action.evidence,
+                                lessons=[ref(e) for e in public], areas=touched,
+                                echoes=sum(echoes[e] for e in public)))
+    out.sort(key=lambda a: (a.validated, a.id), reverse=True)  # the newest first among equals (a stable sort)
+    out.sort(key=lambda a: (-len(a.areas), -a.echoes, -len(a.outcome)))
+    return out
+
+
+def changed_text(action, lang: str) -> str:
+    """What acting changed, as a phrase ("ändrade rutin, färdplan"), or ""."""
+    t = texts(lang)
+    changed = ", ".join(t[f"outcome_{o}"] for o in action.outcome)
+    return t["report_changed"].format(what=changed) if changed else ""
 
 
 def figure_lines(figures: dict, lang: str) -> list[str]:
@@ -219,7 +270,26 @@ def render_markdown(report: YearReport, links: Links) -> str:
                 for e in action.entries:
                     lines.append(f"  - {e.date} · {link(e)}")
             lines.append("")
+    lines += sharing_markdown(report, link)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def sharing_markdown(report: YearReport, link) -> list[str]:
+    """The section for Klimatkontrakt 2030's "Mest angelägna erfarenheter att dela"."""
+    t = texts(report.lang)
+    lines = [f"## {t['report_sharing']}", "", t["report_sharing_note"], ""]
+    for k, action in enumerate(report.sharing, start=1):
+        changed = changed_text(action, report.lang)
+        lines += [f"### {k}. {md_text(action.title)}", "",
+                  f"{md_text(action.owner)}; " + t["action_validated_on"].format(date=action.validated)
+                  + (f"; {changed}" if changed else "") + ".", ""]
+        if action.evidence:
+            lines += [f"> {md_text(action.evidence)}", ""]
+        lines.append(f"{t['action_lessons']}: " + ", ".join(link(e) for e in action.lessons))
+        lines.append("")
+    if not report.sharing:
+        lines += [t["report_sharing_none"].format(year=report.year), ""]
+    return lines
 
 
 def render_html(report: YearReport, links: Links) -> str:
@@ -229,6 +299,7 @@ def render_html(report: YearReport, links: Links) -> str:
         r=report, t=t, links=links, action_link=lambda a: action_link(links, a),
         counts=lambda a: _counts_text(a, report.lang),
         figures=lambda f: figure_lines(f, report.lang), loop_action=lambda a: loop_action_text(a, report.lang),
+        changed=lambda a: changed_text(a, report.lang),
     )
     return env.get_template("brief_document.html").render(
         lang=report.lang, title=t["report_title"].format(year=report.year) + f" – {report.title}", body=body,

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 
 from kb.core.config import ENTRY_TYPES, KBConfig
 from kb.core.errors import KBError
+from kb.core.followed import load_sources
+
+OWN_SOURCE = "own"  # --source own, ?source=own: only the knowledge base's own lessons
 
 
 @dataclass(frozen=True)
@@ -18,10 +21,12 @@ class Filters:
     since: str | None = None  # ISO date, inclusive
     until: str | None = None  # ISO date, inclusive
     exclude_ids: tuple[str, ...] = field(default=())
+    sources: tuple[str, ...] = ()  # followed sources' names, and OWN_SOURCE for our own lessons
 
     @property
     def active(self) -> bool:
-        return bool(self.areas or self.types or self.tags or self.since or self.until or self.exclude_ids)
+        return bool(self.areas or self.types or self.tags or self.since or self.until or self.exclude_ids
+                    or self.sources)
 
     def where(self, alias: str = "entries") -> tuple[str, list]:
         """A SQL condition on ``alias`` and its parameters (``1`` when nothing is filtered)."""
@@ -48,6 +53,9 @@ class Filters:
         if self.exclude_ids:
             clauses.append(f"{alias}.id not in ({','.join('?' * len(self.exclude_ids))})")
             params.extend(self.exclude_ids)
+        if self.sources:  # our own lessons have no source: '' stands for them
+            clauses.append(f"coalesce({alias}.source, '') in ({','.join('?' * len(self.sources))})")
+            params.extend("" if s == OWN_SOURCE else s for s in self.sources)
         return (" and ".join(clauses) or "1"), params
 
 
@@ -97,16 +105,26 @@ class FilterProblem:
             return f"unknown area {self.value!r}; use one of: {', '.join(sorted(config.areas))}"
         if self.key == "filter_unknown_type":
             return f"unknown type {self.value!r}; use one of: {', '.join(ENTRY_TYPES)}"
+        if self.key == "filter_unknown_source":
+            names = [OWN_SOURCE, *(s.name for s in load_sources(config))]
+            return f"unknown source {self.value!r}; use one of: {', '.join(names)} (`kb follow` lists them)"
         return f"bad date {self.value!r}; write YYYY-MM-DD (or YYYY-MM, YYYY)"
 
 
 def read_filters(config: KBConfig, *, areas=(), types=(), tags=(), since: str | None = None,
-                 until: str | None = None) -> tuple[Filters, list[FilterProblem]]:
+                 until: str | None = None, sources=()) -> tuple[Filters, list[FilterProblem]]:
     """Filters from values as typed, and every value that cannot be used (left out of the
-    filters). The one reader behind ``--area/--type/--tag/--since/--until`` and the pages'
-    ``?area=&type=&tag=&since=&until=``."""
+    filters). The one reader behind ``--area/--type/--tag/--since/--until/--source`` and the
+    pages' ``?area=&type=&tag=&since=&until=&source=``. A source is a followed publication's
+    name (any case) or ``own``."""
     problems = [FilterProblem("filter_unknown_area", "area", a) for a in areas if a not in config.areas]
     problems += [FilterProblem("filter_unknown_type", "type", t) for t in types if t not in ENTRY_TYPES]
+    names = {OWN_SOURCE: OWN_SOURCE}
+    if sources:
+        names.update({s.name.casefold(): s.name for s in load_sources(config)})
+        names.update({s.slug: s.name for s in load_sources(config)})
+    problems += [FilterProblem("filter_unknown_source", "source", s) for s in sources
+                 if s.strip().casefold() not in names]
     dates: dict[str, str | None] = {}
     for option, value, parse in (("since", since, lambda v: parse_date(v, "since")), ("until", until, parse_until)):
         try:
@@ -120,5 +138,6 @@ def read_filters(config: KBConfig, *, areas=(), types=(), tags=(), since: str | 
         tags=tuple(t.lower() for t in tags),
         since=dates["since"],
         until=dates["until"],
+        sources=tuple(dict.fromkeys(names[s.strip().casefold()] for s in sources if s.strip().casefold() in names)),
     )
     return filters, problems

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from kb.core.errors import KBError
+from kb.core.store import FOLLOWED_TABLE
 from search.cutoff import AUTO, impute_coverage, kept, match_parts, match_value
 from search.filters import Filters
 from search.fusion import IMPUTE_TOP, reciprocal_rank_fusion, weighted_fusion
@@ -37,7 +38,7 @@ KEYWORD_NORM = "dbsf"
 SEMANTIC_CHUNK_BONUS = 0.0
 KEYWORD_CHUNK_BONUS = 0.0
 RRF_K = 60
-RESULT_COLUMNS = ("title", "area", "type", "date", "path", "sprint", "tags")  # what a result shows
+RESULT_COLUMNS = ("title", "area", "type", "date", "path", "sprint", "tags", "source", "extra")  # what a result shows
 
 
 @dataclass
@@ -59,6 +60,7 @@ class SearchResult:
     match: float | None = None  # how close it really is (search.cutoff); None in keyword mode
     match_parts: tuple | None = None  # (lift, coverage[, other language]) the match is made of, for calibration
     reasons: list = field(default_factory=list)  # why it is related (analysis.reasons.Reason); related lessons only
+    source: str | None = None  # the other city a followed lesson comes from (kb sync); None for our own
 
     def to_dict(self) -> dict:
         # a shallow copy: dataclasses.asdict deep-copies every field and was a third of the
@@ -175,8 +177,9 @@ def unseen_by_words(kb, entries, query_vector) -> set[str]:
         return set()
     language = kb.vectors.centering.language_of(query_vector)
     rows = kb.store.db.execute(
-        "select id from entries where lang != ? and id in (select value from json_each(?))",
-        [language, json.dumps(list(entries))],
+        "select id from entries where lang != ? and id in (select value from json_each(?)) union all "
+        f"select id from {FOLLOWED_TABLE} where lang != ? and id in (select value from json_each(?))",
+        [language, json.dumps(list(entries))] * 2,
     ).fetchall()
     return {r[0] for r in rows}
 
@@ -199,10 +202,19 @@ def _ranking(scores: dict[str, float]) -> list[str]:
 
 def _allowed_chunks(store, filters: Filters) -> np.ndarray:
     where, params = filters.where("e")
-    rows = store.db.execute(
-        f"select c.id from chunks c join entries e on e.id = c.entry_id where {where}", params
+    rows = store.db.execute(  # our own entries' chunks, and the followed lessons'
+        f"select c.id from chunks c join entries e on e.id = c.entry_id where {where} union all "
+        f"select c.id from chunks c join {FOLLOWED_TABLE} e on e.id = c.entry_id where {where}", params * 2
     ).fetchall()
     return np.array([r[0] for r in rows], dtype=np.int64)
+
+
+def area_name_of(config, row: dict) -> str:
+    """An entry's area as a reader sees it: ours by kb.toml's name; a followed lesson's as its
+    own publication names it."""
+    if row.get("source"):
+        return str((row.get("extra") or {}).get("area_name") or row["area"])
+    return config.area_name(row["area"])
 
 
 def roll_up(kb, chunk_ids, scores, bonus: float = 0.0) -> tuple[dict[str, float], dict[str, int]]:
@@ -268,7 +280,7 @@ def _results(kb, query: str, ranked, best_chunk, parts=None) -> list[SearchResul
                 id=entry_id,
                 title=entry["title"],
                 area=entry["area"],
-                area_name=kb.config.area_name(entry["area"]),
+                area_name=area_name_of(kb.config, entry),
                 type=entry["type"],
                 date=entry["date"],
                 score=float(score),
@@ -281,6 +293,7 @@ def _results(kb, query: str, ranked, best_chunk, parts=None) -> list[SearchResul
                 chunk_text=text,
                 match=match_value(parts[entry_id]) if parts and entry_id in parts else None,
                 match_parts=(parts or {}).get(entry_id),
+                source=entry.get("source"),
             )
         )
     return results

@@ -16,7 +16,7 @@ from kb.core.errors import EntryNotFound, KBError
 from search.filters import Filters
 from search.fusion import weighted_fusion
 from search.keyword import keyword_chunks
-from search.query import KEYWORD_WEIGHT, RESULT_COLUMNS, SearchResult, roll_up
+from search.query import KEYWORD_WEIGHT, RESULT_COLUMNS, SearchResult, area_name_of, roll_up
 from search.text import make_snippet
 
 SIMILAR_MODES = ("semantic", "keyword", "hybrid")
@@ -66,9 +66,9 @@ def similar_to_unsaved(kb, entry, *, limit: int = 6) -> list[SearchResult]:
 
 def _result(kb, row: dict, score: float, snippet: str = "") -> SearchResult:
     return SearchResult(id=row["id"], title=row["title"], area=row["area"],
-                        area_name=kb.config.area_name(row["area"]), type=row["type"], date=row["date"],
+                        area_name=area_name_of(kb.config, row), type=row["type"], date=row["date"],
                         score=score, snippet=snippet, path=row["path"], sprint=row.get("sprint"),
-                        tags=row["tags"])
+                        tags=row["tags"], source=row.get("source"))
 
 
 def result_rows(kb, scored: list[tuple[str, float]]) -> list[SearchResult]:

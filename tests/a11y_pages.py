@@ -10,8 +10,13 @@ sent empty, a preview) names a step from :data:`STEPS`.
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
+
+from click.testing import CliRunner
+
+from kb.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 AXE_JS = REPO / ".axe" / "node_modules" / "axe-core" / "axe.min.js"  # `make install` puts it there
@@ -70,6 +75,18 @@ def fill_and_preview(page) -> int:
 
 STEPS = {"submit_empty": submit_empty, "fill_and_preview": fill_and_preview}
 
+
+def follow_lund(root: Path) -> None:
+    """The example's second knowledge base (examples/lund) published and followed as Lund."""
+    shutil.copytree(REPO / "examples" / "lund", root.parent / "lund")
+    env = {"KB_MODEL": "hash", "KB_ROOT": None}
+    for args in (["index", "--root", str(root.parent / "lund"), "--quiet"],
+                 ["publish", "--root", str(root.parent / "lund"), "-o", str(root.parent / "lund-open")],
+                 ["index", "--root", str(root), "--quiet"],
+                 ["follow", str(root.parent / "lund-open"), "--name", "Lund", "--root", str(root)]):
+        result = CliRunner().invoke(cli, args, env=env)
+        assert result.exit_code == 0, result.output
+
 ENTRY = "mob-02-cykelbana-overprovning"  # in the example knowledge base (the repository root)
 NO_HITS = "/-/kb/search?q=upphandling&area=central&type=idea&since=2099-01-01"
 
@@ -94,6 +111,11 @@ _OURS = [
     ("action", "/-/kb/actions/energidata-per-byggnad-avtal"),
     ("agenda", "/-/kb/agenda"),
     ("sessions", "/-/kb/sessions"),
+    # sharing between cities: the open publication, and Lund (examples/lund) followed
+    ("open", "/-/kb/open/"),
+    ("cities", "/-/kb/cities"),
+    ("entry-followed", "/-/kb/entry/lund:lu-01-elbussar-overprovning"),
+    ("search-source", "/-/kb/search?q=%C3%B6verpr%C3%B6vning&source=Lund&all=1"),
 ]
 
 

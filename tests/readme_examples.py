@@ -29,7 +29,8 @@ from click.testing import CliRunner
 from kb.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_FILES = ("kb.toml", "entries", "roadmaps", "decisions.tsv", "actions", "agenda", "sessions.tsv")
+EXAMPLE_FILES = ("kb.toml", "entries", "roadmaps", "decisions.tsv", "actions", "agenda", "sessions.tsv",
+                 "examples")  # examples/lund: a second knowledge base, followed in the README
 # Commands that never embed anything when the knowledge base has no index yet.
 WITHOUT_MODEL = {"validate", "new", "import"}
 
@@ -37,18 +38,26 @@ WITHOUT_MODEL = {"validate", "new", "import"}
 @dataclass(frozen=True)
 class Excerpt:
     """A command whose output is shown in part: its first ``records`` records (a line at the
-    margin and the indented lines under it; ``noun`` names them in the note), or its first
-    ``head`` lines, "…" and its last ``tail`` lines."""
+    margin and the indented lines under it; ``noun`` names them in the note), its first
+    ``head`` lines, "…" and its last ``tail`` lines, or one Markdown ``section``."""
 
     command: str
     records: int | None = None
     noun: str = ""
     head: int | None = None
     tail: int = 0
+    section: str | None = None  # a Markdown heading ("## ..."): only that section is shown
 
     def show(self, output: str) -> str:
         lines = output.split("\n")
         note = ""
+        if self.section is not None:
+            level = self.section.split(" ")[0] + " "
+            start = lines.index(self.section)
+            end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith(level)), len(lines))
+            lines, note = lines[start:end], "excerpt"
+            while lines and not lines[-1].strip():
+                lines.pop()
         if self.records is not None:
             starts = [i for i, line in enumerate(lines) if line and not line[0].isspace()]
             if len(starts) > self.records:

@@ -24,6 +24,7 @@ from .a11y_pages import (
     REPO,
     WRITER,
     axe_violations,
+    follow_lund,
     leftovers,
     open_page,
     sign_in,
@@ -47,6 +48,7 @@ def example_server(tmp_path_factory):
             shutil.copy2(source, root / name)
     with open(root / "kb.toml", "a", encoding="utf-8") as config:  # the writer also keeps the loop
         config.write(f'\n[auth]\nroles = {{ {WRITER} = "facilitator" }}\n')
+    follow_lund(root)
     writers = {"KB_WRITERS": f"{WRITER}:" + hash_password(PASSWORD, iterations=1000)}
     with running_server(root, root.parent / "serve.log", writers) as (base, _):
         yield base

@@ -18,11 +18,12 @@ from kb.cli import CONTEXT_SETTINGS, cli
 from .helpers import REPO
 
 DEPLOY = REPO / "deploy"
-UNITS = ("kb.service", "kb-backup.service", "kb-backup.timer")
+UNITS = ("kb.service", "kb-backup.service", "kb-backup.timer", "kb-sync.service", "kb-sync.timer")
+SERVICES = ("kb.service", "kb-backup.service", "kb-sync.service")
 
 
 def exec_starts():
-    for name in ("kb.service", "kb-backup.service"):
+    for name in SERVICES:
         for line in (DEPLOY / name).read_text(encoding="utf-8").splitlines():
             if line.startswith("ExecStart="):
                 yield name, shlex.split(line.removeprefix("ExecStart="))
@@ -30,7 +31,7 @@ def exec_starts():
 
 def test_the_units_call_real_commands_with_real_options():
     found = list(exec_starts())
-    assert [name for name, _ in found] == ["kb.service", "kb-backup.service"]
+    assert [name for name, _ in found] == list(SERVICES)
     for _, argv in found:
         assert argv[0].endswith("/bin/kb")
         # the root's context settings: click caches each command's help option from the first context
@@ -59,3 +60,10 @@ def test_the_proxy_sets_the_user_header_itself():
     assert "proxy_pass       http://127.0.0.1:8001;" in conf
     service = (DEPLOY / "kb.service").read_text(encoding="utf-8")
     assert "--host 127.0.0.1" in service  # only the proxy on this machine reaches kb serve
+
+
+def test_the_sync_service_writes_only_the_followed_copies_and_the_index():
+    service = (DEPLOY / "kb-sync.service").read_text(encoding="utf-8")
+    paths = next(line for line in service.splitlines() if line.startswith("ReadWritePaths="))
+    assert paths.split("=", 1)[1].split() == ["-/srv/kb/followed", "/srv/kb/.kb", "/var/cache/malmo-kb"]
+    assert "OnCalendar=hourly" in (DEPLOY / "kb-sync.timer").read_text(encoding="utf-8")

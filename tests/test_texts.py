@@ -24,6 +24,7 @@ from kb.core.agenda import QUESTION_STATUSES
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS
 from kb.core.roadmap import ACTION_STATUSES
 from kb.core.texts import LANGUAGES, TEXTS, Message, pick_language, text, texts
+from kb.core.visibility import VISIBILITIES
 from reports.pictures import NAMES as PICTURE_NAMES
 
 from .helpers import REPO, datasette_responses
@@ -43,6 +44,7 @@ BUILT_KEYS = {
     "action_status_": LOOP_STATUSES,
     "outcome_": OUTCOMES,
     "question_status_": QUESTION_STATUSES,
+    "visibility_": VISIBILITIES,
     "loop_field_": ("title", "owner", "note", "question", "answer"),  # kb.app.actions.ActionInvalid
     "brief_figure_": PICTURE_NAMES,
     "role_": ROLES,

@@ -30,6 +30,7 @@ from kb.core.config import KBConfig
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_text, create_exclusive, write_lock
 from kb.core.texts import text
+from kb.core.visibility import VISIBILITIES
 
 LIMITS = {"title": 300, "owner": 200, "note": 5_000}
 RESERVED_IDS = {"new"}  # /-/kb/actions/new is the form
@@ -73,9 +74,11 @@ def roadmap_action_ids(config: KBConfig) -> set[str] | None:
 
 def create_action(config: KBConfig, *, title: str, lessons: list[str], owner: str, due: dt.date,
                   roadmap: Iterable[str] = (), note: str = "", who: str | None = None,
-                  today: dt.date | None = None, lang: str | None = None) -> LearningAction:
+                  today: dt.date | None = None, lang: str | None = None,
+                  visibility: str | None = None) -> LearningAction:
     """Write a new action (status ``proposed``) for ``lessons``; refuses unknown lesson and
-    roadmap ids by name. Returns the action as read back from its file."""
+    roadmap ids by name. ``visibility``: who may see it (None: kb.toml's default, not written
+    in the file). Returns the action as read back from its file."""
     today = today or dt.date.today()
     title, owner = " ".join(title.split()), " ".join(owner.split())
     lessons, roadmap = _unique(lessons), _unique(roadmap)
@@ -87,6 +90,9 @@ def create_action(config: KBConfig, *, title: str, lessons: list[str], owner: st
     meta = {"id": "", "title": title, "owner": owner, "due": due, "status": "proposed", "decided": None,
             "lessons": lessons, "roadmap": roadmap, "outcome": [],
             "history": [StatusChange(today.isoformat(), "proposed", " ".join(note.split())).to_dict()]}
+    if visibility is not None:
+        check_visibility(visibility)
+        meta["visibility"] = visibility
     with write_lock(config.state_dir):
         folder = actions_dir(config)
         taken = {p.stem for p in folder.glob("*.md")} if folder.is_dir() else set()
@@ -182,6 +188,12 @@ def check_lessons(config: KBConfig, lessons: list[str]) -> None:
                             hint="Check the id with `kb search` or on the entry's page.")
 
 
+def check_visibility(value: str) -> None:
+    """Refuse a visibility that is not one (the message in the reader's language)."""
+    if value not in VISIBILITIES:
+        raise ActionInvalid("loop_error_visibility", value=value, hint=f"Use one of: {', '.join(VISIBILITIES)}.")
+
+
 def check_text(limits: dict[str, int], **fields: str) -> None:
     """Each field (title, owner, note, question, answer) present if required, within its
     limit, without control characters; the first problem is raised, by field."""
@@ -205,7 +217,7 @@ def _updated(action: LearningAction, changes: dict, *, evidence: str, lang: str)
     meta = {"id": action.id, "title": action.title, "owner": action.owner, "due": action.due,
             "status": action.status, "decided": action.decided, "lessons": action.lessons,
             "roadmap": action.roadmap, "outcome": action.outcome, "reason": action.reason,
-            **action.extra}
+            **({"visibility": action.visibility} if action.visibility_given else {}), **action.extra}
     meta.update(changes)
     meta["history"] = changes.get("history", [c.to_dict() for c in action.history])
     body = action.body.rstrip("\n")

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from analysis.obstacles import recurring_obstacles
 from indexer.agenda import agenda_dir, load_agenda, parse_question
 from indexer.records import find_record
-from kb.app.actions import ActionInvalid, check_lessons, check_text
+from kb.app.actions import ActionInvalid, check_lessons, check_text, check_visibility
 from kb.app.documents import document_text, free_id, sections_text, slugify
 from kb.core import audit
 from kb.core.agenda import ANSWER_HEADING, ANSWER_HEADINGS, LearningQuestion
@@ -23,8 +23,10 @@ LIMITS = {"question": 500, "owner": 200, "answer": 10_000}
 
 
 def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterable[str] = (),
-                 who: str | None = None, today: dt.date | None = None) -> LearningQuestion:
-    """Put a learning question on the agenda; refuses unknown entry ids by name."""
+                 who: str | None = None, today: dt.date | None = None,
+                 visibility: str | None = None) -> LearningQuestion:
+    """Put a learning question on the agenda; refuses unknown entry ids by name.
+    ``visibility``: who may see it (None: kb.toml's default, not written in the file)."""
     today = today or dt.date.today()
     question, owner = " ".join(question.split()), " ".join(owner.split())
     entries = list(dict.fromkeys(e.strip() for e in entries if e.strip()))
@@ -32,6 +34,9 @@ def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterab
     check_lessons(config, entries)
     meta = {"id": "", "question": question, "owner": owner, "opened": today, "status": "open",
             "entries": entries}
+    if visibility is not None:
+        check_visibility(visibility)
+        meta["visibility"] = visibility
     with write_lock(config.state_dir):
         folder = agenda_dir(config)
         question_id = free_id("lq-" + slugify(question, 46), {p.stem for p in folder.glob("*.md")}
@@ -85,7 +90,8 @@ def obstacle_group(kb, entry_id: str):
 
 def question_from_obstacle(kb, entry_id: str, *, owner: str = "", question: str | None = None,
                            into: str | None = None, separate: bool = False, lang: str | None = None,
-                           who: str | None = None, today: dt.date | None = None) -> LearningQuestion:
+                           who: str | None = None, today: dt.date | None = None,
+                           visibility: str | None = None) -> LearningQuestion:
     """The recurring obstacle that ``entry_id`` belongs to, rewritten as a learning question
     on the agenda, with every entry of the group; ``question`` replaces the suggested wording.
 
@@ -101,7 +107,8 @@ def question_from_obstacle(kb, entry_id: str, *, owner: str = "", question: str 
     if not owner.strip():
         raise ActionInvalid("loop_error_empty", field="owner", hint="--owner NAME.")
     wording = question or text("agenda_from_obstacle", lang or kb.config.language, label=group.label)
-    return add_question(kb.config, wording, owner=owner, entries=_ids(group.entries), who=who, today=today)
+    return add_question(kb.config, wording, owner=owner, entries=_ids(group.entries), who=who, today=today,
+                        visibility=visibility)
 
 
 def add_entries(config: KBConfig, question_id: str, entries: Iterable[str], *,
@@ -148,8 +155,8 @@ def _rewrite(config: KBConfig, current: LearningQuestion, **changes) -> None:
     """The question's file with ``changes`` to its front matter; the body stays as written
     (the caller holds the write lock)."""
     meta = {"id": current.id, "question": current.question, "owner": current.owner, "opened": current.opened,
-            "status": current.status, "entries": current.entries, "closed": current.closed, **current.extra,
-            **changes}
+            "status": current.status, "entries": current.entries, "closed": current.closed,
+            **_visibility(current), **current.extra, **changes}
     meta = {k: v for k, v in meta.items() if v is not None}
     body = current.body.rstrip("\n")
     content = document_text(meta, []) + (body + "\n" if body else "")
@@ -172,7 +179,7 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
             raise ActionInvalid("loop_error_closed", hint=f"{question_id} is {current.status}.")
         meta = {"id": current.id, "question": current.question, "owner": current.owner, "opened": current.opened,
                 "status": "dropped" if drop else "answered", "entries": current.entries, "closed": today,
-                **current.extra}
+                **_visibility(current), **current.extra}
         body = current.body.rstrip("\n")
         heading = ANSWER_HEADING.get(lang or config.language, "Svar")
         if answer and not any(line[3:].strip().casefold() in ANSWER_HEADINGS
@@ -190,6 +197,11 @@ def remove_entry(config: KBConfig, question: LearningQuestion, entry_id: str) ->
     """Take an erased entry out of a learning question's entries (``kb forget``; the caller
     holds the write lock). The question stays, with or without entries."""
     _rewrite(config, question, entries=[e for e in question.entries if e != entry_id])
+
+
+def _visibility(question: LearningQuestion) -> dict:
+    """The question's ``visibility:`` key when its file has one (a default is not written)."""
+    return {"visibility": question.visibility} if question.visibility_given else {}
 
 
 def _ids(members) -> list[str]:

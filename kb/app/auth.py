@@ -3,7 +3,7 @@
 ```toml
 [auth]
 writers = { anna = "pbkdf2_sha256$480000$…" }        # password sign-in (also $KB_WRITERS)
-roles = { anna = "writer", erik = "facilitator" }    # reader (default), writer, facilitator, admin
+roles = { anna = "writer", erik = "facilitator", eon = "partner" }  # partner, reader (default), writer, facilitator, admin
 proxy_header = "X-Remote-User"                       # single sign-on behind a reverse proxy
 trusted_proxies = ["127.0.0.1", "10.20.0.0/16"]      # default: loopback when proxy_header is set
 ```
@@ -42,10 +42,12 @@ LOOPBACK = ("127.0.0.0/8", "::1/128")
 FRESH_SECONDS = 2.0
 log = logging.getLogger(__name__)
 
-# Roles, each allowed what the ones before it are: a reader reads; a writer logs entries; a
-# facilitator also records verdicts and keeps actions and the learning agenda; an admin
-# everything. A user with a password and no role of their own is a writer, anyone else a reader.
-ROLES = ("reader", "writer", "facilitator", "admin")
+# Roles, each allowed what the ones before it are: a partner (one of the project's external
+# partners) reads what is shared with partners; a reader reads everything; a writer logs
+# entries; a facilitator also records verdicts and keeps actions and the learning agenda; an
+# admin everything. A user with a password and no role of their own is a writer, anyone else
+# signed in a reader: partners are named in [auth] roles, never assumed.
+ROLES = ("partner", "reader", "writer", "facilitator", "admin")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -100,6 +102,7 @@ class AuthSettings:
     roles: dict[str, str] = field(default_factory=dict)     # casefolded name -> role
     proxy_header: str | None = None                         # lower case, as ASGI gives headers
     trusted_proxies: tuple[Network, ...] = ()
+    closed: bool = False  # kb.toml could not be read: no one has a role, and no one reads as staff
 
     @classmethod
     def from_config(cls, config: KBConfig) -> AuthSettings:
@@ -149,6 +152,14 @@ class AuthSettings:
     def has_role(self, name: str | None, role: str) -> bool:
         """Whether ``name`` may do what ``role`` may (an admin may do what a facilitator may...)."""
         return ROLES.index(self.role_of(name)) >= ROLES.index(role)
+
+    def audience_of(self, name: str | None) -> str:
+        """Who ``name`` reads as (:mod:`kb.core.visibility`): a visitor who has not signed in
+        reads what is ``public``, a partner what is shared with partners, staff everything.
+        :func:`kb.core.visibility.visible_to` says which visibilities each audience sees."""
+        if not name or self.closed:
+            return "public"
+        return "partner" if self.role_of(name) == "partner" else "staff"
 
     def password_mark(self, name: str) -> str | None:
         """A short digest of ``name``'s password hash: a session started with a password
@@ -227,7 +238,7 @@ class LiveAuth:
                         roles={**read.roles, **self._extra.roles})
                 except ConfigError as exc:
                     log.error("sign-in closed until kb.toml is fixed: %s", exc)
-                    self._settings = AuthSettings()  # no one has a role or a password
+                    self._settings = AuthSettings(closed=True)  # no one has a role or a password
                 self._key = key
             return self._settings
 

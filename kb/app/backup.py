@@ -25,15 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import __version__
+from kb.app.published_state import STATE_FILE as PUBLISHED_FILE
 from kb.core import audit
 from kb.core.config import CONFIG_NAME, STATE_DIR, KBConfig
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_text, write_lock
+from kb.core.followed import FOLLOWED_DIR
 from kb.core.sessions import LEGACY_MARK, SESSIONS_FILE
 
-FOLDERS = ("entries", "actions", "agenda", "roadmaps")
-ROOT_FILES = (CONFIG_NAME, DECISIONS_FILE, SESSIONS_FILE)
+# followed/: the other cities' last good copies (a restored knowledge base searches them at once);
+# published.tsv: what the open publication published, so a withdrawal still reaches followers
+FOLDERS = ("entries", "actions", "agenda", "roadmaps", FOLLOWED_DIR)
+ROOT_FILES = (CONFIG_NAME, DECISIONS_FILE, SESSIONS_FILE, PUBLISHED_FILE)
 STATE_FILES = (audit.AUDIT_FILE, LEGACY_MARK.name)  # in .kb/, besides the index
 DB_NAME = "kb.db"
 MANIFEST = "backup-manifest.json"
@@ -170,12 +174,13 @@ def _snapshot(source: Path, destination: Path) -> dict:
         src.close()
 
 
-def kb_files(config: KBConfig, *, state: bool = True) -> list[str]:
+def kb_files(config: KBConfig, *, state: bool = True, followed: bool = True) -> list[str]:
     """The files that make up the knowledge base (relative paths): kb.toml, the verdicts and
-    sessions, the entry, action, agenda and roadmap folders, and with ``state`` the audit log
+    sessions, what was published, the entry, action, agenda and roadmap folders, with
+    ``followed`` the copies of other cities' publications, and with ``state`` the audit log
     and the last brief's date from ``.kb/``; never the index and its caches."""
     rels = [name for name in ROOT_FILES if (config.root / name).is_file()]
-    for folder in FOLDERS:
+    for folder in FOLDERS if followed else [f for f in FOLDERS if f != FOLLOWED_DIR]:
         base = config.root / folder
         if base.is_dir():
             rels += sorted(p.relative_to(config.root).as_posix() for p in base.rglob("*")

@@ -36,6 +36,7 @@ from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, KBError
 from kb.core.files import create_exclusive, write_lock
 from kb.core.texts import DEFAULT_LANGUAGE, Message
+from kb.core.visibility import VISIBILITIES
 from search.similar import similar_to_unsaved
 
 HEADINGS = {
@@ -105,6 +106,7 @@ class Draft:
     lang: str = "sv"
     sections: list[tuple[str, str]] = field(default_factory=list)  # (heading, text)
     author: str = ""
+    visibility: str = ""  # empty: kb.toml's default, not written in the file
     id: str = ""  # empty: made from the title, unique in the KB
     extra: dict = field(default_factory=dict)
 
@@ -154,6 +156,7 @@ def draft_from_form(form: Mapping[str, str], *, author: str = "", default_lang: 
         lang=lang,
         sections=sections,
         author=author,
+        visibility=(form.get("visibility") or "").strip(),
     )
 
 
@@ -215,6 +218,8 @@ def check_fields(config: KBConfig, draft: Draft, *, require_body: bool = True,
             add(name, "capture_check_too_many_values", max=limits.items)
         if any(len(v) > MAX_ITEM for v in values):
             add(name, "capture_check_value_too_long", max=MAX_ITEM)
+    if draft.visibility and draft.visibility not in VISIBILITIES:
+        add("visibility", "capture_check_visibility", value=repr(draft.visibility[:20]))
     if draft.lang not in HEADINGS:
         add("lang", "capture_check_language")
     if len(draft.sections) > MAX_SECTIONS:
@@ -245,6 +250,8 @@ def render(draft: Draft, entry_id: str, *, template: bool = False) -> str:
                   "date": date, "sprint": draft.sprint or default_sprint(date),
                   "type": draft.type, "tags": draft.tags, "actors": draft.actors,
                   "roadmap": draft.roadmap, "related": []}
+    if draft.visibility:
+        meta["visibility"] = draft.visibility
     if draft.author:
         meta["author"] = " ".join(draft.author.split())
     meta.update(draft.extra)
@@ -252,13 +259,16 @@ def render(draft: Draft, entry_id: str, *, template: bool = False) -> str:
 
 
 def template_draft(*, title: str, area: str, entry_type: str = "lesson", lang: str = "sv",
-                   date: dt.date | None = None, sprint: str = "", tags: list[str] | None = None) -> Draft:
+                   date: dt.date | None = None, sprint: str = "", tags: list[str] | None = None,
+                   visibility: str = "") -> Draft:
     """``kb new``: a draft whose sections are the empty headings of the template, and whose
-    id is made from the title (an entry with that id already is refused, not renamed)."""
+    id is made from the title (an entry with that id already is refused, not renamed).
+    ``visibility`` is written in the file, so whoever fills it in sees who may read it."""
     headings = HEADINGS.get(lang, HEADINGS["sv"])
     return Draft(title=title, area=area, type=entry_type, lang=lang,
                  date=(date or dt.date.today()).isoformat(), sprint=sprint or "",
-                 tags=list(tags or []), sections=[(h, "") for h in headings], id=slugify(title))
+                 tags=list(tags or []), sections=[(h, "") for h in headings], id=slugify(title),
+                 visibility=visibility)
 
 
 def build(config: KBConfig, draft: Draft, entry_id: str | None = None, *,

@@ -73,7 +73,7 @@ def export_zip(config: KBConfig, output: Path, *, kb=None) -> ExportReport:
     ``kb``: the opened knowledge base, for the yearly report (left out without an index)."""
     output = Path(output)
     report = ExportReport(output=str(output))
-    files = {rel: (config.root / rel).read_bytes() for rel in kb_files(config, state=False)}
+    files = {rel: (config.root / rel).read_bytes() for rel in kb_files(config, state=False, followed=False)}
 
     loaded = load_entries(config)
     entries = sorted(loaded.entries, key=lambda e: (e.date, e.id))

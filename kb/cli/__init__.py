@@ -51,6 +51,11 @@ COMMANDS = {
     "export": "operations:export",
     "backup": "operations:backup",
     "restore": "operations:restore",
+    "publish": "sharing:publish",
+    "follow": "sharing:follow",
+    "unfollow": "sharing:unfollow",
+    "sync": "sharing:sync_",
+    "cities": "sharing:cities",
 }
 
 

@@ -40,6 +40,7 @@ from kb.core import config as config_module
 from kb.core.errors import EntryInvalid, EntryNotFound, IndexMissing, KBError
 from kb.core.store import Store
 from kb.core.texts import texts
+from kb.core.visibility import DEFAULT_VISIBILITY, VISIBILITIES
 
 
 @click.command()
@@ -99,6 +100,7 @@ def show(entry_id, root, as_json):
     for key in ("tags", "actors", "roadmap", "policy", "related"):
         if row.get(key):
             click.echo(f"{key}: {', '.join(row[key])}")
+    click.echo(f"visibility: {row.get('visibility') or DEFAULT_VISIBILITY}")
     click.echo(f"{row['path']}\n")
     click.echo(row["body"].rstrip())
 
@@ -114,6 +116,9 @@ def show(entry_id, root, as_json):
 @click.option("--date", "date_text", help="Date of the reflection (YYYY-MM-DD). Default: today.")
 @click.option("--sprint", help="Sprint, e.g. 2026-S1. Default: from the date.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
+@click.option("--visibility", type=click.Choice(VISIBILITIES),
+              help="Who may see it: internal (the city's staff), partner (also the project's partners), "
+              "public (anyone, and the open publication). Default: kb.toml's [sharing] visibility.")
 @click.option("--edit/--no-edit", default=None,
               help="Open $EDITOR on the new entry. Default: when run in a terminal.")
 @click.option("--commit", is_flag=True,
@@ -122,7 +127,7 @@ def show(entry_id, root, as_json):
               help="Read the whole entry as JSON from stdin: title, area, type, date, sprint, tags, "
               "actors, roadmap, author, and sections ({heading: text}) or happened/learned/next.")
 @handle_errors
-def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from_stdin, commit):
+def new(root, title, area, entry_type, lang, date_text, sprint, tags, visibility, edit, from_stdin, commit):
     """Create a new entry from a template (Swedish headings by default)."""
     config = config_module.load(root)
     if from_stdin:
@@ -153,7 +158,8 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
         except ValueError:
             raise click.BadParameter(f"{date_text!r} is not YYYY-MM-DD", param_hint="--date") from None
     draft = template_draft(title=title.strip(), area=area, entry_type=entry_type, lang=lang, date=date,
-                           sprint=sprint or "", tags=list(tags))
+                           sprint=sprint or "", tags=list(tags),
+                           visibility=visibility or config.default_visibility)
     editing = edit if edit is not None else interactive
     # with an editor, the commit waits until the author has written the entry
     saved = _save(config, draft, template=True, commit=commit and not editing)

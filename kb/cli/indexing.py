@@ -17,6 +17,7 @@ from kb.cli.options import (
     print_json,
     root_option,
 )
+from kb.core.publication import is_followed_id
 
 
 @click.command()
@@ -36,7 +37,9 @@ def index(root, model, rebuild, quiet, as_json):
     else:
         rate = report.chunks_embedded / report.seconds if report.seconds else 0.0
         click.echo(
-            f"Indexed {report.entries} entries: {len(report.added)} added, "
+            f"Indexed {report.entries} entries"
+            + (f" and {report.followed} lessons from other cities" if report.followed else "")
+            + f": {len(report.added)} added, "
             f"{len(report.updated)} updated, {len(report.deleted)} deleted, "
             f"{report.unchanged} unchanged ({report.chunks_embedded} chunks embedded "
             f"in {report.seconds:.1f} s, {rate:.1f} chunks/s)."
@@ -51,8 +54,9 @@ def update_index(kb, *, rebuild: bool = False, progress=None) -> IndexReport:
     report = kb.index(rebuild=rebuild, progress=progress)
     for problem in report.problems:
         click.echo(problem.format(kb.config.root), err=True)
-    if report.added and not rebuild:
-        warn_near_duplicates(kb, report.added)
+    own = [e for e in report.added if not is_followed_id(e)]  # other cities' lessons are theirs to merge
+    if own and not rebuild:
+        warn_near_duplicates(kb, own)
     if skipped := skipped_files(report):
         click.echo(f"{skipped} entry file(s) skipped; fix them and run `kb index` again.", err=True)
     return report

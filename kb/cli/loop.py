@@ -16,6 +16,7 @@ from kb.core import config as config_module
 from kb.core.actions import OUTCOMES, STATUSES
 from kb.core.agenda import QUESTION_STATUSES
 from kb.core.texts import text, texts
+from kb.core.visibility import VISIBILITIES
 
 
 def _date(value: str, option: str) -> dt.date:
@@ -58,13 +59,15 @@ def action():
 @click.option("--roadmap", "roadmap", multiple=True, metavar="ACTION_ID",
               help="A roadmap action it serves, e.g. MOB-1 (repeatable).")
 @click.option("--note", default="", help="Why, or how: goes into the action's notes.")
+@click.option("--visibility", type=click.Choice(VISIBILITIES),
+              help="Who may see it: internal, partner or public. Default: kb.toml's [sharing] visibility.")
 @json_option
 @handle_errors
-def action_new(root, title, lessons, owner, due, roadmap, note, as_json):
+def action_new(root, title, lessons, owner, due, roadmap, note, visibility, as_json):
     """Propose an action on one or more lessons; prints its id."""
     config = config_module.load(root)
     created = create_action(config, title=title, lessons=list(lessons), owner=owner, due=_date(due, "--due"),
-                            roadmap=list(roadmap), note=note)
+                            roadmap=list(roadmap), note=note, visibility=visibility)
     if as_json:
         print_json(created.to_dict())
     else:
@@ -182,9 +185,11 @@ def agenda(ctx, root, status, as_json):
 @click.option("--new", "separate", is_flag=True,
               help="With --from-obstacle: make a new question even though an open one already cites the group.")
 @click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of a suggested question. Default: kb.toml's.")
+@click.option("--visibility", type=click.Choice(VISIBILITIES),
+              help="Who may see it: internal, partner or public. Default: kb.toml's [sharing] visibility.")
 @json_option
 @handle_errors
-def agenda_add(question, root, model, owner, entries, from_obstacle, into, separate, lang, as_json):
+def agenda_add(question, root, model, owner, entries, from_obstacle, into, separate, lang, visibility, as_json):
     """Put a learning QUESTION on the agenda (or make one from a recurring obstacle).
 
     When an open question already cites an entry of the obstacle's group, no second question
@@ -199,7 +204,7 @@ def agenda_add(question, root, model, owner, entries, from_obstacle, into, separ
         language = lang or kb.config.language
         try:
             added = question_from_obstacle(kb, from_obstacle, owner=owner, question=question, into=into,
-                                           separate=separate, lang=language)
+                                           separate=separate, lang=language, visibility=visibility)
         except QuestionExists as exc:
             existing = exc.questions[0]
             if not (sys.stdin.isatty() and sys.stdout.isatty()):
@@ -214,7 +219,8 @@ def agenda_add(question, root, model, owner, entries, from_obstacle, into, separ
     elif not owner.strip():
         raise click.UsageError("--owner NAME: who keeps the question")
     else:
-        added = add_question(config_module.load(root), question, owner=owner, entries=entries)
+        added = add_question(config_module.load(root), question, owner=owner, entries=entries,
+                             visibility=visibility)
     if as_json:
         print_json(added.to_dict())
     else:

@@ -88,9 +88,10 @@ def print_json(data) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def make_filters(config, areas, types, tags, since, until):
+def make_filters(config, areas, types, tags, since, until, sources=()):
     """Filters from the command's options; a value that cannot be used is a usage error."""
-    filters, problems = read_filters(config, areas=areas, types=types, tags=tags, since=since, until=until)
+    filters, problems = read_filters(config, areas=areas, types=types, tags=tags, since=since, until=until,
+                                     sources=sources)
     for problem in problems:
         if problem.key == "filter_bad_date":  # a value, not a usage error: exit 1 with a hint
             raise KBError(f"--{problem.option}: {problem.describe(config)}")
@@ -123,6 +124,7 @@ def emit_results(results, as_json: bool, empty: str, area_names=None) -> None:
             f"{rank:>2}. {r.score:.3f}  "
             + click.style(r.title, bold=True)
             + f"\n    {r.id} · {r.area_name} · {r.type} · {r.date}"
+            + (f" · from {r.source}" if getattr(r, "source", None) else "")
             + (f" · match {r.match:.2f}" if getattr(r, "match", None) is not None else "")
         )
         if r.snippet:

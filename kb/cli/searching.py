@@ -30,15 +30,20 @@ from search.cutoff import AUTO
               help="Also show results that are no close match (by default they are left out).")
 @click.option("--min-score", type=float, metavar="MATCH",
               help="Show results whose match is at least MATCH instead of the calibrated default.")
+@click.option("--source", "sources", multiple=True, metavar="NAME",
+              help="Only lessons from this followed city (its name, see `kb follow`), or `own` for the "
+              "knowledge base's own (repeatable). Default: all.")
 @json_option
 @handle_errors
-def search(query, root, model, areas, types, tags, since, until, mode, limit, show_all, min_score, as_json):
+def search(query, root, model, areas, types, tags, since, until, mode, limit, show_all, min_score, sources,
+           as_json):
     """Find entries by meaning, in Swedish or English. Results that are no close match
-    to the question are left out (see --all and --min-score)."""
+    to the question are left out (see --all and --min-score). Lessons from followed cities
+    are found too, marked with their source (see --source)."""
     if show_all and min_score is not None:
         raise click.UsageError("--all and --min-score exclude each other: --all shows every result.")
     kb = open_kb(root, model)
-    filters = make_filters(kb.config, areas, types, tags, since, until)
+    filters = make_filters(kb.config, areas, types, tags, since, until, sources)
     cutoff = None if show_all else AUTO if min_score is None else min_score
     results = kb.search(query, filters=filters, mode=mode, limit=limit, min_score=cutoff)
     emit_results(results, as_json, empty="No entries found." if not results.left_out else

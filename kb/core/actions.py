@@ -12,6 +12,7 @@ of validation in the body)::
     lessons: [cen-03-laddning-vem-ager-fragan]
     roadmap: [MOB-1]
     outcome: [routine]                      # what acting changed: roadmap | routine | policy
+    visibility: public                      # internal | partner | public (default: kb.toml's)
     history:
       - {date: 2025-09-18, status: proposed}
       - {date: 2025-10-02, status: agreed, note: Beslut i styrgruppen}
@@ -30,6 +31,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kb.core.visibility import DEFAULT_VISIBILITY
 
 ACTIONS_DIR = "actions"
 STATUSES = ("proposed", "agreed", "in-progress", "done", "validated", "dropped")
@@ -78,6 +81,8 @@ class LearningAction:
     body: str = ""
     evidence: str = ""  # the text of the validation section
     rel_path: str = ""
+    visibility: str = DEFAULT_VISIBILITY  # as written, else kb.toml's default (kb.core.visibility)
+    visibility_given: bool = False  # written in the file (kept when the file is rewritten)
     extra: dict = field(default_factory=dict)
 
     def overdue(self, today: dt.date) -> bool:
@@ -95,6 +100,7 @@ class LearningAction:
             "decided": self.decided.isoformat() if self.decided else None, "outcome": list(self.outcome),
             "reason": self.reason, "overdue": self.overdue(today),
             "history": [c.to_dict() for c in self.history], "evidence": self.evidence, "path": self.rel_path,
+            "visibility": self.visibility,
         }
 
 

@@ -9,6 +9,7 @@ Markdown file per question in ``agenda/``::
     opened: 2025-11-04
     status: open                 # open | answered | dropped
     entries: [mob-04-tunga-fordon-kapacitetsbrist, nar-02-landstrom-effektbrist]
+    visibility: partner          # internal | partner | public (default: kb.toml's)
     ---
     ## Svar
     (when answered)
@@ -22,6 +23,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kb.core.visibility import DEFAULT_VISIBILITY
 
 AGENDA_DIR = "agenda"
 QUESTION_STATUSES = ("open", "answered", "dropped")
@@ -43,6 +46,8 @@ class LearningQuestion:
     answer: str = ""
     body: str = ""
     rel_path: str = ""
+    visibility: str = DEFAULT_VISIBILITY  # as written, else kb.toml's default (kb.core.visibility)
+    visibility_given: bool = False  # written in the file (kept when the file is rewritten)
     extra: dict = field(default_factory=dict)
 
     def sessions_open(self, sessions: list[str]) -> int:
@@ -64,4 +69,5 @@ class LearningQuestion:
             "age_days": ((self.closed or today) - self.opened).days,
             "sessions_open": self.sessions_open(sessions),
             "needs_own_session": self.needs_own_session(sessions), "path": self.rel_path,
+            "visibility": self.visibility,
         }

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from kb.core import palette
 from kb.core.errors import ConfigError
+from kb.core.sharing import Sharing, read_sharing
 
 CONFIG_NAME = "kb.toml"
 STATE_DIR = ".kb"
@@ -39,7 +40,13 @@ class KBConfig:
     areas: dict[str, Area] = field(default_factory=dict)
     model: str | None = None
     base_url: str | None = None  # where the web pages are published, for links in downloads
+    sharing: Sharing = field(default_factory=Sharing)  # [sharing]: default visibility, publisher, licence
     raw: dict = field(default_factory=dict)
+
+    @property
+    def default_visibility(self) -> str:
+        """What an entry, action or question without its own ``visibility:`` gets."""
+        return self.sharing.visibility
 
     @property
     def entries_dir(self) -> Path:
@@ -96,7 +103,8 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
             "or pass --root DIR (or set KB_ROOT) to a knowledge base folder.",
         )
     try:
-        data = tomllib.loads(config_path.read_text(encoding="utf-8"))
+        source = config_path.read_text(encoding="utf-8")
+        data = tomllib.loads(source)
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{config_path}:1: not UTF-8 ({exc.reason})") from None
     except tomllib.TOMLDecodeError as exc:
@@ -144,6 +152,7 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
         areas=areas,
         model=data.get("model"),
         base_url=base_url.rstrip("/") if base_url else None,
+        sharing=read_sharing(data, config_path, source),
         raw=data,
     )
 

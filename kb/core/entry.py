@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.core.language import detect_language
+from kb.core.visibility import DEFAULT_VISIBILITY
 
 # Front matter keys the format defines; anything else is kept in ``extra``.
 KNOWN_KEYS = (
@@ -23,6 +24,7 @@ KNOWN_KEYS = (
     "roadmap",
     "policy",
     "related",
+    "visibility",
 )
 LIST_KEYS = ("tags", "actors", "roadmap", "policy", "related")
 
@@ -55,6 +57,8 @@ class Entry:
     roadmap: list[str] = field(default_factory=list)
     policy: list[str] = field(default_factory=list)
     related: list[str] = field(default_factory=list)
+    visibility: str = DEFAULT_VISIBILITY  # as written, else kb.toml's default (kb.core.visibility)
+    source: str | None = None  # another city's name for a followed lesson (kb sync); None for our own
     extra: dict = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     intro: str = ""  # body text before the first ``##`` heading
@@ -99,6 +103,8 @@ class Entry:
             "path": self.rel_path or str(self.path),
             "body": self.body,
             "lang": self.lang,
+            "visibility": self.visibility,
+            "source": self.source,
         }
         if include_hash:
             row["content_hash"] = self.content_hash

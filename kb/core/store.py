@@ -111,6 +111,36 @@ def m003_stemmed_fts(db: sqlite_utils.Database) -> None:
         db.execute(FTS_INSERT, [chunk_id, *fts_values(title, heading, text, lang)])
 
 
+@migrations()
+def m004_visibility(db: sqlite_utils.Database) -> None:
+    """Who may see each entry (kb.core.visibility). An older index has no value: NULL counts
+    as ``internal`` until the next ``kb index`` writes the entry again (its content hash
+    changes with the new column)."""
+    db["entries"].add_column("visibility", str)
+    db["entries"].create_index(["visibility"])
+
+
+FOLLOWED_TABLE = "followed_entries"  # other cities' lessons (kb sync): never mixed with our own
+SOURCES_TABLE = "followed_sources"
+
+
+@migrations()
+def m005_followed(db: sqlite_utils.Database) -> None:
+    """Lessons from other cities' publications (kb follow, kb sync) get a table of their own,
+    shaped like ``entries`` plus the source's name, so that nothing that reads ``entries``
+    (the analyses, the brief, the feeds, the report) mixes them with our own; their chunks
+    share ``chunks``, the full-text index and the vectors, so a search finds both. ``entries``
+    gets the ``source`` column too (always NULL), so a row of either table reads the same."""
+    db["entries"].add_column("source", str)
+    columns = {name: str for name in ("id", "title", "area", "date", "sprint", "type", "tags", "actors", "roadmap",
+                                      "policy", "related", "extra", "path", "body", "content_hash")}
+    db[FOLLOWED_TABLE].create({**columns, "embedding": bytes, "lang": str, "visibility": str, "source": str},
+                              pk="id")
+    db[FOLLOWED_TABLE].create_index(["source"])
+    db[SOURCES_TABLE].create({"name": str, "slug": str, "url": str, "organisation": str, "licence": str,
+                              "contact": str, "fetched": str, "lessons": int}, pk="slug")
+
+
 FTS_INSERT = (
     "insert into chunks_fts (rowid, title, heading, text, title_stem, heading_stem, text_stem) "
     "values (?, ?, ?, ?, ?, ?, ?)"
@@ -216,7 +246,9 @@ class Store:
 
     # --- entries ----------------------------------------------------------
     def entry_hashes(self) -> dict[str, str]:
-        return dict(self.db.execute("select id, content_hash from entries").fetchall())
+        """Id -> content hash of every indexed entry, our own and those followed."""
+        return dict(self.db.execute(
+            f"select id, content_hash from entries union all select id, content_hash from {FOLLOWED_TABLE}").fetchall())
 
     def write_entry(self, row: dict, chunks: Sequence[dict], vectors: np.ndarray) -> None:
         """Replace one entry with its chunks and vectors. Call inside ``self.db.atomic()``."""
@@ -225,7 +257,8 @@ class Store:
         norm = float(np.linalg.norm(entry_vector)) if len(vectors) else 0.0
         if norm:
             entry_vector = entry_vector / norm
-        self.db["entries"].insert({**row, "embedding": encode_vector(entry_vector)}, pk="id")
+        table = FOLLOWED_TABLE if row.get("source") else "entries"
+        self.db[table].insert({**row, "embedding": encode_vector(entry_vector)}, pk="id")
         for chunk, vector in zip(chunks, vectors, strict=True):
             cursor = self.db.execute(
                 "insert into chunks (entry_id, seq, kind, heading, text, line, tokens, lang, embedding) "
@@ -261,6 +294,7 @@ class Store:
                 self.db.execute("delete from chunks_fts where rowid = ?", [chunk_id])
             self.db.execute("delete from chunks where entry_id = ?", [entry_id])
             self.db.execute("delete from entries where id = ?", [entry_id])
+            self.db.execute(f"delete from {FOLLOWED_TABLE} where id = ?", [entry_id])
 
     def erase_entries(self, ids: Sequence[str]) -> dict[str, int]:
         """Delete entries for good (``kb forget``): their rows and chunks, their words in the
@@ -291,23 +325,41 @@ class Store:
         return counts
 
     def entry_ids(self) -> list[str]:
-        return [r[0] for r in self.db.execute("select id from entries order by id")]
+        """Every indexed entry's id, our own and those followed, sorted."""
+        return [r[0] for r in self.db.execute(f"select id from entries union all select id from {FOLLOWED_TABLE} "
+                                              "order by id")]
+
+    def set_sources(self, sources: Iterable[dict]) -> None:
+        """The followed publications as the index last read them (one row each), replacing the
+        rows there were. Call inside ``self.db.atomic()``."""
+        self.db.execute(f"delete from {SOURCES_TABLE}")
+        for source in sources:
+            self.db[SOURCES_TABLE].insert(source, pk="slug", replace=True)
+
+    def sources(self) -> list[dict]:
+        """The followed publications, by name."""
+        cursor = self.db.execute(f"select * from {SOURCES_TABLE} order by name")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
 
     def get_entries(self, ids: Sequence[str], columns: Sequence[str] | None = None) -> dict[str, dict]:
         """Entry rows by id (JSON columns decoded, no vector); ``columns`` picks fewer
         (a result list needs neither the body nor the actors)."""
         if not ids:
             return {}
-        placeholders = ",".join("?" * len(ids))
         wanted = "*" if columns is None else ", ".join(dict.fromkeys(["id", *columns]))
-        rows = self.db.execute(
-            f"select {wanted} from entries where id in ({placeholders})", list(ids)
-        )
-        names = [d[0] for d in rows.description]
-        out = {}
-        for values in rows.fetchall():
-            row = decode_entry_row(dict(zip(names, values, strict=True)))
-            out[row["id"]] = row
+        out: dict[str, dict] = {}
+        for table in ("entries", FOLLOWED_TABLE):  # our own first; a followed id holds a ':'
+            missing = [i for i in ids if i not in out]
+            if not missing:
+                break
+            rows = self.db.execute(
+                f"select {wanted} from {table} where id in (select value from json_each(?))", [json.dumps(missing)]
+            )
+            names = [d[0] for d in rows.description]
+            for values in rows.fetchall():
+                row = decode_entry_row(dict(zip(names, values, strict=True)))
+                out[row["id"]] = row
         return out
 
     def chunk_entries(self, chunk_ids: Sequence[int]) -> dict[int, str]:
@@ -329,10 +381,12 @@ class Store:
         owners = np.fromiter((position.get(r[1], -1) for r in rows), dtype=np.int32, count=len(rows))
         return chunk_ids, owners, entry_ids
 
-    def entry_vectors(self, dim: int) -> tuple[list[str], np.ndarray, list[str]]:
-        """Entry ids, their raw (uncentred) mean vectors and languages, in id order."""
+    def entry_vectors(self, dim: int, *, followed: bool = False) -> tuple[list[str], np.ndarray, list[str]]:
+        """Entry ids, their raw (uncentred) mean vectors and languages, in id order: our own
+        entries, or (``followed``) the lessons of the publications we follow."""
+        table = FOLLOWED_TABLE if followed else "entries"
         rows = self.db.execute(
-            "select id, embedding, lang from entries where length(embedding) = ? order by id",
+            f"select id, embedding, lang from {table} where length(embedding) = ? order by id",
             [dim * 4],
         ).fetchall()
         return [r[0] for r in rows], decode_matrix([r[1] for r in rows], dim), [r[2] or "sv" for r in rows]

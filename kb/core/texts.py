@@ -205,6 +205,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     # --- Datasette's own table, row and database pages ------------------------------------
     "table_title_entries": ("Poster", "Entries"),
     "table_title_chunks": ("Textavsnitt", "Text chunks"),
+    "table_title_followed_entries": ("Andra städers lärdomar", "Other cities' lessons"),
+    "table_title_followed_sources": ("Städer vi följer", "Cities we follow"),
     "table_row": ("{count} rad", "{count} row"),
     "table_rows": ("{count} rader", "{count} rows"),
     "table_view": ("vy", "view"),
@@ -391,6 +393,96 @@ TEXTS: dict[str, tuple[str, str]] = {
     "question_status_dropped": ("avskriven", "dropped"),
     "entry_actions": ("Åtgärder på den här lärdomen", "Actions on this lesson"),
     "entry_no_actions": ("Ingen åtgärd ännu.", "No action yet."),
+    # --- the open publication (kb.app.publish, /-/kb/open/): feed, DCAT-AP-SE, its page ---------
+    "open_title": ("Lärdomar från {organisation}", "Lessons from {organisation}"),
+    "open_description": ("Öppna lärdomar om klimatomställningen från {organisation} ({title}): vad som hände, "
+                         "vad vi lärde oss och validerade åtgärder. En lärdom per rad enligt schemat kb-lesson; "
+                         "personer namnges aldrig.",
+                         "Open lessons on the climate transition from {organisation} ({title}): what happened, "
+                         "what we learned and validated actions. One lesson a line in the kb-lesson schema; "
+                         "persons are never named."),
+    "open_catalog_title": ("Öppna lärdomar från {organisation}", "Open lessons from {organisation}"),
+    "open_catalog_description": ("Katalog över de öppna data som {organisation} publicerar från {title}.",
+                                 "Catalogue of the open data {organisation} publishes from {title}."),
+    "open_distribution_lessons": ("Lärdomarna som JSON Lines, en per rad (schemat kb-lesson).",
+                                  "The lessons as JSON Lines, one a line (the kb-lesson schema)."),
+    "open_distribution_feed": ("Lärdomarna som Atom-flöde; tillbakadragna lärdomar som gravstenar (RFC 6721).",
+                               "The lessons as an Atom feed; withdrawn lessons as tombstones (RFC 6721)."),
+    "open_keywords": ("klimatomställning, lärdomar, reflexivt lärande, Klimatkontrakt 2030",
+                      "climate transition, lessons learned, reflexive learning, climate city contract"),
+    "open_rights": ("Licens: {licence}", "Licence: {licence}"),
+    "open_withdrawn": ("Dragen tillbaka av utgivaren: ta bort den.", "Withdrawn by the publisher: remove it."),
+    "open_page_title": ("Öppna lärdomar", "Open lessons"),
+    "open_page_intro": ("{organisation} publicerar här sina öppna lärdomar, så att andra städer, partner och "
+                        "forskare kan läsa, följa och återanvända dem.",
+                        "{organisation} publishes its open lessons here, so that other cities, partners and "
+                        "researchers can read, follow and reuse them."),
+    "open_page_counts": ("{count} lärdomar ({with_actions} med validerade åtgärder); {withdrawn} tillbakadragna.",
+                         "{count} lessons ({with_actions} with validated actions); {withdrawn} withdrawn."),
+    "open_page_what_heading": ("Vad som publiceras", "What is published"),
+    "open_page_what": ("Lärdomar, hinder, möjliggörare, målkonflikter och idéer med synligheten öppen: titel, "
+                       "område, typ, datum, taggar, organisationer med rådighet, avsnittens text, och de "
+                       "validerade åtgärder som vidtagits utifrån dem. Källan är organisationen.",
+                       "Lessons, obstacles, enablers, goal conflicts and ideas whose visibility is public: title, "
+                       "area, type, date, tags, organisations holding the mandate, the sections' text, and the "
+                       "validated actions taken on them. The source is the organisation."),
+    "open_page_never_heading": ("Vad som aldrig publiceras", "What is never published"),
+    "open_page_never": ("Interna lärdomar och lärdomar som delas med partner, vem som skrivit något "
+                        "(användarnamn), personnamn bland aktörer, färdplanernas id, filnamn, och lärdomar med "
+                        "personnummer i texten.",
+                        "Internal lessons and lessons shared with partners, who wrote anything (user names), "
+                        "persons' names among the actors, the roadmaps' ids, file names, and lessons with a "
+                        "personal identity number in their text."),
+    "open_page_files_heading": ("Filer", "Files"),
+    "open_page_follow_heading": ("Följa publiceringen", "Following the publication"),
+    "open_page_follow": ("En annan kunskapsbank följer den med kommandot nedan; kb sync hämtar sedan bara det "
+                         "som har ändrats, och tillbakadragna lärdomar försvinner.",
+                         "Another knowledge base follows it with the command below; kb sync then fetches only what "
+                         "changed, and withdrawn lessons disappear."),
+    "open_page_no_url": ("Sveriges dataportal kan skörda DCAT-AP-SE-beskrivningen först när kb.toml anger "
+                         "publiceringens webbadress (base_url eller [sharing] url).",
+                         "Sveriges dataportal can harvest the DCAT-AP-SE description once kb.toml gives the "
+                         "publication's web address (base_url or [sharing] url)."),
+    "open_page_licence": ("Licens", "Licence"),
+    "open_page_contact": ("Kontakt", "Contact"),
+    "open_page_updated": ("Senast ändrad", "Last changed"),
+    "open_not_published": ("Den här kunskapsbanken publicerar inga öppna lärdomar: kb.toml saknar [sharing] "
+                           "organisation, licence och contact_email.",
+                           "This knowledge base publishes no open lessons: kb.toml has no [sharing] organisation, "
+                           "licence and contact_email."),
+    "open_not_ready": ("Publiceringen är inte klar: kunskapsbanken är inte indexerad än.",
+                       "The publication is not ready: the knowledge base is not indexed yet."),
+    # --- other cities (analysis.crosscity: /-/kb/cities, the brief) ----------------------------------
+    "nav_cities": ("Andra städer", "Other cities"),
+    "cities_title": ("Andra städer", "Other cities"),
+    "cities_intro": ("Vad våra lärdomar delar med städerna vi följer (kb follow): hinder som en annan stad "
+                     "också har mött, och lärdomar som bär mellan städerna. Deras lärdomar står kvar hos dem; "
+                     "här visas de bredvid våra, med källa och licens.",
+                     "What our lessons share with the cities we follow (kb follow): obstacles another city has "
+                     "met too, and lessons that carry between cities. Their lessons stay theirs; here they are "
+                     "shown beside ours, with source and licence."),
+    "cities_none_followed": ("Vi följer inga andra städer än: kb follow ADRESS --name NAMN.",
+                             "We follow no other cities yet: kb follow URL --name NAME."),
+    "cities_sources": ("Städer vi följer", "Cities we follow"),
+    "cities_source_lessons": ("{count} lärdomar, hämtade {date}", "{count} lessons, fetched {date}"),
+    "cities_obstacles": ("Hinder som andra städer också har mött", "Obstacles other cities have met too"),
+    "cities_obstacles_intro": ("Ett av våra hinder och ett av deras, bland varandras närmaste: hur löste de det?",
+                               "One of our obstacles and one of theirs, among each other's nearest: how did they "
+                               "solve it?"),
+    "cities_synergies": ("Lärdomar som bär mellan städer", "Lessons that carry between cities"),
+    "cities_synergies_intro": ("En lärdom, möjliggörare eller idé hos oss eller dem som ligger nära den andras.",
+                               "A lesson, enabler or idea of ours or theirs that lies near the other's."),
+    "cities_same_obstacle": ("{source} har mött samma hinder", "{source} has met the same obstacle"),
+    "cities_carries": ("En lärdom från {source} som bär hit", "A lesson from {source} that carries here"),
+    "brief_cities_heading": ("Från andra städer", "From other cities"),
+    "brief_cities_intro": ("Från städerna vi följer ({sources}): hinder de också har mött och lärdomar som bär "
+                           "hit, bland våra lärdomar i urvalet.",
+                           "From the cities we follow ({sources}): obstacles they have met too and lessons that "
+                           "carry here, among our lessons in the selection."),
+    "brief_cities_none": ("Vi följer inga andra städer än (kb follow).", "We follow no other cities yet (kb follow)."),
+    "brief_question_city": ("{source} har mött samma hinder som vi (\"{title}\"): vad kan vi lära av \"{other}\"?",
+                            "{source} has met the same obstacle as we have (\"{title}\"): what can we learn "
+                            "from \"{other}\"?"),
     "feed_entries_title": ("Nya lärdomar – {title}", "New lessons – {title}"),
     "feed_filter_tag": ("taggen {tag}", "tag {tag}"),
     "feed_filter_since": ("från {date}", "from {date}"),
@@ -408,6 +500,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loop_error_empty": ("{field} saknas.", "{field} is missing."),
     "loop_error_too_long": ("{field} är för lång (högst {n} tecken).", "{field} is too long (at most {n} characters)."),
     "loop_error_control": ("{field} innehåller otillåtna styrtecken.", "{field} holds control characters."),
+    "loop_error_visibility": ("Okänd synlighet {value}: välj intern, partner eller öppen.",
+                              "Unknown visibility {value}: choose internal, partner or public."),
     "loop_error_transition": ("Åtgärden är {current} och kan inte bli {new}.",
                               "The action is {current} and cannot become {new}."),
     "loop_error_reason": ("Skriv varför åtgärden avskrivs.", "Say why the action is dropped."),
@@ -483,6 +577,17 @@ TEXTS: dict[str, tuple[str, str]] = {
     "filter_show": ("Visa", "Show"),
     "filter_unknown_area": ("Okänt område: {value}", "Unknown area: {value}"),
     "filter_unknown_type": ("Okänd typ: {value}", "Unknown type: {value}"),
+    "filter_unknown_source": ("Okänd källa: {value}", "Unknown source: {value}"),
+    "filter_source": ("Källa", "Source"),
+    "filter_all_sources": ("Alla källor", "All sources"),
+    "filter_own_source": ("Egna lärdomar", "Our own lessons"),
+    "source_from": ("Från {source}", "From {source}"),
+    "followed_note": ("En lärdom från {source}, publicerad öppet av {organisation} och hämtad {date}; "
+                      "den ändras eller försvinner när {source} ändrar eller drar tillbaka den.",
+                      "A lesson from {source}, published openly by {organisation} and fetched {date}; "
+                      "it changes or disappears when {source} changes or withdraws it."),
+    "followed_original": ("Originalet", "The original"),
+    "followed_actions": ("Validerade åtgärder i {source}", "Validated actions in {source}"),
     "filter_bad_date": ("Ogiltigt datum: {value} (skriv ÅÅÅÅ-MM-DD)", "Bad date: {value} (write YYYY-MM-DD)"),
     "filter_bad_limit": ("Antalet (n) måste vara ett heltal: {value}",
                          "The number (n) must be a whole number: {value}"),
@@ -496,6 +601,15 @@ TEXTS: dict[str, tuple[str, str]] = {
     "field_policy": ("Styrmedel", "Policy instruments"),
     "field_path": ("Fil", "File"),
     "field_author": ("Författare", "Author"),
+    "field_visibility": ("Synlighet", "Visibility"),
+    # who may see an entry, action or question (kb.core.visibility), as pages and the form say it
+    "visibility_internal": ("intern", "internal"),
+    "visibility_partner": ("partner", "partner"),
+    "visibility_public": ("öppen", "public"),
+    "visibility_hint": ("Intern: stadens medarbetare. Partner: även projektets partner. "
+                        "Öppen: alla, och den öppna publiceringen som andra städer följer.",
+                        "Internal: the city's staff. Partner: also the project's partners. "
+                        "Public: anyone, and the open publication other cities follow."),
     # entry_type_ + an entry type: one entry's type
     "entry_type_lesson": ("Lärdom", "Lesson"),
     "entry_type_obstacle": ("Hinder", "Obstacle"),
@@ -620,6 +734,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "reason_mutual_best": ("varandras bästa träff i ett annat område", "each other's best match in another area"),
     "reason_mutual_top": ("bland varandras {k} bästa träffar i andra områden (plats {rank_a} och {rank_b})",
                           "among each other's {k} best matches in other areas (places {rank_a} and {rank_b})"),
+    "reason_city_rank": ("plats {rank} bland de närmaste av alla lärdomar, egna och andra städers",
+                         "place {rank} among the nearest of all lessons, ours and other cities'"),
     "reason_one_side_top": ("plats {rank} bland de bästa träffarna i andra områden för posten från {area}",
                             "place {rank} among the best matches in other areas for the entry from {area}"),
     "reason_shared_tags": ("samma taggar: {values}", "shared tags: {values}"),
@@ -765,6 +881,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "capture_check_date_missing": ("Ange datum (ÅÅÅÅ-MM-DD).", "Give a date (YYYY-MM-DD)."),
     "capture_check_date_bad": ("Ogiltigt datum {value}: skriv ÅÅÅÅ-MM-DD.",
                                "Bad date {value}: write YYYY-MM-DD."),
+    "capture_check_visibility": ("Okänd synlighet {value}: välj intern, partner eller öppen.",
+                                 "Unknown visibility {value}: choose internal, partner or public."),
     "capture_check_sprint": ("Sprint: bokstäver, siffror, '.', '_', '-' (högst {max}).",
                              "Sprint: letters, digits, '.', '_', '-' (at most {max})."),
     "capture_check_too_many_values": ("Högst {max} värden.", "At most {max} values."),
@@ -954,6 +1072,14 @@ TEXTS: dict[str, tuple[str, str]] = {
     "report_figure_overdue": ("Försenade åtgärder: {n}", "Overdue actions: {n}"),
     "report_figure_validated": ("Validerade åtgärder: {n}", "Validated actions: {n}"),
     "report_actor": ("rådighet", "mandate"),
+    "report_sharing": ("Mest angelägna erfarenheter att dela", "Most pressing experiences to share"),
+    "report_sharing_note": ("Validerade åtgärder med de öppna lärdomar de följde upp, de mest spridda över "
+                            "områdena först: underlag till Klimatkontrakt 2030:s avsnitt om erfarenheter att dela. "
+                            "Bara det som är öppet tas med.",
+                            "Validated actions with the public lessons they followed up, those spread over the "
+                            "most areas first: input to Klimatkontrakt 2030's section on experiences to share. "
+                            "Only what is public is included."),
+    "report_sharing_none": ("Inga öppna, validerade åtgärder {year}.", "No public validated actions in {year}."),
     # report_level_ + a level: within a sentence of the report
     "report_level_regional": ("regional nivå", "regional level"),
     "report_level_national": ("nationell nivå", "national level"),
