@@ -42,6 +42,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 
     # --- roles: what a page offers only to some, and which role it takes (datasette_plugins.roles)
     # role_ + a role id (kb.app.auth.ROLES): its name on screen
+    "role_partner": ("partner", "partner"),
     "role_reader": ("läsare", "reader"),
     "role_writer": ("skribent", "writer"),
     "role_facilitator": ("samordnare", "facilitator"),
