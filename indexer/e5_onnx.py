@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -85,7 +86,10 @@ def _export(st_folder: Path, target: Path) -> None:
 
     tmp = target.with_name(target.name + ".tmp")
     axes = {0: "batch", 1: "tokens"}
-    with torch.no_grad():
+    # the tracer warns about the model's own Python branches (known, harmless for this graph):
+    # a user sees that once as a wall of text on the first `kb index`, and nothing they can act on
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             Hidden(model), (sample["input_ids"], sample["attention_mask"]), str(tmp),
             input_names=["input_ids", "attention_mask"], output_names=["hidden"],
