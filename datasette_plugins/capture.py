@@ -302,13 +302,13 @@ async def logout_page(datasette, request):
     return response
 
 
-_NEXT_RE = re.compile(r"^/-/kb/(new|search|actions|actions/new|actions/[A-Za-z0-9][A-Za-z0-9._-]{0,199}|agenda"
-                      r"|obstacles)(\?[A-Za-z0-9=&%._,+-]{0,400})?$")  # a query of plain characters only
+_NEXT_RE = re.compile(r"/-/kb/(new|search|actions|actions/new|actions/[A-Za-z0-9][A-Za-z0-9._-]{0,199}|agenda"
+                      r"|obstacles)(\?[A-Za-z0-9=&%._,+-]{0,400})?")  # a query of plain characters only
 
 
 def _safe_next(value: str) -> str:
     """Only our own pages: never an absolute URL or ``//host`` (open redirect)."""
-    return value if _NEXT_RE.match(value or "") else "/-/kb/new"
+    return value if _NEXT_RE.fullmatch(value or "") else "/-/kb/new"
 
 
 ROUTES = [

@@ -9,6 +9,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from kb.core.characters import xml_text
+
 ATOM = "http://www.w3.org/2005/Atom"
 MAX_SUMMARY = 600
 
@@ -53,9 +55,12 @@ def render_atom(feed: Feed) -> bytes:
     ET.register_namespace("", ATOM)
 
     def sub(parent, tag: str, text: str | None = None, **attrs) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+        # what XML cannot carry is left out (ElementTree writes it as it is, and one such
+        # character makes the whole feed unreadable)
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}",
+                                {k: xml_text(v) for k, v in attrs.items() if v is not None})
         if text is not None:
-            element.text = text
+            element.text = xml_text(text)
         return element
 
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": feed.lang})

@@ -374,6 +374,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loop_error_empty": ("{field} saknas.", "{field} is missing."),
     "loop_error_too_long": ("{field} är för lång (högst {n} tecken).", "{field} is too long (at most {n} characters)."),
     "loop_error_control": ("{field} innehåller otillåtna styrtecken.", "{field} holds control characters."),
+    "loop_error_status": ("Okänd status {value!r}: välj en av {statuses}.",
+                          "Unknown status {value!r}: choose one of {statuses}."),
     "loop_error_transition": ("Åtgärden är {current} och kan inte bli {new}.",
                               "The action is {current} and cannot become {new}."),
     "loop_error_reason": ("Skriv varför åtgärden avskrivs.", "Say why the action is dropped."),
