@@ -35,14 +35,17 @@ def make_datasette(root=None, model: str | None = None):
 
 
 def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: int = 8001,
-          echo: Callable[[str], None] = print) -> None:
-    """Serve until stopped (the caller indexes first: ``kb serve`` does)."""
+          echo: Callable[[str], None] = print, warn: Callable[[str], None] | None = None) -> None:
+    """Serve until stopped (the caller indexes first: ``kb serve`` does). ``warn``: where
+    warnings about the settings go (``echo`` when not given)."""
     import uvicorn
 
     kb = KnowledgeBase.open(root, model=model)
     kb.require_index()
     kb.close()
-    AuthSettings.from_config(kb.config)  # a broken [auth] table stops the start (ConfigError)
+    settings = AuthSettings.from_config(kb.config)  # a broken [auth] table stops the start (ConfigError)
+    for warning in settings.warnings():
+        (warn or echo)(f"{kb.config.root / config_module.CONFIG_NAME}: warning: {warning}")
     _check_port(host, port)
     ds = make_datasette(kb.config.root, model)
     asyncio.run(ds.invoke_startup())

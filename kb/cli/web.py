@@ -22,4 +22,5 @@ def serve(root, model, host, port):
     changed = len(report.added) + len(report.updated) + len(report.deleted)
     click.echo(f"Index up to date: {report.entries} entries ({changed} changed).")
     kb.close()
-    serve_kb(kb.config.root, model=model, host=host, port=port, echo=click.echo)
+    serve_kb(kb.config.root, model=model, host=host, port=port, echo=click.echo,
+             warn=lambda message: click.echo(message, err=True))
