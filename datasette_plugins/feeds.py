@@ -33,6 +33,7 @@ def entries_feed(state: KBState, filters, lang: str, prefix: str) -> Feed:
         return [rows[i] for i in ids if i in rows]
 
     items = []
+    publish_authors = state.config.web.publish_authors  # writers' user names: only when kb.toml says so
     for row in state.run(work):
         categories = [state.config.area_name(row["area"]), t.get(f"entry_type_{row['type']}", row["type"]),
                       *row["tags"]]
@@ -40,7 +41,8 @@ def entries_feed(state: KBState, filters, lang: str, prefix: str) -> Feed:
             id=permanent_id(state.config.title, "entry", row["id"]), title=row["title"],
             link=f"{prefix}/-/kb/entry/{quote(row['id'], safe='')}" + ("?lang=en" if lang == "en" else ""),
             updated=row["date"], summary=entry_quote(row.get("body") or "", MAX_SUMMARY),
-            author=str((row.get("extra") or {}).get("author") or ""), categories=categories))
+            author=str((row.get("extra") or {}).get("author") or "") if publish_authors else "",
+            categories=categories))
     return Feed(id=permanent_id(state.config.title, "entries", lang), title=t["feed_entries_title"].format(
         title=state.config.title), link=f"{prefix}/-/kb/search", self_link=f"{prefix}/-/kb/feed.atom",
         lang=lang, items=items)

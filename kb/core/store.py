@@ -111,6 +111,16 @@ def m003_stemmed_fts(db: sqlite_utils.Database) -> None:
         db.execute(FTS_INSERT, [chunk_id, *fts_values(title, heading, text, lang)])
 
 
+@migrations()
+def m004_author_column(db: sqlite_utils.Database) -> None:
+    """The writer's user name (front matter ``author``) in a column of its own, out of
+    ``extra``: the web server hides that one column from visitors' SQL unless kb.toml says to
+    publish it (an e-mail address under single sign-on), and shows the rest of ``extra``."""
+    db["entries"].add_column("author", str)
+    db.execute("update entries set author = json_extract(extra, '$.author'), "
+               "extra = json_remove(extra, '$.author') where json_type(extra, '$.author') is not null")
+
+
 FTS_INSERT = (
     "insert into chunks_fts (rowid, title, heading, text, title_stem, heading_stem, text_stem) "
     "values (?, ?, ?, ?, ?, ?, ?)"
@@ -124,11 +134,15 @@ def fts_values(title: str, heading: str, text: str, lang: str | None) -> list[st
 
 def decode_entry_row(row: dict) -> dict:
     """An ``entries`` row as Python values: the JSON columns (lists, ``extra``) decoded, the
-    vector left out. The one decoder of entry rows, for the library and the web pages."""
+    vector left out, and ``author`` back in ``extra``, where the front matter has it. The one
+    decoder of entry rows, for the library and the web pages."""
     row.pop("embedding", None)
+    author = row.pop("author", None)
     for key in JSON_COLUMNS:
         if key in row:
             row[key] = json.loads(row[key]) if row[key] else ({} if key == "extra" else [])
+    if author is not None and isinstance(row.get("extra"), dict):
+        row["extra"] = {**row["extra"], "author": author}
     return row
 
 
@@ -299,6 +313,8 @@ class Store:
         if not ids:
             return {}
         placeholders = ",".join("?" * len(ids))
+        if columns is not None and "extra" in columns:
+            columns = [*columns, "author"]  # the front matter's author is part of extra
         wanted = "*" if columns is None else ", ".join(dict.fromkeys(["id", *columns]))
         rows = self.db.execute(
             f"select {wanted} from entries where id in ({placeholders})", list(ids)
