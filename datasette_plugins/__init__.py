@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 
-from datasette import hookimpl
+from datasette import Forbidden, hookimpl
 from markupsafe import Markup
 
 from datasette_plugins import (
@@ -29,10 +29,11 @@ from datasette_plugins import (
     internals,
     loop,
     opendata,
+    own_sql,
     pages,
     roadmaps,
     signin,
-    sql,
+    sql_limits,
     statement,
 )
 from datasette_plugins import metadata as kb_metadata
@@ -69,9 +70,11 @@ def register_routes(datasette):
 
 @hookimpl
 def prepare_connection(conn, database, datasette):
+    """Our SQL functions, and the limits of :mod:`.sql_limits` (value length, what is hidden,
+    and on the threads of SQL of visitors' own, the result budget)."""
     state = get_state(datasette)
     if state is not None and database == state.database:
-        sql.register_functions(conn, state)
+        sql_limits.prepare(conn, state, own_sql=own_sql.in_own_sql_thread())
 
 
 @hookimpl
@@ -143,7 +146,10 @@ def menu_links(datasette, actor, request):
 @hookimpl
 def permission_allowed(datasette, actor, action):
     """``kb-write`` (writer and above), ``kb-facilitate`` (facilitator and above): the role
-    from the current kb.toml, so a removed role is gone at once."""
+    from the current kb.toml, so a removed role is gone at once. ``execute-sql``: as kb.toml
+    ``[web] sql`` says (:func:`.own_sql.may_run`)."""
+    if action == "execute-sql":
+        return own_sql.may_run(datasette, actor)
     role = signin.ACTION_ROLES.get(action)
     if role is None:
         return None
@@ -174,9 +180,17 @@ def skip_csrf(datasette, scope):
 
 @hookimpl
 def asgi_wrapper(datasette):
-    """Security headers, request body limits and the internal pages (:mod:`.guard`), then the
-    sign-in checks (:func:`.signin.guard`)."""
-    return lambda app: guard.wrap(datasette, signin.guard(datasette, app))
+    """Security headers, request body limits, the internal pages and safe CSV cells
+    (:mod:`.guard`), then the sign-in checks (:func:`.signin.guard`), then the limits on SQL
+    of visitors' own (:mod:`.own_sql`)."""
+    return lambda app: guard.wrap(datasette, signin.guard(datasette, own_sql.wrap(datasette, app)))
+
+
+@hookimpl
+def forbidden(datasette, request, message):
+    """Our error page for a refused permission too (Datasette's names only the permission, as
+    HTML even for ``.json``); SQL of one's own refused says why (:mod:`.internals`)."""
+    return internals.error_response(datasette, request, Forbidden(message))
 
 
 @hookimpl(hookwrapper=True)

@@ -18,6 +18,7 @@ import threading
 
 from datasette.database import Database
 
+from datasette_plugins.own_sql import OWN_SQL, TIME_LIMIT_MS, executor_for
 from kb.core.files import file_identity
 
 
@@ -44,10 +45,46 @@ class FollowingDatabase(Database):
         return conn
 
     async def execute_fn(self, fn):
-        if self.ds.executor is None:  # Datasette without SQL threads
-            return fn(self.current_connection())
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.ds.executor, lambda: fn(self.current_connection()))
+        executor = executor_for(self.ds)  # SQL of a visitor's own runs on threads of its own
+        if OWN_SQL.get():
+            def run():
+                return fn(TimedConnection(self.current_connection(), TIME_LIMIT_MS / 1000))
+        else:
+            def run():
+                return fn(self.current_connection())
+        if executor is None:  # Datasette without SQL threads
+            return run()
+        return await asyncio.get_running_loop().run_in_executor(executor, run)
+
+
+class TimedConnection:
+    """A connection on which Datasette's time limit is kept by a timer that interrupts the
+    statement, not by its progress handler.
+
+    The progress handler is Python, called back from inside SQLite every 1,000 instructions.
+    While a slow statement of a visitor's own ran on its own thread, those calls made every
+    other thread wait its turn for the interpreter: the pages' queries came back a second or
+    two late each (the front page took seconds, the entries table up to 30 s), even with a
+    call every 200,000 instructions. ``Connection.interrupt`` needs no call back into Python,
+    so a statement that runs long takes only its own core."""
+
+    def __init__(self, conn, seconds: float):
+        self._conn, self._seconds = conn, seconds
+        self._timer: threading.Timer | None = None
+
+    def set_progress_handler(self, handler, n):
+        """Datasette sets its handler before a statement and clears it after: a timer starts
+        and stops instead (its ``n`` and deadline are ours: ``TIME_LIMIT_MS``)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if handler is not None:
+            self._timer = threading.Timer(self._seconds, self._conn.interrupt)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
 
 
 def follow_rebuilds(datasette, name: str) -> None:

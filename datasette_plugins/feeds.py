@@ -61,6 +61,7 @@ def entries_feed(state: KBState, filters: Filters, lang: str, prefix: str) -> Fe
 
     names = display_names(state.config)
     items = []
+    publish_authors = state.config.web.publish_authors  # writers' user names: only when kb.toml says so
     for row in state.run(work):
         area = state.config.area_name(row["area"])
         categories = [area, t.get(f"entry_type_{row['type']}", row["type"]), *row["tags"]]
@@ -68,7 +69,8 @@ def entries_feed(state: KBState, filters: Filters, lang: str, prefix: str) -> Fe
             id=permanent_id(state.config.title, "entry", row["id"]), title=row["title"],
             link=f"{prefix}/-/kb/entry/{quote(row['id'], safe='')}" + ("?lang=en" if lang == "en" else ""),
             updated=row["date"], summary=entry_quote(row.get("body") or "", MAX_SUMMARY),
-            author=author_name((row.get("extra") or {}).get("author"), names, area), categories=categories))
+            author=author_name((row.get("extra") or {}).get("author"), names, area, publish_authors),
+            categories=categories))
     title = t["feed_entries_title"].format(title=state.config.title)
     words = filter_words(filters, state, lang)
     query = filter_query(filters, lang, state.config.language)

@@ -43,7 +43,7 @@ async def front_page(datasette, request):
         "select id, title, area, type, date, lang from entries order by date desc, id limit ?", [NEWEST])).rows]
     total = (await db.execute("select count(*) from entries")).first()[0]
     try:
-        groups, pairs = await asyncio.to_thread(state.run, glance)
+        groups, pairs = await asyncio.to_thread(state.run, lambda kb: state.per_index("glance", kb, glance))
     except KBError:  # no index yet: the page still offers search and the form
         groups, pairs = [], []
     context = {

@@ -6,7 +6,10 @@ before Datasette sees it, and what every response gets on its way out.
   (``Content-Length``) or it comes in chunks without one: past the limit the answer is 413
   and the connection is closed, before more is read (a chunked body used to be read whole,
   200 MB and more, by the CSRF check of a form);
-* Datasette's own debugging pages (:data:`INTERNAL_PAGES`) answer 404 to anyone not signed in.
+* Datasette's own debugging pages (:data:`INTERNAL_PAGES`) answer 404 to anyone not signed in,
+  its ``_internal`` database (the files' paths) to everyone;
+* Datasette's own HTML pages get a Content-Security-Policy when they have none
+  (:func:`datasette_csp`), and its CSV no cell a spreadsheet would run (:mod:`.csv_cells`).
 """
 
 from __future__ import annotations
@@ -16,19 +19,26 @@ import re
 from datasette.utils import await_me_maybe
 from datasette.utils.asgi import Request
 
+from datasette_plugins import csv_cells
 from datasette_plugins.state import get_state
-from datasette_plugins.web import SECURITY_HEADERS
+from datasette_plugins.web import SECURITY_HEADERS, datasette_csp
 from kb.core.texts import DEFAULT_LANGUAGE, text
 
 MAX_REQUEST_BYTES = 1_000_000  # no page takes more (the capture form: 128 kB)
 # Datasette's pages about itself that no visitor needs: versions, threads, the permission
-# and message debuggers (whose POST puts any text in a visitor's message banner), patterns
-INTERNAL_PAGES = re.compile(r"^/-/(versions|threads|allow-debug|messages|patterns)(\.json)?/?$")
+# and message debuggers (whose POST puts any text in a visitor's message banner), patterns,
+# the permission checks made so far (others' actors). Matched as a prefix, so that every path
+# Datasette's own routes take (theirs end in "$", which also takes a final newline) is covered.
+INTERNAL_PAGES = re.compile(r"^/-/(versions|threads|allow-debug|messages|patterns|permissions)(?![\w-])")
+# Datasette's own database of its databases (the files' absolute paths): for no one
+INTERNAL_DATABASE = re.compile(r"^/_internal(?![\w-])")
 
 
 def wrap(datasette, app):
     """``app`` (Datasette) behind the checks above."""
     extra = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+    csp = datasette_csp().encode()
+    csv_app = csv_cells.wrap(app, lambda scope: app_path(datasette, scope).endswith(".csv"))
 
     async def refuse(send, status: int, key: str) -> None:
         state = get_state(datasette)
@@ -51,19 +61,29 @@ def wrap(datasette, app):
             if messages is None:
                 return await refuse(send, 413, "page_request_too_large")
             receive = replay(messages, receive)
-        if INTERNAL_PAGES.match(app_path(datasette, scope)) and not await signed_in(datasette, scope, receive):
+        path = app_path(datasette, scope)
+        if INTERNAL_DATABASE.match(path) or (
+                INTERNAL_PAGES.match(path) and not await signed_in(datasette, scope, receive)):
             return await refuse(send, 404, "page_not_found")
 
         async def with_headers(event):
             if event["type"] == "http.response.start":
-                present = {name.lower() for name, _ in event.get("headers", [])}
-                event = {**event, "headers": list(event.get("headers", []))
-                         + [h for h in extra if h[0] not in present]}
+                headers = list(event.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [h for h in extra if h[0] not in present]
+                if b"content-security-policy" not in present and _is_html(headers):
+                    headers.append((b"content-security-policy", csp))  # one of Datasette's own pages
+                event = {**event, "headers": headers}
             await send(event)
 
-        return await app(scope, receive, with_headers)
+        return await csv_app(scope, receive, with_headers)
 
     return guarded
+
+
+def _is_html(headers: list) -> bool:
+    kind = next((v for k, v in headers if k.lower() == b"content-type"), b"")
+    return kind.split(b";")[0].strip().lower() == b"text/html"
 
 
 async def read_body(receive, limit: int) -> list[dict] | None:

@@ -66,26 +66,43 @@ ROUTES = [
 ]
 
 
+def sql_refusal(datasette, request, message: str) -> tuple[str, str] | None:
+    """Why SQL of one's own is refused, for Datasette's own words for it (the permission's
+    name, or ``_where= is not allowed``): the sentence and its language (the page's); None for
+    other refusals."""
+    state = get_state(datasette)
+    if state is None or message not in ("execute-sql", "_where= is not allowed"):
+        return None
+    key = "sql_off" if state.config.web.sql == "off" else "sql_not_open"
+    lang = pick_language(request.args.get("lang"), state.config.language)
+    return text(key, lang), lang
+
+
 async def error_response(datasette, request, exception) -> Response:
     """The answer to an exception while handling ``request`` (Datasette's error template)."""
     info: dict = {}
     title = None
+    message_lang = "en"  # Datasette's own messages are English
     if isinstance(exception, Base400):
         status, message = exception.status, exception.args[0] if exception.args else ""
+        if status == 403:
+            message, message_lang = sql_refusal(datasette, request, message) or (message, message_lang)
     elif isinstance(exception, DatasetteError):
         status, message, title = exception.status, exception.message, exception.title
+        if status == 403 and not exception.message_is_html:
+            message, message_lang = sql_refusal(datasette, request, message) or (message, message_lang)
         info = dict(exception.error_dict or {})
         if exception.message_is_html:
             message = Markup(message)
     else:
         state = get_state(datasette)
         lang = pick_language(request.args.get("lang"), state.config.language if state else DEFAULT_LANGUAGE)
-        status, message = 500, text("page_internal_error", lang)
+        status, message, message_lang = 500, text("page_internal_error", lang), lang
         traceback.print_exception(type(exception), exception, exception.__traceback__, file=sys.stderr)
     info.update({"ok": False, "error": message, "status": status, "title": title})
     if request.path.split("?")[0].endswith(".json"):
         return Response.json(info, status=status, default=str)
     template = datasette.jinja_env.select_template([f"{status}.html", "error.html"])
     html = await template.render_async(dict(info, urls=datasette.urls, app_css_hash=datasette.app_css_hash(),
-                                            menu_links=lambda: []))
+                                            menu_links=lambda: [], error_lang=message_lang))
     return Response.html(html, status=status)

@@ -53,10 +53,11 @@ FACET_TYPE_KEYS = {"array": "facet_type_array", "date": "facet_type_date"}
 HIDDEN_COLUMNS = ("embedding", "content_hash", "source")  # source: a followed lesson's city (empty for our own)
 
 
-def entries_browse_query() -> str:
-    """Query string for the entries table: facets on, internal columns off."""
+def entries_browse_query(publish_authors: bool = False) -> str:
+    """Query string for the entries table: facets on, internal columns off (and the
+    writers' user names, which read as empty unless kb.toml publishes them)."""
     params: list[tuple[str, str]] = [("_sort_desc", "date")]
-    params += [("_nocol", c) for c in HIDDEN_COLUMNS]
+    params += [("_nocol", c) for c in (*HIDDEN_COLUMNS, *(() if publish_authors else ("author",)))]
     return urlencode(params)
 
 

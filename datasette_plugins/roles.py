@@ -20,7 +20,7 @@ from kb.core.texts import text
 LOGIN_PATH = "/-/kb/login"
 DEFAULT_NEXT = "/"
 # a page of this site to come back to: a path (never //host or a scheme) and a plain query
-_NEXT_RE = re.compile(r"^/(?![/\\])[A-Za-z0-9._~%!$&'()*+,;=:@/-]{0,400}(\?[A-Za-z0-9=&%._,+~:-]{0,600})?$")
+_NEXT_RE = re.compile(r"/(?![/\\])[A-Za-z0-9._~%!$&'()*+,;=:@/-]{0,400}(\?[A-Za-z0-9=&%._,+~:-]{0,600})?")  # fullmatch
 
 
 @dataclass(frozen=True)
@@ -70,7 +70,7 @@ def safe_next(value: str | None) -> str:
     ``//host``, a scheme, the sign-in page itself) becomes the front page."""
     value = value or ""
     path = value.split("?")[0]
-    if not _NEXT_RE.match(value) or path in (LOGIN_PATH, "/-/kb/logout", "/-/logout") \
+    if not _NEXT_RE.fullmatch(value) or path in (LOGIN_PATH, "/-/kb/logout", "/-/logout") \
             or any(part in (".", "..") or part.lower().startswith("%2e") for part in path.split("/")):
         return DEFAULT_NEXT
     return value

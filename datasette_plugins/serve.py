@@ -36,15 +36,19 @@ def make_datasette(root=None, model: str | None = None):
 
 
 def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: int = 8001,
-          echo: Callable[[str], None] = print, demo: bool = False) -> None:
+          echo: Callable[[str], None] = print, demo: bool = False,
+          warn: Callable[[str], None] | None = None) -> None:
     """Serve until stopped (the caller indexes first: ``kb serve`` does). ``demo``: a writer
-    and a facilitator with passwords made for this run only (loopback addresses only)."""
+    and a facilitator with passwords made for this run only (loopback addresses only).
+    ``warn``: where warnings about the settings go (``echo`` when not given)."""
     import uvicorn
 
     kb = KnowledgeBase.open(root, model=model)
     kb.require_index()
     kb.close()
-    AuthSettings.from_config(kb.config)  # a broken [auth] table stops the start (ConfigError)
+    settings = AuthSettings.from_config(kb.config)  # a broken [auth] table stops the start (ConfigError)
+    for warning in settings.warnings():
+        (warn or echo)(f"{kb.config.root / config_module.CONFIG_NAME}: warning: {warning}")
     accounts = demo_accounts(host) if demo else []
     _check_port(host, port)
     ds = make_datasette(kb.config.root, model)

@@ -12,6 +12,7 @@ logs every exception raised in a SQL function with its traceback.)
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from datasette_plugins.state import MAX_K, MAX_QUERY_CHARS, KBState
 from kb.core.errors import EntryNotFound
@@ -19,10 +20,12 @@ from kb.core.errors import EntryNotFound
 MAX_CALLS_PER_STATEMENT = 10
 
 
-def register_functions(conn, state: KBState) -> None:
+def register_functions(conn, state: KBState) -> Callable[[], None]:
+    """Register the functions on ``conn``; returns what to call as each statement starts
+    (:func:`.sql_limits.prepare` calls it from SQLite's trace callback): a new count."""
     calls = [0]  # calls by the statement running now on this connection
 
-    def new_statement(_sql) -> None:  # SQLite calls this as each statement starts running
+    def new_statement() -> None:
         calls[0] = 0
 
     def over_budget() -> bool:
@@ -31,8 +34,6 @@ def register_functions(conn, state: KBState) -> None:
             conn.interrupt()  # the statement stops at its next step
             return True
         return False
-
-    conn.set_trace_callback(new_statement)
 
     def kb_search(query, k=10):
         if over_budget() or not query:
@@ -52,6 +53,7 @@ def register_functions(conn, state: KBState) -> None:
     for name, fn in (("kb_search", kb_search), ("kb_similar", kb_similar)):
         conn.create_function(name, 1, fn)
         conn.create_function(name, 2, fn)
+    return new_statement
 
 
 def clamp(k) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import queue
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -44,6 +45,10 @@ MAX_QUERY_CHARS = 300  # a question, not a document: longer queries are refused
 MAX_K = 100
 QUERY_CACHE_SIZE = 1024  # query vectors kept (1.5 KB each)
 INLINE_MAX_CHUNKS = 50_000  # up to here a search with a cached query vector runs in a few ms
+# SQLite's length limit (1 GB by default) on our searches' own connections, which run no
+# visitor's SQL: high enough for what they bind (a filtered search binds the allowed chunk
+# ids as one JSON list, about 8 bytes a chunk); Datasette's connections get less (sql_limits)
+SEARCH_MAX_VALUE_BYTES = 64_000_000
 
 T = TypeVar("T")
 _create_lock = threading.Lock()  # guards creating the state, never holds data
@@ -64,6 +69,8 @@ class KBState:
         self._owners: ChunkOwners | None = None  # chunk -> entry of the same generation
         self._related_lock = threading.Lock()  # making the related-lessons finder (seconds) blocks no search
         self._related: tuple[tuple, RelatedFinder] | None = None  # (index key, finder)
+        self._computed_lock = threading.Lock()
+        self._computed: dict[str, tuple[tuple, object]] = {}  # name -> (index key, what per_index made)
         self.login_throttle = LoginThrottle()  # failed sign-ins, for this server process
         self.auth = LiveAuth(config.root)  # kb.toml [auth], read again when it changes
         self.signed_out = SignedOut(config.state_dir)
@@ -95,6 +102,7 @@ class KBState:
             if kb is not None:
                 kb.close()
             kb = KnowledgeBase(self.config, model=self.model, embedder=self._shared_embedder(), read_only=True)
+            kb.store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SEARCH_MAX_VALUE_BYTES)
             local.kb, local.ident = kb, ident
             with self._lock:
                 self._opened.append(kb)
@@ -160,12 +168,29 @@ class KBState:
         return self.run(lambda kb: related_results(kb, self.related_finder(kb), entry_id, limit=limit,
                                                    cutoff=cutoff, other_areas=other_areas))
 
+    def per_index(self, name: str, kb: KnowledgeBase, make: Callable[[KnowledgeBase], T]) -> T:
+        """``make(kb)``, made once per generation of the index (and of the verdicts) and shared by
+        every thread. The front page's glance at the recurring obstacles and the synergies took
+        a quarter to half a second of a core on every view; now on the first view after a change."""
+        key = self._index_key(kb)
+        with self._computed_lock:
+            made = self._computed.get(name)
+            if made is not None and made[0] == key:
+                return made[1]
+        value = make(kb)  # outside the lock: two threads may both make it, once
+        with self._computed_lock:
+            self._computed[name] = (key, value)
+        return value
+
+    def _index_key(self, kb: KnowledgeBase) -> tuple:
+        decisions = self.config.root / DECISIONS_FILE
+        return (file_identity(self.config.db_path), kb.store.generation,
+                decisions.stat().st_mtime_ns if decisions.exists() else None)  # a verdict counts at once
+
     def related_finder(self, kb: KnowledgeBase) -> RelatedFinder:
         """The finder of the index's current generation, made once (a second or two for
         thousands of entries) and shared by every thread."""
-        decisions = self.config.root / DECISIONS_FILE
-        key = (file_identity(self.config.db_path), kb.store.generation,
-               decisions.stat().st_mtime_ns if decisions.exists() else None)  # a verdict counts at once
+        key = self._index_key(kb)
         with self._related_lock:
             if self._related is None or self._related[0] != key:
                 self._related = (key, RelatedFinder(load_corpus(kb), load_decisions(self.config.root)))

@@ -44,8 +44,19 @@ CSP_BASE = (
 def menu_script_hashes() -> tuple[str, ...]:
     """CSP hashes of Datasette's own small inline menu script (the only inline script our
     pages allow), from its template."""
+    return _script_hashes(importlib.resources.files("datasette") / "templates" / "_close_open_menus.html")
+
+
+@functools.cache
+def sql_editor_script_hashes() -> tuple[str, ...]:
+    """CSP hashes of the SQL editor's set-up script on Datasette's query pages (our
+    ``_codemirror_foot.html``, which has no template expressions: the same bytes every time)."""
+    return _script_hashes(STATIC_DIR.parent / "templates" / "_codemirror_foot.html")
+
+
+def _script_hashes(template) -> tuple[str, ...]:
     try:
-        source = (importlib.resources.files("datasette") / "templates" / "_close_open_menus.html").read_text()
+        source = template.read_text()
     except OSError:
         return ()
     return tuple(
@@ -57,6 +68,16 @@ def menu_script_hashes() -> tuple[str, ...]:
 def page_headers() -> dict[str, str]:
     script_src = "'self'" + "".join(f" '{h}'" for h in menu_script_hashes())
     return {**SECURITY_HEADERS, "Content-Security-Policy": f"{CSP_BASE}; script-src {script_src}"}
+
+
+def datasette_csp() -> str:
+    """The Content-Security-Policy of Datasette's own HTML pages (SQL, JSON views, its
+    debugging pages), which set none: scripts from this site and its two known inline scripts
+    only; inline styles allowed (its templates colour headings with style attributes and
+    size the SQL editor with a <style> block), which lets no script run."""
+    hashes = (*menu_script_hashes(), *sql_editor_script_hashes())
+    base = CSP_BASE.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+    return f"{base}; script-src 'self'" + "".join(f" '{h}'" for h in hashes)
 
 
 async def html_page(datasette, request, template: str, context: dict, status: int = 200) -> Response:
@@ -180,7 +201,7 @@ def page_context(datasette, state: KBState, lang: str) -> dict:
         else state.config.title,
         "t": texts(lang), "lang": lang, "lang_suffix": suffix, "kb_title": state.config.title, "kb_urls": urls,
         "other_lang": other,
-        "entries_browse_url": urls["entries_table"] + "?" + entries_browse_query(),
+        "entries_browse_url": urls["entries_table"] + "?" + entries_browse_query(state.config.web.publish_authors),
         "area_class": {slug: f"kb-area-{slug}" for slug in state.config.areas},  # colours: /-/kb/areas.css
         "entry_url": lambda entry_id: urls["entry_prefix"] + quote(entry_id, safe="") + urls["entry_suffix"],
         "decimal": lambda value, digits=2: decimal_text(value, lang, digits),

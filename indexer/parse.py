@@ -16,6 +16,7 @@ import yaml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.front_matter import front_matter_plugin
 
+from kb.core.characters import first_control_character
 from kb.core.config import ENTRY_TYPES, POLICY_LEVELS, KBConfig
 from kb.core.entry import KNOWN_KEYS, LIST_KEYS, Entry, Section, is_unfilled
 from kb.core.errors import EntryInvalid, Problem
@@ -26,7 +27,7 @@ MAX_ENTRY_BYTES = 1_000_000
 # document small, and aliases (below) are refused, so nothing grows while it is read.
 MAX_FRONT_MATTER_CHARS = 100_000
 MAX_EXTRA_CHARS = 10_000  # one unknown key's value, as stored (JSON)
-ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$")
+ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")  # fullmatch: "$" would let a final newline in
 markdown = MarkdownIt("commonmark").use(front_matter_plugin)
 
 
@@ -101,7 +102,7 @@ def parse_text(text: str, path: Path, config: KBConfig) -> Entry:
 
     entry_id = meta.get("id", path.stem)
     entry_id = str(entry_id) if entry_id is not None else path.stem
-    if not ID_RE.match(entry_id):
+    if not ID_RE.fullmatch(entry_id):
         problems.append(
             Problem(
                 path,
@@ -269,7 +270,8 @@ def load_yaml(content: str, path: Path) -> tuple[object, yaml.Node | None]:
 
 def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
     """YAML (safe loader, no aliases: :func:`load_yaml`) plus the 1-based file line of each
-    top-level key."""
+    top-level key. A value with a control character in it (written as an escape, ``"\\v"``:
+    YAML refuses them raw) is refused, whatever the key."""
     meta, node = load_yaml(content, path)
     if meta is None:
         meta = {}
@@ -281,7 +283,15 @@ def load_front_matter(content: str, path: Path) -> tuple[dict, dict[str, int]]:
     if isinstance(node, yaml.MappingNode):
         for key_node, _ in node.value:
             key_lines[str(key_node.value)] = key_node.start_mark.line + 2
-    return {str(k): v for k, v in meta.items()}, key_lines
+    meta = {str(k): v for k, v in meta.items()}
+    problems = [Problem(path, key_lines.get(key, 1), f"{key!r} holds the control character {found}"
+                        + (" (Word's line break)" if found == "U+000B" else "")
+                        + "; remove it: feeds and other tools cannot carry it")
+                for key, value in meta.items()
+                if (found := first_control_character(key) or first_control_character(value))]
+    if problems:
+        raise EntryInvalid(problems)
+    return meta, key_lines
 
 
 def extra_values(meta: dict, known_keys, path: Path, line_of) -> tuple[dict, list[Problem]]:

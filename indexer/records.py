@@ -30,7 +30,7 @@ class KeyChecks:
     def identifier(self) -> str:
         """``id:``, or the file name without ``.md``."""
         value = str(self.meta.get("id") or self.doc.path.stem)
-        if not ID_RE.match(value):
+        if not ID_RE.fullmatch(value):
             self.add("id", f"id {value!r} may hold only letters, digits, '.', '_' and '-'")
         return value
 

@@ -74,7 +74,7 @@ def parse_roadmap(path: Path, config: KBConfig) -> Roadmap:
             continue
         action_id = str(action_id).strip()
         id_line = lines.get("id", item_line)
-        if not parse.ID_RE.match(action_id):
+        if not parse.ID_RE.fullmatch(action_id):
             problems.append(
                 Problem(path, id_line, f"action id {action_id!r} may hold only letters, digits, '.', '_' and '-'")
             )

@@ -9,6 +9,8 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
+from kb.core.characters import xml_text
+
 ATOM = "http://www.w3.org/2005/Atom"
 MAX_SUMMARY = 600
 
@@ -36,11 +38,13 @@ class Feed:
     author: str = ""  # who publishes the feed (the knowledge base); default: its title
 
 
-def author_name(user: str | None, display_names: dict[str, str], area_name: str) -> str:
+def author_name(user: str | None, display_names: dict[str, str], area_name: str,
+                user_names: bool = False) -> str:
     """Who an entry is by, as a feed shows it: the writer's display name (kb.toml ``[auth]
-    names``), else the entry's area. Never the user name a person signs in with, which is
-    often an e-mail address: a feed is public."""
-    return display_names.get(user or "", "") or area_name
+    names``), else the entry's area. The user name a person signs in with (often an e-mail
+    address) only when kb.toml publishes it (``user_names``: ``[web] publish_authors``): a feed
+    is public."""
+    return display_names.get(user or "", "") or (user if user_names and user else "") or area_name
 
 
 def permanent_id(*parts: str) -> str:
@@ -61,9 +65,12 @@ def render_atom(feed: Feed) -> bytes:
     ET.register_namespace("", ATOM)
 
     def sub(parent, tag: str, text: str | None = None, **attrs) -> ET.Element:
-        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", {k: v for k, v in attrs.items() if v is not None})
+        # what XML cannot carry is left out (ElementTree writes it as it is, and one such
+        # character makes the whole feed unreadable)
+        element = ET.SubElement(parent, f"{{{ATOM}}}{tag}",
+                                {k: xml_text(v) for k, v in attrs.items() if v is not None})
         if text is not None:
-            element.text = text
+            element.text = xml_text(text)
         return element
 
     root = ET.Element(f"{{{ATOM}}}feed", {"{http://www.w3.org/XML/1998/namespace}lang": feed.lang})

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import re
 import socket
@@ -18,6 +19,7 @@ from collections.abc import Mapping
 from html.parser import HTMLParser
 from pathlib import Path
 
+import httpx
 import pytest
 from datasette.app import Datasette
 
@@ -184,6 +186,73 @@ def running_server(root, log_path, extra_env=None, cwd=None, args=()):
             proc.kill()
             proc.wait()
         log.close()
+
+
+# --- a server process for the hostile probes (its peer address, its memory, its log) -------
+@dataclasses.dataclass
+class Server:
+    url: str
+    port: int
+    proc: subprocess.Popen
+    root: Path
+    log: Path
+
+    def rss_kb(self) -> int:
+        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        return 0
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(root: Path, env: dict | None = None) -> Server:
+    """``kb serve`` on a free port of 127.0.0.1 (hash embedder), its output in a file beside
+    the knowledge base (a pipe nobody reads would fill up and stop the server)."""
+    env = {**os.environ, "KB_MODEL": "hash", "HF_HUB_OFFLINE": "1", **(env or {})}
+    port = free_port()
+    log = root.parent / f"serve-{port}.log"
+    with log.open("w", encoding="utf-8") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(root), "--port", str(port)],
+            env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            if httpx.get(url + "/-/kb/search.json?q=x", timeout=2).status_code == 200:
+                return Server(url, port, proc, root, log)
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    pytest.fail("server did not start: " + log.read_text(encoding="utf-8"))
+
+
+def stop_server(server: Server) -> str:
+    """Stop the server; its output."""
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+    return server.output()
+
+
+def open_sql(root: Path, who: str = "all") -> None:
+    """kb.toml ``[web] sql = who`` (SQL of one's own for every visitor, by default)."""
+    with (root / "kb.toml").open("a", encoding="utf-8") as handle:
+        handle.write(f'\n[web]\nsql = "{who}"\n')
+
+
+def client_at(address: str, timeout: float = 30) -> httpx.Client:
+    """A client whose requests come from ``address`` (any of 127.0.0.0/8 reaches loopback):
+    another visitor, as the server counts them."""
+    return httpx.Client(transport=httpx.HTTPTransport(local_address=address), timeout=timeout)
 
 
 # --- signed-in pages ----------------------------------------------------------------------

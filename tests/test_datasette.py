@@ -55,6 +55,8 @@ EXTRA_ENTRIES = {
 
 @pytest.fixture
 def web_root(kb_root):
+    with (kb_root / "kb.toml").open("a", encoding="utf-8") as handle:
+        handle.write('\n[web]\nsql = "all"\n')  # SQL of one's own for visitors: the SQL functions' tests need it
     for rel, text in EXTRA_ENTRIES.items():
         path = kb_root / "entries" / rel
         path.parent.mkdir(parents=True, exist_ok=True)

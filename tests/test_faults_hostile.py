@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import os
 import select
 import socket
@@ -33,7 +32,7 @@ from reports.brief import Brief, ConflictItem, EntryRef, Links, ObstacleItem, Sy
 from reports.report import ActionYear, AreaYear, Lesson, PolicyNeed, YearReport
 from reports.report import render_markdown as report_markdown
 
-from .helpers import REPO
+from .helpers import REPO, client_at, open_sql, start_server, stop_server
 from .samples import write_kb
 
 HOSTILE_TITLE = """\
@@ -49,59 +48,10 @@ Nätägaren hade ingen ledig effekt för laddningen i hamnen, och upphandlingen 
 """
 
 
-@dataclasses.dataclass
-class Server:
-    url: str
-    port: int
-    proc: subprocess.Popen
-    root: Path
-
-    def rss_kb(self) -> int:
-        for line in Path(f"/proc/{self.proc.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-        return 0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def start_server(root: Path, env: dict | None = None) -> Server:
-    env = {**os.environ, "KB_MODEL": "hash", "HF_HUB_OFFLINE": "1", **(env or {})}
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-c", "from kb.cli import cli; cli()", "serve", "--root", str(root), "--port", str(port)],
-        env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(url + "/-/kb/search.json?q=x", timeout=2).status_code == 200:
-                return Server(url, port, proc, root)
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    pytest.fail("server did not start: " + proc.stderr.read())
-
-
-def stop_server(server: Server) -> str:
-    """Stop the server; its log (stderr)."""
-    server.proc.terminate()
-    try:
-        _, err = server.proc.communicate(timeout=10)
-    except subprocess.TimeoutExpired:
-        server.proc.kill()
-        _, err = server.proc.communicate()
-    return err
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = write_kb(tmp_path_factory.mktemp("hostile") / "kb")
+    open_sql(root)
     (root / "entries/energi/hostile-title.md").write_text(HOSTILE_TITLE, encoding="utf-8")
     running = start_server(root)
     yield running
@@ -207,13 +157,14 @@ FLOOD = ("with recursive n(i) as (select 1 union all select i + 1 from n where i
 
 
 def test_sql_function_floods_end_at_once_and_pages_keep_answering(server):
-    def timed(path: str, params: dict | None = None) -> tuple[int, float]:
+    def timed(path: str, params: dict | None = None, address: str = "127.0.0.1") -> tuple[int, float]:
         started = time.perf_counter()
-        response = httpx.get(server.url + path, params=params, timeout=30)
+        with client_at(address) as client:
+            response = client.get(server.url + path, params=params)
         return response.status_code, time.perf_counter() - started
 
-    with concurrent.futures.ThreadPoolExecutor(max_workers=7) as pool:
-        floods = [pool.submit(timed, "/kb.json", {"sql": FLOOD}) for _ in range(6)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=7) as pool:  # six visitors, one statement each
+        floods = [pool.submit(timed, "/kb.json", {"sql": FLOOD}, f"127.0.0.{20 + k}") for k in range(6)]
         time.sleep(0.2)  # the floods hold the SQL threads, if anything does
         page = pool.submit(timed, "/kb/entries/cykel-upphandling")
         results = [f.result() for f in floods]
@@ -353,6 +304,7 @@ def run_cli(*args: str, root: Path) -> None:
 
 def test_the_server_follows_an_index_rebuilt_under_it(tmp_path):
     root = write_kb(tmp_path / "kb")
+    open_sql(root)
     running = start_server(root)
     try:
         count_sql = {"sql": "select count(*) as n from entries", "_shape": "array"}

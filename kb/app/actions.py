@@ -14,22 +14,24 @@ from indexer.actions import actions_dir, load_actions, parse_action
 from indexer.discover import load_entries
 from indexer.records import find_record
 from indexer.roadmaps import load_roadmaps
-from kb.app.documents import document_text, escape_body, free_id, has_control_characters, slugify
+from kb.app.documents import document_text, escape_body, free_id, slugify
 from kb.core import audit
 from kb.core.actions import (
     EVIDENCE_HEADING,
     EVIDENCE_HEADINGS,
     NOTES_HEADING,
     OUTCOMES,
+    STATUSES,
     TRANSITIONS,
     LearningAction,
     StatusChange,
     transition_problem,
 )
+from kb.core.characters import has_control_characters
 from kb.core.config import KBConfig
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_text, create_exclusive, write_lock
-from kb.core.texts import text
+from kb.core.texts import text, texts
 from kb.core.visibility import VISIBILITIES
 
 LIMITS = {"title": 300, "owner": 200, "note": 5_000}
@@ -46,7 +48,8 @@ class ActionInvalid(KBError):
         super().__init__(self.message("en"), hint=hint)
 
     def message(self, lang: str) -> str:
-        shown = {k: text(f"action_status_{v}", lang).lower() if k in ("current", "new") else
+        words = texts(lang)
+        shown = {k: words.get(f"action_status_{v}", str(v)).lower() if k in ("current", "new") else
                  text(f"loop_field_{v}", lang) if k == "field" else v for k, v in self.params.items()}
         return text(self.key, lang, **shown)
 
@@ -116,6 +119,9 @@ def set_status(config: KBConfig, action_id: str, status: str, *, note: str = "",
     needs evidence: ``note`` is added to the validation section, which must not stay empty.
     ``outcome``: what acting changed (roadmap, routine, policy), recorded when done or validated."""
     today = today or dt.date.today()
+    if status not in STATUSES:
+        raise ActionInvalid("loop_error_status", value=status[:40], statuses=", ".join(STATUSES),
+                            hint=f"Use one of: {', '.join(STATUSES)}.")
     note = " ".join(note.split()) if status != "validated" else note.strip()
     check_text(LIMITS, note=note)
     outcome = _unique(outcome)

@@ -37,7 +37,12 @@ from kb.core.config import KBConfig
 from kb.core.errors import ConfigError
 
 PBKDF2_ITERATIONS = 480_000
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,127}$")
+_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,127}")  # the whole name (fullmatch: no final newline)
+# Datasette gives an actor named "root" every power (its permission debugger, the _internal
+# database with the server's file paths): no one of ours may carry that name
+RESERVED_NAMES = ("root",)
+# a trusted proxy range this wide (holding public addresses) lets anyone name themselves
+WIDE_PREFIX = {4: 16, 6: 48}
 LOOPBACK = ("127.0.0.0/8", "::1/128")
 FRESH_SECONDS = 2.0
 log = logging.getLogger(__name__)
@@ -80,8 +85,9 @@ def _dummy_hash(iterations: int) -> str:
 
 
 def valid_name(name: str) -> bool:
-    """A user name we accept: from the form, kb.toml or the sign-on proxy's header."""
-    return bool(_NAME_RE.match(name))
+    """A user name we accept: from the form, kb.toml or the sign-on proxy's header. Never
+    ``root`` (in any case), which Datasette treats as its all-powerful administrator."""
+    return bool(_NAME_RE.fullmatch(name)) and name.casefold() not in RESERVED_NAMES
 
 
 def parse_address(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -111,6 +117,12 @@ class AuthSettings:
         if not isinstance(auth, dict):
             raise ConfigError(f"{where}: [auth] must be a table")
         writers = {str(k): str(v) for k, v in _table(auth, "writers", where).items()}
+        for key in ("writers", "roles"):
+            for name in _table(auth, key, where):
+                if str(name).casefold() in RESERVED_NAMES:
+                    raise ConfigError(f"{where}: [auth] {key}: the user name {name!r} is reserved "
+                                      "(Datasette gives a user named root every power)",
+                                      hint="Give that person another user name.")
         for item in re.split(r"[,\s]+", os.environ.get("KB_WRITERS", "").strip()):
             name, sep, hashed = item.partition(":")
             if sep and name and hashed:
@@ -168,6 +180,21 @@ class AuthSettings:
         return hashlib.sha256(stored.encode()).hexdigest()[:16] if stored else None
 
     # --- the proxy in front ---------------------------------------------------------------
+    def warnings(self) -> list[str]:
+        """What is allowed but almost certainly a mistake: a ``trusted_proxies`` range so wide
+        that anyone on the Internet may name themselves in ``proxy_header`` (or forge their
+        address for the sign-in throttle)."""
+        out = []
+        for network in self.trusted_proxies:
+            if network.prefixlen < WIDE_PREFIX[network.version] and not network.is_private:
+                whom = "every address" if network.prefixlen == 0 else f"{network.num_addresses:,} addresses"
+                header = self.proxy_header or "the sign-on header"
+                out.append(f"[auth] trusted_proxies: {str(network)!r} trusts {whom}, public ones included: "
+                           f"anyone who reaches the server may sign in as anyone through {header} and choose "
+                           "the address the sign-in throttle counts; list only the proxy's own address "
+                           "(or its private network)")
+        return out
+
     def is_trusted_proxy(self, address: str | None) -> bool:
         parsed = parse_address(address) if address else None
         return parsed is not None and any(parsed in network for network in self.trusted_proxies)
@@ -236,6 +263,8 @@ class LiveAuth:
                     self._settings = dataclasses.replace(
                         read, writers={**read.writers, **self._extra.writers},
                         roles={**read.roles, **self._extra.roles})
+                    for warning in self._settings.warnings():
+                        log.warning("%s: warning: %s", self.path, warning)
                 except ConfigError as exc:
                     log.error("sign-in closed until kb.toml is fixed: %s", exc)
                     self._settings = AuthSettings(closed=True)  # no one has a role or a password

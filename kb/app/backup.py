@@ -9,8 +9,10 @@ snapshot even while the web server reads it), and everything is copied under the
 so no entry is saved half-way through: the files and the index match. The FAISS file and the
 embedding cache are caches, rebuilt from the index when missing, and are not copied.
 
-Restoring checks every checksum first, then copies the backup into an empty folder (never
-over a knowledge base: restore beside it and swap, see the README's "Drift" section).
+Restoring checks the manifest and every checksum first, then copies the backup into an empty
+folder (never over a knowledge base: restore beside it and swap, see the README's "Drift"
+section). It takes only the files a backup holds, never follows a link, and sets the modes
+itself: a backup is read as untrusted input (it may have been copied off-site and back).
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +46,7 @@ STATE_FILES = (audit.AUDIT_FILE, LEGACY_MARK.name)  # in .kb/, besides the index
 DB_NAME = "kb.db"
 MANIFEST = "backup-manifest.json"
 PREFIX = "kb-backup-"
+_SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 class BackupError(KBError):
@@ -88,7 +93,7 @@ def backup(config: KBConfig, target: Path, *, keep: int | None = None, who: str 
             if config.db_path.is_file():
                 (partial / STATE_DIR).mkdir(exist_ok=True)
                 report.index = _snapshot(config.db_path, partial / STATE_DIR / DB_NAME)
-        checksums = {rel: _sha256(partial / rel) for rel in _all_files(partial)}
+        checksums = {rel: _sha256(partial, rel) for rel in _all_files(partial)}
         manifest = {"made": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "made_by": f"kb {__version__}",
                     "knowledge_base": config.title, "from": str(config.root), "index": report.index,
                     "files": checksums}
@@ -106,8 +111,11 @@ def backup(config: KBConfig, target: Path, *, keep: int | None = None, who: str 
 
 
 def restore(backup_dir: Path, target: Path, *, who: str | None = None) -> dict:
-    """Check the backup's checksums and copy it into ``target`` (a new or empty folder).
-    Returns what was restored; the FAISS file is rebuilt from the index on first use."""
+    """Check the backup's manifest and checksums and copy it into ``target`` (a new or empty
+    folder). Only what a backup of ours holds is restored (:func:`restorable`), only regular
+    files (never a link, nor a file in a linked folder), each with the mode a knowledge base
+    has (files 0644, the ``.kb`` folder 0700 and its files 0600), never the backup's own
+    modes. Returns what was restored; the FAISS file is rebuilt from the index on first use."""
     backup_dir = Path(backup_dir).expanduser().resolve()
     target = Path(target).expanduser().resolve()
     manifest = verify(backup_dir)
@@ -117,39 +125,100 @@ def restore(backup_dir: Path, target: Path, *, who: str | None = None) -> dict:
     partial = target.with_name(f".{target.name}.restoring")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
+    files = manifest["files"]
     try:
-        for rel in manifest["files"]:
+        for rel, checksum in files.items():
+            state = rel.startswith(STATE_DIR + "/")
             destination = partial / rel
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(backup_dir / rel, destination)
+            destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if state else 0o755)
+            _copy_checked(backup_dir, rel, checksum, destination, 0o600 if state else 0o644)
+        if (partial / STATE_DIR).is_dir():
+            os.chmod(partial / STATE_DIR, 0o700)
         if target.exists():
             target.rmdir()
         os.replace(partial, target)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
-    audit.record(target / STATE_DIR, who, "restore", path=str(backup_dir), files=len(manifest["files"]))
-    return {"from": str(backup_dir), "to": str(target), "files": len(manifest["files"]),
+    audit.record(target / STATE_DIR, who, "restore", path=str(backup_dir), files=len(files))
+    return {"from": str(backup_dir), "to": str(target), "files": len(files),
             "index": manifest.get("index", {}), "made": manifest.get("made")}
 
 
+def restorable(rel: str) -> bool:
+    """Whether ``rel`` (a manifest's path) is a file a backup of ours holds: kb.toml, the
+    verdicts and sessions, a file under entries/, actions/, agenda/ or roadmaps/ (no hidden
+    part), and ``.kb/audit.jsonl``, ``.kb/last-brief.json``, ``.kb/kb.db``. Nothing else (a
+    git hook, ``.kb/secret``) comes back from a backup, whatever its manifest says."""
+    parts = rel.split("/")
+    if any(part in ("", ".", "..") for part in parts) or "\\" in rel or "\x00" in rel:
+        return False
+    if len(parts) == 1:
+        return rel in ROOT_FILES
+    if parts[0] == STATE_DIR:
+        return len(parts) == 2 and parts[1] in (*STATE_FILES, DB_NAME)
+    return parts[0] in FOLDERS and not any(part.startswith(".") for part in parts[1:])
+
+
 def verify(backup_dir: Path) -> dict:
-    """The backup's manifest, once every file in it is present with its checksum."""
+    """The backup's manifest, once it has the shape ``kb backup`` writes, lists only files a
+    backup holds, and every one is present, a regular file, with its checksum."""
+    where = backup_dir / MANIFEST
     try:
-        manifest = json.loads((backup_dir / MANIFEST).read_text(encoding="utf-8"))
-        files = manifest["files"]
-    except (OSError, ValueError, KeyError, TypeError):
+        manifest = json.loads(where.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         raise BackupError(f"{backup_dir}: no readable {MANIFEST}; not a backup made by `kb backup`") from None
+    files = manifest.get("files") if isinstance(manifest, dict) else None
+    if not isinstance(files, dict) or not all(
+            isinstance(rel, str) and isinstance(checksum, str) and _SHA256.fullmatch(checksum)
+            for rel, checksum in files.items()):
+        raise BackupError(f"{where}: not a manifest of `kb backup`: \"files\" must map each file's path to its "
+                          "SHA-256 (64 hexadecimal digits)", hint="Use a backup made by `kb backup`.")
+    for rel in files:
+        if not restorable(rel):
+            raise BackupError(f"{where}: lists {rel!r}, which no backup of a knowledge base holds; "
+                              "nothing was restored", hint="Use a backup made by `kb backup`, as it was made.")
     for rel, checksum in files.items():
-        path = backup_dir / rel
-        if ".." in Path(rel).parts or Path(rel).is_absolute():
-            raise BackupError(f"{backup_dir / MANIFEST}: {rel!r} is not a path inside the backup")
-        if not path.is_file():
-            raise BackupError(f"{path}: missing from the backup", hint="Use another backup.")
-        if _sha256(path) != checksum:
-            raise BackupError(f"{path}: damaged (its checksum differs from the manifest)",
+        if _sha256(backup_dir, rel) != checksum:
+            raise BackupError(f"{backup_dir / rel}: damaged (its checksum differs from the manifest)",
                               hint="Use another backup.")
     return manifest
+
+
+def _open_regular(backup_dir: Path, rel: str):
+    """The regular file ``rel`` in ``backup_dir``, opened for reading, refusing a link anywhere
+    on the way (the file, or a folder above it inside the backup) and anything but a plain file."""
+    path = backup_dir
+    for part in rel.split("/"):
+        path = path / part
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            raise BackupError(f"{path}: missing from the backup", hint="Use another backup.") from None
+        if stat.S_ISLNK(mode):
+            raise BackupError(f"{path}: a symbolic link; a backup of ours holds none, so nothing was restored",
+                              hint="Use a backup made by `kb backup`, as it was made.")
+    handle = open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK), "rb")
+    if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):  # what was opened, not what was looked at
+        handle.close()
+        raise BackupError(f"{path}: not a regular file", hint="Use a backup made by `kb backup`.")
+    return handle
+
+
+def _copy_checked(backup_dir: Path, rel: str, checksum: str, destination: Path, mode: int) -> None:
+    """Copy ``rel`` to ``destination`` (a new file, ``mode``), checking its SHA-256 on the
+    bytes copied: what is written is what was checked."""
+    digest = hashlib.sha256()
+    with _open_regular(backup_dir, rel) as source:
+        fd = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode)
+        with os.fdopen(fd, "wb") as handle:
+            for block in iter(lambda: source.read(1 << 20), b""):
+                digest.update(block)
+                handle.write(block)
+    os.chmod(destination, mode)  # whatever the umask
+    if digest.hexdigest() != checksum:
+        raise BackupError(f"{backup_dir / rel}: damaged (its checksum differs from the manifest)",
+                          hint="Use another backup.")
 
 
 def _snapshot(source: Path, destination: Path) -> dict:
@@ -194,9 +263,9 @@ def _all_files(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
 
-def _sha256(path: Path) -> str:
+def _sha256(folder: Path, rel: str) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as handle:
+    with _open_regular(folder, rel) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()

@@ -29,8 +29,9 @@ from analysis.duplicates import duplicates_of_entry
 from indexer.build import index_entries
 from indexer.parse import parse_text
 from kb.app import git_commit
-from kb.app.documents import document_text, free_id, has_control_characters, slugify
+from kb.app.documents import document_text, free_id, slugify
 from kb.core import audit
+from kb.core.characters import has_control_characters
 from kb.core.config import ENTRY_TYPES, KBConfig
 from kb.core.entry import Entry
 from kb.core.errors import EntryInvalid, KBError
@@ -54,7 +55,7 @@ MAX_ITEM = 80
 MAX_SPRINT = 40
 MAX_AUTHOR = 120
 SECTION_FIELDS = ("happened", "learned", "next")  # form fields, in HEADINGS order
-_SPRINT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$")
+_SPRINT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ._-]*")  # fullmatch: no final newline
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,7 @@ def check_fields(config: KBConfig, draft: Draft, *, require_body: bool = True,
         add("date", "capture_check_date_missing")
     elif _date(draft.date) is None:
         add("date", "capture_check_date_bad", value=repr(draft.date[:20]))
-    if draft.sprint and (len(draft.sprint) > MAX_SPRINT or not _SPRINT_RE.match(draft.sprint)):
+    if draft.sprint and (len(draft.sprint) > MAX_SPRINT or not _SPRINT_RE.fullmatch(draft.sprint)):
         add("sprint", "capture_check_sprint", max=MAX_SPRINT)
     for name in ("tags", "actors", "roadmap"):
         values = getattr(draft, name)

@@ -8,7 +8,8 @@ import unicodedata
 
 import yaml
 
-_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from kb.core.characters import CONTROL_RE
+
 _TRANSLITERATE = str.maketrans({"å": "a", "ä": "a", "ö": "o", "Å": "a", "Ä": "a", "Ö": "o",
                                 "æ": "ae", "ø": "o", "Æ": "ae", "Ø": "o", "ß": "ss"})
 
@@ -31,15 +32,11 @@ def sections_text(sections: list[tuple[str, str]], *, keep_empty: bool = False) 
 
 
 def escape_body(text: str) -> str:
-    text = _CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    text = CONTROL_RE.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
     # '#' at a line start would open a heading (maybe a new ## section): keep it as text
     text = re.sub(r"(?m)^(\s{0,3})#", r"\1\\#", text)
     # a line of dashes under text would make that text a heading (setext): escape it too
     return re.sub(r"(?m)^(\s{0,3})(-+\s*)$", r"\1\\\2", text)
-
-
-def has_control_characters(text: str) -> bool:
-    return bool(_CONTROL_RE.search(text))
 
 
 def slugify(text: str, max_length: int = 60, *, whole_words: bool = True) -> str:

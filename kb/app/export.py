@@ -3,7 +3,8 @@ archive (e-arkiv) and for other tools. Everything is UTF-8 text; ``README.md`` i
 describes each part.
 
 * the Markdown files as they are: ``entries/``, ``actions/``, ``agenda/``, ``roadmaps/``, with
-  ``kb.toml``, ``decisions.tsv`` and ``sessions.tsv``;
+  ``kb.toml`` (without its ``[auth]`` table: no password hash or role leaves the knowledge base),
+  ``decisions.tsv`` and ``sessions.tsv``;
 * ``entries.jsonl``: one JSON object per entry with every front matter field and every section
   (and the Markdown body), which ``kb import`` reads back without a mapping;
 * ``entries.csv``: one row per entry for spreadsheets;
@@ -36,11 +37,14 @@ from kb.core.decisions import DECISIONS_FILE
 from kb.core.entry import Entry
 from kb.core.errors import KBError
 from kb.core.sessions import SESSIONS_FILE, session_dates
+from kb.core.spreadsheet import safe_cell
+from kb.core.toml_text import without_table
 from reports.report import write_document, yearly_report
 
 CSV_COLUMNS = ("id", "title", "area", "area_name", "date", "sprint", "type", "tags", "actors", "roadmap",
                "policy", "related", "author", "path", "body")
 LIST_SEPARATOR = "; "
+AUTH_TABLE = "auth"  # kb.toml's accounts: password hashes and roles, never exported
 
 
 @dataclass
@@ -74,6 +78,14 @@ def export_zip(config: KBConfig, output: Path, *, kb=None) -> ExportReport:
     output = Path(output)
     report = ExportReport(output=str(output))
     files = {rel: (config.root / rel).read_bytes() for rel in kb_files(config, state=False, followed=False)}
+    if CONFIG_NAME in files:  # the settings, never the accounts: [auth] stays in the knowledge base
+        settings = without_table(files[CONFIG_NAME].decode("utf-8"), AUTH_TABLE)
+        if settings is None:
+            del files[CONFIG_NAME]
+            report.skipped.append(f"{CONFIG_NAME}: its [{AUTH_TABLE}] table (passwords and roles) could not be "
+                                  "taken out with certainty, so the file is left out; areas are in entries.jsonl")
+        else:
+            files[CONFIG_NAME] = settings.encode("utf-8")
 
     loaded = load_entries(config)
     entries = sorted(loaded.entries, key=lambda e: (e.date, e.id))
@@ -143,8 +155,8 @@ def _csv(records: list[dict]) -> bytes:
     writer.writerow(CSV_COLUMNS)
     for r in records:
         row = {**r, "author": r["extra"].get("author", "")}
-        writer.writerow([LIST_SEPARATOR.join(row[c]) if isinstance(row[c], list) else (row[c] or "")
-                         for c in CSV_COLUMNS])
+        cells = [LIST_SEPARATOR.join(row[c]) if isinstance(row[c], list) else str(row[c] or "") for c in CSV_COLUMNS]
+        writer.writerow([safe_cell(cell) for cell in cells])  # no cell a spreadsheet runs as a formula
     return ("\ufeff" + out.getvalue()).encode("utf-8")  # the mark makes Excel read it as UTF-8
 
 
@@ -163,7 +175,8 @@ def readme(config: KBConfig, report: ExportReport) -> str:
         "Each `## heading` starts a section.",
         "- `actions/<id>.md`, `agenda/<id>.md`, `roadmaps/<area>.md`: actions on lessons, learning questions "
         "and the areas' roadmaps, Markdown with YAML front matter.",
-        f"- `{CONFIG_NAME}`: the knowledge base's settings and areas (TOML). `{DECISIONS_FILE}`: facilitators' "
+        f"- `{CONFIG_NAME}`: the knowledge base's settings and areas (TOML), without its `[{AUTH_TABLE}]` table "
+        f"(the accounts: password hashes and roles stay in the knowledge base). `{DECISIONS_FILE}`: facilitators' "
         "verdicts on links, tab-separated: entry_a, entry_b, verdict, date, note. `"
         f"{SESSIONS_FILE}`: the learning sessions held, tab-separated: date, note.",
         "- `entries.jsonl`: JSON Lines, one object per entry: `id`, `title`, `area`, `area_name`, `date`, "
@@ -174,7 +187,9 @@ def readme(config: KBConfig, report: ExportReport) -> str:
         "it back as entries without any mapping.",
         f"- `entries.csv`: one row per entry, comma-separated, quoted where needed, with a UTF-8 byte-order "
         f"mark (so spreadsheet programs read å, ä, ö): {', '.join(CSV_COLUMNS)}. Lists are joined with "
-        f"“{LIST_SEPARATOR.strip()} ”; `body` is the Markdown text.",
+        f"“{LIST_SEPARATOR.strip()} ”; `body` is the Markdown text. A cell that starts with = + - @, a tab or a "
+        "carriage return (and is not a plain number) has an apostrophe (') in front, so that no spreadsheet runs "
+        "it as a formula; entries.jsonl has every value as written.",
         "- `actions.json`: a JSON list of actions: id, title, owner, due, status (proposed | agreed | "
         "in-progress | done | validated | dropped), lessons (entry ids), roadmap, decided, outcome, reason, "
         "overdue, history (date, status, note), evidence, path.",

@@ -24,9 +24,10 @@ from pathlib import Path
 from urllib.parse import urljoin, urlsplit
 from urllib.request import url2pathname
 
-from kb.app.documents import has_control_characters, slugify
+from kb.app.documents import slugify
 from kb.app.fetch import FetchError, fetch, is_web
 from kb.app.published_state import now_text, state_path
+from kb.core.characters import has_control_characters
 from kb.core.config import KBConfig
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_bytes, atomic_write_text, write_lock

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from kb.app.forget import describe
@@ -61,11 +63,12 @@ def audit(root, since, who, action_name, as_json):
     if not events:
         click.echo("No events.", err=True)
         return
-    for event in events:
+    for event in events:  # one line per event, whatever a value holds
         rest = {k: v for k, v in event.items() if k not in ("at", "who", "action", "path")}
         details = " ".join(f"{k}={_short(v)}" for k, v in rest.items())
-        click.echo(f"{event.get('at', '')}  {event.get('who', '')}  {event.get('action', '')}"
-                   + (f"  {event['path']}" if event.get("path") else "") + (f"  {details}" if details else ""))
+        line = (f"{event.get('at', '')}  {event.get('who', '')}  {event.get('action', '')}"
+                + (f"  {event['path']}" if event.get("path") else "") + (f"  {details}" if details else ""))
+        click.echo(_visible(line))
 
 
 def _short(value) -> str:
@@ -74,3 +77,9 @@ def _short(value) -> str:
     if isinstance(value, dict):
         return ",".join(f"{k}:{v}" for k, v in value.items())
     return str(value)
+
+
+def _visible(text: str) -> str:
+    """Control characters (a newline in a name, say) written as escapes, so no value can
+    start a line of its own."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", text)

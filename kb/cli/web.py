@@ -25,4 +25,5 @@ def serve(root, model, host, port, demo_accounts):
     changed = len(report.added) + len(report.updated) + len(report.deleted)
     click.echo(f"Index up to date: {report.entries} entries ({changed} changed).")
     kb.close()
-    serve_kb(kb.config.root, model=model, host=host, port=port, echo=click.echo, demo=demo_accounts)
+    serve_kb(kb.config.root, model=model, host=host, port=port, echo=click.echo, demo=demo_accounts,
+             warn=lambda message: click.echo(message, err=True))

@@ -19,8 +19,8 @@ CONFIG_NAME = "kb.toml"
 STATE_DIR = ".kb"
 ENTRY_TYPES = ("lesson", "obstacle", "enabler", "goal-conflict", "idea")
 POLICY_LEVELS = ("regional", "national", "eu")
-_SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
-_BASE_URL_RE = re.compile(r"^https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#]*)?$")
+_SLUG_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # each fullmatched: "$" would let a final newline in
+_BASE_URL_RE = re.compile(r"https?://[A-Za-z0-9.\-\[\]:]+(/[^\s?#]*)?")
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,22 @@ class Area:
     slug: str
     name: str
     colour: str | None = None  # "#RRGGBB" from kb.toml; else the palette's (kb.core.palette)
+
+
+SQL_ACCESS = ("all", "signed-in", "off")  # who may run SQL of their own on the web (README)
+
+
+@dataclass(frozen=True)
+class WebSettings:
+    """kb.toml ``[web]``: what the web pages publish.
+
+    ``sql``: who may run SQL of their own in Datasette's SQL editor and through ``?sql=``
+    (``all``, ``signed-in``: the default, or ``off``); the tables, their facets and the
+    saved queries stay open to everyone. ``publish_authors``: whether the user names of the
+    writers (``author:`` of an entry, an e-mail address under single sign-on) are shown in
+    the feeds, on the entry pages and to SQL (default: not)."""
+    sql: str = "signed-in"
+    publish_authors: bool = False
 
 
 @dataclass
@@ -41,6 +57,7 @@ class KBConfig:
     model: str | None = None
     base_url: str | None = None  # where the web pages are published, for links in downloads
     sharing: Sharing = field(default_factory=Sharing)  # [sharing]: default visibility, publisher, licence
+    web: WebSettings = field(default_factory=WebSettings)
     raw: dict = field(default_factory=dict)
 
     @property
@@ -120,7 +137,7 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
                 hint='Each area needs slug = "..." and name = "...".',
             )
         slug = str(item["slug"])
-        if not _SLUG_RE.match(slug):
+        if not _SLUG_RE.fullmatch(slug):
             raise ConfigError(
                 f"{config_path}: area slug {slug!r} must be lowercase letters, digits and '-'"
             )
@@ -139,12 +156,13 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
             hint='Add at least one:\n[[areas]]\nslug = "mobilitet"\nname = "Mobilitet och transporter"',
         )
     base_url = data.get("base_url")
-    if base_url is not None and not (isinstance(base_url, str) and _BASE_URL_RE.match(base_url)):
+    if base_url is not None and not (isinstance(base_url, str) and _BASE_URL_RE.fullmatch(base_url)):
         raise ConfigError(
             f"{config_path}: base_url {base_url!r} is not a web address",
             hint='Write it as base_url = "https://larande.example.se" (http or https, no query).',
         )
     return KBConfig(
+        web=_web_settings(data.get("web"), config_path),
         root=root_path,
         title=str(data.get("title") or "Kunskapsbank"),
         description=str(data.get("description") or ""),
@@ -155,6 +173,22 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
         sharing=read_sharing(data, config_path, source),
         raw=data,
     )
+
+
+def _web_settings(table, config_path: Path) -> WebSettings:
+    if table is None:
+        return WebSettings()
+    if not isinstance(table, dict):
+        raise ConfigError(f"{config_path}: [web] must be a table", hint='For example:\n[web]\nsql = "signed-in"')
+    sql = table.get("sql", WebSettings.sql)
+    if sql not in SQL_ACCESS:
+        raise ConfigError(f"{config_path}: [web] sql = {sql!r} is not one of {', '.join(SQL_ACCESS)}",
+                          hint='"signed-in" (the default): SQL of one\'s own for people who signed in; '
+                          '"all": for every visitor; "off": for no one.')
+    authors = table.get("publish_authors", WebSettings.publish_authors)
+    if not isinstance(authors, bool):
+        raise ConfigError(f"{config_path}: [web] publish_authors = {authors!r} must be true or false")
+    return WebSettings(sql=sql, publish_authors=authors)
 
 
 def _line_from_message(message: str) -> int:

@@ -66,8 +66,13 @@ class Entry:
 
     @property
     def content_hash(self) -> str:
-        """Changes whenever anything that is embedded or stored changes."""
-        payload = json.dumps(self.to_row(include_hash=False), sort_keys=True, default=str)
+        """Changes whenever anything that is embedded or stored changes. Computed on the row
+        as it was before ``author`` had a column of its own (with it in ``extra``), so that
+        indexes made before need no work."""
+        row = self.to_row(include_hash=False)
+        row.pop("author")
+        row["extra"] = self._extra_json(self.extra)
+        payload = json.dumps(row, sort_keys=True, default=str)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
     @property
@@ -99,7 +104,8 @@ class Entry:
             "roadmap": json.dumps(self.roadmap, ensure_ascii=False),
             "policy": json.dumps(self.policy, ensure_ascii=False),
             "related": json.dumps(self.related, ensure_ascii=False),
-            "extra": json.dumps(self.extra, ensure_ascii=False, sort_keys=True, default=str),
+            "extra": self._extra_json({k: v for k, v in self.extra.items() if k != "author"}),
+            "author": str(self.extra["author"]) if self.extra.get("author") is not None else None,
             "path": self.rel_path or str(self.path),
             "body": self.body,
             "lang": self.lang,
@@ -109,3 +115,7 @@ class Entry:
         if include_hash:
             row["content_hash"] = self.content_hash
         return row
+
+    @staticmethod
+    def _extra_json(extra: dict) -> str:
+        return json.dumps(extra, ensure_ascii=False, sort_keys=True, default=str)

@@ -141,6 +141,19 @@ def m005_followed(db: sqlite_utils.Database) -> None:
                               "contact": str, "fetched": str, "lessons": int}, pk="slug")
 
 
+@migrations()
+def m006_author_column(db: sqlite_utils.Database) -> None:
+    """The writer's user name (front matter ``author``) in a column of its own, out of
+    ``extra``: the web server hides that one column from visitors' SQL unless kb.toml says to
+    publish it (an e-mail address under single sign-on), and shows the rest of ``extra``.
+    Followed lessons get the column too, always empty (a publication names no persons), so a
+    row of either table reads the same."""
+    db["entries"].add_column("author", str)
+    db.execute("update entries set author = json_extract(extra, '$.author'), "
+               "extra = json_remove(extra, '$.author') where json_type(extra, '$.author') is not null")
+    db[FOLLOWED_TABLE].add_column("author", str)
+
+
 FTS_INSERT = (
     "insert into chunks_fts (rowid, title, heading, text, title_stem, heading_stem, text_stem) "
     "values (?, ?, ?, ?, ?, ?, ?)"
@@ -154,11 +167,15 @@ def fts_values(title: str, heading: str, text: str, lang: str | None) -> list[st
 
 def decode_entry_row(row: dict) -> dict:
     """An ``entries`` row as Python values: the JSON columns (lists, ``extra``) decoded, the
-    vector left out. The one decoder of entry rows, for the library and the web pages."""
+    vector left out, and ``author`` back in ``extra``, where the front matter has it. The one
+    decoder of entry rows, for the library and the web pages."""
     row.pop("embedding", None)
+    author = row.pop("author", None)
     for key in JSON_COLUMNS:
         if key in row:
             row[key] = json.loads(row[key]) if row[key] else ({} if key == "extra" else [])
+    if author is not None and isinstance(row.get("extra"), dict):
+        row["extra"] = {**row["extra"], "author": author}
     return row
 
 
@@ -347,6 +364,8 @@ class Store:
         (a result list needs neither the body nor the actors)."""
         if not ids:
             return {}
+        if columns is not None and "extra" in columns:
+            columns = [*columns, "author"]  # the front matter's author is part of extra
         wanted = "*" if columns is None else ", ".join(dict.fromkeys(["id", *columns]))
         out: dict[str, dict] = {}
         for table in ("entries", FOLLOWED_TABLE):  # our own first; a followed id holds a ':'
