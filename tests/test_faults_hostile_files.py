@@ -313,7 +313,8 @@ def test_an_index_from_before_gets_its_author_column_without_re_embedding(kb_roo
     with sqlite3.connect(db) as conn:  # the index as the version before wrote it
         conn.execute("update entries set extra = json_set(extra, '$.author', author)")
         conn.execute("alter table entries drop column author")
-        conn.execute("delete from _sqlite_migrations where name = 'm004_author_column'")
+        conn.execute("alter table followed_entries drop column author")
+        conn.execute("delete from _sqlite_migrations where name = 'm006_author_column'")
     kb = KnowledgeBase.open(kb_root)
     try:
         author, extra = kb.store.db.execute("select author, extra from entries where id = 'anna-skrev'").fetchone()
