@@ -45,6 +45,12 @@ def group_labels(corpus: Corpus, groups: list[list[int]]) -> list[str]:
     return [_label(corpus, members, idf, names, languages) for members in groups]
 
 
+def group_label(corpus: Corpus, members: list[int]) -> tuple[str, str | None]:
+    """The label of one group and the entry its phrase comes from."""
+    (label,) = group_labels(corpus, [members])
+    return label, None
+
+
 def _label(corpus: Corpus, members: list[int], idf: dict[str, float], names: set[str], languages: list[str]) -> str:
     main = majority_language(languages, list(range(corpus.n)))
     language = majority_language(languages, members, main)

@@ -26,7 +26,7 @@ from analysis.conflicts import find_conflicts, roadmap_areas
 from analysis.corpus import Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix
 from analysis.loop import Loop, entries_from_index, load_loop
-from analysis.obstacles import group_obstacles
+from analysis.obstacles import group_obstacles, obstacle_ref
 from analysis.reasons import render_reasons
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
@@ -56,6 +56,7 @@ THEME_ENTRIES = 15  # how many entries near a --theme make up the brief's world
 # --- the data --------------------------------------------------------------------------
 @dataclass
 class ObstacleItem:
+    id: str | None  # the group's kept id (obstacles.md)
     label: str
     recurring: bool
     count: int
@@ -170,10 +171,12 @@ def compose_brief(
 
     made = today or dt.date.today().isoformat()
     loop = load_loop(kb.config, entries=entries_from_index(kb), today=dt.date.fromisoformat(made))
-    groups = group_obstacles(work, since=since, until=until, areas=areas or None)
+    # the groups of the whole knowledge base (their ids are kept), as far as they lie in scope
+    groups = group_obstacles(corpus, kb.config, since=since, until=until, areas=areas or None,
+                             within=set(work.ids) if theme else None)
     obstacles = [
         ObstacleItem(
-            label=g.label, recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
+            id=g.id, label=g.label, recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
             area_counts=dict(Counter(rows[e]["area"] for e in g.entries).most_common()),
             sprints=g.sprints, entries=[ref(e) for e in g.entries],
             actions=len({a.id for e in g.entries for a in loop.citing(e)}),
@@ -297,11 +300,12 @@ def discussion_questions(brief: Brief) -> list[str]:
     for o in brief.obstacles[:2]:
         if len(o.area_counts) >= 2:
             out.append(q["brief_question_obstacle"].format(
-                label=o.label, n_areas=len(o.area_counts), areas=", ".join(name(a) for a in o.area_counts),
+                obstacle=obstacle_ref(o.label, o.id, brief.lang), n_areas=len(o.area_counts), areas=", ".join(name(a) for a in o.area_counts),
                 first=o.first_seen, last=o.last_seen))
         elif o.recurring:
-            out.append(q["brief_question_obstacle_one_area"].format(label=o.label, count=o.count,
-                                                     areas=name(next(iter(o.area_counts)))))
+            out.append(q["brief_question_obstacle_one_area"].format(
+                obstacle=obstacle_ref(o.label, o.id, brief.lang), count=o.count,
+                areas=name(next(iter(o.area_counts)))))
     for s in brief.synergies[:2]:
         out.append(q["brief_question_synergy"].format(area_a=name(s.a.area), area_b=name(s.b.area), title_a=s.a.title,
                                        title_b=s.b.title))
@@ -312,7 +316,7 @@ def discussion_questions(brief: Brief) -> list[str]:
     for action in [a for a in brief.follow_up if a.overdue][:1]:
         out.append(q["brief_question_overdue"].format(title=action.title, owner=action.owner, due=action.due))
     for o in [o for o in brief.obstacles if o.recurring and not o.actions][:1]:
-        out.append(q["brief_question_no_action"].format(label=o.label))
+        out.append(q["brief_question_no_action"].format(obstacle=obstacle_ref(o.label, o.id, brief.lang)))
     ranked = sorted(((v, a) for a, v in brief.silo_index.items() if v is not None
                      and (not brief.areas or a in brief.areas)))
     if ranked and len(brief.silo_index) > 1:
@@ -375,11 +379,11 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
 
     lines += [f"## {t['brief_obstacles_heading']}", "", t["brief_obstacles_intro"], ""]
     lines += picture("timeline")
-    for k, o in enumerate(brief.obstacles, start=1):
+    for o in brief.obstacles:
         state = t["obstacles_recurring"] if o.recurring else t["brief_once"]
         if o.recurring and not o.actions:
             state += f", **{t['obstacle_no_action']}**"
-        lines += [f"### {k}. {md_text(o.label)} ({o.count}, {state})", "",
+        lines += [f"### {o.id + ' · ' if o.id else ''}{md_text(o.label)} ({o.count}, {state})", "",
                   f"*{t['brief_spread']}:* {md_text(spread_text(brief, o))}", ""]
         for e in o.entries:
             lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")

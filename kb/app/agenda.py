@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from analysis.obstacles import recurring_obstacles
+from analysis.obstacles import obstacle_ref, recurring_obstacles
 from indexer.agenda import agenda_dir, load_agenda, parse_question
 from indexer.records import find_record
 from kb.app.actions import ActionInvalid, check_lessons, check_text
@@ -23,15 +23,17 @@ LIMITS = {"question": 500, "owner": 200, "answer": 10_000}
 
 
 def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterable[str] = (),
-                 who: str | None = None, today: dt.date | None = None) -> LearningQuestion:
-    """Put a learning question on the agenda; refuses unknown entry ids by name."""
+                 who: str | None = None, today: dt.date | None = None,
+                 obstacle: str | None = None) -> LearningQuestion:
+    """Put a learning question on the agenda; refuses unknown entry ids by name. ``obstacle``:
+    the kept id of the obstacle group it was made from (``obstacle:`` in its front matter)."""
     today = today or dt.date.today()
     question, owner = " ".join(question.split()), " ".join(owner.split())
     entries = list(dict.fromkeys(e.strip() for e in entries if e.strip()))
     check_text(LIMITS, question=question, owner=owner)
     check_lessons(config, entries)
     meta = {"id": "", "question": question, "owner": owner, "opened": today, "status": "open",
-            "entries": entries}
+            "entries": entries, **({"obstacle": obstacle} if obstacle else {})}
     with write_lock(config.state_dir):
         folder = agenda_dir(config)
         question_id = free_id("lq-" + slugify(question, 46), {p.stem for p in folder.glob("*.md")}
@@ -49,18 +51,23 @@ def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterab
     return parse_question(path, config)
 
 
-def question_from_obstacle(kb, entry_id: str, *, owner: str, question: str | None = None,
+def question_from_obstacle(kb, obstacle: str, *, owner: str, question: str | None = None,
                            lang: str | None = None, who: str | None = None,
                            today: dt.date | None = None) -> LearningQuestion:
-    """The recurring obstacle that ``entry_id`` belongs to, rewritten as a learning question
-    on the agenda, with every entry of the group; ``question`` replaces the suggested wording."""
-    groups = [g for g in recurring_obstacles(kb) if entry_id in _ids(g.entries)]
-    if not groups:
-        raise EntryNotFound(f"{entry_id!r} is in no recurring obstacle group",
-                            hint="See `kb obstacles`; use an id listed there, or `kb agenda add QUESTION`.")
-    group = groups[0]
-    wording = question or text("agenda_from_obstacle", lang or kb.config.language, label=group.label)
-    return add_question(kb.config, wording, owner=owner, entries=_ids(group.entries), who=who, today=today)
+    """The recurring obstacle group ``obstacle`` (its kept id, e.g. ``hinder-3``, or the id of
+    an entry in it), rewritten as a learning question on the agenda that cites the group's id,
+    with every entry of the group; ``question`` replaces the suggested wording."""
+    groups = recurring_obstacles(kb)
+    found = [g for g in groups if g.id == obstacle] or [g for g in groups if obstacle in _ids(g.entries)]
+    if not found:
+        raise EntryNotFound(f"{obstacle!r} is no recurring obstacle group and in none",
+                            hint="See `kb obstacles`; use a group id (hinder-N) or an entry id listed there, "
+                                 "or `kb agenda add QUESTION`.")
+    group = found[0]
+    language = lang or kb.config.language
+    wording = question or text("agenda_from_obstacle", language, obstacle=obstacle_ref(group.label, group.id, language))
+    return add_question(kb.config, wording, owner=owner, entries=_ids(group.entries), who=who, today=today,
+                        obstacle=group.id)
 
 
 def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop: bool = False,

@@ -2,7 +2,7 @@
 putting it back.
 
 A backup is a folder ``DIR/kb-backup-<UTC time>/`` laid out like the knowledge base itself:
-``kb.toml``, ``entries/``, ``actions/``, ``agenda/``, ``roadmaps/``, ``decisions.tsv``,
+``kb.toml``, ``entries/``, ``actions/``, ``agenda/``, ``roadmaps/``, ``decisions.tsv``, ``obstacles.md``,
 ``sessions.tsv``, ``.kb/audit.jsonl``, ``.kb/last-brief.json`` and ``.kb/kb.db``, plus ``backup-manifest.json`` with the
 SHA-256 of every file. The index is copied with SQLite's online backup API (a consistent
 snapshot even while the web server reads it), and everything is copied under the write lock,
@@ -30,10 +30,11 @@ from kb.core.config import CONFIG_NAME, STATE_DIR, KBConfig
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_text, write_lock
+from kb.core.obstacle_groups import GROUPS_FILE
 from kb.core.sessions import LEGACY_MARK, SESSIONS_FILE
 
 FOLDERS = ("entries", "actions", "agenda", "roadmaps")
-ROOT_FILES = (CONFIG_NAME, DECISIONS_FILE, SESSIONS_FILE)
+ROOT_FILES = (CONFIG_NAME, DECISIONS_FILE, SESSIONS_FILE, GROUPS_FILE)
 STATE_FILES = (audit.AUDIT_FILE, LEGACY_MARK.name)  # in .kb/, besides the index
 DB_NAME = "kb.db"
 MANIFEST = "backup-manifest.json"

@@ -3,7 +3,7 @@ archive (e-arkiv) and for other tools. Everything is UTF-8 text; ``README.md`` i
 describes each part.
 
 * the Markdown files as they are: ``entries/``, ``actions/``, ``agenda/``, ``roadmaps/``, with
-  ``kb.toml``, ``decisions.tsv`` and ``sessions.tsv``;
+  ``kb.toml``, ``decisions.tsv``, ``sessions.tsv`` and ``obstacles.md``;
 * ``entries.jsonl``: one JSON object per entry with every front matter field and every section
   (and the Markdown body), which ``kb import`` reads back without a mapping;
 * ``entries.csv``: one row per entry for spreadsheets;
@@ -35,6 +35,7 @@ from kb.core.config import CONFIG_NAME, KBConfig
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.entry import Entry
 from kb.core.errors import KBError
+from kb.core.obstacle_groups import GROUPS_FILE
 from kb.core.sessions import SESSIONS_FILE, session_dates
 from reports.report import write_document, yearly_report
 
@@ -165,7 +166,10 @@ def readme(config: KBConfig, report: ExportReport) -> str:
         "and the areas' roadmaps, Markdown with YAML front matter.",
         f"- `{CONFIG_NAME}`: the knowledge base's settings and areas (TOML). `{DECISIONS_FILE}`: facilitators' "
         "verdicts on links, tab-separated: entry_a, entry_b, verdict, date, note. `"
-        f"{SESSIONS_FILE}`: the learning sessions held, tab-separated: date, note.",
+        f"{SESSIONS_FILE}`: the learning sessions held, tab-separated: date, note. `{GROUPS_FILE}`: the "
+        "recurring-obstacle groups, Markdown: one `## id: label` section per group with its entries "
+        "(`- entries:`), whether a facilitator named it (`- named:`) or the group is no longer found "
+        "(`- gone since:`); ids are never reused.",
         "- `entries.jsonl`: JSON Lines, one object per entry: `id`, `title`, `area`, `area_name`, `date`, "
         "`sprint`, `type`, `tags`, `actors`, `roadmap`, `policy`, `related` (lists of text), `extra` (every "
         "other front matter key), `lang` (sv or en, detected), `path` (of the Markdown file), `intro` (text "

@@ -135,7 +135,7 @@ def agenda(ctx, root, status, as_json):
     \b
       kb agenda                                   the open questions
       kb agenda add "Hur får vi effektbesked tidigt?" --owner Energi --entry mob-04-...
-      kb agenda add --from-obstacle nar-02-landstrom-effektbrist --owner Energi
+      kb agenda add --from-obstacle hinder-2 --owner Energi
       kb agenda close lq-hur-far-vi-effektbesked-tidigt --answer "Ett samråd med E.ON per kvartal"
     """
     if ctx.invoked_subcommand is not None:
@@ -170,8 +170,9 @@ def agenda(ctx, root, status, as_json):
 @model_option
 @click.option("--owner", required=True, help="Who keeps the question (a person, a team, an area).")
 @click.option("--entry", "entries", multiple=True, metavar="ENTRY_ID", help="An entry it comes from (repeatable).")
-@click.option("--from-obstacle", metavar="ENTRY_ID",
-              help="Make the question from the recurring obstacle this entry belongs to (all its entries).")
+@click.option("--from-obstacle", metavar="GROUP_ID",
+              help="Make the question from this recurring obstacle group (hinder-N as `kb obstacles` lists it, or "
+                   "an entry in it): all its entries, its id cited.")
 @click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of a suggested question. Default: kb.toml's.")
 @json_option
 @handle_errors
@@ -181,7 +182,7 @@ def agenda_add(question, root, model, owner, entries, from_obstacle, lang, as_js
         kb = open_kb(root, model)
         added = question_from_obstacle(kb, from_obstacle, owner=owner, question=question, lang=lang)
     elif not question:
-        raise click.UsageError("give the QUESTION, or --from-obstacle ENTRY_ID")
+        raise click.UsageError("give the QUESTION, or --from-obstacle GROUP_ID")
     else:
         added = add_question(config_module.load(root), question, owner=owner, entries=entries)
     if as_json:
