@@ -270,6 +270,7 @@ def subset_corpus(corpus: Corpus, keep: set[str]) -> Corpus:
         vectors=corpus.vectors[positions] if positions else corpus.vectors[:0],
         sections=[replace(s, entry=renumber[s.entry]) for s in corpus.sections if s.entry in renumber],
         area_names=dict(corpus.area_names),
+        embed=corpus.embed,
     )
 
 
