@@ -91,14 +91,41 @@ def similarity_signals(corpus: Corpus) -> dict[str, np.ndarray]:
     }
 
 
-def evidence(corpus: Corpus, mask: np.ndarray, signals=None) -> np.ndarray:
+def evidence(corpus: Corpus, mask: np.ndarray, signals=None, weights: dict[str, float] | None = None) -> np.ndarray:
     """Weighted per-row evidence (mean z-score of the signals) for the cells in ``mask``."""
     signals = signals if signals is not None else similarity_signals(corpus)
+    weights = SIGNAL_WEIGHTS if weights is None else weights
     total = np.zeros(mask.shape, dtype=np.float64)
-    for name, weight in SIGNAL_WEIGHTS.items():
-        total += weight * np.nan_to_num(row_z(signals[name], mask), nan=0.0)
-    total /= sum(SIGNAL_WEIGHTS.values())
+    for name, weight in weights.items():
+        if weight:
+            total += weight * np.nan_to_num(row_z(signals[name], mask), nan=0.0)
+    total /= sum(weights.values())
     return np.where(mask, total, -np.inf)
+
+
+@dataclass
+class PairScores:
+    """What the synergy list is built from: which pairs may be synergies, each entry's
+    evidence for every other-area entry (row i: i's view), each entry's ranks of its allowed
+    partners (1 = best) and the pairs' scores (both sides' evidence averaged)."""
+    allowed: np.ndarray
+    evidence: np.ndarray
+    ranks: np.ndarray
+    pair: np.ndarray
+
+
+def pair_scores(corpus: Corpus, signals=None, weights: dict[str, float] | None = None) -> PairScores:
+    area = corpus.areas
+    types = np.array([corpus.rows[e]["type"] for e in corpus.ids])
+    other_area = area[:, None] != area[None, :]
+    carries = np.isin(types, SYNERGY_TYPES)
+    allowed = other_area & (carries[:, None] | carries[None, :])
+    allowed &= (types[:, None] != "goal-conflict") & (types[None, :] != "goal-conflict")
+    signals = signals if signals is not None else similarity_signals(corpus)
+    score = evidence(corpus, other_area, signals, weights)  # z over all other-area entries
+    ranks = per_entry_ranks(np.where(allowed, score, -np.inf))
+    pair = (np.nan_to_num(score, neginf=np.nan) + np.nan_to_num(score.T, neginf=np.nan)) / 2
+    return PairScores(allowed=allowed, evidence=score, ranks=ranks, pair=pair)
 
 
 def per_entry_ranks(scores: np.ndarray) -> np.ndarray:
@@ -135,21 +162,19 @@ def find_synergies(
     since: str | None = None,
     include_rejected: bool = False,
     signals=None,
+    weights: dict[str, float] | None = None,
+    explained: bool = True,
 ) -> list[Synergy]:
+    """The synergy list (see the module). ``weights``: the signals' weights (default
+    :data:`SIGNAL_WEIGHTS`); ``explained``: add why each pair was suggested (the benchmarks
+    leave it out)."""
     n = corpus.n
     if n < 2:
         return []
     area = corpus.areas
-    types = np.array([corpus.rows[e]["type"] for e in corpus.ids])
     other_area = area[:, None] != area[None, :]
-    carries = np.isin(types, SYNERGY_TYPES)
-    allowed = other_area & (carries[:, None] | carries[None, :])
-    allowed &= (types[:, None] != "goal-conflict") & (types[None, :] != "goal-conflict")
-    signals = signals if signals is not None else similarity_signals(corpus)
-    score = evidence(corpus, other_area, signals)  # z over all other-area entries
-    candidate_score = np.where(allowed, score, -np.inf)
-    ranks = per_entry_ranks(candidate_score)
-    pair = (np.nan_to_num(score, neginf=np.nan) + np.nan_to_num(score.T, neginf=np.nan)) / 2
+    scores = pair_scores(corpus, signals, weights)
+    allowed, ranks, pair = scores.allowed, scores.ranks, scores.pair
 
     verdicts = link_verdicts(corpus, decisions)
     position = {e: k for k, e in enumerate(corpus.ids)}
@@ -193,7 +218,7 @@ def find_synergies(
         [s for s in found if s.status == "suggested"]) + [s for s in found if s.status == "rejected"]
     if limit is not None:
         found = found[:limit]
-    for s in found:
+    for s in found if explained else ():
         explain(corpus, s)
     return found
 

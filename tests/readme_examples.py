@@ -28,7 +28,7 @@ from click.testing import CliRunner
 from kb.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
-EXAMPLE_FILES = ("kb.toml", "entries", "roadmaps", "decisions.tsv", "actions", "agenda", "sessions.tsv")
+EXAMPLE_FILES = ("kb.toml", "entries", "roadmaps", "decisions.tsv", "actions", "agenda", "sessions.tsv", "obstacles.md")
 # Commands that never embed anything when the knowledge base has no index yet.
 WITHOUT_MODEL = {"validate", "new", "import"}
 
