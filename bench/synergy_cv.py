@@ -79,12 +79,15 @@ class MalmoSet:
     def measure(self, weights: dict[str, float]) -> dict[str, dict]:
         listed = find_synergies(self.corpus, [], limit=None, signals=self.signals, weights=weights, explained=False)
         place = {frozenset((s.a, s.b)): k for k, s in enumerate(listed, 1)}
+        mutual = {frozenset((s.a, s.b)) for s in listed if s.rank_a == 1 and s.rank_b == 1}
         out = {}
         for half in HALVES:
-            ranks = [place.get(frozenset((p["a"], p["b"]))) for p in self.pairs if p["split"] == half]
+            chosen = [frozenset((p["a"], p["b"])) for p in self.pairs if p["split"] == half]
+            ranks = [place.get(pair) for pair in chosen]
             out[half] = {"mrr": round(statistics.fmean(1 / r if r else 0.0 for r in ranks), 3),
                          "top30": sum(1 for r in ranks if r and r <= 30), "top10": sum(1 for r in ranks if r and r <= 10),
                          "brief": sum(1 for r in ranks if r and r <= BRIEF), "pairs": len(ranks),
+                         "mutual_best": sum(1 for pair in chosen if pair in mutual), "mutual_best_size": len(mutual),
                          "places": ranks}
         return out
 
@@ -114,7 +117,10 @@ class NasaSet:
         for half in HALVES:
             links = [(a, b) for a, b, h in self.links if h == half]
             ranks = [float(scores.ranks[a, b]) for a, b in links]
+            mutual = int(((scores.ranks == 1) & (scores.ranks.T == 1)).sum() // 2)
             out[half] = {
+                "mutual_best": sum(1 for a, b in links if scores.ranks[a, b] == 1 and scores.ranks[b, a] == 1),
+                "mutual_best_size": mutual,
                 "mrr": round(statistics.fmean(1 / r for r in ranks), 3) if ranks else None,
                 "suggested": sum(1 for a, b in links if min(scores.ranks[a, b], scores.ranks[b, a]) <= PER_ENTRY_K),
                 "top100": sum(1 for a, b in links if frozenset((self.corpus.ids[a], self.corpus.ids[b])) in top),

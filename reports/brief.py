@@ -384,7 +384,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
         state = t["obstacles_recurring"] if o.recurring else t["brief_once"]
         if o.recurring and not o.actions:
             state += f", **{t['obstacle_no_action']}**"
-        lines += [f"### {o.id + ' · ' if o.id else ''}{md_text(o.label)} ({o.count}, {state})", "",
+        lines += [f"### {md_text(o.id) + ' · ' if o.id else ''}{md_text(o.label)} ({o.count}, {state})", "",
                   f"*{t['brief_spread']}:* {md_text(spread_text(brief, o))}", ""]
         for e in o.entries:
             lines.append(f"- {e.date} · {name(e.area)} · {link(e)}")

@@ -219,7 +219,7 @@ def render_markdown(report: YearReport, links: Links) -> str:
             lines += [f"### {t['report_obstacles']}", "", t["report_obstacles_note"], ""]
             for o in area.obstacles:
                 met = t["report_obstacle_areas"].format(areas=", ".join(report_area_name(report, a) for a in o.areas))
-                lines.append(f"- {o.id + ' · ' if o.id else ''}{md_text(o.label)} ({md_text(met)})")
+                lines.append(f"- {md_text(o.id) + ' · ' if o.id else ''}{md_text(o.label)} ({md_text(met)})")
                 lines.append("  " + ", ".join(link(e) for e in o.entries))
             lines += ([] if area.obstacles else [t["report_nothing"]]) + [""]
             lines += [f"### {t['report_loop']}", "", t["report_loop_note"], ""]
