@@ -91,21 +91,13 @@ def group_obstacles(
     (:mod:`analysis.obstacle_identity`; ``config``: where ``obstacles.md`` is, None to keep
     nothing), as far as they lie in the period, the areas and ``within`` (entry ids).
 
-    The clustering is always of the whole knowledge base, so a group is the same group in
-    every period and on every page; a filter keeps the members it selects and the groups
-    with two or more of them. Only the default types keep ids: a view with other types
-    shows the id of a kept group it continues and no id for any other."""
+    The clustering is of the whole knowledge base, so a group is the same group in every
+    period and on every page; a filter keeps the members it selects and the groups with two
+    or more of them. Only the default types keep ids: a view with other types clusters the
+    entries it selects, and shows the id of a kept group a cluster continues and no id for
+    any other."""
     types = tuple(types) or DEFAULT_TYPES
-    clusters = obstacle_clusters(corpus, types)
-    ids = [[corpus.ids[i] for i in members] for members in clusters]
-
-    def make_label(c: int) -> tuple[str, str | None]:
-        return group_label(corpus, clusters[c])
-
-    names = identify(
-        config.root if config else None, config.state_dir if config else None, ids, set(corpus.ids), make_label,
-        today=today or dt.date.today().isoformat(), keep=set(types) == set(DEFAULT_TYPES),
-    )
+    keep = set(types) == set(DEFAULT_TYPES)
     wanted_areas = set(areas or ())
 
     def in_scope(entry_id: str) -> bool:
@@ -113,6 +105,18 @@ def group_obstacles(
         return ((not since or row["date"] >= since) and (not until or row["date"] <= until)
                 and (not wanted_areas or row["area"] in wanted_areas) and (within is None or entry_id in within))
 
+    # the kept groups are those of the whole knowledge base; a view with other types keeps
+    # nothing, so it clusters only what it shows (a register's lessons, one centre at a time)
+    clusters = obstacle_clusters(corpus, types, only=None if keep else in_scope)
+    ids = [[corpus.ids[i] for i in members] for members in clusters]
+
+    def make_label(c: int) -> tuple[str, str | None]:
+        return group_label(corpus, clusters[c])
+
+    names = identify(
+        config.root if config else None, config.state_dir if config else None, ids, set(corpus.ids), make_label,
+        today=today or dt.date.today().isoformat(), keep=keep,
+    )
     chosen = []
     for members, (group_id, label, named) in zip(clusters, names, strict=True):
         shown = [i for i in members if in_scope(corpus.ids[i])]
@@ -146,11 +150,14 @@ def group_obstacles(
     return groups
 
 
-def obstacle_clusters(corpus: Corpus, types=DEFAULT_TYPES) -> list[list[int]]:
-    """Groups (2+ entry positions, oldest first) of the whole knowledge base's obstacle texts."""
+def obstacle_clusters(corpus: Corpus, types=DEFAULT_TYPES, only=None) -> list[list[int]]:
+    """Groups (2+ entry positions, oldest first) of the knowledge base's obstacle texts (those
+    of the entries ``only(entry_id)`` accepts, when given)."""
     items: list[int] = []  # entry positions in the corpus
     vectors: list[np.ndarray] = []
     for i, entry_id in enumerate(corpus.ids):
+        if only is not None and not only(entry_id):
+            continue
         row = corpus.rows[entry_id]
         vector = corpus.obstacle_vector(i, whole=row["type"] in types)
         if vector is None:
