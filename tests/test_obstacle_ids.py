@@ -309,3 +309,10 @@ def test_brief_report_and_agenda_cite_the_kept_id(cross_kb, cross_root):
     question = question_from_obstacle(cross_kb, procurement.id, owner="Upphandlingsenheten", lang="en")
     assert question.question == f"How do we remove the obstacle “Överprövningar försenar upphandlingar” ({procurement.id})?"
     assert set(question.entries) == OVERPROVNING
+
+
+def test_validate_names_a_broken_obstacles_file(cross_root):
+    (cross_root / "obstacles.md").write_text("# Hinder\n\n## hinder-1: Elnät\n- entries: a, b c\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", "--root", str(cross_root)])
+    assert result.exit_code == 1
+    assert "obstacles.md:4: 'b c' is not an entry id" in result.stderr

@@ -34,7 +34,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kb.core.errors import KBError
+from kb.core.errors import KBError, Problem
 from kb.core.files import atomic_write_text
 
 GROUPS_FILE = "obstacles.md"
@@ -52,6 +52,14 @@ Kept by `kb obstacles`: one section per group of entries that state the same obs
 keeps its id (never reused) and its label while it gains or loses entries; a facilitator
 renames one with `kb obstacles rename ID "label"` (or on the obstacles page). The entries
 lines follow the clustering; other lines you write in a section are kept."""
+
+
+class GroupFileError(KBError):
+    """``obstacles.md`` cannot be read: the file, the line and what to do."""
+
+    def __init__(self, path: Path, line: int, message: str, hint: str):
+        super().__init__(f"{path}:{line}: {message}", hint=hint)
+        self.problem = Problem(Path(path), line, message)
 
 
 @dataclass
@@ -132,14 +140,14 @@ def parse_groups(text: str, path: Path) -> GroupFile:
     if lines and lines[0].strip() == "---":
         end = next((k for k in range(1, len(lines)) if lines[k].strip() == "---"), None)
         if end is None:
-            raise KBError(f"{path}:1: the front matter (---) is not closed", hint="Add a line with --- after `next: N`.")
+            raise GroupFileError(path, 1, "the front matter (---) is not closed", "Add a line with --- after `next: N`.")
         for k in range(1, end):
             if not lines[k].strip():
                 continue
             found = _NEXT_RE.match(lines[k].strip())
             if not found or not found.group(1).isdigit() or int(found.group(1)) < 1:
-                raise KBError(f"{path}:{k + 1}: expected `next: N` (the number of the next new group)",
-                              hint="Write a whole number above every group's number, or delete the line.")
+                raise GroupFileError(path, k + 1, "expected `next: N` (the number of the next new group)",
+                                     "Write a whole number above every group's number, or delete the line.")
             out.next = int(found.group(1))
         start = end + 1
     preamble: list[str] = []
@@ -151,10 +159,10 @@ def parse_groups(text: str, path: Path) -> GroupFile:
         if heading:
             group_id, label = heading.group(1), clean_label(heading.group(2))
             if group_number(group_id) is None:
-                raise KBError(f"{path}:{number}: {group_id!r} is not a group id (hinder-N)",
-                              hint="Each group's heading is `## hinder-N: label`; ids are made by `kb obstacles`.")
+                raise GroupFileError(path, number, f"{group_id!r} is not a group id (hinder-N)",
+                                     "Each group's heading is `## hinder-N: label`; ids are made by `kb obstacles`.")
             if group_id in seen:
-                raise KBError(f"{path}:{number}: {group_id} appears twice", hint="Keep one section per id.")
+                raise GroupFileError(path, number, f"{group_id} appears twice", "Keep one section per id.")
             seen.add(group_id)
             current = KeptGroup(group_id, label)
             out.groups.append(current)
@@ -172,8 +180,8 @@ def parse_groups(text: str, path: Path) -> GroupFile:
             ids = [v.strip() for v in value.split(",") if v.strip()]
             bad = [v for v in ids if not _ENTRY_ID_RE.match(v)]
             if bad:
-                raise KBError(f"{path}:{number}: {bad[0]!r} is not an entry id",
-                              hint="List entry ids separated by commas.")
+                raise GroupFileError(path, number, f"{bad[0]!r} is not an entry id",
+                                     "List entry ids separated by commas.")
             current.entries = ids
         elif key == "label from":
             current.label_from = value or None
@@ -186,6 +194,16 @@ def parse_groups(text: str, path: Path) -> GroupFile:
             g.notes.pop()
     out.preamble = "\n".join(preamble).strip("\n") or PREAMBLE
     return out
+
+
+def group_file_problems(root: Path) -> list[Problem]:
+    """What ``kb validate`` reports about ``obstacles.md``: the first problem that keeps it
+    from being read, if any."""
+    try:
+        load_groups(root)
+    except GroupFileError as exc:
+        return [exc.problem]
+    return []
 
 
 def save_groups(root: Path, groups: GroupFile) -> bool:
