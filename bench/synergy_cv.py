@@ -6,8 +6,9 @@ Two sets with judged cross-area synergies, each split in two halves:
 
 - ``bench/malmo_eval`` (``pairs.tsv``): 10 planted synergies, tuning half P01 P02 P05 P07 P10,
   held-out half P03 P04 P06 P08 P09. Measured on the list ``kb synergies`` shows: planted
-  pairs in the top 30, top 10, in the brief's first 8, and the mean reciprocal rank of their
-  places in the list (MRR; a pair not suggested counts 0);
+  pairs in the top 30, top 10, in the brief (``analysis.links.strongest``: as many pairs as are
+  each other's best match in another area; and in the first 8, the brief's fixed cut before),
+  and the mean reciprocal rank of their places in the list (MRR; a pair not suggested counts 0);
 - NASA's Lessons Learned (``--nasa ROOT``, imported and indexed as ``bench/nasa_register.py``
   does): the 23 author cross-references between lessons of different centres
   (``llis_crossrefs.tsv``, ``cross_org = 1``), tuning half: citing lessons with an even id, the
@@ -36,8 +37,9 @@ import time
 from pathlib import Path
 
 from analysis.corpus import load_corpus
-from analysis.links import PER_ENTRY_K, SIGNAL_WEIGHTS, find_synergies, pair_scores, similarity_signals
+from analysis.links import PER_ENTRY_K, SIGNAL_WEIGHTS, find_synergies, pair_scores, similarity_signals, strongest
 from kb.app.knowledge_base import KnowledgeBase
+from reports.brief import MAX_SYNERGIES
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL = REPO / "bench" / "malmo_eval"
@@ -45,7 +47,7 @@ BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 if not BENCHMARKS.is_dir():
     BENCHMARKS = Path("/work/shared/benchmarks")
 NASA_LINKS = BENCHMARKS / "nasa_llis" / "llis_crossrefs.tsv"
-BRIEF = 8  # reports.brief.MAX_SYNERGIES when this was measured
+OLD_BRIEF = 8  # the brief's fixed cut before: its first 8 pairs
 TOP_NASA = 100
 
 FIXED = {
@@ -80,13 +82,15 @@ class MalmoSet:
         listed = find_synergies(self.corpus, [], limit=None, signals=self.signals, weights=weights, explained=False)
         place = {frozenset((s.a, s.b)): k for k, s in enumerate(listed, 1)}
         mutual = {frozenset((s.a, s.b)) for s in listed if s.rank_a == 1 and s.rank_b == 1}
+        brief = {frozenset((s.a, s.b)) for s in strongest(listed)[:MAX_SYNERGIES]}
         out = {}
         for half in HALVES:
             chosen = [frozenset((p["a"], p["b"])) for p in self.pairs if p["split"] == half]
             ranks = [place.get(pair) for pair in chosen]
             out[half] = {"mrr": round(statistics.fmean(1 / r if r else 0.0 for r in ranks), 3),
                          "top30": sum(1 for r in ranks if r and r <= 30), "top10": sum(1 for r in ranks if r and r <= 10),
-                         "brief": sum(1 for r in ranks if r and r <= BRIEF), "pairs": len(ranks),
+                         "brief_first8": sum(1 for r in ranks if r and r <= OLD_BRIEF), "pairs": len(ranks),
+                         "brief": sum(1 for pair in chosen if pair in brief), "brief_size": len(brief),
                          "mutual_best": sum(1 for pair in chosen if pair in mutual), "mutual_best_size": len(mutual),
                          "places": ranks}
         return out
@@ -170,7 +174,8 @@ def markdown(result: dict, sets: list[str]) -> str:
             for h in HALVES:
                 r = m["sets"][s][h]
                 if s == "malmo_eval":
-                    cells.append(f"MRR {r['mrr']} · top30 {r['top30']}/{r['pairs']} · brief {r['brief']}/{r['pairs']}")
+                    cells.append(f"MRR {r['mrr']} · top30 {r['top30']}/{r['pairs']} · brief {r['brief']}/{r['pairs']} "
+                                 f"of {r['brief_size']} shown (first 8: {r['brief_first8']})")
                 else:
                     cells.append(f"MRR {r['mrr']} · suggested {r['suggested']}/{r['links']} · top100 {r['top100']}")
         fitted = "3" if name.startswith("grid ") else "0"

@@ -24,7 +24,7 @@ from urllib.parse import quote as url_quote
 
 from analysis.conflicts import find_conflicts, roadmap_areas
 from analysis.corpus import Corpus, load_corpus
-from analysis.links import AreaLinks, find_synergies, strong_link_matrix
+from analysis.links import AreaLinks, find_synergies, strong_link_matrix, strongest
 from analysis.loop import Loop, entries_from_index, load_loop
 from analysis.obstacles import group_obstacles, obstacle_ref
 from analysis.reasons import render_reasons
@@ -46,7 +46,7 @@ from reports.rendering import (
 from search.filters import Filters
 
 MAX_OBSTACLES = 6
-MAX_SYNERGIES = 8
+MAX_SYNERGIES = 15  # a page budget; how many the brief shows is analysis.links.strongest's
 MAX_CONFLICTS = 6
 MAX_NEW = 15
 MAX_QUESTIONS = 9
@@ -186,12 +186,12 @@ def compose_brief(
 
     found = find_synergies(work, decisions, limit=None, areas=areas or None, since=since)
     names = kb.config.area_names()
+    period_pairs = [s for s in found if not until or max(rows[s.a]["date"], rows[s.b]["date"]) <= until]
     synergies = [
         SynergyItem(status=s.status, score=round(float(s.score), 3), a=ref(s.a), b=ref(s.b),
                     reasons=render_reasons(s.reasons, lang, names))
-        for s in found
-        if not until or max(rows[s.a]["date"], rows[s.b]["date"]) <= until
-    ][:MAX_SYNERGIES]
+        for s in strongest(period_pairs)[:MAX_SYNERGIES]
+    ]
 
     slugs = list(kb.config.areas)
     found_conflicts = find_conflicts(
