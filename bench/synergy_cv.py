@@ -37,7 +37,14 @@ import time
 from pathlib import Path
 
 from analysis.corpus import load_corpus
-from analysis.links import PER_ENTRY_K, SIGNAL_WEIGHTS, find_synergies, pair_scores, similarity_signals, strongest
+from analysis.links import (
+    PER_ENTRY_K,
+    SIGNAL_WEIGHTS,
+    find_synergies,
+    pair_scores,
+    similarity_signals,
+    strongest,
+)
 from kb.app.knowledge_base import KnowledgeBase
 from reports.brief import MAX_SYNERGIES
 
