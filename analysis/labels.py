@@ -20,8 +20,8 @@ be checked, with a template when no clause passes them. A label has a head and a
      ``Ensure``) and says no ``bör``, ``borde``, ``vi måste``, ``should``, ``must`` ...;
   3. it is **no fragment**: it does not open with a word that continues another sentence
      (``men``, ``och``, ``but``) or, cut from a longer sentence, with a subordinate clause
-     (``När ...``) whose main clause was cut off, and it does not end on a word that needs
-     more (``för``, ``att``, ``the``, ``of``).
+     (``När ...``) whose main clause was cut off, it has a verb, and it does not end on a word
+     that needs more (``att``, ``som``, ``the``, ``of``).
 
   The clauses are looked for first in what the entries learned and in their obstacle
   sections (they say it in general words), then in the titles, then in the rest (what
@@ -115,7 +115,19 @@ _PAST = ("ade", "ades", "des", "tes", "dde", "ats", "ed")
 
 
 def has_verb(text: str) -> bool:
+    """A word that is surely a finite verb (a common one, or a regular past tense)."""
     return any(t in VERBS or (len(t) > 4 and t.endswith(_PAST)) for t in _plain_tokens(text))
+
+
+def may_have_verb(text: str, language: str) -> bool:
+    """A word that may be a finite verb: :func:`has_verb`'s, or a present tense ending
+    (``-r``, ``-s`` in Swedish: ``äger``, ``saknas``; ``-s`` in English: ``lacks``). Plural
+    nouns end so too, so this only rejects what has no verb at all: "without the benefit of
+    the previous work", "Kapacitetsbrist i elnätet"."""
+    if has_verb(text):
+        return True
+    endings = ("r", "s") if language == "sv" else ("s",)
+    return any(len(t) > 2 and t.endswith(endings) and not t.endswith(("ss", "us", "is")) for t in _plain_tokens(text))
 
 
 # 3. a fragment: it continues another sentence, or a subordinate clause was cut from its main clause
@@ -241,7 +253,7 @@ def passes(text: str, language: str, *, whole: bool = True, next_word: str = "")
     sentence, not its beginning cut at a comma or a conjunction (``next_word``: the word
     after the cut)."""
     return (states_blocker(text, language) and not is_action(text)
-            and not is_fragment(text, whole=whole, next_word=next_word))
+            and not is_fragment(text, whole=whole, next_word=next_word, language=language))
 
 
 def states_blocker(text: str, language: str) -> bool:
@@ -259,10 +271,10 @@ def is_action(text: str) -> bool:
     return bool(tokens) and (tokens[0] in IMPERATIVES or bool(ADVICE.search(text)))
 
 
-def is_fragment(text: str, *, whole: bool = True, next_word: str = "") -> bool:
+def is_fragment(text: str, *, whole: bool = True, next_word: str = "", language: str = "sv") -> bool:
     """``whole``: the whole sentence; else ``next_word`` is the word after the cut."""
     tokens = _plain_tokens(text)
-    if len(tokens) < MIN_PHRASE_WORDS:
+    if len(tokens) < MIN_PHRASE_WORDS or not may_have_verb(text, language):
         return True
     if tokens[0] in CONTINUATIONS or tokens[0] in ANAPHORA or " ".join(tokens[:2]) in ANAPHORA:
         return True  # "Men ...", "Så är det inte", "Det här kan inte lösas": they need the sentence before

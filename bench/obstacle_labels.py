@@ -63,8 +63,10 @@ def judge(label: str, language: str) -> dict:
 
     phrase = label.split(": ", 1)[1] if ": " in label else label
     template = ", " in phrase and len(phrase.split()) <= 4 and not any(c in phrase for c in ".!?")
+    if template:  # words, not a sentence: judged as what it is
+        return {"states_blocker": False, "action": False, "fragment": False, "template": True}
     return {"states_blocker": states_blocker(phrase, language), "action": is_action(phrase),
-            "fragment": is_fragment(phrase), "template": template}
+            "fragment": is_fragment(phrase, language=language), "template": False}
 
 
 def planted_groups() -> dict[str, dict]:
@@ -127,7 +129,7 @@ def markdown(result: dict) -> str:
                     cells.append("–")
                     continue
                 g = groups[k]
-                flags = [f for f, bad in (("no blocker", not g["judged"]["states_blocker"]),
+                flags = [f for f, bad in (("no blocker", not g["judged"]["states_blocker"] and not g["judged"]["template"]),
                                           ("action", g["judged"]["action"]), ("fragment", g["judged"]["fragment"]),
                                           ("template", g["judged"]["template"])) if bad]
                 cells.append(g["label"].replace("|", "/") + (f" *({', '.join(flags)})*" if flags else ""))
