@@ -39,7 +39,6 @@ from pathlib import Path
 from analysis.corpus import load_corpus
 from analysis.links import (
     PER_ENTRY_K,
-    SIGNAL_WEIGHTS,
     find_synergies,
     pair_scores,
     similarity_signals,
@@ -58,7 +57,7 @@ OLD_BRIEF = 8  # the brief's fixed cut before: its first 8 pairs
 TOP_NASA = 100
 
 FIXED = {
-    "current (1, 1, 0.5, 1)": dict(SIGNAL_WEIGHTS),
+    "before: rare words half (1, 1, 0.5, 1)": {"entry": 1.0, "lesson": 1.0, "words": 0.5, "fields": 1.0},
     "equal (1, 1, 1, 1)": {"entry": 1.0, "lesson": 1.0, "words": 1.0, "fields": 1.0},
     "vectors only (1, 1, 0, 0)": {"entry": 1.0, "lesson": 1.0, "words": 0.0, "fields": 0.0},
     "no lesson section (1, 0, 1, 1)": {"entry": 1.0, "lesson": 0.0, "words": 1.0, "fields": 1.0},
