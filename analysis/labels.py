@@ -75,9 +75,10 @@ BLOCKERS = {
         "starts": ("vänt", "sakn", "försen", "försin", "stopp", "avslag", "avslog", "avslå", "överpröv", "fastn",
                    "hindr", "dröj", "begräns", "stann", "låst", "ledtid", "konkurrer", "krock", "ohållbar",
                    "sårbar", "osäker", "förhind", "problem", "svårighet", "misslyck", "förlor", "försvinn",
-                   "försvann", "slutar", "slutade"),
-        "parts": ("brist", "ledtid", "väntetid", "flaskhals", "överprövning", "hinder", "problem", "beroende"),
-        "phrases": ("för sent", "för lite", "för länge", "räcker inte"),
+                   "försvann", "slutar", "slutade", "motsatt", "motverk"),
+        "parts": ("brist", "ledtid", "väntetid", "flaskhals", "överprövning", "hinder", "problem", "beroende",
+                  "konflikt"),
+        "phrases": ("för sent", "för lite", "för länge", "räcker inte", "olika håll", "går emot"),
     },
     "en": {
         "words": frozenset("""no not none nobody nothing never cannot can't neither nor without unable
@@ -88,7 +89,8 @@ BLOCKERS = {
                    "anomal", "mishap", "damag", "loss", "lost", "incorrect", "unavailab", "overrun", "slip",
                    "postpon", "cancel", "halt", "stopp", "quit", "retire", "disappear", "vanish"),
         "parts": ("shortage", "bottleneck"),
-        "phrases": ("lead time", "long-lead", "too late", "too long", "not enough", "no one"),
+        "phrases": ("lead time", "long-lead", "too late", "too long", "not enough", "no one", "at odds",
+                    "trade-off", "work against"),
     },
 }
 # 2. what to do: a verb first (an imperative), or a word of advice anywhere
@@ -335,9 +337,17 @@ def _candidates(sentence: str) -> list[tuple[str, bool, str]]:
         before, after = tokens[k - 1], tokens[k] if k < len(tokens) else ""
         clause = " ".join(tokens[:k]).rstrip(",;:")
         if (before[-1:] in ",;:" or after in ("–", "—", "-") or after.lower() in CLAUSE_CONJUNCTIONS
-                or (after.lower() in AND and has_verb(clause))):
+                or (after.lower() in AND and _verb_in_last_clause(clause))):
             out.append((clause, False, after.strip(_PUNCT)))
     return out
+
+
+def _verb_in_last_clause(clause: str) -> bool:
+    """A verb after the last subjunction too: "... eftersom byggområdet" och ... is cut inside
+    its subordinate clause, "... eftersom ingen äger frågan" och ... is not."""
+    tokens = _plain_tokens(clause)
+    last = max((k for k, t in enumerate(tokens) if k and t in SUBJUNCTIONS), default=0)
+    return has_verb(" ".join(tokens[last:]))
 
 
 # --- shared tags and languages ---------------------------------------------------------------------
