@@ -11,10 +11,12 @@ import functools
 import math
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from indexer.embed import PASSAGE
 from indexer.parse import body_is_unfilled
 from kb.core.store import decode_vector
 
@@ -22,7 +24,7 @@ from kb.core.store import decode_vector
 ROLE_PATTERNS = {
     "lesson": re.compile(r"lär|learn|lesson|insikt|takeaway|slutsats|lärdom", re.I),
     "happened": re.compile(r"hände|happen|bakgrund|background|situation", re.I),
-    "next": re.compile(r"nästa|next|framåt|steg\b|steps?\b|åtgärd", re.I),
+    "next": re.compile(r"nästa|next|framåt|steg\b|steps?\b|åtgärd|recommend|rekommend", re.I),
     "obstacle": re.compile(r"hinder|obstacle|barri|problem|utmaning|challenge|svårighet", re.I),
 }
 
@@ -108,9 +110,13 @@ class Corpus:
     vectors: np.ndarray  # (n, dim) whole-entry vectors, L2-normalised
     sections: list[Section]
     area_names: dict[str, str] = field(default_factory=dict)
+    # the knowledge base's model, for texts that are not in the index (a label's candidate
+    # clauses): texts -> L2-normalised passage vectors; None where there is no model
+    embed: Callable[[list[str]], np.ndarray] | None = field(default=None, repr=False)
     _by_entry: dict[int, list[Section]] = field(default_factory=dict, repr=False)
     _doc_words: list[Counter] | None = field(default=None, repr=False)
     _df: Counter | None = field(default=None, repr=False)
+    _names: set[str] | None = field(default=None, repr=False)  # analysis.labels' proper names
 
     def __post_init__(self) -> None:
         for section in self.sections:
@@ -149,6 +155,13 @@ class Corpus:
                 out[members] -= out[members].mean(axis=0)
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return out / np.where(norms == 0, 1, norms)
+
+    def language_means(self) -> dict[str, np.ndarray]:
+        """Each language's mean entry vector (what :meth:`centred` subtracts), for languages
+        with 3 entries or more."""
+        languages = self.languages
+        return {lang: self.vectors[languages == lang].mean(axis=0) for lang in set(languages.tolist())
+                if (languages == lang).sum() >= 3}
 
     def position(self, entry_id: str) -> int:
         return self.ids.index(entry_id)
@@ -311,4 +324,5 @@ def load_corpus(kb, *, followed: bool = False) -> Corpus:
         vectors=vectors,
         sections=sections,
         area_names={slug: a.name for slug, a in kb.config.areas.items()},
+        embed=lambda texts: kb.embedder.embed(texts, PASSAGE),
     )

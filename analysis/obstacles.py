@@ -6,22 +6,29 @@ per-row evidence, as in :mod:`search.links`: the z-score of their (language-cent
 vector similarity within each one's row, plus shared rare tags/actors/roadmap ids. No
 cosine constant: where to cut the tree is chosen by the silhouette score of the
 resulting groups, so it adapts to the model's score range and to the corpus.
-Each group gets a label a facilitator can say (:mod:`analysis.labels`: the most shared tag
-and the sentence nearest the group's centre, in the language of most of its entries) and
-its most characteristic words.
+Each group keeps an id and a label from one run to the next (``obstacles.md``, matched by
+membership: :mod:`analysis.obstacle_identity`); a new group's label is made by
+:mod:`analysis.labels`. Each group also gets its most characteristic words.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from analysis.corpus import Corpus, load_corpus
-from analysis.labels import group_keywords, group_labels
+from analysis.labels import group_keywords, group_label
 from analysis.links import row_z
+from analysis.obstacle_identity import identify
+from kb.core.config import KBConfig
+from kb.core.texts import text
 
 OBSTACLE_WEIGHTS = {"vector": 1.0, "fields": 1.0}
+
+
+DEFAULT_TYPES = ("obstacle",)
 
 
 @dataclass
@@ -36,9 +43,19 @@ class ObstacleGroup:
     recurring: bool
     titles: dict[str, str] = field(default_factory=dict)
     keywords: list[str] = field(default_factory=list)  # the group's most characteristic words
+    id: str | None = None  # kept in obstacles.md; None only in a view that keeps nothing
+    named: bool = False  # the label is a facilitator's
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        data = asdict(self)
+        return {"id": data.pop("id"), "label": data.pop("label"), **data}
+
+
+def obstacle_ref(label: str, group_id: str | None, lang: str | None) -> str:
+    """A group named in a sentence: its label in quotes, and its kept id."""
+    if group_id:
+        return text("obstacle_quoted", lang, label=label, id=group_id)
+    return text("obstacle_quoted_no_id", lang, label=label)
 
 
 def recurring_obstacles(
@@ -47,7 +64,7 @@ def recurring_obstacles(
     since: str | None = None,
     until: str | None = None,
     areas=None,
-    types=("obstacle",),
+    types=DEFAULT_TYPES,
 ) -> list[ObstacleGroup]:
     """Groups of entries describing the same obstacle, most widespread first.
 
@@ -61,51 +78,69 @@ def recurring_obstacles(
     a group that gained a member in the period shows as met again, however old the rest.
     """
     corpus = load_corpus(kb)
-    return group_obstacles(corpus, since=since, until=until, areas=areas, types=types)
+    return group_obstacles(corpus, kb.config, since=since, until=until, areas=areas, types=types)
 
 
 def group_obstacles(
     corpus: Corpus,
+    config: KBConfig | None = None,
     *,
     since: str | None = None,
     until: str | None = None,
     areas=None,
-    types=("obstacle",),
+    types=DEFAULT_TYPES,
+    within: set[str] | None = None,
+    today: str | None = None,
 ) -> list[ObstacleGroup]:
+    """The knowledge base's obstacle groups, each with its kept id and label
+    (:mod:`analysis.obstacle_identity`; ``config``: where ``obstacles.md`` is, None to keep
+    nothing), as far as they lie in the period, the areas and ``within`` (entry ids).
+
+    The clustering is of the whole knowledge base, so a group is the same group in every
+    period and on every page. The period and the areas choose which groups are shown, not
+    what is grouped: a group is shown when one of its entries is dated from ``since`` to
+    ``until`` (in one of ``areas``), with its members up to ``until`` (those in ``within``,
+    when given), two or more of them. So a new case joins the older ones it repeats, and a
+    group that gained a member in the period shows as met again, however old the rest. Only
+    the default types keep ids: a view with other types clusters the entries it selects
+    (a register's lessons, one centre at a time), and shows the id of a kept group a cluster
+    continues and no id for any other."""
+    types = tuple(types) or DEFAULT_TYPES
+    keep = set(types) == set(DEFAULT_TYPES)
     wanted_areas = set(areas or ())
-    items: list[int] = []  # entry positions in the corpus
-    vectors: list[np.ndarray] = []
-    for i, entry_id in enumerate(corpus.ids):
+
+    def in_window(entry_id: str) -> bool:  # a member shown: logged by the period's end
+        return (not until or corpus.rows[entry_id]["date"] <= until) and (within is None or entry_id in within)
+
+    def met(entry_id: str) -> bool:  # logged in the period, in the chosen areas
         row = corpus.rows[entry_id]
-        if until and row["date"] > until:
-            continue
-        if row["type"] in types:
-            vector = corpus.obstacle_vector(i, whole=True)
-        else:
-            vector = corpus.obstacle_vector(i, whole=False)
-        if vector is None:
-            continue
-        items.append(i)
-        vectors.append(vector)
-    if len(items) < 3:
-        return []  # the cut is read from the data: two texts give no distribution
-    matrix = corpus.centred(np.vstack(vectors), positions=items)
-    labels = cluster(affinity(corpus, items, matrix))
+        return ((not since or row["date"] >= since) and (not until or row["date"] <= until)
+                and (not wanted_areas or row["area"] in wanted_areas))
 
+    def in_scope(entry_id: str) -> bool:  # what a view with other types clusters
+        return met(entry_id) and (within is None or entry_id in within)
+
+    # the kept groups are those of the whole knowledge base; a view with other types keeps
+    # nothing, so it clusters only what it shows
+    clusters = obstacle_clusters(corpus, types, only=None if keep else in_scope)
+    ids = [[corpus.ids[i] for i in members] for members in clusters]
+
+    def make_label(c: int) -> tuple[str, str | None]:
+        return group_label(corpus, clusters[c])
+
+    names = identify(
+        config.root if config else None, config.state_dir if config else None, ids, set(corpus.ids), make_label,
+        today=today or dt.date.today().isoformat(), keep=keep,
+    )
+    chosen = []
+    for members, (group_id, label, named) in zip(clusters, names, strict=True):
+        shown = [i for i in members if in_window(corpus.ids[i])]
+        if len(shown) >= 2 and any(met(corpus.ids[i]) for i in shown):
+            chosen.append((shown, group_id, label, named))
+    keywords = group_keywords(corpus, [shown for shown, *_ in chosen])
     groups: list[ObstacleGroup] = []
-    members_by_label: dict[int, list[int]] = {}
-    for position, label in enumerate(labels):
-        members_by_label.setdefault(int(label), []).append(items[position])
-    clusters = [sorted(m, key=lambda i: corpus.rows[corpus.ids[i]]["date"]) for m in members_by_label.values() if len(m) >= 2]
-    labels = group_labels(corpus, clusters)
-    keywords = group_keywords(corpus, clusters)
-    def met(row: dict) -> bool:  # logged in the period, in the chosen areas
-        return (not since or row["date"] >= since) and (not wanted_areas or row["area"] in wanted_areas)
-
-    for members, label, words in zip(clusters, labels, keywords, strict=True):
+    for (members, group_id, label, named), words in zip(chosen, keywords, strict=True):
         rows = [corpus.rows[corpus.ids[i]] for i in members]
-        if not any(met(r) for r in rows):
-            continue
         member_areas = sorted({r["area"] for r in rows})
         sprints = sorted({r["sprint"] for r in rows if r.get("sprint")})
         dates = sorted(r["date"] for r in rows)
@@ -121,11 +156,42 @@ def group_obstacles(
                 recurring=len(sprints) >= 2 or len(member_areas) >= 2,
                 titles={r["id"]: r["title"] for r in rows},
                 keywords=words,
+                id=group_id,
+                named=named,
             )
         )
     groups.sort(key=lambda g: g.last_seen, reverse=True)
     groups.sort(key=lambda g: (not g.recurring, -len(g.areas), -g.count))
     return groups
+
+
+def obstacle_clusters(corpus: Corpus, types=DEFAULT_TYPES, only=None) -> list[list[int]]:
+    """Groups (2+ entry positions, oldest first) of the knowledge base's obstacle texts (those
+    of the entries ``only(entry_id)`` accepts, when given)."""
+    items: list[int] = []  # entry positions in the corpus
+    vectors: list[np.ndarray] = []
+    for i, entry_id in enumerate(corpus.ids):
+        if only is not None and not only(entry_id):
+            continue
+        row = corpus.rows[entry_id]
+        vector = corpus.obstacle_vector(i, whole=row["type"] in types)
+        if vector is None:
+            continue
+        items.append(i)
+        vectors.append(vector)
+    if len(items) < 3:
+        return []  # the cut is read from the data: two texts give no distribution
+    matrix = corpus.centred(np.vstack(vectors), positions=items)
+    labels = cluster(affinity(corpus, items, matrix))
+    members_by_label: dict[int, list[int]] = {}
+    for position, label in enumerate(labels):
+        members_by_label.setdefault(int(label), []).append(items[position])
+    def first(i: int) -> tuple[str, str]:
+        return corpus.rows[corpus.ids[i]]["date"], corpus.ids[i]
+
+    # oldest first, within and between groups: a first run numbers the groups by age
+    groups = [sorted(m, key=first) for m in members_by_label.values() if len(m) >= 2]
+    return sorted(groups, key=lambda m: first(m[0]))
 
 
 def affinity(corpus: Corpus, items: list[int], matrix: np.ndarray) -> np.ndarray:

@@ -41,7 +41,7 @@ from tests.a11y_pages import (  # noqa: E402
 )
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, running_server  # noqa: E402
 
-KB_PARTS = ("kb.toml", "entries", "roadmaps", "actions", "agenda", "sessions.tsv")
+KB_PARTS = ("kb.toml", "entries", "roadmaps", "actions", "agenda", "sessions.tsv", "obstacles.md")
 
 
 def copy_example_kb(target: Path) -> Path:

@@ -3,7 +3,9 @@
 * ``/-/kb/synergies``          suggested and confirmed links between areas, with why, and
                                the area x area matrix as a coloured table (``.json`` too;
                                ``?area=&since=&n=``)
-* ``/-/kb/obstacles``          recurring obstacles (``.json`` too; ``?area=&since=&until=``)
+* ``/-/kb/obstacles``          recurring obstacles (``.json`` too; ``?area=&since=&until=``),
+                               each with its kept id; a facilitator renames a group there
+                               (POST ``/-/kb/obstacles/<id>/rename``)
 * ``/-/kb/conflicts``          goal conflicts and the areas they touch (``.json`` too)
 * ``/-/kb/links/<entry_id>``   one entry's links to other areas: confirmed ones marked,
                                suggestions, near-duplicates (``.json`` too)
@@ -17,17 +19,20 @@ from __future__ import annotations
 
 import asyncio
 
+from datasette.utils.asgi import Response
+
 from analysis.conflicts import goal_conflicts
 from analysis.corpus import load_corpus
 from analysis.duplicates import find_duplicates
 from analysis.links import area_links, find_synergies, synergies
 from analysis.obstacles import recurring_obstacles
 from analysis.reasons import render_reason
-from datasette_plugins.signin import FACILITATE_ACTION
 from datasette_plugins.state import get_state
 from datasette_plugins.web import (
+    facilitator_post,
     html_page,
     json_response,
+    may_facilitate,
     no_kb,
     page_context,
     read_filter_args,
@@ -37,9 +42,11 @@ from datasette_plugins.web import (
 from indexer.actions import load_actions
 from indexer.agenda import load_agenda
 from kb.app.agenda import questions_on_group
+from kb.app.curation import rename_obstacle
 from kb.core.decisions import load_decisions
-from kb.core.errors import KBError
-from kb.core.texts import texts
+from kb.core.errors import EntryNotFound, KBError
+from kb.core.obstacle_groups import MAX_LABEL
+from kb.core.texts import text, texts
 
 CSS_FILE = "crossarea.css"
 MAX_PAIRS = 200
@@ -159,9 +166,11 @@ async def _filtered_listing(datasette, request, compute, key: str, template: str
                               key: [{**item.to_dict(), **note} for item, note in zip(found, notes, strict=True)]})
     context = _context(datasette, state, request)
     context.update({key: found, "notes": notes, "errors": errors, "form": form,
-                    "facilitator": await datasette.permission_allowed(request.actor, FACILITATE_ACTION, default=False),
+                    "facilitator": await may_facilitate(datasette, request),
                     "agenda_new_url": datasette.urls.path("/-/kb/agenda/new"),
-                    "agenda_url": datasette.urls.path("/-/kb/agenda") + context["lang_suffix"]})
+                    "agenda_url": datasette.urls.path("/-/kb/agenda") + context["lang_suffix"],
+                    "rename_url": lambda group_id: datasette.urls.path(f"/-/kb/obstacles/{group_id}/rename"),
+                    "max_label": MAX_LABEL})
     return await html_page(datasette, request, template, context, status=400 if errors else 200)
 
 
@@ -180,6 +189,27 @@ def obstacle_notes(config, groups) -> list[dict]:
 async def obstacles_page(datasette, request):
     return await _filtered_listing(datasette, request, recurring_obstacles, "groups",
                                    "crossarea_obstacles.html", annotate=obstacle_notes)
+
+
+async def obstacle_rename(datasette, request):
+    """POST: a facilitator gives an obstacle group a label of their own (kept in obstacles.md)."""
+    checked = await facilitator_post(datasette, request)
+    if isinstance(checked, Response):
+        return checked
+    state, form, lang = checked
+    group_id = request.url_vars["group_id"]
+    label = " ".join((form.get("label") or "").split())
+    back = datasette.urls.path("/-/kb/obstacles") + ("" if lang == "sv" else f"?lang={lang}") + f"#{group_id}"
+    if not label or len(label) > MAX_LABEL:
+        datasette.add_message(request, text("obstacle_rename_empty" if not label else "obstacle_rename_too_long",
+                                            lang, limit=MAX_LABEL), datasette.ERROR)
+        return Response.redirect(back)
+    try:
+        await asyncio.to_thread(rename_obstacle, state.config, group_id, label, who=request.actor["id"])
+    except EntryNotFound:
+        return Response.text(text("obstacle_rename_unknown", lang, id=group_id), status=404)
+    datasette.add_message(request, text("obstacle_renamed", lang, id=group_id), datasette.INFO)
+    return Response.redirect(back)
 
 
 async def conflicts_page(datasette, request):
@@ -229,6 +259,7 @@ async def links_page(datasette, request):
 ROUTES = [
     (r"^/-/kb/synergies(\.(?P<format>json))?$", synergies_page),
     (r"^/-/kb/obstacles(\.(?P<format>json))?$", obstacles_page),
+    (r"^/-/kb/obstacles/(?P<group_id>hinder-[0-9]{1,9})/rename$", obstacle_rename),
     (r"^/-/kb/conflicts(\.(?P<format>json))?$", conflicts_page),
     (r"^/-/kb/links/(?P<entry_id>[^/]+?)(\.(?P<format>json))?$", links_page),
 ]

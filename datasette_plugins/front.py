@@ -27,7 +27,7 @@ AT_A_GLANCE = 3
 def glance(kb) -> tuple[list, list]:
     """The most widespread recurring obstacles and the strongest synergies, from one corpus."""
     corpus = load_corpus(kb)
-    groups = [g for g in group_obstacles(corpus) if g.recurring][:AT_A_GLANCE]
+    groups = [g for g in group_obstacles(corpus, kb.config) if g.recurring][:AT_A_GLANCE]
     pairs = find_synergies(corpus, load_decisions(kb.config.root), limit=AT_A_GLANCE)
     return groups, pairs
 

@@ -16,12 +16,13 @@ from markupsafe import Markup
 from analysis.loop import Loop, entries_from_index, load_loop
 from datasette_plugins import roles
 from datasette_plugins.render import markdown_to_html
-from datasette_plugins.signin import FACILITATE_ACTION
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import (
+    facilitator_post,
     html_page,
     json_response,
     list_arg,
+    may_facilitate,
     no_kb,
     page_context,
     read_form,
@@ -40,25 +41,6 @@ from kb.core.texts import pick_language, text
 # --- shared ---------------------------------------------------------------------------------
 def _loop(state: KBState) -> Loop:
     return state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None))
-
-
-async def _may_facilitate(datasette, request) -> bool:
-    return await datasette.permission_allowed(request.actor, FACILITATE_ACTION, default=False)
-
-
-async def _facilitator_post(datasette, request):
-    """The common gate of the facilitators' forms: a knowledge base, a form of sane size, a POST
-    by someone who may facilitate. Returns ``(state, form, lang)`` or the refusal to send."""
-    state = get_state(datasette)
-    if state is None:
-        return no_kb()
-    form = await read_form(request)
-    if form is None:
-        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
-    lang = pick_language(form.get("lang"), state.config.language)
-    if request.method != "POST" or not await _may_facilitate(datasette, request):
-        return Response.text(text("loop_forbidden", lang), status=403)
-    return state, form, lang
 
 
 def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -> dict:
@@ -122,7 +104,7 @@ async def actions_page(datasette, request):
         return json_response({"ok": True, "count": len(chosen), "filters": {
             "status": statuses, "area": areas, "owner": owner, "overdue": overdue},
             "facets": facets, "actions": [loop.action_dict(a) for a in chosen]})
-    facilitator = await _may_facilitate(datasette, request)
+    facilitator = await may_facilitate(datasette, request)
     context = _context(datasette, request, state, lang, facilitator)
     context.update({
         "actions": [loop.action_dict(a) for a in chosen], "facets": facets, "loop": loop,
@@ -148,7 +130,7 @@ async def action_page(datasette, request):
         if action is None:
             return json_response({"ok": False, "error": f"no action {action_id!r}"}, 404)
         return json_response({"ok": True, **loop.action_dict(action)})
-    facilitator = await _may_facilitate(datasette, request)
+    facilitator = await may_facilitate(datasette, request)
     context = _context(datasette, request, state, lang, facilitator)
     return await _render_action(datasette, request, context, loop, action, status=200 if action else 404)
 
@@ -165,7 +147,7 @@ async def _render_action(datasette, request, context, loop: Loop, action, *, err
 
 async def action_status(datasette, request):
     """POST: a facilitator moves an action to a new status."""
-    checked = await _facilitator_post(datasette, request)
+    checked = await facilitator_post(datasette, request)
     if isinstance(checked, Response):
         return checked
     state, form, lang = checked
@@ -200,7 +182,7 @@ async def new_action_page(datasette, request):
         if form is None:
             return Response.text(text("capture_too_large", lang), status=413)
         lang = pick_language(form.get("lang"), state.config.language)
-    facilitator = await _may_facilitate(datasette, request)
+    facilitator = await may_facilitate(datasette, request)
     context = _context(datasette, request, state, lang, facilitator)
     if not facilitator:
         if request.method == "POST":
@@ -245,7 +227,7 @@ async def agenda_page(datasette, request):
     if as_json:
         return json_response({"ok": True, "count": len(questions),
                               "questions": [loop.question_dict(q) for q in questions]})
-    facilitator = await _may_facilitate(datasette, request)
+    facilitator = await may_facilitate(datasette, request)
     return await _render_agenda(datasette, request, state, lang, facilitator, loop)
 
 
@@ -263,7 +245,7 @@ async def _render_agenda(datasette, request, state, lang, facilitator, loop, *, 
 
 async def agenda_add(datasette, request):
     """POST: a facilitator adds a question (or makes one from a recurring obstacle)."""
-    checked = await _facilitator_post(datasette, request)
+    checked = await facilitator_post(datasette, request)
     if isinstance(checked, Response):
         return checked
     state, form, lang = checked
@@ -311,7 +293,7 @@ async def agenda_edit(datasette, request):
 
 async def agenda_close(datasette, request):
     """POST: a facilitator answers or drops a question."""
-    checked = await _facilitator_post(datasette, request)
+    checked = await facilitator_post(datasette, request)
     if isinstance(checked, Response):
         return checked
     state, form, lang = checked

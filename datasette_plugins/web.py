@@ -19,6 +19,7 @@ from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from datasette_plugins.metadata import entries_browse_query
+from datasette_plugins.signin import FACILITATE_ACTION
 from datasette_plugins.state import KBState, get_state
 from kb.core.config import KBConfig
 from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text, texts
@@ -210,6 +211,25 @@ def page_context(datasette, state: KBState, lang: str) -> dict:
 
 
 MAX_FORM_BYTES = 128_000  # a form: three sections of 10,000 characters, url-encoded, fit
+
+
+async def may_facilitate(datasette, request) -> bool:
+    return await datasette.permission_allowed(request.actor, FACILITATE_ACTION, default=False)
+
+
+async def facilitator_post(datasette, request):
+    """The common gate of the facilitators' forms: a knowledge base, a form of sane size, a POST
+    by someone who may facilitate. Returns ``(state, form, lang)`` or the refusal to send."""
+    state = get_state(datasette)
+    if state is None:
+        return no_kb()
+    form = await read_form(request)
+    if form is None:
+        return Response.text(text("capture_too_large", request_language(request, state)), status=413)
+    lang = pick_language(form.get("lang"), state.config.language)
+    if request.method != "POST" or not await may_facilitate(datasette, request):
+        return Response.text(text("loop_forbidden", lang), status=403)
+    return state, form, lang
 
 
 async def read_form(request, max_bytes: int = MAX_FORM_BYTES) -> dict[str, str] | None:

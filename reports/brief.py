@@ -24,9 +24,9 @@ from urllib.parse import quote as url_quote
 
 from analysis.conflicts import find_conflicts, roadmap_areas
 from analysis.corpus import Corpus, load_corpus
-from analysis.links import AreaLinks, find_synergies, strong_link_matrix
+from analysis.links import AreaLinks, find_synergies, strong_link_matrix, strongest
 from analysis.loop import Loop, entries_from_index, load_loop
-from analysis.obstacles import group_obstacles
+from analysis.obstacles import group_obstacles, obstacle_ref
 from analysis.reasons import render_reasons
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
@@ -48,7 +48,7 @@ from reports.rendering import (
 from search.filters import Filters
 
 MAX_OBSTACLES = 6
-MAX_SYNERGIES = 8
+MAX_SYNERGIES = 15  # a page budget; how many the brief shows is analysis.links.strongest's
 MAX_CONFLICTS = 6
 MAX_NEW = 15
 MAX_QUESTIONS = 9
@@ -58,6 +58,7 @@ THEME_ENTRIES = 15  # how many entries near a --theme make up the brief's world
 # --- the data --------------------------------------------------------------------------
 @dataclass
 class ObstacleItem:
+    id: str | None  # the group's kept id (obstacles.md)
     label: str
     recurring: bool
     count: int
@@ -176,26 +177,29 @@ def compose_brief(
 
     made = today or dt.date.today().isoformat()
     loop = load_loop(kb.config, entries=entries_from_index(kb), today=dt.date.fromisoformat(made))
+    # the groups of the whole knowledge base (their ids are kept) met in the period: one of
+    # their entries is new, however old the others
+    groups = group_obstacles(corpus, kb.config, since=since, until=until, areas=areas or None,
+                             within=set(work.ids) if theme else None)
     obstacles = [
         ObstacleItem(
-            label=g.label, recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
+            id=g.id, label=g.label, recurring=g.recurring, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
             area_counts=dict(Counter(rows[e]["area"] for e in g.entries).most_common()),
             sprints=g.sprints, entries=[ref(e) for e in g.entries],
             actions=len({a.id for e in g.entries for a in loop.citing(e)}),
             new=[e for e in g.entries if in_scope(rows[e])],
         )
-        # a group met in the period: one of its entries is new, however old the others
-        for g in group_obstacles(work, since=since, until=until, areas=areas or None)[:MAX_OBSTACLES]
+        for g in groups[:MAX_OBSTACLES]
     ]
 
     found = find_synergies(work, decisions, limit=None, areas=areas or None, since=since)
     names = kb.config.area_names()
+    period_pairs = [s for s in found if not until or max(rows[s.a]["date"], rows[s.b]["date"]) <= until]
     synergies = [
         SynergyItem(status=s.status, score=round(float(s.score), 3), a=ref(s.a), b=ref(s.b),
                     reasons=render_reasons(s.reasons, lang, names))
-        for s in found
-        if not until or max(rows[s.a]["date"], rows[s.b]["date"]) <= until
-    ][:MAX_SYNERGIES]
+        for s in strongest(period_pairs)[:MAX_SYNERGIES]
+    ]
 
     slugs = list(kb.config.areas)
     found_conflicts = find_conflicts(
@@ -276,6 +280,7 @@ def subset_corpus(corpus: Corpus, keep: set[str]) -> Corpus:
         vectors=corpus.vectors[positions] if positions else corpus.vectors[:0],
         sections=[replace(s, entry=renumber[s.entry]) for s in corpus.sections if s.entry in renumber],
         area_names=dict(corpus.area_names),
+        embed=corpus.embed,
     )
 
 
@@ -306,11 +311,12 @@ def discussion_questions(brief: Brief) -> list[str]:
     for o in brief.obstacles[:2]:
         if len(o.area_counts) >= 2:
             out.append(q["brief_question_obstacle"].format(
-                label=o.label, n_areas=len(o.area_counts), areas=", ".join(name(a) for a in o.area_counts),
+                obstacle=obstacle_ref(o.label, o.id, brief.lang), n_areas=len(o.area_counts), areas=", ".join(name(a) for a in o.area_counts),
                 first=o.first_seen, last=o.last_seen))
         elif o.recurring:
-            out.append(q["brief_question_obstacle_one_area"].format(label=o.label, count=o.count,
-                                                     areas=name(next(iter(o.area_counts)))))
+            out.append(q["brief_question_obstacle_one_area"].format(
+                obstacle=obstacle_ref(o.label, o.id, brief.lang), count=o.count,
+                areas=name(next(iter(o.area_counts)))))
     for s in brief.synergies[:2]:
         out.append(q["brief_question_synergy"].format(area_a=name(s.a.area), area_b=name(s.b.area), title_a=s.a.title,
                                        title_b=s.b.title))
@@ -324,7 +330,7 @@ def discussion_questions(brief: Brief) -> list[str]:
     for action in [a for a in brief.follow_up if a.overdue][:1]:
         out.append(q["brief_question_overdue"].format(title=action.title, owner=action.owner, due=action.due))
     for o in [o for o in brief.obstacles if o.recurring and not o.actions][:1]:
-        out.append(q["brief_question_no_action"].format(label=o.label))
+        out.append(q["brief_question_no_action"].format(obstacle=obstacle_ref(o.label, o.id, brief.lang)))
     ranked = sorted(((v, a) for a, v in brief.silo_index.items() if v is not None
                      and (not brief.areas or a in brief.areas)))
     if ranked and len(brief.silo_index) > 1:
@@ -389,11 +395,11 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
     intro = t["brief_obstacles_intro_since"].format(since=brief.since) if brief.since else t["brief_obstacles_intro"]
     lines += [f"## {t['brief_obstacles_heading']}", "", intro, ""]
     lines += picture("timeline")
-    for k, o in enumerate(brief.obstacles, start=1):
+    for o in brief.obstacles:
         state = t["obstacles_recurring"] if o.recurring else t["brief_once"]
         if o.recurring and not o.actions:
             state += f", **{t['obstacle_no_action']}**"
-        lines += [f"### {k}. {md_text(o.label)} ({o.count}, {state})", "",
+        lines += [f"### {md_text(o.id) + ' · ' if o.id else ''}{md_text(o.label)} ({o.count}, {state})", "",
                   f"*{t['brief_spread']}:* {md_text(spread_text(brief, o))}", ""]
         for e in o.entries:
             mark = f" · **{t['brief_new_mark']}**" if brief.since and e.id in o.new else ""

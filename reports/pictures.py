@@ -69,12 +69,13 @@ def _empty(fig, ax, text: str) -> None:
 
 # --- the three pictures --------------------------------------------------------------------
 def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, str] | None = None,
-               groups: list[list[str]] | None = None, colours: dict[str, str] | None = None,
+               groups: list[tuple[str | None, list[str]]] | None = None, colours: dict[str, str] | None = None,
                lang: str = DEFAULT_LANGUAGE):
     """Entries in 2-D (the two main directions of the language-centred entry vectors, by
-    PCA), coloured by area; obstacles as triangles; entries outside ``scope`` in grey;
-    members of the first obstacle ``groups`` joined and numbered like the brief (H1, H2,
-    ...). The axes carry no numbers and no statistics: only nearness means something."""
+    PCA), coloured by area; obstacles as triangles; entries outside ``scope`` in grey; the
+    members of each obstacle group in ``groups`` ((kept id, entry ids)) joined and marked
+    with the group's id, as the brief names it. The axes carry no numbers and no
+    statistics: only nearness means something."""
     import matplotlib
     from matplotlib.lines import Line2D
 
@@ -110,7 +111,7 @@ def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, s
                     ax.scatter(xy[chosen, 0], xy[chosen, 1], s=size, marker=marker, c=colour,
                                edgecolors="#222222", linewidths=0.7, zorder=3)
         position = {e: k for k, e in enumerate(corpus.ids)}
-        for number, members in enumerate(groups or [], start=1):
+        for number, (group_id, members) in enumerate(groups or [], start=1):
             points = np.array([xy[position[e]] for e in members if e in position])
             if len(points) < 2:
                 continue
@@ -118,7 +119,7 @@ def lesson_map(corpus, *, scope: set[str] | None = None, area_names: dict[str, s
             for p in points:
                 ax.plot([centre[0], p[0]], [centre[1], p[1]], color="#555555", linewidth=0.8,
                         linestyle=(0, (3, 2)), zorder=2)
-            ax.annotate(f"H{number}", centre, fontsize=9, fontweight="bold", ha="center", va="center",
+            ax.annotate(group_id or str(number), centre, fontsize=9, fontweight="bold", ha="center", va="center",
                         zorder=4, bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "#555555", "lw": 0.8})
         ax.set_xticks([])
         ax.set_yticks([])
@@ -183,9 +184,10 @@ def area_network(matrix: dict[str, dict[str, int]], area_names: dict[str, str], 
 
 def obstacle_timeline(groups, area_names: dict[str, str], *, colours: dict[str, str] | None = None,
                       since: str | None = None, until: str | None = None, lang: str = DEFAULT_LANGUAGE):
-    """One row per obstacle group (H1 at the top), a dot per entry at its date, coloured
-    and shaped by area, a line from the first to the last time it was met; with ``since``,
-    the period shaded, so the cases met again in it stand out from the earlier ones."""
+    """One row per obstacle group (the brief's first at the top, named by its kept id), a dot
+    per entry at its date, coloured and shaped by area, a line from the first to the last
+    time it was met; with ``since``, the period shaded, so the cases met again in it stand
+    out from the earlier ones."""
     import matplotlib
     import matplotlib.dates as mdates
     from matplotlib.lines import Line2D
@@ -221,7 +223,8 @@ def obstacle_timeline(groups, area_names: dict[str, str], *, colours: dict[str, 
                     ax.annotate(e.sprint, (day, y), xytext=(0, -14 if below else 8), textcoords="offset points",
                                 ha="center", fontsize=7, color="#444444")
                     last_day, last_below, last_sprint = day, below, e.sprint
-            labels.append((y, f"H{row + 1}. " + _wrap(_shorten(group.label, 44), 26)))
+            name = getattr(group, "id", None) or str(row + 1)
+            labels.append((y, f"{name} · " + _wrap(_shorten(group.label, 44), 26)))
         ax.set_yticks([y for y, _ in labels], [text for _, text in labels], fontsize=9)
         ax.set_ylim(-0.7, len(groups) - 0.3)
         locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
@@ -267,7 +270,7 @@ def figure_bytes(fig, fmt: str) -> bytes:
 
 def brief_figures(brief, corpus) -> dict[str, object]:
     """The three pictures for a composed :class:`reports.brief.Brief`."""
-    groups = [[e.id for e in o.entries] for o in brief.obstacles]
+    groups = [(o.id, [e.id for e in o.entries]) for o in brief.obstacles]
     colours = brief.area_colours
     return {
         "network": area_network(brief.matrix, brief.area_names, colours=colours, highlight=brief.areas,

@@ -20,6 +20,7 @@ from urllib.parse import quote as url_quote
 from analysis.corpus import load_corpus
 from analysis.links import find_synergies
 from analysis.loop import entries_from_index, load_loop, loop_figures
+from analysis.obstacles import group_obstacles
 from indexer.roadmaps import load_roadmaps
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
@@ -41,6 +42,15 @@ class Lesson:
 class PolicyNeed:
     entry: EntryRef
     levels: list[str]
+
+
+@dataclass
+class ObstacleYear:
+    """A recurring obstacle group the area met during the year, by its kept id."""
+    id: str | None
+    label: str
+    areas: list[str]  # every area that met it during the year
+    entries: list[EntryRef]  # the area's own entries in it
 
 
 @dataclass
@@ -75,6 +85,7 @@ class AreaYear:
     actions: list[ActionYear]
     loop: list[LoopAction] = field(default_factory=list)
     figures: dict = field(default_factory=dict)  # analysis.loop.LoopFigures.to_dict()
+    obstacles: list[ObstacleYear] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -130,6 +141,7 @@ def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> Y
     loop = load_loop(kb.config, entries=entries_from_index(kb))
     since, until = f"{int(year):04d}-01-01", f"{int(year):04d}-12-31"
     active = [a for a in loop.actions if any(since <= c.date <= until for c in a.history)]
+    groups = [g for g in group_obstacles(corpus, kb.config, since=since, until=until) if g.recurring]
     out = []
     for slug, area in kb.config.areas.items():
         if areas and slug not in areas:
@@ -153,6 +165,8 @@ def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> Y
             lessons=[Lesson(ref(e), echoes[e]) for e in lessons[:MAIN_LESSONS]],
             policy=policy, actions=actions, loop=[a for a in acted if a.lessons],
             figures=loop_figures(loop, since=since, until=until, areas=[slug]).to_dict(),
+            obstacles=[ObstacleYear(g.id, g.label, g.areas, [ref(e) for e in g.entries if rows[e]["area"] == slug])
+                       for g in groups if slug in g.areas],
         ))
     return YearReport(year=int(year), title=kb.config.title, lang=lang, areas=out,
                       figures=loop_figures(loop, since=since, until=until, areas=areas or ()).to_dict(),
@@ -253,6 +267,12 @@ def render_markdown(report: YearReport, links: Links) -> str:
                 levels = ", ".join(t.get(f"report_level_{level}", level) for level in need.levels)
                 lines.append(f"- {link(need.entry)} ({need.entry.type}; {levels})")
             lines += ([] if area.policy else [t["report_nothing"]]) + [""]
+            lines += [f"### {t['report_obstacles']}", "", t["report_obstacles_note"], ""]
+            for o in area.obstacles:
+                met = t["report_obstacle_areas"].format(areas=", ".join(report_area_name(report, a) for a in o.areas))
+                lines.append(f"- {md_text(o.id) + ' · ' if o.id else ''}{md_text(o.label)} ({md_text(met)})")
+                lines.append("  " + ", ".join(link(e) for e in o.entries))
+            lines += ([] if area.obstacles else [t["report_nothing"]]) + [""]
             lines += [f"### {t['report_loop']}", "", t["report_loop_note"], ""]
             for action in area.loop:
                 lines.append(f"- {md_text(loop_action_text(action, report.lang))}")
@@ -292,11 +312,16 @@ def sharing_markdown(report: YearReport, link) -> list[str]:
     return lines
 
 
+def report_area_name(report: YearReport, slug: str) -> str:
+    return next((a.name for a in report.areas if a.slug == slug), slug)
+
+
 def render_html(report: YearReport, links: Links) -> str:
     env = jinja_env()
     t = texts(report.lang)
     body = env.get_template("report_body.html").render(
         r=report, t=t, links=links, action_link=lambda a: action_link(links, a),
+        area_names=lambda slugs: ", ".join(report_area_name(report, a) for a in slugs),
         counts=lambda a: _counts_text(a, report.lang),
         figures=lambda f: figure_lines(f, report.lang), loop_action=lambda a: loop_action_text(a, report.lang),
         changed=lambda a: changed_text(a, report.lang),

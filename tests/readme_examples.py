@@ -30,7 +30,7 @@ from kb.cli import cli
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = ("kb.toml", "entries", "roadmaps", "decisions.tsv", "actions", "agenda", "sessions.tsv",
-                 "examples")  # examples/lund: a second knowledge base, followed in the README
+                 "obstacles.md", "examples")  # examples/lund: a second knowledge base, followed in the README
 # Commands that never embed anything when the knowledge base has no index yet.
 WITHOUT_MODEL = {"validate", "new", "import"}
 

@@ -66,18 +66,22 @@ def test_three_sessions_open_flag_a_question_for_its_own_session(kb_root):
 def test_a_recurring_obstacle_becomes_a_question_in_one_step(indexed_kb, monkeypatch):
     group = obstacles.ObstacleGroup(label="elnät, kapacitet", entries=["laddplatser", "vaermepump-holma"],
                                     areas=["bygg", "mobilitet"], sprints=["2025-S4", "2026-S2"],
-                                    first_seen="2025-10-02", last_seen="2026-06-10", count=2, recurring=True)
+                                    first_seen="2025-10-02", last_seen="2026-06-10", count=2, recurring=True,
+                                    id="hinder-4")
     monkeypatch.setattr("kb.app.agenda.recurring_obstacles", lambda kb: [group])
-    q = question_from_obstacle(indexed_kb, "vaermepump-holma", owner="Energi")
-    assert q.question == "Hur undanröjer vi hindret ”elnät, kapacitet”?"
+    q = question_from_obstacle(indexed_kb, "hinder-4", owner="Energi")
+    assert q.question == "Hur undanröjer vi hindret ”elnät, kapacitet” (hinder-4)?"
     assert q.entries == ["laddplatser", "vaermepump-holma"]
-    with pytest.raises(EntryNotFound, match="in no recurring obstacle group"):
+    assert "obstacle: hinder-4" in q.path.read_text(encoding="utf-8")
+    by_entry = question_from_obstacle(indexed_kb, "vaermepump-holma", owner="Bygg", separate=True)  # an entry of it
+    assert by_entry.question == q.question and by_entry.entries == q.entries
+    with pytest.raises(EntryNotFound, match="no recurring obstacle group"):
         question_from_obstacle(indexed_kb, "solar-roofs", owner="Energi")
     # a second question from the same group only when asked for by name
-    result = CliRunner().invoke(cli, ["agenda", "add", "--from-obstacle", "laddplatser", "--owner", "Energi",
+    result = CliRunner().invoke(cli, ["agenda", "add", "--from-obstacle", "hinder-4", "--owner", "Energi",
                                       "--new", "--lang", "en", "--root", str(indexed_kb.config.root)])
     assert result.exit_code == 0, result.output
-    assert "How do we remove the obstacle “elnät, kapacitet”?" in result.stderr
+    assert "How do we remove the obstacle “elnät, kapacitet” (hinder-4)?" in result.stderr
 
 
 def test_no_second_question_for_an_obstacle_an_open_question_covers(indexed_kb, monkeypatch):

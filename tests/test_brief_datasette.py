@@ -64,6 +64,7 @@ def test_brief_page_filters_and_bad_input(brief_root, plugins):
     assert "Upphandlingen av återbrukat material överprövades</a> <strong class=\"kbb-state kbb-state-new\">" \
            "ny i perioden" in obstacles
     assert "Överprövning av upphandlingen stoppade cykelstråket</a></li>" in obstacles  # mobilitet, 2025: older
+    assert "Tidig kontakt med nätägaren om kapaciteten sparade tid" in bygg.text  # bygg, 2026: a synergy
     assert "map.svg?area=bygg&amp;since=2026-01-01" in bygg.text
     assert bad.status_code == 400 and unknown.status_code == 400
 

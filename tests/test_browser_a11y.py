@@ -32,7 +32,7 @@ from .a11y_pages import (
 from .helpers import CHROMIUM, CHROMIUM_ARGS, running_server
 
 pytestmark = pytest.mark.browser
-KB_PARTS = ("kb.toml", "entries", "roadmaps", "actions", "agenda", "sessions.tsv")
+KB_PARTS = ("kb.toml", "entries", "roadmaps", "actions", "agenda", "sessions.tsv", "obstacles.md")
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ from analysis.links import (
     similarity_signals,
     spread_out,
     strong_link_matrix,
+    strongest,
     synergies,
 )
 from analysis.obstacles import recurring_obstacles
@@ -521,3 +522,13 @@ def test_verdicts_decide_the_related_lessons_too(cross_kb):
     found = related_results(cross_kb, finder, "mob-natagare", limit=None)
     assert found[0].id == "ene-fjarrvarme" and found[0].reasons[0].code == "reason_confirmed_note"
     assert "byg-natagare" not in [r.id for r in found]  # rejected: never again
+
+
+def test_the_handouts_cut_is_as_many_pairs_as_are_each_others_best_match():
+    def pair(a, b, rank_a, rank_b, status="suggested"):
+        return Synergy(a=a, b=b, area_a="x", area_b="y", score=1.0, status=status, rank_a=rank_a, rank_b=rank_b)
+
+    listed = [pair("a", "b", 1, 1, "confirmed"), pair("c", "d", 1, 2), pair("e", "f", 1, 1), pair("g", "h", 2, 3),
+              pair("i", "j", 1, 1), pair("k", "l", 3, 1)]
+    assert [s.a for s in strongest(listed)] == ["a", "c", "e"]  # 3 confirmed or mutual: the list's first 3
+    assert strongest([pair("c", "d", 1, 2)]) == []

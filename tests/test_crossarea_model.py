@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from analysis.labels import is_action, is_fragment, states_blocker
 from analysis.links import synergies
 from analysis.obstacles import recurring_obstacles
 from kb.app.knowledge_base import KnowledgeBase
@@ -131,3 +132,14 @@ def test_procurement_obstacles_fall_in_one_group(model_kb):
     assert any(procurement <= set(g.entries) and len(g.entries) <= 4 for g in groups), [
         g.entries for g in groups
     ]
+
+
+def test_the_procurement_groups_label_names_the_obstacle_in_general_words(model_kb):
+    group = next(g for g in recurring_obstacles(model_kb) if "mob-overprovning" in g.entries)
+    phrase = group.label.split(": ", 1)[-1]
+    assert group.id and states_blocker(phrase, "sv") and not is_action(phrase) and not is_fragment(phrase)
+    # what the cases learned, not one case's story ("En leverantör som förlorade anbudet ...")
+    assert "leverantör" not in group.label and "Vi måste" not in group.label
+    learned = ("Juridiken kring upphandlingen kan stoppa klimatmålen i månader",
+               "Stora inköp enligt lagen om offentlig upphandling riskerar alltid att hamna i rätten")
+    assert phrase.lower() in {s.lower() for s in learned}, group.label

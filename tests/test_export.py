@@ -23,7 +23,7 @@ from kb.core.config import load
 
 from .helpers import REPO
 
-EXAMPLE = ("kb.toml", "entries", "actions", "agenda", "roadmaps", "sessions.tsv", "decisions.tsv")
+EXAMPLE = ("kb.toml", "entries", "actions", "agenda", "roadmaps", "sessions.tsv", "decisions.tsv", "obstacles.md")
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +62,8 @@ def test_the_export_holds_every_part_in_utf8(example_export):
     files = read_zip(output)
     entries = load_entries(load(root)).entries
     assert f"Wrote {output}: {len(entries)} entries" in printed
-    for name in ("kb.toml", "sessions.tsv", "entries.jsonl", "entries.csv", "actions.json", "agenda.json",
-                 "roadmaps.json", "README.md", "manifest.json"):
+    for name in ("kb.toml", "sessions.tsv", "obstacles.md", "entries.jsonl", "entries.csv", "actions.json",
+                 "agenda.json", "roadmaps.json", "README.md", "manifest.json"):
         assert name in files, name
     markdown = {p.relative_to(root).as_posix() for folder in ("entries", "actions", "agenda", "roadmaps")
                 for p in (root / folder).rglob("*.md")}

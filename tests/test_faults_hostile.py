@@ -29,7 +29,7 @@ from kb.cli import cli
 from kb.core.config import load as load_config
 from kb.core.errors import ConfigError
 from reports.brief import Brief, ConflictItem, EntryRef, Links, ObstacleItem, SynergyItem, render_markdown
-from reports.report import ActionYear, AreaYear, Lesson, PolicyNeed, YearReport
+from reports.report import ActionYear, AreaYear, Lesson, ObstacleYear, PolicyNeed, YearReport
 from reports.report import render_markdown as report_markdown
 
 from .helpers import REPO, client_at, open_sql, start_server, stop_server
@@ -218,7 +218,7 @@ def evil_brief() -> Brief:
     return Brief(
         title=EVIL, lang="sv", made="2026-02-01", since=None, until=None, areas=[], area_names={"energi": EVIL},
         theme=EVIL, counts={"obstacle": 2}, scope_ids=["e-1", "e-2"],
-        obstacles=[ObstacleItem(label=EVIL, recurring=True, count=2, first_seen="2026-01-01", last_seen="2026-01-02",
+        obstacles=[ObstacleItem(id="hinder-1", label=EVIL, recurring=True, count=2, first_seen="2026-01-01", last_seen="2026-01-02",
                                 area_counts={"energi": 2}, sprints=["2026-S1"], entries=refs)],
         synergies=[SynergyItem(status="suggested", score=0.9, a=refs[0], b=refs[1], reasons=[EVIL])],
         conflicts=[ConflictItem(entry=refs[0], areas=["energi"], reasons=[EVIL])],
@@ -239,7 +239,8 @@ def test_the_yearly_report_in_markdown_carries_no_html_or_links_from_the_data(tm
         slug="energi", name=EVIL, counts={"obstacle": 1}, lessons=[Lesson(entry=ref, echoes=1)],
         policy=[PolicyNeed(entry=ref, levels=["eu"])],
         actions=[ActionYear(id="ENE-1", title=EVIL, status="ongoing", actor=EVIL, roadmap_path="roadmaps/energi.md",
-                            entries=[ref])])])
+                            entries=[ref])],
+        obstacles=[ObstacleYear(id="hinder-1", label=EVIL, areas=["energi"], entries=[ref])])])
     text = report_markdown(report, Links(tmp_path, base_url="https://kb.example"))
     assert_inert_markdown(text, ("https://kb.example/-/kb/entry/", "https://kb.example/-/kb/roadmaps/"))
 

@@ -20,6 +20,7 @@ from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import audit
 from kb.core.config import load
+from kb.core.obstacle_groups import load_groups
 
 # words found nowhere else, so a byte scan for them proves the text is gone
 SECRET_TITLE = "Zqworbel Vintrafjäll berättade om Kvixtorpsprojektet"
@@ -83,6 +84,12 @@ def secret_kb(kb_root, tmp_path, monkeypatch):
     (kb_root / "actions/tva-lardomar.md").write_text(ACTION_TWO, encoding="utf-8")
     (kb_root / "agenda").mkdir()
     (kb_root / "agenda/lq-hemlig.md").write_text(QUESTION, encoding="utf-8")
+    # a kept obstacle group with the entry, named with its words
+    (kb_root / "obstacles.md").write_text(
+        "---\nnext: 3\n---\n# Recurring obstacles\n\n"
+        "## hinder-1: Laddning: Omnivoxbolaget gav oss hundratrettiosju idéer\n"
+        "- entries: hemlig-post, cykel-upphandling, laddplatser\n- label from: hemlig-post\n\n"
+        "## hinder-2: Upphandling: ramavtal\n- entries: cykel-upphandling, hemlig-post\n", encoding="utf-8")
     config = load(kb_root)
     record_link(config, "laddplatser", "hemlig-post", "synergy", note="samma sak")
     record_link(config, "solar-roofs", "hemlig-post", "unrelated")
@@ -151,7 +158,8 @@ def test_forget_leaves_no_byte_of_the_text_anywhere(secret_kb):
 
     cache_dir = default_cache_path().parent
     needles = [w.encode("utf-8") for w in (*SECRET_WORDS, SECRET_TITLE, SECRET_SENTENCE)]
-    for path, data in every_file_bytes(root / "entries", root / ".kb", cache_dir):
+    for path, data in [*every_file_bytes(root / "entries", root / ".kb", cache_dir),
+                       (root / "obstacles.md", (root / "obstacles.md").read_bytes())]:
         for needle in needles:
             assert needle not in data, f"{needle!r} left in {path}"
         for vector in vectors:
@@ -184,6 +192,11 @@ def test_forget_removes_every_reference_and_records_it(secret_kb):
     assert actions["bara-hemlig"].lessons == [] and actions["bara-hemlig"].extra["erased_lessons"] == 1
     assert erasure["actions_without_lesson"] == ["actions/bara-hemlig.md"]
     assert load_agenda(config).by_id["lq-hemlig"].entries == ["cykel-upphandling"]
+    groups = load_groups(root)
+    assert [g.entries for g in groups.groups] == [["cykel-upphandling", "laddplatser"], ["cykel-upphandling"]]
+    assert (groups.get("hinder-1").label, groups.get("hinder-2").label) == ("", "Upphandling: ramavtal")
+    assert erasure["obstacle_groups"] == ["hinder-1", "hinder-2"] and erasure["obstacle_labels"] == ["hinder-1"]
+    assert "obstacles.md" in erasure["files"]
     validate = CliRunner().invoke(cli, ["validate", "--root", str(root)])
     assert validate.exit_code == 0, validate.output
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from analysis.obstacles import recurring_obstacles
+from analysis.obstacles import obstacle_ref, recurring_obstacles
 from indexer.agenda import agenda_dir, load_agenda, parse_question
 from indexer.records import find_record
 from kb.app.actions import ActionInvalid, check_lessons, check_text, check_visibility
@@ -24,16 +24,18 @@ LIMITS = {"question": 500, "owner": 200, "answer": 10_000}
 
 def add_question(config: KBConfig, question: str, *, owner: str, entries: Iterable[str] = (),
                  who: str | None = None, today: dt.date | None = None,
-                 visibility: str | None = None) -> LearningQuestion:
+                 visibility: str | None = None, obstacle: str | None = None) -> LearningQuestion:
     """Put a learning question on the agenda; refuses unknown entry ids by name.
-    ``visibility``: who may see it (None: kb.toml's default, not written in the file)."""
+    ``visibility``: who may see it (None: kb.toml's default, not written in the file);
+    ``obstacle``: the kept id of the obstacle group it was made from (``obstacle:`` in its
+    front matter)."""
     today = today or dt.date.today()
     question, owner = " ".join(question.split()), " ".join(owner.split())
     entries = list(dict.fromkeys(e.strip() for e in entries if e.strip()))
     check_text(LIMITS, question=question, owner=owner)
     check_lessons(config, entries)
     meta = {"id": "", "question": question, "owner": owner, "opened": today, "status": "open",
-            "entries": entries}
+            "entries": entries, **({"obstacle": obstacle} if obstacle else {})}
     if visibility is not None:
         check_visibility(visibility)
         meta["visibility"] = visibility
@@ -67,10 +69,10 @@ class QuestionExists(ActionInvalid):
 
 
 def cites_group(question: LearningQuestion, group) -> bool:
-    """Whether a learning question already asks about an obstacle group: it cites one of the
-    group's entries. (The one place that decides it: a stable group id, once groups have
-    one, is matched here too.)"""
-    return bool(set(question.entries) & set(_ids(group.entries)))
+    """Whether a learning question already asks about an obstacle group: it was made from the
+    group (its kept id, ``obstacle:``) or cites one of the group's entries."""
+    made_from = question.extra.get("obstacle")
+    return bool((group.id and made_from == group.id) or set(question.entries) & set(_ids(group.entries)))
 
 
 def questions_on_group(questions: Iterable[LearningQuestion], group) -> list[LearningQuestion]:
@@ -79,26 +81,30 @@ def questions_on_group(questions: Iterable[LearningQuestion], group) -> list[Lea
     return sorted(found, key=lambda q: (q.opened, q.id))
 
 
-def obstacle_group(kb, entry_id: str):
-    """The recurring obstacle group ``entry_id`` belongs to."""
-    groups = [g for g in recurring_obstacles(kb) if entry_id in _ids(g.entries)]
-    if not groups:
-        raise EntryNotFound(f"{entry_id!r} is in no recurring obstacle group",
-                            hint="See `kb obstacles`; use an id listed there, or `kb agenda add QUESTION`.")
-    return groups[0]
+def obstacle_group(kb, obstacle: str):
+    """The recurring obstacle group ``obstacle`` names: its kept id (e.g. ``hinder-3``), or the
+    id of an entry in it."""
+    groups = recurring_obstacles(kb)
+    found = [g for g in groups if g.id == obstacle] or [g for g in groups if obstacle in _ids(g.entries)]
+    if not found:
+        raise EntryNotFound(f"{obstacle!r} is no recurring obstacle group and in none",
+                            hint="See `kb obstacles`; use a group id (hinder-N) or an entry id listed there, "
+                                 "or `kb agenda add QUESTION`.")
+    return found[0]
 
 
-def question_from_obstacle(kb, entry_id: str, *, owner: str = "", question: str | None = None,
+def question_from_obstacle(kb, obstacle: str, *, owner: str = "", question: str | None = None,
                            into: str | None = None, separate: bool = False, lang: str | None = None,
                            who: str | None = None, today: dt.date | None = None,
                            visibility: str | None = None) -> LearningQuestion:
-    """The recurring obstacle that ``entry_id`` belongs to, rewritten as a learning question
-    on the agenda, with every entry of the group; ``question`` replaces the suggested wording.
+    """The recurring obstacle group ``obstacle`` (its kept id, or the id of an entry in it),
+    rewritten as a learning question on the agenda that cites the group's id, with every entry
+    of the group; ``question`` replaces the suggested wording.
 
     An open question that already cites one of the group's entries asks about it already:
     then no second question is made (:class:`QuestionExists` names the open one) unless
     ``separate``; ``into`` adds the group's entries to that question instead."""
-    group = obstacle_group(kb, entry_id)
+    group = obstacle_group(kb, obstacle)
     if into:
         return add_entries(kb.config, into, _ids(group.entries), who=who)
     covering = questions_on_group(load_agenda(kb.config).questions, group)
@@ -106,9 +112,10 @@ def question_from_obstacle(kb, entry_id: str, *, owner: str = "", question: str 
         raise QuestionExists(covering)
     if not owner.strip():
         raise ActionInvalid("loop_error_empty", field="owner", hint="--owner NAME.")
-    wording = question or text("agenda_from_obstacle", lang or kb.config.language, label=group.label)
+    language = lang or kb.config.language
+    wording = question or text("agenda_from_obstacle", language, obstacle=obstacle_ref(group.label, group.id, language))
     return add_question(kb.config, wording, owner=owner, entries=_ids(group.entries), who=who, today=today,
-                        visibility=visibility)
+                        visibility=visibility, obstacle=group.id)
 
 
 def add_entries(config: KBConfig, question_id: str, entries: Iterable[str], *,

@@ -2,7 +2,7 @@
 putting it back.
 
 A backup is a folder ``DIR/kb-backup-<UTC time>/`` laid out like the knowledge base itself:
-``kb.toml``, ``entries/``, ``actions/``, ``agenda/``, ``roadmaps/``, ``decisions.tsv``,
+``kb.toml``, ``entries/``, ``actions/``, ``agenda/``, ``roadmaps/``, ``decisions.tsv``, ``obstacles.md``,
 ``sessions.tsv``, ``.kb/audit.jsonl``, ``.kb/last-brief.json`` and ``.kb/kb.db``, plus ``backup-manifest.json`` with the
 SHA-256 of every file. The index is copied with SQLite's online backup API (a consistent
 snapshot even while the web server reads it), and everything is copied under the write lock,
@@ -36,12 +36,13 @@ from kb.core.decisions import DECISIONS_FILE
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_text, write_lock
 from kb.core.followed import FOLLOWED_DIR
+from kb.core.obstacle_groups import GROUPS_FILE
 from kb.core.sessions import LEGACY_MARK, SESSIONS_FILE
 
 # followed/: the other cities' last good copies (a restored knowledge base searches them at once);
 # published.tsv: what the open publication published, so a withdrawal still reaches followers
 FOLDERS = ("entries", "actions", "agenda", "roadmaps", FOLLOWED_DIR)
-ROOT_FILES = (CONFIG_NAME, DECISIONS_FILE, SESSIONS_FILE, PUBLISHED_FILE)
+ROOT_FILES = (CONFIG_NAME, DECISIONS_FILE, SESSIONS_FILE, PUBLISHED_FILE, GROUPS_FILE)
 STATE_FILES = (audit.AUDIT_FILE, LEGACY_MARK.name)  # in .kb/, besides the index
 DB_NAME = "kb.db"
 MANIFEST = "backup-manifest.json"

@@ -1,10 +1,14 @@
-"""Curation: a facilitator's verdict on a suggested link, and the front matter edit it causes.
+"""Curation: a facilitator's verdict on a suggested link, and the front matter edit it causes;
+a facilitator's name for a recurring obstacle.
 
 ``kb link A B --as synergy|conflict|duplicate|unrelated`` records one verdict in
 ``decisions.tsv`` (see :mod:`kb.core.decisions`) and, for a confirmed link, in A's
 ``related:`` list; a rejection takes the link out of both entries' lists again. The edit is
 surgical: only the ``related`` line(s) change; other keys, comments, order, quoting and the
 body stay.
+
+``kb obstacles rename ID LABEL`` gives a kept obstacle group (``obstacles.md``, see
+:mod:`kb.core.obstacle_groups`) a facilitator's label, which no clustering replaces.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from kb.core.config import KBConfig
 from kb.core.decisions import CONFIRMING, HEADER, VERDICTS, Decision, decisions_path, load_decisions
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
 from kb.core.files import atomic_write_text, write_lock
+from kb.core.obstacle_groups import MAX_LABEL, KeptGroup, groups_path, load_groups, save_groups
 
 
 def record_link(
@@ -67,6 +72,36 @@ def record_link(
         audit.record(config.state_dir, who, "verdict", path=decisions_path(config.root).name, a=first, b=second,
                      verdict=verdict, files=changed)
     return decision
+
+
+def rename_obstacle(config: KBConfig, group_id: str, label: str | None, *, today: dt.date | None = None,
+                    who: str | None = None) -> KeptGroup:
+    """Give the kept obstacle group ``group_id`` a facilitator's ``label`` (None: drop the
+    facilitator's label; a new one is made from the group's entries the next time it is
+    listed). Written under the write lock; the audit log records who renamed which group."""
+    if label is not None:
+        label = " ".join(str(label).split())
+        if not label:
+            raise KBError("the label is empty", hint="Give the group a short name, e.g. \"Elnät: lång väntan på "
+                                                     "anslutning\".")
+        if len(label) > MAX_LABEL:
+            raise KBError(f"the label is longer than {MAX_LABEL} characters", hint="Say it in a few words.")
+    with write_lock(config.state_dir):
+        kept = load_groups(config.root)
+        group = kept.get(group_id)
+        if group is None:
+            known = ", ".join(g.id for g in kept.groups if not g.gone) or "none yet"
+            raise EntryNotFound(f"{groups_path(config.root)}: no obstacle group {group_id!r}",
+                                hint=f"The ids are listed by `kb obstacles` ({known}).")
+        if label is None:
+            group.label, group.label_from, group.named = "", None, None
+        else:
+            group.label, group.label_from = label, None
+            group.named = (today or dt.date.today()).isoformat()
+        save_groups(config.root, kept)
+        audit.record(config.state_dir, who, "obstacle.rename", path=groups_path(config.root).name, id=group_id,
+                     reset=True if label is None else None)
+    return group
 
 
 # --- surgical front matter edit ------------------------------------------------------------

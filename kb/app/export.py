@@ -4,7 +4,7 @@ describes each part.
 
 * the Markdown files as they are: ``entries/``, ``actions/``, ``agenda/``, ``roadmaps/``, with
   ``kb.toml`` (without its ``[auth]`` table: no password hash or role leaves the knowledge base),
-  ``decisions.tsv`` and ``sessions.tsv``;
+  ``decisions.tsv``, ``sessions.tsv`` and ``obstacles.md``;
 * ``entries.jsonl``: one JSON object per entry with every front matter field and every section
   (and the Markdown body), which ``kb import`` reads back without a mapping;
 * ``entries.csv``: one row per entry for spreadsheets;
@@ -36,6 +36,7 @@ from kb.core.config import CONFIG_NAME, KBConfig
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.entry import Entry
 from kb.core.errors import KBError
+from kb.core.obstacle_groups import GROUPS_FILE
 from kb.core.sessions import SESSIONS_FILE, session_dates
 from kb.core.spreadsheet import safe_cell
 from kb.core.toml_text import without_table
@@ -178,7 +179,10 @@ def readme(config: KBConfig, report: ExportReport) -> str:
         f"- `{CONFIG_NAME}`: the knowledge base's settings and areas (TOML), without its `[{AUTH_TABLE}]` table "
         f"(the accounts: password hashes and roles stay in the knowledge base). `{DECISIONS_FILE}`: facilitators' "
         "verdicts on links, tab-separated: entry_a, entry_b, verdict, date, note. `"
-        f"{SESSIONS_FILE}`: the learning sessions held, tab-separated: date, note.",
+        f"{SESSIONS_FILE}`: the learning sessions held, tab-separated: date, note. `{GROUPS_FILE}`: the "
+        "recurring-obstacle groups, Markdown: one `## id: label` section per group with its entries "
+        "(`- entries:`), whether a facilitator named it (`- named:`) or the group is no longer found "
+        "(`- gone since:`); ids are never reused.",
         "- `entries.jsonl`: JSON Lines, one object per entry: `id`, `title`, `area`, `area_name`, `date`, "
         "`sprint`, `type`, `tags`, `actors`, `roadmap`, `policy`, `related` (lists of text), `extra` (every "
         "other front matter key), `lang` (sv or en, detected), `path` (of the Markdown file), `intro` (text "

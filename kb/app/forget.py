@@ -11,7 +11,9 @@ write lock, in this order:
    cache (``$KB_CACHE_DIR/embeddings.sqlite``, by the hash of each indexed chunk text);
 4. verdicts naming it (``decisions.tsv``) and ``related:`` links to it in other entries;
 5. its id in actions' ``lessons`` and learning questions' ``entries`` (an action left with no
-   lesson keeps its file: see :func:`kb.app.actions.remove_lesson`);
+   lesson keeps its file: see :func:`kb.app.actions.remove_lesson`), and in the obstacle
+   groups of ``obstacles.md``, with a group label made from its words (the group keeps its
+   id; the next listing makes it a new label);
 6. generated files under ``.kb/`` that mention it, and every generated picture there.
 
 The audit log gets one event with the id and the files, never the text. What it cannot reach
@@ -38,6 +40,7 @@ from kb.core.config import KBConfig
 from kb.core.decisions import DECISIONS_FILE, HEADER, decisions_path, load_decisions
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
 from kb.core.files import atomic_write_text, write_lock
+from kb.core.obstacle_groups import GROUPS_FILE, load_groups, save_groups
 from kb.core.store import Store
 
 # files under .kb/ that are the index and its bookkeeping, not generated documents
@@ -60,6 +63,8 @@ class Erasure:
     actions: list[str] = field(default_factory=list)
     actions_without_lesson: list[str] = field(default_factory=list)
     agenda: list[str] = field(default_factory=list)
+    obstacle_groups: list[str] = field(default_factory=list)  # kept groups (obstacles.md) listing it
+    obstacle_labels: list[str] = field(default_factory=list)  # ...whose computed label was taken from it
     generated: list[str] = field(default_factory=list)  # files under .kb/
     beyond: list[str] = field(default_factory=list)  # what it cannot reach
 
@@ -68,6 +73,7 @@ class Erasure:
         """Every file removed or edited."""
         removed = [self.entry_file] if self.entry_file else []
         edited = ([DECISIONS_FILE] if self.decisions else []) + self.related_in + self.actions
+        edited += [GROUPS_FILE] if self.obstacle_groups else []
         return [*removed, *edited, *self.agenda, *self.generated]
 
     def to_dict(self) -> dict:
@@ -121,6 +127,11 @@ def _plan(config: KBConfig, entry_id: str):
         if action.lessons == [entry_id]:
             plan.actions_without_lesson.append(action.rel_path)
     plan.agenda = [q.rel_path for q in load_agenda(config).questions if entry_id in q.entries]
+    for group in load_groups(config.root).groups:
+        if entry_id in group.entries or group.label_from == entry_id:
+            plan.obstacle_groups.append(group.id)
+        if group.label_from == entry_id:
+            plan.obstacle_labels.append(group.id)
     plan.generated = [_rel(config, p) for p in _generated_files(config, entry_id, texts)]
     if path is not None and git_commit.in_history(config, path):
         plan.beyond.append(f"git history: {plan.entry_file} was committed; rewrite the history "
@@ -223,6 +234,13 @@ def _erase(config: KBConfig, plan: Erasure, texts: list[str], chunk_texts: list[
     for question in load_agenda(config).questions:
         if entry_id in question.entries:
             remove_entry(config, question, entry_id)
+    if plan.obstacle_groups:
+        kept = load_groups(config.root)
+        for group in kept.groups:
+            group.entries = [e for e in group.entries if e != entry_id]
+            if group.label_from == entry_id:  # its words: the next listing makes a new label
+                group.label, group.label_from = "", None
+        save_groups(config.root, kept)
     for rel in plan.generated:
         (config.root / rel).unlink(missing_ok=True)
     _check_gone(config, entry_id)
@@ -268,6 +286,9 @@ def describe(erasure: Erasure) -> list[str]:
         lines.append(f"{verb} the lesson from {rel}{note}")
     for rel in erasure.agenda:
         lines.append(f"{verb} the entry from the learning question {rel}")
+    for group_id in erasure.obstacle_groups:
+        relabel = " and its label, taken from the entry (a new one is made)" if group_id in erasure.obstacle_labels else ""
+        lines.append(f"{verb} the entry from the obstacle group {group_id}{relabel} ({GROUPS_FILE})")
     for rel in erasure.generated:
         lines.append(f"{verb} the generated file {rel}")
     return lines

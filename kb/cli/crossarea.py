@@ -10,7 +10,7 @@ from analysis.links import area_links
 from analysis.links import synergies as find_synergies
 from analysis.obstacles import recurring_obstacles
 from analysis.reasons import render_reason, render_reasons
-from kb.app.curation import record_link
+from kb.app.curation import record_link, rename_obstacle
 from kb.cli.options import (
     handle_errors,
     json_option,
@@ -23,6 +23,7 @@ from kb.cli.options import (
 from kb.core import config as config_module
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.errors import KBError
+from kb.core.obstacle_groups import GROUPS_FILE
 
 CLI_LANGUAGE = "en"  # the CLI speaks English
 
@@ -78,7 +79,7 @@ def _echo_area_matrix(links) -> None:
         click.echo(f"  {a:<{width}} " + ("  –  " if value is None else f"{value:4.2f}") + f"  ({total} links)")
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @root_option
 @model_option
 @click.option("--since", help="Only entries dated on or after (YYYY[-MM[-DD]]).")
@@ -87,9 +88,21 @@ def _echo_area_matrix(links) -> None:
 @click.option("--type", "types", multiple=True, type=click.Choice(config_module.ENTRY_TYPES),
               help="Entry types taken whole (repeatable). Default: obstacle.")
 @json_option
+@click.pass_context
 @handle_errors
-def obstacles(root, model, since, until, areas, types, as_json):
-    """Recurring obstacles: entries describing the same obstacle in different words."""
+def obstacles(ctx, root, model, since, until, areas, types, as_json):
+    """Recurring obstacles: entries describing the same obstacle in different words.
+
+    Each group keeps its id (hinder-N, never reused) and its label while it gains or loses
+    entries; they are kept in obstacles.md at the root.
+
+    \b
+      kb obstacles                                 the groups, most widespread first
+      kb obstacles rename hinder-3 "Elnät: lång väntan på anslutning"
+      kb obstacles rename hinder-3 --computed      back to a label made from the entries
+    """
+    if ctx.invoked_subcommand is not None:
+        return
     kb = open_kb(root, model)
     areas, since, until = since_until(kb.config, areas, since, until)
     groups = recurring_obstacles(kb, since=since, until=until, areas=areas or None,
@@ -101,11 +114,34 @@ def obstacles(root, model, since, until, areas, types, as_json):
         click.echo("No groups of similar obstacles.", err=True)
     for g in groups:
         state = "recurring" if g.recurring else "once"
-        click.echo(click.style(g.label, bold=True) + f"  ({g.count} entries, {len(g.areas)} areas, "
-                   f"{g.first_seen} – {g.last_seen}, {state})")
+        click.echo((f"{g.id}  " if g.id else "") + click.style(g.label, bold=True)
+                   + f"  ({g.count} entries, {len(g.areas)} areas, {g.first_seen} – {g.last_seen}, {state})")
         click.echo(f"    areas: {', '.join(g.areas)}; sprints: {', '.join(g.sprints) or '–'}")
         for entry_id in g.entries:
             click.echo(f"    {entry_id}: {g.titles.get(entry_id, '')}")
+
+
+@obstacles.command("rename")
+@click.argument("group_id")
+@click.argument("label", required=False)
+@root_option
+@click.option("--computed", is_flag=True, help="Drop the facilitator's label: the next listing makes one "
+                                                "from the group's entries.")
+@json_option
+@handle_errors
+def obstacles_rename(group_id, label, root, computed, as_json):
+    """Give the obstacle group GROUP_ID (e.g. hinder-3) the LABEL a facilitator chose. It is kept
+    in obstacles.md and survives re-clustering and `kb index --rebuild`."""
+    if computed == bool(label):
+        raise click.UsageError("give the LABEL, or --computed")
+    group = rename_obstacle(config_module.load(root), group_id, None if computed else label)
+    if as_json:
+        print_json(group.to_dict())
+    elif computed:
+        click.echo(f"{group.id}: the label will be made from its entries the next time it is listed "
+                   f"({GROUPS_FILE}).")
+    else:
+        click.echo(f"{group.id}: {group.label} ({GROUPS_FILE}).")
 
 
 @click.command()

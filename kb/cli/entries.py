@@ -38,6 +38,7 @@ from kb.app.knowledge_base import KnowledgeBase
 from kb.cli.options import handle_errors, json_option, print_json, root_option
 from kb.core import config as config_module
 from kb.core.errors import EntryInvalid, EntryNotFound, IndexMissing, KBError
+from kb.core.obstacle_groups import group_file_problems
 from kb.core.store import Store
 from kb.core.texts import texts
 from kb.core.visibility import DEFAULT_VISIBILITY, VISIBILITIES
@@ -48,7 +49,8 @@ from kb.core.visibility import DEFAULT_VISIBILITY, VISIBILITIES
 @json_option
 @handle_errors
 def validate(root, as_json):
-    """Check every entry and report problems as path:line: message (exit 1 if any)."""
+    """Check every entry (and the actions, learning questions, roadmaps and obstacles.md) and
+    report problems as path:line: message (exit 1 if any)."""
 
     config = config_module.load(root)
     result = load_entries(config)
@@ -59,6 +61,7 @@ def validate(root, as_json):
     result.problems.extend(load_actions(config, lessons=lessons, roadmap_actions=roadmap_action_ids(config)).problems)
     result.problems.extend(load_agenda(config, lessons=lessons).problems)
     result.problems.extend(config_warnings(config))  # kb.toml's settings readers will miss
+    result.problems.extend(group_file_problems(config.root))
     if as_json:
         print_json(
             {

@@ -142,7 +142,7 @@ def agenda(ctx, root, status, as_json):
     \b
       kb agenda                                   the open questions
       kb agenda add "Hur får vi effektbesked tidigt?" --owner Energi --entry mob-04-...
-      kb agenda add --from-obstacle nar-02-landstrom-effektbrist --owner Energi
+      kb agenda add --from-obstacle hinder-2 --owner Energi
       kb agenda close lq-hur-far-vi-effektbesked-tidigt --answer "Ett samråd med E.ON per kvartal"
     """
     if ctx.invoked_subcommand is not None:
@@ -178,12 +178,13 @@ def agenda(ctx, root, status, as_json):
 @click.option("--owner", default="", help="Who keeps the question (a person, a team, an area). Needed for a "
               "new question.")
 @click.option("--entry", "entries", multiple=True, metavar="ENTRY_ID", help="An entry it comes from (repeatable).")
-@click.option("--from-obstacle", metavar="ENTRY_ID",
-              help="Make the question from the recurring obstacle this entry belongs to (all its entries).")
+@click.option("--from-obstacle", metavar="GROUP_ID",
+              help="Make the question from this recurring obstacle group (hinder-N as `kb obstacles` lists it, or "
+                   "an entry in it): all its entries, its id cited.")
 @click.option("--into", metavar="QUESTION_ID",
               help="With --from-obstacle: add the obstacle group's entries to this open question instead.")
 @click.option("--new", "separate", is_flag=True,
-              help="With --from-obstacle: make a new question even though an open one already cites the group.")
+              help="With --from-obstacle: make a new question even though an open one already asks about the group.")
 @click.option("--lang", type=click.Choice(["sv", "en"]), help="Language of a suggested question. Default: kb.toml's.")
 @click.option("--visibility", type=click.Choice(VISIBILITIES),
               help="Who may see it: internal, partner or public. Default: kb.toml's [sharing] visibility.")
@@ -215,7 +216,7 @@ def agenda_add(question, root, model, owner, entries, from_obstacle, into, separ
                 raise click.ClickException(text("cli_agenda_nothing_added", language)) from None
             added = question_from_obstacle(kb, from_obstacle, into=existing.id, lang=language)
     elif not question:
-        raise click.UsageError("give the QUESTION, or --from-obstacle ENTRY_ID")
+        raise click.UsageError("give the QUESTION, or --from-obstacle GROUP_ID")
     elif not owner.strip():
         raise click.UsageError("--owner NAME: who keeps the question")
     else:

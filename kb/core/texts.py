@@ -321,7 +321,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "conflicts_why": ("Därför berörs de andra områdena:", "Why the other areas are touched:"),
 
     # --- the learning loop: actions and the learning agenda ----------------------------------
-    "agenda_from_obstacle": ("Hur undanröjer vi hindret ”{label}”?", "How do we remove the obstacle “{label}”?"),
+    "agenda_from_obstacle": ("Hur undanröjer vi hindret {obstacle}?", "How do we remove the obstacle {obstacle}?"),
+    # an obstacle group named in a sentence: its label, and its kept id when it has one
+    "obstacle_quoted": ("”{label}” ({id})", "“{label}” ({id})"),
+    "obstacle_quoted_no_id": ("”{label}”", "“{label}”"),
     # action_status_ + a status id: its name on screen
     "action_status_proposed": ("Föreslagen", "Proposed"),
     "action_status_agreed": ("Beslutad", "Agreed"),
@@ -370,8 +373,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action_form_note": ("Varför, eller hur (valfritt)", "Why, or how (optional)"),
     "action_created": ("Åtgärden är föreslagen.", "The action is proposed."),
     "action_updated": ("Åtgärden är nu {status}.", "The action is now {status}."),
-    "loop_forbidden": ("Bara samordnare kan ändra åtgärder, lärfrågor och lärtillfällen.",
-                       "Only facilitators can change actions, learning questions and learning sessions."),
+    "loop_forbidden": ("Bara samordnare kan ändra åtgärder, lärfrågor, lärtillfällen och hindrens namn.",
+                       "Only facilitators can change actions, learning questions, learning sessions and the "
+                       "obstacles' names."),
+    "obstacle_rename_label": ("Nytt namn på hindret", "New name for the obstacle"),
+    "obstacle_rename_button": ("Byt namn", "Rename"),
+    "obstacle_renamed": ("{id} har fått nytt namn.", "{id} is renamed."),
+    "obstacle_rename_empty": ("Skriv ett namn på hindret.", "Write a name for the obstacle."),
+    "obstacle_rename_too_long": ("Namnet får vara högst {limit} tecken.", "The name may be at most {limit} characters."),
+    "obstacle_rename_unknown": ("Det finns ingen hindergrupp {id}.", "There is no obstacle group {id}."),
+    "obstacle_named": ("namn satt av en samordnare", "named by a facilitator"),
     "agenda_title": ("Lärfrågor", "Learning questions"),
     "agenda_intro": (
         "Hinder omskrivna till lärfrågor med en ägare, som tas upp vid varje lärtillfälle. En fråga som "
@@ -741,8 +752,8 @@ TEXTS: dict[str, tuple[str, str]] = {
 
     # reason_ + a code: why an analysis suggests a link (analysis.reasons.Reason); {area*} are
     # area names, lists come comma-separated
-    "reason_confirmed": ("bekräftad av en facilitator", "confirmed by a facilitator"),
-    "reason_confirmed_note": ("bekräftad av en facilitator: {note}", "confirmed by a facilitator: {note}"),
+    "reason_confirmed": ("bekräftad av en samordnare", "confirmed by a facilitator"),
+    "reason_confirmed_note": ("bekräftad av en samordnare: {note}", "confirmed by a facilitator: {note}"),
     "reason_section_match": ("avsnittet ”{section_a}” ({area_a}) motsvarar ”{section_b}” ({area_b})",
                              "section “{section_a}” ({area_a}) matches “{section_b}” ({area_b})"),
     "reason_mutual_best": ("varandras bästa träff i ett annat område", "each other's best match in another area"),
@@ -987,14 +998,14 @@ TEXTS: dict[str, tuple[str, str]] = {
         "is new since {since}, with the earlier cases. Most widespread first."),
     # discussion questions, filled in with what the brief found (no language model)
     "brief_question_obstacle": (
-        "Hindret ”{label}” har mötts i {n_areas} områden ({areas}) mellan {first} och {last}. Vem har "
+        "Hindret {obstacle} har mötts i {n_areas} områden ({areas}) mellan {first} och {last}. Vem har "
         "rådigheten att undanröja det, och behöver det lyftas som en fråga om styrmedel?",
-        "The obstacle “{label}” was met in {n_areas} areas ({areas}) between {first} and {last}. Who "
+        "The obstacle {obstacle} was met in {n_areas} areas ({areas}) between {first} and {last}. Who "
         "holds the mandate to remove it, and does it need a change in policy instruments?"),
     "brief_question_obstacle_one_area": (
-        "Hindret ”{label}” har kommit tillbaka {count} gånger i {areas}. Varför löser det sig inte inom "
+        "Hindret {obstacle} har kommit tillbaka {count} gånger i {areas}. Varför löser det sig inte inom "
         "området, och vem utanför behöver vara med?",
-        "The obstacle “{label}” came back {count} times in {areas}. Why is it not solved within the "
+        "The obstacle {obstacle} came back {count} times in {areas}. Why is it not solved within the "
         "area, and who outside needs to take part?"),
     "brief_question_synergy": (
         "{area_a} och {area_b} har dragit samma lärdom (”{title_a}” och ”{title_b}”). Vad kan de göra "
@@ -1025,8 +1036,8 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The learning question “{question}” has been open for {sessions} learning sessions. Should it "
         "get a session of its own?"),
     "brief_question_no_action": (
-        "Hindret ”{label}” återkommer, men ingen åtgärd är beslutad. Vem har rådigheten att agera?",
-        "The obstacle “{label}” recurs, but no action has been decided. Who holds the mandate to act?"),
+        "Hindret {obstacle} återkommer, men ingen åtgärd är beslutad. Vem har rådigheten att agera?",
+        "The obstacle {obstacle} recurs, but no action has been decided. Who holds the mandate to act?"),
     "brief_question_fallback": ("Vilken lärdom från perioden borde bli en ny rutin eller policy?",
                                 "Which lesson from this period should become a new routine or policy?"),
 
@@ -1069,6 +1080,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "report_no_entries": ("inga poster {year}", "no entries in {year}"),
     "report_none": ("Inga poster {year}.", "No entries in {year}."),
     "report_nothing": ("Inga.", "None."),
+    "report_obstacles": ("Återkommande hinder", "Recurring obstacles"),
+    "report_obstacles_note": (
+        "Grupper av poster som beskriver samma hinder under året, med gruppens bestående id.",
+        "Groups of entries that describe the same obstacle during the year, with the group's lasting id."),
+    "report_obstacle_areas": ("möttes i {areas}", "met in {areas}"),
     "report_loop": ("Från lärdom till åtgärd", "From lesson to action"),
     "report_loop_note": (
         "Åtgärder som under året följde upp områdets lärdomar, och vad de ändrade.",
