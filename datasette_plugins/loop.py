@@ -273,7 +273,7 @@ async def agenda_add(datasette, request):
 
 async def agenda_edit(datasette, request):
     """POST: a facilitator rewords an open question (or gives it another owner)."""
-    checked = await _facilitator_post(datasette, request)
+    checked = await facilitator_post(datasette, request)
     if isinstance(checked, Response):
         return checked
     state, form, lang = checked
@@ -324,7 +324,7 @@ async def sessions_page(datasette, request):
     if as_json:
         return json_response({"ok": True, "next_session": loop.next_session().isoformat(),
                               "sessions": [s.to_dict(loop.today) for s in sessions]})
-    facilitator = await _may_facilitate(datasette, request)
+    facilitator = await may_facilitate(datasette, request)
     return await _render_sessions(datasette, request, state, lang, facilitator, loop, sessions)
 
 
@@ -343,7 +343,7 @@ async def _render_sessions(datasette, request, state, lang, facilitator, loop, s
 
 async def session_add(datasette, request):
     """POST: a facilitator records a learning session (held, or planned for a later date)."""
-    checked = await _facilitator_post(datasette, request)
+    checked = await facilitator_post(datasette, request)
     if isinstance(checked, Response):
         return checked
     state, form, lang = checked

@@ -261,7 +261,7 @@ def test_brief_markdown_golden_head(brief_kb):
 def test_brief_reasons_in_its_language_with_area_names(brief_kb):
     swedish = compose_brief(brief_kb, today="2026-07-01")
     english = compose_brief(brief_kb, today="2026-07-01", lang="en")
-    assert swedish.synergies[0].reasons[0] == "bekräftad av en facilitator: värme i trähus"
+    assert swedish.synergies[0].reasons[0] == "bekräftad av en samordnare: värme i trähus"
     assert english.synergies[0].reasons[0] == "confirmed by a facilitator: värme i trähus"
     pair = next(s for s in english.synergies if {s.a.id, s.b.id} == SYNERGY)
     assert any("(Gång, cykel och kollektivtrafik)" in r for r in pair.reasons)  # the area's name

@@ -83,7 +83,7 @@ def test_heat_class():
 
 def test_reasons_follow_the_page_language(web_root, plugin):
     swedish, english, links = get(web_root, "/-/kb/synergies", "/-/kb/synergies?lang=en", "/-/kb/links/byg-tra?lang=en")
-    assert "bekräftad av en facilitator: värme i trähus" in swedish.text and "avsnittet ”" in swedish.text
+    assert "bekräftad av en samordnare: värme i trähus" in swedish.text and "avsnittet ”" in swedish.text
     assert "confirmed by a facilitator: värme i trähus" in english.text and "section “" in english.text
     assert "(Bygg och fastigheter)" in english.text and "(bygg)" not in english.text
     assert "confirmed by a facilitator" in links.text
