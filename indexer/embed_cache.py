@@ -12,10 +12,11 @@ should never write to disk. ``KB_EMBED_CACHE=0`` turns the cache off.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -132,6 +133,23 @@ class CachedEmbedder(Embedder):
         if name == "inner":
             raise AttributeError(name)
         return getattr(self.inner, name)
+
+    @contextlib.contextmanager
+    def passage_run(self, texts: Sequence[str], progress=None) -> Iterator[object | None]:
+        """The inner embedder's encoder for a run (see ``E5Embedder.passage_run``), chosen for
+        the texts the cache does not hold; None when it holds them all or the inner embedder
+        has no choice to make."""
+        run = getattr(self.inner, "passage_run", None)
+        if run is None or not texts:
+            yield None
+            return
+        found = self.cache.get_many(self.model_id, PASSAGE, (text_hash(t) for t in texts), self.dim)
+        missing = [t for t in texts if text_hash(t) not in found]
+        if not missing:
+            yield None
+            return
+        with run(missing, progress) as choice:
+            yield choice
 
     def embed(
         self,

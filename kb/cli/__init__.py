@@ -49,6 +49,7 @@ COMMANDS = {
     "export": "operations:export",
     "backup": "operations:backup",
     "restore": "operations:restore",
+    "doctor": "doctor:doctor",
 }
 
 
