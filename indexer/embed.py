@@ -30,6 +30,7 @@ from indexer.encoder_choice import (
     choose_query,
     forced_name,
     measure,
+    quiet_now,
     read_measurement,
 )
 from indexer.encoders import (
@@ -283,12 +284,13 @@ class E5Embedder(SentenceTransformerEmbedder):
     @contextlib.contextmanager
     def passage_run(self, texts: Sequence[str], progress=None) -> Iterator[Choice]:
         """One encoder for a whole run that embeds ``texts`` (in several calls): the one
-        predicted to finish it first. A machine not measured yet is measured first when the
-        run is long (``MEASURE_FROM`` passages or more)."""
+        predicted to finish it first. A machine not measured yet (or measured while busy, and
+        quiet now) is measured first when the run is long (``MEASURE_FROM`` passages or more)."""
         count = len(texts)
-        if (self.measurement is None and count >= MEASURE_FROM and not self.forced_passage
-                and self.precision == FP32):
-            self._measurement = measure(self.cache, self.path, progress, only_if_missing=True)
+        timings = self.measurement
+        if (count >= MEASURE_FROM and not self.forced_passage and self.precision == FP32
+                and (timings is None or (timings.busy and quiet_now()))):  # measured while busy: again now
+            self._measurement = measure(self.cache, self.path, progress, only_if_missing=timings is None)
         self._run = self.passage_choice(count)
         try:
             yield self._run

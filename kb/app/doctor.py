@@ -59,7 +59,7 @@ def diagnose(config: KBConfig | None = None, model: str | None = None, *, measur
     if measurement is not None:
         diagnosis.measured = {"at": measurement.measured_at, "seconds": measurement.seconds,
                               "load_average": measurement.load_average}
-        diagnosis.busy = measurement.load_average > signature["cores"]
+        diagnosis.busy = measurement.busy
         plain = (measurement.passages.get(PLAIN) or {}).get("chunks_per_s")
         for name, row in measurement.passages.items():
             usable = name in QUALITY_HOLDS and measurement.interchangeable(name)

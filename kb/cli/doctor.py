@@ -53,7 +53,8 @@ def format_diagnosis(d: Diagnosis) -> str:
         lines.append(f"Measured {d.measured['at']} in {d.measured['seconds']:.0f} s, load average "
                      f"{d.measured['load_average']:.1f}; kept in {d.record}")
         if d.busy:
-            lines.append("The machine was busy while measuring: run `kb doctor --measure` again when it is quiet.")
+            lines.append("The machine was busy while measuring: run `kb doctor --measure` again when it is quiet "
+                         "(the next `kb index` of 100 chunks or more does, if the machine is quiet then).")
         lines += ["", "Passages (24 chunks of the example entries):",
                   f"  {'encoder':<11} {'load':>7} {'chunks/s':>9} {'x torch-fp32':>13} {'cosine to fp32':>15}  used"]
         for p in d.passages:
