@@ -117,6 +117,7 @@ class QueryBatcher:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._slots: asyncio.Semaphore | None = None
         self._open: _Batch | None = None
+        self._running: set[asyncio.Task] = set()  # held here: the loop keeps only weak references
         self.sizes: list[int] = []  # the size of each batch embedded (the last 1,000), for tests and benchmarks
 
     async def embed(self, text: str) -> np.ndarray:
@@ -126,7 +127,9 @@ class QueryBatcher:
         batch = self._open
         if batch is None:
             batch = self._open = _Batch(loop)
-            loop.create_task(self._run(batch))
+            task = loop.create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._running.discard)
         index = len(batch.texts)
         batch.texts.append(text)
         if len(batch.texts) >= self.max_batch:

