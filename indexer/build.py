@@ -48,7 +48,7 @@ class IndexReport:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     model: str = ""
-    encoder: str = ""  # what embedded the passages (indexer/encoders.py); "" when nothing was embedded
+    encoder: str = ""  # whose vectors the passages got (indexer/encoders.py), fresh or from the cache
 
     @property
     def changed(self) -> bool:

@@ -137,8 +137,9 @@ class CachedEmbedder(Embedder):
     @contextlib.contextmanager
     def passage_run(self, texts: Sequence[str], progress=None) -> Iterator[object | None]:
         """The inner embedder's encoder for a run (see ``E5Embedder.passage_run``), chosen by
-        what each encoder would have to embed (the cache keeps each encoder's vectors apart);
-        None when the cache holds them all or the inner embedder has no choice to make."""
+        what each encoder would have to embed (the cache keeps each encoder's vectors apart; an
+        encoder whose vectors are all cached is not even loaded); None when the inner embedder
+        has no choice to make."""
         run = getattr(self.inner, "passage_run", None)
         if run is None or not texts:
             yield None
@@ -154,7 +155,7 @@ class CachedEmbedder(Embedder):
             return counted[key]
 
         with run(texts, progress, missing=missing) as choice:
-            yield choice if missing(choice.name) else None
+            yield choice  # the vectors are this encoder's, embedded now or found in the cache
 
     def _cache_id(self) -> str:
         key = getattr(self.inner, "cache_id", None)
