@@ -15,7 +15,8 @@ through its model id). For each, with the ``kb index`` and ``kb search`` code:
    in the brief, the planted partner in the related-lessons panel, entries shown).
 
 A variant keeps the quality of fp32 when its hybrid nDCG@10 is within 0.005 of fp32 on both
-sets and the Malmö figures are the same (``holds``); only such encoders may be chosen by
+sets and the Malmö figures are the same (``holds``): every count of planted pairs found (the
+panel's mean size is shown beside them, not compared); only such encoders may be chosen by
 speed (``QUALITY_HOLDS`` in indexer/encoders.py points here). The embedding cache is off:
 every variant embeds every text itself.
 """
@@ -111,8 +112,10 @@ def malmo(variant: str) -> dict:
     figures = {f"synergies {split} {k}": synergy[split][k] for split in ("tune", "heldout", "all") for k in SYNERGY_FIGURES}
     figures.update({f"related {split} {k}": related[split][k] for split in ("tune", "heldout", "all")
                     for k in RELATED_FIGURES})
-    figures["related mean shown"] = related["mean_shown"]
-    return {"figures": figures, "positions": synergy["positions"], "synergies": found["synergies"][:30]}
+    # reported, not a gate: how many related lessons the panel shows (a count of the cut-off's
+    # work, not of what it finds); a vector 1e-5 off can move one entry's cut-off by one lesson
+    return {"figures": figures, "related_mean_shown": related["mean_shown"], "positions": synergy["positions"],
+            "synergies": found["synergies"][:30]}
 
 
 def main() -> None:
@@ -185,6 +188,8 @@ def markdown(rows: list[dict], linking: dict, verdict: dict) -> str:
     lines += ["", "| bench/malmo_eval | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for key in keys:
         lines.append(f"| {key} | " + " | ".join(str(linking[n]["figures"][key]) for n in names) + " |")
+    lines.append("| related panel: entries shown (mean; not a gate) | " + " | ".join(
+        str(linking[n].get("related_mean_shown")) for n in names) + " |")
     lines.append("| synergy positions of P01..P10 | " + " | ".join(
         " ".join(str(p) for p in linking[n]["positions"].values()) for n in names) + " |")
     lines.append("| **quality holds** | " + " | ".join(
