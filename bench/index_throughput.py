@@ -1,19 +1,21 @@
-"""Indexing speed against the raw model, the precisions, and incremental against full.
+"""Indexing speed against the plain model, and incremental against full.
 
-    HF_HUB_OFFLINE=1 python bench/index_throughput.py --runs 3 --skip incremental
+    HF_HUB_OFFLINE=1 python bench/index_throughput.py --runs 3 --skip incremental --baseline /tmp/kb-base
     HF_HUB_OFFLINE=1 python bench/index_throughput.py --runs 3 --skip ratio --kb-size 2000
 
 1. ``ratio``: the whole command a user runs, ``kb index --rebuild`` (a new process, embedding
    cache off, wall time: import, model load, parse, chunk, embed, SQLite + FTS, FAISS), against a
-   plain ``SentenceTransformer.encode_document`` (fp32, batch 32, the library's own length sort)
-   of exactly the same chunk texts in a new process (only the encode timed), on a fixed sample of
-   NASA lessons (every 14th of the register, imported as ``bench/nasa_register.py`` does) and on
-   the example KB. Variants: ``kb index`` at each precision of the default model (``--model
-   multilingual-e5-small-q4`` for fp32, ``multilingual-e5-small-q4-int8``; both ONNX Runtime,
-   exported before the first round), and the code of another checkout (``--baseline DIR``,
-   e.g. ``git worktree add /tmp/kb-base c9d03a9``: sentence-transformers, batches in input order).
-   Interleaved round by round (the order rotates), ratios of chunks/s to the plain encode of the
-   same round, medians.
+   plain ``SentenceTransformer.encode_document`` (PyTorch fp32, batch 32, the library's own
+   length sort) of exactly the same chunk texts in a new process (only the encode timed), on a
+   fixed sample of NASA lessons (every 14th of the register, imported as
+   ``bench/nasa_register.py`` does) and on the example KB. First the encoders are timed on this
+   machine if they were not (``kb doctor --measure``; ``--measure`` does it anyway), and the
+   chosen backend is printed with the reason; no round pays for that. Variants: ``kb index``
+   as a user gets it (the encoder measured fastest here), each encoder of ``--encoders`` forced
+   (``KB_PASSAGE_ENCODER``; ``onnx-int8`` is the int8 model), and the code of another checkout
+   (``--baseline DIR``, e.g. ``git worktree add /tmp/kb-base 48bb339``). Interleaved round by
+   round (the order rotates), ratios of chunks/s to the plain encode of the same round, medians;
+   the table names the encoder each variant used.
 2. ``incremental``: a 2,000-entry KB made from the example entries (short: title + ~30 words, no
    sections, so one chunk an entry and a full build that finishes in minutes here): one full
    build, then ``--runs`` times: edit one entry, ``kb index`` (in process), and ``kb index`` as a
@@ -136,17 +138,35 @@ def nasa_sample(dest: Path, lessons: int, every: int) -> Path:
     return dest
 
 
-def run_index(cli: list[str], root: Path, model: str | None) -> dict:
+def run_index(cli: list[str], root: Path, model: str | None, encoder: str | None = None) -> dict:
+    """``kb index --rebuild`` in a new process; ``encoder``: forced (KB_PASSAGE_ENCODER), else
+    the one measured fastest on this machine (what a user gets)."""
     args = [*cli, "index", "--rebuild", "--json", "--root", str(root)] + (["--model", model] if model else [])
     env = {**os.environ, "KB_EMBED_CACHE": "0"}
-    env.pop("KB_MODEL", None)
+    for name in ("KB_MODEL", "KB_PASSAGE_ENCODER", "KB_QUERY_ENCODER"):
+        env.pop(name, None)
+    if encoder:
+        env["KB_PASSAGE_ENCODER"] = encoder
     start = time.perf_counter()
     proc = subprocess.run(args, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"{' '.join(args)} failed:\n{proc.stderr[-2000:]}")
     report = json.loads(proc.stdout)
-    return {"s": wall, "chunks": report["chunks_embedded"]}
+    return {"s": wall, "chunks": report["chunks_embedded"], "encoder": report.get("encoder", "")}
+
+
+def chosen_backend(measure_first: bool) -> dict:
+    """``kb doctor --json`` (timing the encoders first when this machine has no timings, or when
+    asked): which encoder ``kb index`` will use, and why. Done before any round, so that no
+    round pays for the measurement."""
+    doctor = [*kb_cli(REPO), "doctor", "--json"]
+    env = {k: v for k, v in os.environ.items() if k not in ("KB_MODEL", "KB_PASSAGE_ENCODER", "KB_QUERY_ENCODER")}
+    got = json.loads(subprocess.run(doctor, capture_output=True, text=True, env=env, check=True).stdout)
+    if measure_first or got["measured"] is None:
+        got = json.loads(subprocess.run([*doctor, "--measure"], capture_output=True, text=True, env=env,
+                                        check=True).stdout)
+    return got
 
 
 def run_encode(model_path: Path, texts_file: Path) -> dict:
@@ -155,16 +175,19 @@ def run_encode(model_path: Path, texts_file: Path) -> dict:
     return {"s": json.loads(proc.stdout.strip().splitlines()[-1])["encode_s"]}
 
 
-def part_ratio(work: Path, runs: int, datasets: list[str], precisions: list[str], baseline: Path | None,
-               lessons: int, partial: Path | None = None) -> dict:
+def part_ratio(work: Path, runs: int, datasets: list[str], encoders: list[str], baseline: Path | None,
+               lessons: int, partial: Path | None = None, measure_first: bool = False) -> dict:
     from indexer.e5_onnx import ensure_exported
-    from indexer.embed import DEFAULT_MODEL, FP32, E5Embedder
+    from indexer.embed import DEFAULT_MODEL, INT8, E5Embedder
     from kb.core.store import Store
 
     model_path = E5Embedder().path  # the converted folder both sides load
-    for precision in precisions:  # the one-time ONNX export is not part of any round
-        ensure_exported(model_path, int8=precision != FP32)
-    out: dict = {"load_avg_start": os.getloadavg()[0], "datasets": {}}
+    ensure_exported(model_path, int8="onnx-int8" in encoders)  # the one-time export is not part of any round
+    doctor = chosen_backend(measure_first)
+    out: dict = {"load_avg_start": os.getloadavg()[0], "cpu": doctor["cpu"], "measured": doctor["measured"],
+                 "encoders_measured": doctor["passages"], "chosen": doctor["chosen"], "datasets": {}}
+    print("chosen backend: " + "; ".join(f"{c['for']}: {c['encoder']} ({c['why']})" for c in doctor["chosen"]),
+          file=sys.stderr, flush=True)
     for name in datasets:
         root = nasa_sample(work / "nasa", lessons, 14) if name == "nasa" else copy_example(work / "example", None)
         run_index(kb_cli(REPO), root, None)  # the chunk texts (and a warm disk cache)
@@ -173,14 +196,18 @@ def part_ratio(work: Path, runs: int, datasets: list[str], precisions: list[str]
         store.close()
         texts_file = work / f"{name}-texts.json"
         texts_file.write_text(json.dumps(texts, ensure_ascii=False), encoding="utf-8")
-        variants: dict = {"encode fp32": lambda: run_encode(model_path, texts_file)}
-        for precision in precisions:
-            model = DEFAULT_MODEL if precision == FP32 else f"{DEFAULT_MODEL}-{precision}"
-            variants[f"kb index {precision}"] = (lambda m=model: run_index(kb_cli(REPO), root, m))
+        variants: dict = {"encode fp32": lambda: run_encode(model_path, texts_file),
+                          "kb index": lambda: run_index(kb_cli(REPO), root, None)}
+        for encoder in encoders:
+            if encoder == "onnx-int8":
+                variants["kb index onnx-int8"] = lambda: run_index(kb_cli(REPO), root, f"{DEFAULT_MODEL}-{INT8}")
+            else:
+                variants[f"kb index {encoder}"] = (lambda e=encoder: run_index(kb_cli(REPO), root, None, e))
         if baseline:
             variants["kb index (baseline)"] = lambda: run_index(kb_cli(baseline), root, None)
         times: dict[str, list[float]] = {k: [] for k in variants}
         ratios: dict[str, list[float]] = {k: [] for k in variants}
+        used: dict[str, set[str]] = {k: set() for k in variants}
         names = list(variants)
         for r in range(runs):
             order = names[r % len(names):] + names[: r % len(names)]  # rotate: no variant always first
@@ -188,19 +215,39 @@ def part_ratio(work: Path, runs: int, datasets: list[str], precisions: list[str]
                 got = variants[key]()
                 assert got.get("chunks", len(texts)) == len(texts), (key, got, len(texts))
                 times[key].append(got["s"])
+                if got.get("encoder"):
+                    used[key].add(got["encoder"])
             for key in names:
                 ratios[key].append(times["encode fp32"][-1] / times[key][-1])
             print(json.dumps({name: {k: round(v[-1], 1) for k, v in times.items()}}), file=sys.stderr, flush=True)
-            summarise(out, name, root, texts, times, ratios)
+            summarise(out, name, root, texts, times, ratios, used)
             if partial:  # a long run under load can be cut short: the rounds so far are kept
                 partial.write_text(json.dumps({"ratio": out}, indent=1), encoding="utf-8")
     out["load_avg_end"] = os.getloadavg()[0]
+    print(table(out), flush=True)
     return out
 
 
-def summarise(out: dict, name: str, root: Path, texts: list[str], times: dict, ratios: dict) -> None:
+def table(out: dict) -> str:
+    """The side-by-side table: chunks/s and the ratio to the plain encode of the same round."""
+    lines = [f"CPU: {out['cpu']['model']} ({' '.join(out['cpu']['flags'])}), {out['cpu']['cores']} cores; "
+             f"load average {out['load_avg_start']:.1f} -> {out['load_avg_end']:.1f}",
+             "| data | variant | encoder | chunks/s (median) | x plain encode, per round | median |",
+             "|---|---|---|---|---|---|"]
+    for name, d in out["datasets"].items():
+        for key, rate in d["chunks_per_s"].items():
+            encoder = "sentence-transformers fp32" if key == "encode fp32" else ", ".join(d["encoders"][key]) or "–"
+            per_round = ", ".join(f"{x:.2f}" for x in d["ratios"][key])
+            lines.append(f"| {name} ({d['entries']} entries, {d['chunks']} chunks) | {key} | {encoder} | {rate:.2f} "
+                         f"| {per_round} | **{d['ratio_to_encode'][key]:.2f}** |")
+    return "\n".join(lines)
+
+
+def summarise(out: dict, name: str, root: Path, texts: list[str], times: dict, ratios: dict,
+              used: dict | None = None) -> None:
     n = len(texts)
     out["datasets"][name] = {
+        "encoders": {k: sorted(v) for k, v in (used or {}).items()},
         "entries": len(list((root / "entries").rglob("*.md"))), "chunks": n,
         "words_per_chunk": statistics.median(len(t.split()) for t in texts),
         "rounds": len(times["encode fp32"]), "seconds": times,
@@ -248,7 +295,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--datasets", default="nasa,example", help="for part 1: nasa, example")
     parser.add_argument("--lessons", type=int, default=150, help="NASA lessons in the sample (every 14th)")
-    parser.add_argument("--precisions", default="fp32,int8", help="kb index variants in part 1")
+    parser.add_argument("--encoders", default="",
+                        help="kb index variants in part 1 besides the measured choice, each forced: e.g. "
+                             "onnx-fp32,torch-bf16,onnx-int8 (onnx-int8: the int8 model)")
+    parser.add_argument("--measure", action="store_true", help="time the encoders again before the rounds")
     parser.add_argument("--baseline", type=Path, default=None, help="another checkout's kb index, side by side")
     parser.add_argument("--kb-size", type=int, default=2000)
     parser.add_argument("--skip", choices=["ratio", "incremental"], action="append", default=[])
@@ -258,8 +308,8 @@ def main() -> None:
     work = Path(args.work)
     out: dict = {}
     if "ratio" not in args.skip:
-        out["ratio"] = part_ratio(work, args.runs, args.datasets.split(","), args.precisions.split(","),
-                                  args.baseline, args.lessons, Path(args.out))
+        out["ratio"] = part_ratio(work, args.runs, args.datasets.split(","), [e for e in args.encoders.split(",") if e],
+                                  args.baseline, args.lessons, Path(args.out), args.measure)
         print(json.dumps(out["ratio"]), flush=True)
     if "incremental" not in args.skip:
         out["incremental"] = part_incremental(work, args.runs, args.kb_size)

@@ -110,8 +110,17 @@ def nasa_split(entry_id: str) -> str:
 
 # --- the worker: runs in the checkout to measure, prints what it found ------------------------
 def worker(args) -> None:
+    out = malmo_found(args.malmo)
+    if args.nasa:
+        out["nasa"] = nasa_worker(args)
+    print(json.dumps(out, ensure_ascii=False))
+
+
+def malmo_found(root) -> dict:
+    """What the code on the path finds in the indexed evaluation knowledge base at ``root``
+    (the metrics below read it; bench/precision.py too)."""
     out: dict = {"timings": {}}
-    kb = KnowledgeBase.open(args.malmo)
+    kb = KnowledgeBase.open(root)
     # "every result" where the checkout has a cut-off to switch off
     every_result = {"min_score": None} if "min_score" in inspect.signature(search_entries).parameters else {}
     started = time.perf_counter()
@@ -131,13 +140,11 @@ def worker(args) -> None:
         out["search_all"][key] = [[r.id, round(r.score, 4)] for r in kb.search(q["text"], limit=10, **every_result)]
     for q in read_tsv(EVAL / "offtopic.tsv"):
         out["offtopic"][q["qid"]] = [[r.id, round(r.score, 4)] for r in kb.search(q["text"], limit=10)]
-    state = KBState(config_module.load(args.malmo), "kb")
+    state = KBState(config_module.load(root), "kb")
     out["related"] = {e: [r.id for r in state.related_lessons(e)] for e in out["languages"]}
     state.close()
     kb.close()
-    if args.nasa:
-        out["nasa"] = nasa_worker(args)
-    print(json.dumps(out, ensure_ascii=False))
+    return out
 
 
 def nasa_worker(args) -> dict:

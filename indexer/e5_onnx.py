@@ -1,17 +1,17 @@
-"""The default model's passage encoder in ONNX Runtime.
+"""The default model in ONNX Runtime: the graph, exported once, and an encoder that runs it.
 
-Measured on this project's 2-core machine (bench/README.md), ONNX Runtime runs the converted
-multilingual-e5-small 1.1-1.3x faster than the same model in PyTorch through sentence-transformers
-at load ~7-10 (up to 3.4x when the shared cores are crowded), with the same vectors (cosine >= 0.9999): its own
-matrix kernels and thread pool, where PyTorch runs the model op by op. The graph is exported once from the converted
-sentence-transformers folder (that needs torch, once, ~10 s) into a folder beside it; then
-indexing imports neither torch nor sentence-transformers.
+ONNX Runtime runs the converted multilingual-e5-small with its own matrix kernels and thread
+pool, where PyTorch runs the model op by op; the same vectors (cosine >= 0.9999). Whether that is
+faster than PyTorch depends on the CPU (faster on the project's AMD EPYC, slower on an Intel Xeon
+with AMX), so it is one of the encoders timed on each machine (indexer/encoder_choice.py). The
+graph is exported once from the converted sentence-transformers folder (that needs torch, once,
+~10 s) into a folder beside it; then it runs without torch.
 
 ``int8`` is the same graph with its matrix weights quantised per output channel (activations
-quantised batch by batch): faster, with vectors that differ (cosine ~0.997 to fp32), so it is a
+quantised batch by batch): faster, with vectors that differ (cosine ~0.996 to fp32), so it is a
 model of its own (``multilingual-e5-small-q4-int8``), chosen by the user, never mixed with fp32.
 Tokenising, mean pooling and normalising are done here exactly as sentence-transformers does for
-this folder (the ``passage: `` prompt, 512 tokens, mean over the attention mask, L2).
+this folder (the ``passage: `` / ``query: `` prompts, 512 tokens, mean over the attention mask, L2).
 """
 
 from __future__ import annotations
@@ -107,14 +107,20 @@ def _quantise(source: Path, target: Path) -> None:
     os.replace(tmp, target)
 
 
-class OnnxPassageEncoder:
-    """Texts -> L2-normalised float32 vectors, as ``encode_document`` of the folder gives them."""
+class OnnxEncoder:
+    """Texts -> L2-normalised float32 vectors, as ``encode_document`` (passages) or
+    ``encode_query`` (queries) of the folder gives them.
+
+    One session may serve several threads at once (ONNX Runtime's ``run`` is thread-safe):
+    the server's query engines share one, each run on its caller's thread when
+    ``threads=1``."""
     def __init__(self, st_folder: Path, model_file: Path, threads: int | None = None):
         import onnxruntime
         from tokenizers import Tokenizer
 
         config = json.loads((st_folder / "config_sentence_transformers.json").read_text(encoding="utf-8"))
-        self.prompt = (config.get("prompts") or {}).get("document", "")
+        prompts = config.get("prompts") or {}
+        self.prompts = {"passage": prompts.get("document", ""), "query": prompts.get("query", "")}
         max_tokens = json.loads((st_folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
         self.tokenizer = Tokenizer.from_file(str(st_folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(int(max_tokens.get("max_seq_length", 512)))
@@ -125,11 +131,12 @@ class OnnxPassageEncoder:
         options.inter_op_num_threads = 1
         self.session = onnxruntime.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], kind: str = "passage") -> np.ndarray:
         """One batch (padded to its longest text): the caller sorts by length."""
         if not texts:
             return np.zeros((0, 0), np.float32)
-        encodings = self.tokenizer.encode_batch([self.prompt + t for t in texts])
+        prompt = self.prompts["query" if kind == "query" else "passage"]
+        encodings = self.tokenizer.encode_batch([prompt + t for t in texts])
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
         hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]

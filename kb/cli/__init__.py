@@ -56,6 +56,7 @@ COMMANDS = {
     "unfollow": "sharing:unfollow",
     "sync": "sharing:sync_",
     "cities": "sharing:cities",
+    "doctor": "doctor:doctor",
 }
 
 

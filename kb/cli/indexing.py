@@ -36,12 +36,13 @@ def index(root, model, rebuild, quiet, as_json):
         print_json(report.to_dict())
     else:
         rate = report.chunks_embedded / report.seconds if report.seconds else 0.0
+        by = f" by {report.encoder}" if report.encoder else ""  # which encoder: `kb doctor` says why
         click.echo(
             f"Indexed {report.entries} entries"
             + (f" and {report.followed} lessons from other cities" if report.followed else "")
             + f": {len(report.added)} added, "
             f"{len(report.updated)} updated, {len(report.deleted)} deleted, "
-            f"{report.unchanged} unchanged ({report.chunks_embedded} chunks embedded "
+            f"{report.unchanged} unchanged ({report.chunks_embedded} chunks embedded{by} "
             f"in {report.seconds:.1f} s, {rate:.1f} chunks/s)."
         )
     if skipped_files(report):

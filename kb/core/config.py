@@ -55,6 +55,9 @@ class KBConfig:
     language: str = "sv"
     areas: dict[str, Area] = field(default_factory=dict)
     model: str | None = None
+    # the default model's encoders, forced (indexer/encoder_choice.py); None: measured on the machine
+    passage_encoder: str | None = None
+    query_encoder: str | None = None
     base_url: str | None = None  # where the web pages are published, for links in downloads
     sharing: Sharing = field(default_factory=Sharing)  # [sharing]: default visibility, publisher, licence
     web: WebSettings = field(default_factory=WebSettings)
@@ -169,6 +172,8 @@ def load(root: str | os.PathLike | None = None, *, require_areas: bool = True) -
         language=str(data.get("language") or "sv"),
         areas=areas,
         model=data.get("model"),
+        passage_encoder=_optional_text(data, "passage_encoder", config_path),
+        query_encoder=_optional_text(data, "query_encoder", config_path),
         base_url=base_url.rstrip("/") if base_url else None,
         sharing=read_sharing(data, config_path, source),
         raw=data,
@@ -189,6 +194,13 @@ def _web_settings(table, config_path: Path) -> WebSettings:
     if not isinstance(authors, bool):
         raise ConfigError(f"{config_path}: [web] publish_authors = {authors!r} must be true or false")
     return WebSettings(sql=sql, publish_authors=authors)
+
+
+def _optional_text(data: dict, key: str, config_path: Path) -> str | None:
+    value = data.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ConfigError(f"{config_path}: {key} must be a text, e.g. {key} = \"auto\"")
+    return value
 
 
 def _line_from_message(message: str) -> int:
