@@ -34,7 +34,6 @@ from kb.core.decisions import DECISIONS_FILE, load_decisions
 from kb.core.errors import EntryNotFound
 from kb.core.files import file_identity
 from kb.core.store import ChunkOwners
-from search.cutoff import AUTO
 from search.filters import Filters
 from search.query import SearchResult, SearchResults, normalise_query
 
@@ -130,9 +129,10 @@ class KBState:
 
     # --- what the pages and SQL functions ask for ---------------------------------------
     def search(self, query: str, filters: Filters | None = None, limit: int = 10,
-               mode: str = "hybrid", min_score: float | str | None = AUTO) -> SearchResults:
+               mode: str = "hybrid", show: str = "default", close_at: float | None = None) -> SearchResults:
         query = query[:MAX_QUERY_CHARS]
-        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode, min_score=min_score))
+        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode, show=show,
+                                                 close_at=close_at))
 
     def answers_quickly(self, query: str) -> bool:
         """True when a search for ``query`` needs no embedding (its vector is cached) and the

@@ -17,6 +17,7 @@ from indexer.roadmaps import roadmap_problems
 from kb.app.actions import roadmap_action_ids
 from kb.app.auth import hash_password
 from kb.app.capture import (
+    SIMILAR_SHOWN,
     CaptureInvalid,
     commit_entry_file,
     draft_from_json,
@@ -38,6 +39,7 @@ from kb.cli.options import handle_errors, json_option, print_json, root_option
 from kb.core import config as config_module
 from kb.core.errors import EntryInvalid, EntryNotFound, IndexMissing, KBError
 from kb.core.store import Store
+from search.similar import similar_to_unsaved
 
 
 @click.command()
@@ -127,6 +129,7 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
         click.echo(f"Created {saved.path.relative_to(config.root)}")
         _report_commit(config, saved.path, saved.commit)
         _warn_new_duplicate(config, saved.path)
+        _show_similar(config, saved.path)
         click.echo("Run `kb index` to index it.")
         return
     interactive = sys.stdin.isatty() and sys.stdout.isatty()
@@ -170,6 +173,7 @@ def new(root, title, area, entry_type, lang, date_text, sprint, tags, edit, from
     else:
         _report_commit(config, path, saved.commit)
     _warn_new_duplicate(config, path)
+    _show_similar(config, path)
     click.echo("Write what happened and what you learned, then run `kb index`.")
 
 
@@ -285,6 +289,24 @@ def hash_password_(password):
     """
 
     click.echo(hash_password(password))
+
+
+def _show_similar(config, path) -> None:
+    """`kb new`: the indexed lessons most like the new entry, other areas first, each marked
+    close or weak (as the web form shows them; only when an index exists)."""
+    if not config.db_path.exists():
+        return
+    try:
+        entry = parse_entry(path, config)
+        found = similar_to_unsaved(KnowledgeBase(config), entry, limit=SIMILAR_SHOWN)
+    except KBError:
+        return
+    if not found:
+        return
+    click.echo("Similar lessons, other areas first" + (":" if found.any_close else
+               " (none is close to this one; the nearest, all weak):"))
+    for r in found:
+        click.echo(f"  {r.match:<5}  {r.id} · {r.area_name} · {r.title}")
 
 
 def _warn_new_duplicate(config, path) -> None:

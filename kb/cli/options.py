@@ -123,7 +123,8 @@ def emit_results(results, as_json: bool, empty: str, area_names=None) -> None:
             f"{rank:>2}. {r.score:.3f}  "
             + click.style(r.title, bold=True)
             + f"\n    {r.id} · {r.area_name} · {r.type} · {r.date}"
-            + (f" · match {r.match:.2f}" if getattr(r, "match", None) is not None else "")
+            + (f" · {r.match}" if getattr(r, "match", None) is not None else "")
+            + (f" ({r.match_score:.2f})" if getattr(r, "match_score", None) is not None else "")
         )
         if r.snippet:
             click.echo(f"    {r.snippet}")
