@@ -168,9 +168,14 @@ def search(
         query_vector = kb.embedder.embed_query(query)
     wanted = [e for e, _ in ranked]
     unseen = unseen_by_words(kb, semantic or dict(ranked), query_vector) if kb.vectors.centering.active else set()
-    if unseen & set(wanted):  # the same-language entries nearest in meaning, to read the slope from
-        wanted += [e for e in sorted((e for e in semantic if e not in unseen), key=lambda e: -semantic[e])[:IMPUTE_TOP]
-                   if e not in dict(ranked)]
+    if unseen & set(wanted):
+        # the same-language entries nearest in meaning, to read the slope from: in the whole
+        # knowledge base, so that a filter (an area written in one language) does not change
+        # how close an entry is
+        nearest = _semantic(kb, query, IMPUTE_TOP * 2, None)[0] if allowed is not None else semantic
+        language = unseen_by_words(kb, nearest, query_vector)
+        seen = sorted((e for e in nearest if e not in language), key=lambda e: -nearest[e])[:IMPUTE_TOP]
+        wanted += [e for e in seen if e not in dict(ranked)]
     parts = impute_coverage(match_parts(kb, query, query_vector, wanted), unseen)
     threshold = close_threshold(kb.store.entry_count()) if close_at is None else float(close_at)
     grades = {e: grade(match_score(parts[e]), threshold) for e, _ in ranked}
