@@ -10,6 +10,7 @@ import pytest
 from analysis.corpus import load_corpus
 from analysis.related import RelatedFinder, related_results
 from kb.app.knowledge_base import KnowledgeBase
+from search.filters import Filters
 from search.match import CLOSE, NEAREST, WEAK
 
 from .helpers import REPO
@@ -85,6 +86,17 @@ def test_an_answered_question_in_either_language_is_marked_close(example_kb, que
     assert results.any_close
     found = {r.id: r.match for r in results}
     assert found.get(expected) == CLOSE, found
+
+
+def test_a_filter_does_not_change_how_close_an_entry_is(example_kb):
+    # bygg is written in Swedish: the words of its entries for an English question are read
+    # from the English entries nearest in meaning in the whole knowledge base, not from none
+    every = {r.id: r for r in example_kb.search("grid capacity for heat pumps", show="all")}
+    bygg = example_kb.search("grid capacity for heat pumps", show="all", filters=Filters(areas=["bygg"]))
+    for r in bygg:
+        if r.id in every:
+            assert r.match == every[r.id].match and r.match_score == pytest.approx(every[r.id].match_score, abs=1e-6)
+    assert bygg[0].id == "byg-01-holma-eon-kapacitetskoll" and bygg[0].match == CLOSE
 
 
 def test_an_english_question_ranks_swedish_entries_by_meaning_not_language(example_kb):
