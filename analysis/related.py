@@ -32,7 +32,8 @@ import numpy as np
 from analysis.corpus import Corpus
 from analysis.links import link_verdicts, shared_field_reasons, shared_rare_words
 from analysis.reasons import Reason
-from search.query import SearchResult
+from search.match import CLOSE, NEAREST, WEAK
+from search.query import SearchResult, SearchResults
 from search.similar import other_areas_first, result_rows, similar
 
 RRF_K = 20
@@ -47,6 +48,7 @@ class Related:
     score: float  # the fused reciprocal-rank score
     support: list[str] = field(default_factory=list)  # the kinds of evidence ranking it among their first top()
     reasons: list[Reason] = field(default_factory=list)
+    close: bool = True  # it passes the cut-off (or is confirmed); else a weak resemblance
 
 
 class RelatedFinder:
@@ -123,16 +125,21 @@ class RelatedFinder:
                     first.add(j)
         confirmed = {self.position[e]: note for e, note in self.confirmed.get(entry_id, {}).items()}
         rejected = {self.position[e] for e in self.rejected.get(entry_id, ())}
+
+        def close(j: int) -> bool:
+            return j in confirmed or len(support.get(j, [])) >= 2 or j in first
+
         chosen = list(confirmed) + [
             j for j in sorted(score, key=lambda j: (-score[j], self.corpus.ids[j]))
-            if j not in confirmed and j not in rejected and (not cutoff or len(support.get(j, [])) >= 2 or j in first)
+            if j not in confirmed and j not in rejected and (not cutoff or close(j))
         ]
         if other_areas:
             chosen = [j for j in chosen if self.areas[j] != self.areas[i]]
         if limit is not None:
             chosen = chosen[:limit]
         return [Related(id=self.corpus.ids[j], score=score.get(j, 0.0), support=support.get(j, []),
-                        reasons=self.reasons(i, j, support.get(j, []), confirmed.get(j))) for j in chosen]
+                        reasons=self.reasons(i, j, support.get(j, []), confirmed.get(j)), close=close(j))
+                for j in chosen]
 
     def reasons(self, i: int, j: int, support: list[str], confirmed: str | None = None) -> list[Reason]:
         out = []
@@ -154,22 +161,32 @@ class RelatedFinder:
 def related_results(kb, finder: RelatedFinder, entry_id: str, *, limit: int | None = 10, cutoff: bool = True,
                     other_areas: bool = False) -> list[SearchResult]:
     """The related entries as search results (score: the fused reciprocal-rank score), with
-    their reasons."""
+    their reasons, each marked ``close`` (it passes the cut-off) or ``weak``."""
     found = finder.find(kb, entry_id, limit=limit, cutoff=cutoff, other_areas=other_areas)
     results = result_rows(kb, [(r.id, r.score) for r in found])
-    reasons = {r.id: r.reasons for r in found}
+    by_id = {r.id: r for r in found}
     for result in results:
-        result.reasons = reasons.get(result.id, [])
+        result.reasons = by_id[result.id].reasons
+        result.match = CLOSE if by_id[result.id].close else WEAK
     return results
 
 
-def related_panel(kb, finder: RelatedFinder, entry_id: str, limit: int = 6) -> list[SearchResult]:
+def related_panel(kb, finder: RelatedFinder, entry_id: str, limit: int = 6) -> SearchResults:
     """The entry page's panel: related entries, those of other areas first (that is where
-    silos hide), keeping up to two places for the entry's own area."""
+    silos hide), keeping up to two places for the entry's own area. When none passes the
+    cut-off, the panel is not left empty: the nearest few (``search.match.NEAREST``) are
+    shown, marked weak, as a search does."""
     row = finder.corpus.rows.get(entry_id)
     if row is None:
-        return []
-    return other_areas_first(related_results(kb, finder, entry_id, limit=None), row["area"], limit)
+        return SearchResults()
+    close = related_results(kb, finder, entry_id, limit=None)
+    if close:
+        return SearchResults(other_areas_first(close, row["area"], limit), any_close=True)
+    nearest = other_areas_first(related_results(kb, finder, entry_id, limit=None, cutoff=False), row["area"],
+                                min(limit, NEAREST))
+    for r in nearest:
+        r.match = WEAK
+    return SearchResults(nearest, any_close=False)
 
 
 __all__ = ["Related", "RelatedFinder", "RRF_K", "TOP_SHARE", "related_results", "related_panel"]

@@ -121,8 +121,9 @@ def malmo_found(root) -> dict:
     (the metrics below read it; bench/precision.py too)."""
     out: dict = {"timings": {}}
     kb = KnowledgeBase.open(root)
-    # "every result" where the checkout has a cut-off to switch off
-    every_result = {"min_score": None} if "min_score" in inspect.signature(search_entries).parameters else {}
+    # "every result" where the checkout can show fewer: its show="all", or its cut-off switched off
+    parameters = inspect.signature(search_entries).parameters
+    every_result = {"show": "all"} if "show" in parameters else {"min_score": None} if "min_score" in parameters else {}
     started = time.perf_counter()
     out["synergies"] = [[s.a, s.b] for s in synergies(kb, limit=None)]
     out["timings"]["synergies_s"] = round(time.perf_counter() - started, 3)
@@ -139,7 +140,10 @@ def malmo_found(root) -> dict:
         out["search"][key] = [[r.id, round(r.score, 4)] for r in kb.search(q["text"], limit=10)]
         out["search_all"][key] = [[r.id, round(r.score, 4)] for r in kb.search(q["text"], limit=10, **every_result)]
     for q in read_tsv(EVAL / "offtopic.tsv"):
-        out["offtopic"][q["qid"]] = [[r.id, round(r.score, 4)] for r in kb.search(q["text"], limit=10)]
+        # a result counts when the checkout presents it as a match: marked close where results are
+        # marked close or weak, shown at all where a cut-off decides
+        out["offtopic"][q["qid"]] = [[r.id, round(r.score, 4)] for r in kb.search(q["text"], limit=10)
+                                     if not isinstance(getattr(r, "match", None), str) or r.match == "close"]
     state = KBState(config_module.load(root), "kb")
     out["related"] = {e: [r.id for r in state.related_lessons(e)] for e in out["languages"]}
     state.close()

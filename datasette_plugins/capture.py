@@ -46,7 +46,6 @@ from kb.core.texts import pick_language, text
 from search.similar import similar_to_unsaved
 
 WRITE_ACTION = signin.WRITE_ACTION
-SIMILAR_SHOWN = 6
 HEADING_TAG = re.compile(r"<(/?)h([1-5])>")
 # a field's name in capture's messages -> the id of its control in capture_new.html
 FIELD_IDS = {"title": "f-title", "area": "f-area", "type": "f-type", "date": "f-date", "sprint": "f-sprint",
@@ -87,7 +86,7 @@ def _nudge(state: KBState, entry) -> tuple[list, list[dict]]:
     """Similar lessons (other areas first) and near-duplicate warnings for a draft."""
     def work(kb):
         try:
-            similar = similar_to_unsaved(kb, entry, limit=SIMILAR_SHOWN)
+            similar = similar_to_unsaved(kb, entry, limit=capture.SIMILAR_SHOWN)
         except KBError:
             return [], []
         try:
@@ -206,6 +205,7 @@ async def _render_form(datasette, request, context, values, lang, *, errors=None
         "sprint_default": sprint_default,
         "preview_html": preview_html,
         "similar": similar or [],
+        "similar_any_close": bool(getattr(similar, "any_close", False)),
         "duplicates": duplicates or [],
         "person_names": person_names or [],
         "identity_numbers": identity_numbers or [],

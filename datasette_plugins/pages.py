@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
@@ -33,7 +34,6 @@ from kb.core.followed import load_sources
 from kb.core.publication import is_followed_id
 from kb.core.store import FOLLOWED_TABLE, SOURCES_TABLE, decode_entry_row
 from kb.core.texts import texts
-from search.cutoff import AUTO
 from search.filters import OWN_SOURCE, Filters
 from search.query import SearchResults, area_name_of
 from search.text import highlight_html, query_terms
@@ -54,15 +54,16 @@ class SearchRequest:
     sources: list[str] = field(default_factory=list)  # followed cities' names, or "own"
     limit: int = DEFAULT_LIMIT
     lang: str = "sv"
-    show_all: bool = False  # also results that are no close match
-    min_score: float | None = None  # a minimum match instead of the calibrated cut-off
+    show_all: bool = False  # every result, also when none is close
+    close_only: bool = False  # only the close results
+    close_at: float | None = None  # a match score from which a result is close, instead of the calibrated one
     errors: list[str] = field(default_factory=list)
     filters: Filters = field(default_factory=Filters)
 
     @property
-    def cutoff(self) -> float | str | None:
-        """``min_score`` for the search: every result, the given minimum, or the default."""
-        return None if self.show_all else self.min_score if self.min_score is not None else AUTO
+    def show(self) -> str:
+        """What the search shows (``search.match.shown``)."""
+        return "all" if self.show_all else "close" if self.close_only else "default"
 
     def query_string(self, **changes) -> str:
         params: list[tuple[str, str]] = []
@@ -77,8 +78,10 @@ class SearchRequest:
             params.append(("n", str(self.limit)))
         if changes.get("show_all", self.show_all):
             params.append(("all", "1"))
-        elif self.min_score is not None:
-            params.append(("min_score", str(self.min_score)))
+        elif changes.get("close_only", self.close_only):
+            params.append(("close", "1"))
+        if self.close_at is not None:
+            params.append(("close_at", str(self.close_at)))
         lang = changes.get("lang", self.lang)
         if lang != "sv":
             params.append(("lang", lang))
@@ -106,13 +109,22 @@ def parse_search_request(request, state: KBState) -> SearchRequest:
         sr.limit = max(1, min(MAX_LIMIT, int(args.get("n") or DEFAULT_LIMIT)))
     except ValueError:
         sr.limit = DEFAULT_LIMIT
-    sr.show_all = (args.get("all") or "").lower() in ("1", "true", "yes", "on")
-    if args.get("min_score") and not sr.show_all:
+    sr.show_all = _flag(args.get("all"))
+    sr.close_only = _flag(args.get("close")) and not sr.show_all
+    if args.get("close_at"):
         try:
-            sr.min_score = float(args.get("min_score"))
+            sr.close_at = float(args.get("close_at"))
         except ValueError:
-            sr.errors.append(t["search_bad_min_score"].format(value=args.get("min_score")))
+            sr.errors.append(t["search_bad_close_at"].format(value=args.get("close_at")))
+        else:
+            if not math.isfinite(sr.close_at):
+                sr.errors.append(t["search_bad_close_at"].format(value=args.get("close_at")))
+                sr.close_at = None
     return sr
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes", "on")
 
 
 async def run_search(state: KBState, sr: SearchRequest, scope: str | None) -> SearchResults:
@@ -122,8 +134,8 @@ async def run_search(state: KBState, sr: SearchRequest, scope: str | None) -> Se
         return SearchResults()
     vector = await state.query_vector(sr.q, scope)
     if state.answers_inline():
-        return state.search(sr.q, sr.filters, sr.limit, min_score=sr.cutoff, query_vector=vector)
-    return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit, min_score=sr.cutoff,
+        return state.search(sr.q, sr.filters, sr.limit, show=sr.show, close_at=sr.close_at, query_vector=vector)
+    return await asyncio.to_thread(state.search, sr.q, sr.filters, sr.limit, show=sr.show, close_at=sr.close_at,
                                    query_vector=vector)
 
 
@@ -150,7 +162,10 @@ async def search_page(datasette, request):
             for r in results
         ],
         "left_out": results.left_out,
+        "any_close": results.any_close,
+        "close_count": sum(1 for r in results if r.match == "close"),
         "show_all_url": "?" + sr.query_string(show_all=True),
+        "show_default_url": "?" + sr.query_string(show_all=False, close_only=False),
         "other_lang": other_lang,
         "other_lang_url": "?" + sr.query_string(lang=other_lang),
         "json_url": datasette.urls.path("/-/kb/search.json") + "?" + sr.query_string(),
@@ -159,7 +174,8 @@ async def search_page(datasette, request):
 
 
 async def search_json(datasette, request):
-    """``{"query", "filters", "limit", "count", "results": [SearchResult.to_dict() + url]}``."""
+    """``{"ok", "query", "filters", "limit", "show", "close_at", "any_close", "left_out", "count",
+    "results": [SearchResult.to_dict() + url]}``."""
     state = get_state(datasette)
     if state is None:
         return no_kb(as_json=True)
@@ -173,8 +189,8 @@ async def search_json(datasette, request):
     prefix = datasette.urls.path("/-/kb/entry/")
     return json_response({
         "ok": True, "query": sr.q, "filters": sr.filters_dict(), "limit": sr.limit,
-        "cutoff": "all" if sr.show_all else sr.min_score if sr.min_score is not None else AUTO,
-        "left_out": results.left_out, "count": len(results),
+        "show": sr.show, "close_at": None if results.threshold is None else round(results.threshold, 3),
+        "any_close": results.any_close, "left_out": results.left_out, "count": len(results),
         "results": [{**r.to_dict(), "url": prefix + quote(r.id, safe="")} for r in results],
     })
 

@@ -1,5 +1,6 @@
-"""SQL functions for Datasette's SQL editor: ``kb_search(query[, k])`` and
-``kb_similar(id[, k])``, each a JSON array of ``{id, score}``.
+"""SQL functions for Datasette's SQL editor: ``kb_search(query[, k])``, a JSON array of
+``{id, score, match}`` (``match``: ``close`` or ``weak``), and ``kb_similar(id[, k])``, of
+``{id, score}``.
 
 One SQL statement may call them at most ``MAX_CALLS_PER_STATEMENT`` times together; the
 next call interrupts the statement at once (Datasette reports it as a query over its time
@@ -38,8 +39,8 @@ def register_functions(conn, state: KBState) -> Callable[[], None]:
     def kb_search(query, k=10):
         if over_budget() or not query:
             return "[]"
-        results = state.search(str(query)[:MAX_QUERY_CHARS], limit=clamp(k))
-        return json.dumps([{"id": r.id, "score": round(r.score, 4)} for r in results])
+        results = state.search(str(query)[:MAX_QUERY_CHARS], limit=clamp(k), show="all")
+        return json.dumps([{"id": r.id, "score": round(r.score, 4), "match": r.match} for r in results])
 
     def kb_similar(entry_id, k=10):
         if over_budget() or not entry_id:

@@ -36,7 +36,6 @@ from kb.core.decisions import DECISIONS_FILE, load_decisions
 from kb.core.errors import EntryNotFound
 from kb.core.files import file_identity
 from kb.core.store import ChunkOwners
-from search.cutoff import AUTO
 from search.filters import Filters
 from search.query import SearchResult, SearchResults, normalise_query
 
@@ -156,13 +155,13 @@ class KBState:
         return vector
 
     def search(self, query: str, filters: Filters | None = None, limit: int = 10,
-               mode: str = "hybrid", min_score: float | str | None = AUTO,
+               mode: str = "hybrid", show: str = "default", close_at: float | None = None,
                query_vector: np.ndarray | None = None) -> SearchResults:
         """``query_vector``: the query's vector when the caller has it (:meth:`query_vector`);
         without it the query is embedded here, uncached."""
         query = query[:MAX_QUERY_CHARS]
-        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode, min_score=min_score,
-                                             query_vector=query_vector))
+        return self.run(lambda kb: kb.search(query, filters=filters, limit=limit, mode=mode, show=show,
+                                             close_at=close_at, query_vector=query_vector))
 
     def answers_inline(self) -> bool:
         """True when the index is loaded and small: a search with its query vector in hand is

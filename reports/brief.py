@@ -164,7 +164,7 @@ def compose_brief(
     work = corpus
     if theme:
         # the theme's world is its nearest entries, close matches or not
-        hits = kb.search(theme, filters=Filters(since=since, until=until), limit=theme_size, min_score=None)
+        hits = kb.search(theme, filters=Filters(since=since, until=until), limit=theme_size, show="all")
         work = subset_corpus(corpus, {r.id for r in hits})
     rows = work.rows
 

@@ -12,10 +12,10 @@ import numpy as np
 
 from kb.core.errors import KBError
 from kb.core.store import FOLLOWED_TABLE
-from search.cutoff import AUTO, impute_coverage, kept, match_parts, match_value
 from search.filters import Filters
 from search.fusion import IMPUTE_TOP, reciprocal_rank_fusion, weighted_fusion
 from search.keyword import keyword_chunks
+from search.match import CLOSE, SHOW, close_threshold, grade, impute_coverage, match_parts, match_score, shown
 from search.text import make_snippet, query_terms
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -57,8 +57,9 @@ class SearchResult:
     heading: str = ""
     line: int = 1
     chunk_text: str = ""
-    match: float | None = None  # how close it really is (search.cutoff); None in keyword mode
-    match_parts: tuple | None = None  # (lift, coverage[, other language]) the match is made of, for calibration
+    match: str | None = None  # "close" or "weak" (search.match); None where there is no question to match
+    match_score: float | None = None  # the score the match is read from
+    match_parts: tuple | None = None  # (meaning, words[, other language]) the score is made of, for calibration
     reasons: list = field(default_factory=list)  # why it is related (analysis.reasons.Reason); related lessons only
     source: str | None = None  # the other city a followed lesson comes from (kb sync); None for our own
 
@@ -71,17 +72,22 @@ class SearchResult:
             data["reasons"] = [r.to_dict() for r in self.reasons]
         data["tags"] = list(self.tags)
         data["score"] = round(float(self.score), 4)
-        data["match"] = None if self.match is None else round(float(self.match), 3)
+        data["match_score"] = None if self.match_score is None else round(float(self.match_score), 3)
         return data
 
 
 class SearchResults(list):
-    """The results shown, best first; ``left_out``: how many of the best ``limit`` entries
-    the "no close match" cut-off did not show (``search.cutoff``)."""
+    """The results shown, best first, each with its match (``search.match``).
 
-    def __init__(self, results=(), left_out: int = 0):
+    ``left_out``: how many of the best ``limit`` entries are not shown (the weak ones past
+    the nearest few when none is close, or every weak one when only close ones are asked
+    for); ``threshold``: the match score from which a result is close."""
+
+    def __init__(self, results=(), left_out: int = 0, threshold: float | None = None, any_close: bool = False):
         super().__init__(results)
         self.left_out = left_out
+        self.threshold = threshold
+        self.any_close = any_close
 
 
 def search(
@@ -94,16 +100,21 @@ def search(
     keyword_weight: float | None = None,
     fusion: str = "weighted",
     stem: bool | None = None,
-    min_score: float | str | None = AUTO,
+    show: str = "default",
+    close_at: float | None = None,
     query_vector: np.ndarray | None = None,
 ) -> SearchResults:
-    """Entries for ``query``, best first. ``fusion`` and ``stem`` are for benchmarks; the
-    defaults are the measured best (see :mod:`search.evaluate`). ``query_vector``: the
-    query's vector when the caller has it already (the server embeds queries in batches).
+    """Entries for ``query``, best first, each marked ``close`` or ``weak``
+    (:mod:`search.match`). ``fusion`` and ``stem`` are for benchmarks; the defaults are the
+    measured best (see :mod:`search.evaluate`). ``query_vector``: the query's vector when the
+    caller has it already (the server embeds queries in batches).
 
-    ``min_score``: ``"auto"`` leaves out results that are no close match (the calibrated
-    cut-off of :mod:`search.cutoff`), a number leaves out results whose match is below it,
-    None shows every result. Keyword mode shows every entry that shares a word."""
+    ``show``: ``"default"`` shows every result when one of them is close and else the
+    nearest few; ``"all"`` every result; ``"close"`` only the close ones. ``close_at``: a
+    match score from which a result counts as close, instead of the knowledge base's
+    calibrated threshold."""
+    if show not in SHOW:
+        raise KBError(f"unknown show {show!r}", hint=f"Use one of: {', '.join(SHOW)}.")
     if mode not in MODES:
         raise KBError(f"unknown search mode {mode!r}", hint=f"Use one of: {', '.join(MODES)}.")
     if fusion not in FUSIONS:
@@ -155,20 +166,26 @@ def search(
         # the snippet comes from the chunk that decided: semantic if it found the entry
         chunk = sem_chunk.get(entry_id) if mode != "keyword" else None
         best_chunk[entry_id] = (scores[entry_id], chunk or kw_chunk.get(entry_id) or sem_chunk[entry_id])
-    parts: dict[str, tuple] = {}
-    left_out = 0
-    if query_vector is not None and ranked:
-        chunks = {e: [sem_chunk.get(e), kw_chunk.get(e)] for e, _ in ranked}
-        unseen = unseen_by_words(kb, semantic, query_vector) if kb.vectors.centering.active else set()
-        if unseen & set(chunks):  # the same-language entries nearest in meaning, to read the slope from
-            seen = sorted((e for e in semantic if e not in unseen), key=lambda e: -semantic[e])[:IMPUTE_TOP]
-            chunks.update({e: [sem_chunk.get(e)] for e in seen if e not in chunks})
-        parts = impute_coverage(match_parts(kb, query, query_vector, chunks), unseen)
-        parts = {e: parts[e] for e, _ in ranked}
-        shown = kept(parts, min_score)
-        left_out = len(ranked) - len(shown)
-        ranked = [(e, score) for e, score in ranked if e in shown]
-    return SearchResults(_results(kb, query, ranked, best_chunk, parts), left_out)
+    if not ranked:
+        return SearchResults()
+    if query_vector is None:  # keyword mode: the match needs the question's meaning too
+        query_vector = kb.embedder.embed_query(query)
+    wanted = [e for e, _ in ranked]
+    unseen = unseen_by_words(kb, semantic or dict(ranked), query_vector) if kb.vectors.centering.active else set()
+    if unseen & set(wanted):
+        # the same-language entries nearest in meaning, to read the slope from: in the whole
+        # knowledge base, so that a filter (an area written in one language) does not change
+        # how close an entry is
+        nearest = _semantic(kb, query, IMPUTE_TOP * 2, None, query_vector)[0] if allowed is not None else semantic
+        language = unseen_by_words(kb, nearest, query_vector)
+        seen = sorted((e for e in nearest if e not in language), key=lambda e: -nearest[e])[:IMPUTE_TOP]
+        wanted += [e for e in seen if e not in dict(ranked)]
+    parts = impute_coverage(match_parts(kb, query, query_vector, wanted), unseen)
+    threshold = close_threshold(kb.store.entry_count()) if close_at is None else float(close_at)
+    grades = {e: grade(match_score(parts[e]), threshold) for e, _ in ranked}
+    keep = shown([grades[e] for e, _ in ranked], show)
+    results = _results(kb, query, [ranked[k] for k in keep], best_chunk, parts, grades)
+    return SearchResults(results, len(ranked) - len(keep), threshold, any(g == CLOSE for g in grades.values()))
 
 
 def unseen_by_words(kb, entries, query_vector) -> set[str]:
@@ -259,7 +276,7 @@ def _keyword(kb, query: str, limit: int, allowed, stem: bool | None = None):
     return roll_up(kb, ids, scores, KEYWORD_CHUNK_BONUS)
 
 
-def _results(kb, query: str, ranked, best_chunk, parts=None) -> list[SearchResult]:
+def _results(kb, query: str, ranked, best_chunk, parts, grades) -> list[SearchResult]:
     store = kb.store
     entries = store.get_entries([entry_id for entry_id, _ in ranked], RESULT_COLUMNS)
     chunk_ids = [best_chunk[e][1] for e, _ in ranked]
@@ -293,8 +310,9 @@ def _results(kb, query: str, ranked, best_chunk, parts=None) -> list[SearchResul
                 heading=heading or "",
                 line=line or 1,
                 chunk_text=text,
-                match=match_value(parts[entry_id]) if parts and entry_id in parts else None,
-                match_parts=(parts or {}).get(entry_id),
+                match=grades.get(entry_id),
+                match_score=match_score(parts[entry_id]) if entry_id in parts else None,
+                match_parts=parts.get(entry_id),
                 source=entry.get("source"),
             )
         )

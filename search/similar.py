@@ -16,7 +16,16 @@ from kb.core.errors import EntryNotFound, KBError
 from search.filters import Filters
 from search.fusion import weighted_fusion
 from search.keyword import keyword_chunks
-from search.query import KEYWORD_WEIGHT, RESULT_COLUMNS, SearchResult, area_name_of, roll_up
+from search.match import CLOSE, close_threshold, grade, match_parts, match_score, shown
+from search.query import (
+    KEYWORD_WEIGHT,
+    RESULT_COLUMNS,
+    SearchResult,
+    SearchResults,
+    area_name_of,
+    normalise_query,
+    roll_up,
+)
 from search.text import make_snippet
 
 SIMILAR_MODES = ("semantic", "keyword", "hybrid")
@@ -49,19 +58,40 @@ def unsaved_entry_vector(kb, entry) -> np.ndarray:
     return vector / (np.linalg.norm(vector) or 1.0)
 
 
-def similar_to_unsaved(kb, entry, *, limit: int = 6) -> list[SearchResult]:
+def similar_to_unsaved(kb, entry, *, limit: int = 6) -> SearchResults:
     """Indexed entries closest to an entry that is not saved yet (a draft), other areas first:
-    its vector, centred like the stored ones, against every entry vector (one product)."""
+    its vector, centred like the stored ones, against every entry vector (one product).
+
+    Each is marked close or weak by the search's own rule (``search.match``), the draft's
+    title and text standing for the question; when none is close, only the nearest few are
+    kept, as in a search."""
     kb.require_index()
     ids, matrix = entry_matrix(kb)
     if not ids:
-        return []
+        return SearchResults()
     vector = kb.vectors.centering.passages(unsaved_entry_vector(kb, entry)[None, :], [entry.lang])[0]
     scores = matrix @ vector
     order = [i for i in np.argsort(-scores) if ids[i] != entry.id][: limit * 4]
     rows = kb.store.get_entries([ids[i] for i in order], RESULT_COLUMNS)
-    found = [_result(kb, rows[ids[i]], float(scores[i])) for i in order if ids[i] in rows]
-    return other_areas_first(found, entry.area, limit)
+    found = other_areas_first([_result(kb, rows[ids[i]], float(scores[i])) for i in order if ids[i] in rows],
+                              entry.area, limit)
+    return graded(kb, f"{entry.title}\n{entry.body}", found)
+
+
+def graded(kb, question: str, results: list[SearchResult], show: str = "default") -> SearchResults:
+    """``results`` marked close or weak as answers to ``question`` (``search.match``), those a
+    search would show kept (``search.match.shown``)."""
+    if not results:
+        return SearchResults()
+    question = normalise_query(question)
+    parts = match_parts(kb, question, kb.embedder.embed_query(question), [r.id for r in results])
+    threshold = close_threshold(kb.store.entry_count())
+    for r in results:
+        r.match_score = match_score(parts[r.id])
+        r.match = grade(r.match_score, threshold)
+    keep = shown([r.match for r in results], show)
+    return SearchResults([results[k] for k in keep], len(results) - len(keep), threshold,
+                         any(r.match == CLOSE for r in results))
 
 
 def _result(kb, row: dict, score: float, snippet: str = "") -> SearchResult:

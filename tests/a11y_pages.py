@@ -95,6 +95,8 @@ _OURS = [
     ("search", "/-/kb/search"),
     ("search-results", "/-/kb/search?q=upphandling+av+laddplatser"),
     ("search-none", NO_HITS),
+    ("search-no-close", "/-/kb/search?q=recept+p%C3%A5+kanelbullar+med+kardemumma"),  # the nearest, all weak
+    ("search-close-only", "/-/kb/search?q=recept+p%C3%A5+kanelbullar+med+kardemumma&close=1"),
     ("entry", f"/-/kb/entry/{ENTRY}"),
     ("synergies", "/-/kb/synergies"),
     ("obstacles", "/-/kb/obstacles"),

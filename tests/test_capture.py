@@ -17,6 +17,7 @@ from kb.cli import cli
 from kb.core.config import load
 from kb.core.errors import KBError
 from kb.core.store import Store
+from search.match import NEAREST
 from search.similar import similar_to_unsaved
 
 from .helpers import FORM, PASSWORD, draft, entry_files, run
@@ -103,6 +104,11 @@ def test_similar_to_draft_puts_other_areas_first(indexed_kb):
     found = similar_to_unsaved(indexed_kb, entry, limit=4)
     assert found and found[0].area != "mobilitet"
     assert len({s.id for s in found}) == len(found)
+    # each marked by the search's own rule, the draft standing for the question
+    assert all(s.match in ("close", "weak") and s.match_score is not None for s in found)
+    assert found.any_close == any(s.match == "close" for s in found)
+    if not found.any_close:
+        assert len(found) <= NEAREST
 
 
 def test_duplicate_warning_for_a_copy(indexed_kb):
@@ -390,6 +396,23 @@ def test_kb_new_from_stdin_writes_a_valid_entry(kb_root):
     assert bad.exit_code == 1 and "title: Skriv en rubrik" in bad.output and "Traceback" not in bad.output
     broken = CliRunner().invoke(cli, ["new", "--from-stdin", "--root", str(kb_root)], input="{nope")
     assert broken.exit_code == 1 and "not JSON" in broken.output
+
+
+def test_kb_new_shows_the_similar_lessons_marked_close_or_weak(indexed_kb):
+    import json
+    import re
+
+    from click.testing import CliRunner
+
+    payload = {"title": "Upphandlingen av cykelbanan i Hyllie överprövades", "area": "energi",
+               "sections": {"Vad hände?": "Upphandlingen av cykelbana överprövades.", "Vad lärde vi oss?": "Räkna med tid."}}
+    result = CliRunner().invoke(cli, ["new", "--from-stdin", "--root", str(indexed_kb.config.root)],
+                                input=json.dumps(payload, ensure_ascii=False))
+    assert result.exit_code == 0, result.output
+    assert "Similar lessons, other areas first" in result.output
+    listed = re.findall(r"^  (close|weak) +(\S+) · ", result.output, re.M)
+    assert listed and listed[0][1] == "cykel-upphandling"  # the one in another area with the same words
+    assert ("close", "cykel-upphandling") in listed
 
 
 def test_kb_hash_password_prints_a_usable_hash():

@@ -36,6 +36,7 @@ from kb.cli import cli
 from kb.core import config as config_module
 from kb.core.decisions import Decision, load_decisions
 from kb.core.errors import EntryNotFound, KBError
+from search.match import NEAREST
 
 from .helpers import entry_text
 from .samples import CROSS_ENTRIES, write_kb
@@ -497,11 +498,22 @@ def test_related_lessons_need_two_kinds_of_evidence_and_say_which(cross_kb):
     assert len(found) < len(every)  # the cut-off leaves out entries with one weak resemblance
     left_out = [r.id for r in every if r.id not in {f.id for f in found}]
     assert "ene-biogas" in left_out or "byg-renovering" in left_out
+    assert {r.match for r in found} == {"close"} and {r.match for r in every} == {"close", "weak"}
     panel = related_panel(cross_kb, finder, "mob-natagare", limit=3)
     assert panel[0].area != "mobilitet"  # other areas first
+    assert panel.any_close and {r.match for r in panel} == {"close"}
     others = related_results(cross_kb, finder, "mob-natagare", limit=None, other_areas=True)
     assert all(r.area != "mobilitet" for r in others)
     assert related_results(cross_kb, finder, "finns-inte") == []
+
+
+def test_a_related_panel_with_nothing_close_shows_the_nearest_marked_weak(cross_kb, monkeypatch):
+    finder = RelatedFinder(load_corpus(cross_kb))
+    monkeypatch.setattr(finder, "find", lambda kb, entry_id, cutoff=True, **options: [] if cutoff else
+                        RelatedFinder.find(finder, kb, entry_id, cutoff=False, **options))  # nothing passes
+    panel = related_panel(cross_kb, finder, "mob-natagare", limit=6)
+    assert not panel.any_close and len(panel) == NEAREST and {r.match for r in panel} == {"weak"}
+    assert panel[0].area != "mobilitet"
 
 
 def test_cli_similar_related_mode_says_why(cross_root):

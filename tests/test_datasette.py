@@ -343,6 +343,19 @@ def test_related_panel_puts_other_areas_first(web_root):
     assert areas[0] == "other"
 
 
+def test_a_related_panel_with_nothing_close_says_so_over_the_nearest(web_root, monkeypatch):
+    from analysis.related import RelatedFinder
+
+    every = RelatedFinder.find
+    monkeypatch.setattr(RelatedFinder, "find", lambda self, kb, entry_id, cutoff=True, **options: [] if cutoff else
+                        every(self, kb, entry_id, cutoff=False, **options))  # nothing passes the cut-off
+    page, english = get(web_root, "/-/kb/entry/cykel-upphandling", "/-/kb/entry/cykel-upphandling?lang=en")
+    panel = page.text.split('class="kb-related"', 1)[1]
+    assert "Ingen annan lärdom ligger nära den här ännu. De närmaste visas här" in panel
+    assert panel.count('class="kb-related-item') == panel.count(">Svag likhet<") >= 1
+    assert "No other lesson is close to this one yet" in english.text and ">Weak resemblance<" in english.text
+
+
 def test_confirmed_related_links(web_root):
     page = get(web_root, "/-/kb/entry/farlig-text").text
     confirmed = page.split("Bekräftade kopplingar", 1)[1]

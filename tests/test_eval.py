@@ -145,14 +145,14 @@ def test_load_dataset_split_as_list_or_comma_separated(dataset_dir):
     assert load_dataset(dataset_dir, "dev,test").queries == load_dataset(dataset_dir, ("dev", "test")).queries
 
 
-def test_eval_scores_the_ranking_not_the_cutoff(dataset_dir, monkeypatch):
+def test_eval_scores_the_ranking_whatever_the_match(dataset_dir, monkeypatch):
     seen = []
     original = evaluation.KnowledgeBase.search
 
     def spy(self, query, **options):
-        seen.append(options.get("min_score", "auto"))
+        seen.append(options.get("show", "default"))
         return original(self, query, **options)
 
     monkeypatch.setattr(evaluation.KnowledgeBase, "search", spy)
     assert run(dataset_dir, "--split", "test", "--json").exit_code == 0
-    assert seen and all(value is None for value in seen)
+    assert seen and all(value == "all" for value in seen)

@@ -114,9 +114,9 @@ def test_a_followed_lesson_is_kept_apart_read_only_and_found_with_its_source(mal
         assert row["source"] == "Lund" and row["visibility"] == "public"
         assert row["extra"]["licence"] == "http://creativecommons.org/licenses/by/4.0/"
         assert row["roadmap"] == [] and "author" not in row["extra"]
-        found = kb.search("nätägaren kapaciteten elnätet", filters=Filters(sources=("Lund",)), min_score=None)
+        found = kb.search("nätägaren kapaciteten elnätet", filters=Filters(sources=("Lund",)), show="all")
         assert [(r.id, r.source, r.area_name) for r in found] == [("lund:lund-oppen", "Lund", "Bygg och fastigheter")]
-        own_only = kb.search("nätägaren kapaciteten elnätet", filters=Filters(sources=("own",)), min_score=None)
+        own_only = kb.search("nätägaren kapaciteten elnätet", filters=Filters(sources=("own",)), show="all")
         assert own_only and all(r.source is None for r in own_only)
         assert kb.store.sources()[0]["licence"] == "http://creativecommons.org/licenses/by/4.0/"
     finally:

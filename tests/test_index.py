@@ -133,7 +133,7 @@ def test_interrupted_run_leaves_a_usable_index(indexed_kb, kb_root, monkeypatch)
                           window_batches=1)
     monkeypatch.setattr(build, "embed_and_write", original)
     kb = KnowledgeBase.open(kb_root)
-    assert len(kb.search("Hyllie cykelbanan", mode="hybrid", min_score=None)) == 4  # usable meanwhile
+    assert len(kb.search("Hyllie cykelbanan", mode="hybrid", show="all")) == 4  # usable meanwhile
     report = kb.index()
     assert len(report.updated) == 1  # the run repairs what was left
 

@@ -10,6 +10,8 @@ import pytest
 from analysis.corpus import load_corpus
 from analysis.related import RelatedFinder, related_results
 from kb.app.knowledge_base import KnowledgeBase
+from search.filters import Filters
+from search.match import CLOSE, NEAREST, WEAK
 
 from .helpers import REPO
 
@@ -64,16 +66,43 @@ def test_the_index_records_the_default_model(example_kb):
 
 @pytest.mark.parametrize("query", ["recept på kanelbullar med kardemumma", "vem vann fotbolls-VM 1958",
                                    "what is the capital of Australia"])
-def test_an_off_topic_question_gets_no_close_match(example_kb, query):
+def test_an_off_topic_question_gets_no_close_match_but_its_nearest(example_kb, query):
     results = example_kb.search(query)
-    assert results == [] and results.left_out == 10
-    assert len(example_kb.search(query, min_score=None)) == 10  # --all still shows the nearest
+    assert not results.any_close and len(results) == NEAREST and results.left_out == 10 - NEAREST
+    assert {r.match for r in results} == {WEAK}
+    assert len(example_kb.search(query, show="all")) == 10  # --all shows every result
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("appeal against the procurement delayed the bike lane", "mob-02-cykelbana-overprovning"),
+        ("upphandling av laddplatser", "cen-03-laddning-vem-ager-fragan"),
+        ("grid capacity for heat pumps", "byg-01-holma-eon-kapacitetskoll"),
+    ],
+)
+def test_an_answered_question_in_either_language_is_marked_close(example_kb, query, expected):
+    results = example_kb.search(query, limit=5)
+    assert results.any_close
+    found = {r.id: r.match for r in results}
+    assert found.get(expected) == CLOSE, found
+
+
+def test_a_filter_does_not_change_how_close_an_entry_is(example_kb):
+    # bygg is written in Swedish: the words of its entries for an English question are read
+    # from the English entries nearest in meaning in the whole knowledge base, not from none
+    every = {r.id: r for r in example_kb.search("grid capacity for heat pumps", show="all")}
+    bygg = example_kb.search("grid capacity for heat pumps", show="all", filters=Filters(areas=["bygg"]))
+    for r in bygg:
+        if r.id in every:
+            assert r.match == every[r.id].match and r.match_score == pytest.approx(every[r.id].match_score, abs=1e-6)
+    assert bygg[0].id == "byg-01-holma-eon-kapacitetskoll" and bygg[0].match == CLOSE
 
 
 def test_an_english_question_ranks_swedish_entries_by_meaning_not_language(example_kb):
     # before the keyword side was made fair to the other language, four English entries
     # came first and the Swedish heat-pump and grid entries 5-7
-    results = example_kb.search("grid capacity for heat pumps", limit=5, min_score=None)
+    results = example_kb.search("grid capacity for heat pumps", limit=5, show="all")
     swedish = [r.id for r in results[:2] if example_kb.store.get_entries([r.id])[r.id]["lang"] == "sv"]
     assert "byg-01-holma-eon-kapacitetskoll" in swedish
 

@@ -26,6 +26,7 @@ from kb.core.roadmap import ACTION_STATUSES
 from kb.core.texts import LANGUAGES, TEXTS, Message, pick_language, text, texts
 from kb.core.visibility import VISIBILITIES
 from reports.pictures import NAMES as PICTURE_NAMES
+from search.match import CLOSE, WEAK
 
 from .helpers import REPO, datasette_responses
 
@@ -33,6 +34,7 @@ CATALOGUE = REPO / "kb" / "core" / "texts.py"
 SOURCE_DIRS = ("kb", "indexer", "search", "analysis", "reports", "datasette_plugins")
 LINK_STATUSES = ("confirmed", "suggested", "rejected")  # analysis.links.Synergy.status
 # Keys the code builds as a prefix plus an id; each such key must exist for every id.
+MATCHES = (CLOSE, WEAK)
 BUILT_KEYS = {
     "entry_type_": ENTRY_TYPES,
     "entry_type_plural_": ENTRY_TYPES,
@@ -49,6 +51,8 @@ BUILT_KEYS = {
     "brief_figure_": PICTURE_NAMES,
     "role_": ROLES,
     "picture_": PICTURE_NAMES,
+    "search_match_": MATCHES,  # a search result's match, close or weak
+    "related_match_": MATCHES,  # a related or similar lesson's
 }
 
 

@@ -374,6 +374,9 @@ def commit_entry_file(config: KBConfig, path: Path, *, author: str | None = None
 
 
 # --- the reflexive nudge: similar lessons and near-duplicates of a draft -------------------
+SIMILAR_SHOWN = 6  # similar lessons shown beside a draft (the form) and after `kb new`
+
+
 def duplicate_warnings(kb, entry: Entry) -> list[dict]:
     """Near-duplicates of the draft, by ``search.duplicates.duplicates_of_entry`` (the
     same corpus-relative threshold as ``kb duplicates``)."""

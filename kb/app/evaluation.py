@@ -218,11 +218,11 @@ def evaluate(
     **options,
 ) -> EvalReport:
     """Run every query through ``kb.search`` (or ``search``: query -> entry ids) and score its
-    ranking (the "no close match" cut-off is off: it only removes results, and is measured by
-    ``bench/linking_quality.py``)."""
+    ranking (every result, whatever its match: the match is measured by
+    ``bench/calibrate_match.py``)."""
     def default_search(text: str) -> list[str]:
-        # the ranking: every result, not only the close matches the search shows by default
-        return [r.id for r in kb.search(text, mode=mode, limit=k, **{"min_score": None, **options})]
+        # the ranking: every result, also where the search would show only the nearest few
+        return [r.id for r in kb.search(text, mode=mode, limit=k, **{"show": "all", **options})]
 
     run = search or default_search
     rows = []

@@ -318,6 +318,8 @@ def _show_similar(config, path) -> None:
         click.echo(f"warning: this looks like a near-duplicate of {d['id']} ({d['title']}); "
                    "add to that entry instead, or go on if they differ.", err=True)
     if similar:
-        click.echo(texts(config.language)["capture_similar_heading"] + ":")
-        for r in similar:
-            click.echo(f"  {r.title}  ({r.area_name}, {r.date}, {r.id})")
+        t = texts(config.language)
+        click.echo(t["capture_similar_heading"] + ":")
+        for r in similar:  # each marked close or weak, as on the web form
+            mark = t[f"search_match_{r.match}"] if r.match else ""
+            click.echo(f"  {r.title}  ({r.area_name}, {r.date}, {r.id})" + (f" · {mark}" if mark else ""))

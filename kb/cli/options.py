@@ -125,7 +125,8 @@ def emit_results(results, as_json: bool, empty: str, area_names=None) -> None:
             + click.style(r.title, bold=True)
             + f"\n    {r.id} · {r.area_name} · {r.type} · {r.date}"
             + (f" · from {r.source}" if getattr(r, "source", None) else "")
-            + (f" · match {r.match:.2f}" if getattr(r, "match", None) is not None else "")
+            + (f" · {r.match}" if getattr(r, "match", None) is not None else "")
+            + (f" ({r.match_score:.2f})" if getattr(r, "match_score", None) is not None else "")
         )
         if r.snippet:
             click.echo(f"    {r.snippet}")

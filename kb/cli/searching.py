@@ -14,7 +14,7 @@ from kb.cli.options import (
     open_kb,
     root_option,
 )
-from search.cutoff import AUTO
+from search.match import NEAREST
 
 
 @click.command()
@@ -27,26 +27,32 @@ from search.cutoff import AUTO
 @click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 1000),
               help="How many entries to show.")
 @click.option("--all", "show_all", is_flag=True,
-              help="Also show results that are no close match (by default they are left out).")
-@click.option("--min-score", type=float, metavar="MATCH",
-              help="Show results whose match is at least MATCH instead of the calibrated default.")
+              help=f"Show all -n results also when none is close (by default the nearest {NEAREST}).")
+@click.option("--close-only", is_flag=True, help="Only the results that are close (none, when none is).")
+@click.option("--close-at", type=float, metavar="SCORE",
+              help="Count results whose match score reaches SCORE as close, instead of the calibrated threshold.")
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Only lessons from this followed city (its name, see `kb follow`), or `own` for the "
               "knowledge base's own (repeatable). Default: all.")
 @json_option
 @handle_errors
-def search(query, root, model, areas, types, tags, since, until, mode, limit, show_all, min_score, sources,
+def search(query, root, model, areas, types, tags, since, until, mode, limit, show_all, close_only, close_at, sources,
            as_json):
-    """Find entries by meaning, in Swedish or English. Results that are no close match
-    to the question are left out (see --all and --min-score). Lessons from followed cities
-    are found too, marked with their source (see --source)."""
-    if show_all and min_score is not None:
-        raise click.UsageError("--all and --min-score exclude each other: --all shows every result.")
+    """Find entries by meaning, in Swedish or English. Each result is marked close or weak;
+    when none is close, that is said and the nearest few are shown (see --all, --close-only).
+    Lessons from followed cities are found too, marked with their source (see --source)."""
+    if show_all and close_only:
+        raise click.UsageError("--all and --close-only exclude each other.")
     kb = open_kb(root, model)
     filters = make_filters(kb.config, areas, types, tags, since, until, sources)
-    cutoff = None if show_all else AUTO if min_score is None else min_score
-    results = kb.search(query, filters=filters, mode=mode, limit=limit, min_score=cutoff)
+    show = "all" if show_all else "close" if close_only else "default"
+    results = kb.search(query, filters=filters, mode=mode, limit=limit, show=show, close_at=close_at)
+    if results and not results.any_close:
+        click.echo("No close match: nothing in the knowledge base is close to the question. "
+                   "The nearest entries, all weak:", err=True)
     emit_results(results, as_json, empty="No entries found." if not results.left_out else
-                 "No close match: the nearest entries are far from the question (--all shows them).")
+                 "No close match: nothing in the knowledge base is close to the question "
+                 "(without --close-only the nearest are shown, marked weak).")
     if results and results.left_out:
-        click.echo(f"{results.left_out} weaker result(s) left out: no close match (--all shows them).", err=True)
+        hint = "--all shows them" if not close_only else "without --close-only they are shown, marked weak"
+        click.echo(f"{results.left_out} weak result(s) not shown ({hint}).", err=True)

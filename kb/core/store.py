@@ -410,6 +410,9 @@ class Store:
         ).fetchall()
         return [r[0] for r in rows], decode_matrix([r[1] for r in rows], dim), [r[2] or "sv" for r in rows]
 
+    def entry_count(self) -> int:
+        return self.db.execute("select count(*) from entries").fetchone()[0]
+
     def counts(self) -> dict[str, int]:
         return {
             "entries": self.db.execute("select count(*) from entries").fetchone()[0],

@@ -658,7 +658,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "search_query_label": ("Vad letar du efter?", "What are you looking for?"),
     "search_query_hint": ("Svenska eller engelska, t.ex. ”upphandling av laddplatser”.",
                           "Swedish or English, e.g. “procurement of charging points”."),
-    "search_count": ("{count} träffar", "{count} results"),
+    "search_count_close": ("{count} träffar, {close} nära frågan", "{count} results, {close} close to the question"),
+    "search_match_close": ("Nära frågan", "Close to the question"),
+    "search_match_weak": ("Svag träff", "Weak match"),
     "search_order": ("(bäst först)", "(best first)"),
     "search_in_section": ("i avsnittet", "in the section"),
     "search_no_hits": ("Inga poster hittades. Pröva andra ord, eller färre filter.",
@@ -671,16 +673,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "search_json": ("JSON", "JSON"),
     "search_browse": ("Bläddra bland alla poster", "Browse all entries"),
     "search_no_close_match": (
-        "Ingen post ligger nära frågan: de närmaste är för långt ifrån för att visas.",
-        "No entry is close to the question: the nearest ones are too far from it to show."),
-    "search_show_nearest": ("Visa de närmaste ändå", "Show the nearest anyway"),
-    "search_left_out": ("{count} svagare träffar visas inte: de ligger inte nära frågan.",
-                        "{count} weaker results are not shown: they are not close to the question."),
+        "Ingen post ligger nära frågan. De närmaste visas här, alla som svaga träffar.",
+        "No entry is close to the question. The nearest are shown here, all as weak matches."),
+    "search_no_close_only": (
+        "Ingen post ligger nära frågan. Utan urvalet ”bara nära träffar” visas de närmaste, som svaga träffar.",
+        "No entry is close to the question. Without “close results only” the nearest are shown, as weak matches."),
+    "search_show_nearest": ("Visa de närmaste", "Show the nearest"),
+    "search_left_out": ("{count} svaga träffar visas inte.", "{count} weak results are not shown."),
     "search_show_all": ("Visa alla träffar", "Show all results"),
     "search_showing_all": ("Alla träffar visas, också de som inte ligger nära frågan.",
                            "Every result is shown, also those that are not close to the question."),
-    "search_bad_min_score": ("Minsta matchning (min_score) måste vara ett tal: {value}",
-                             "The minimum match (min_score) must be a number: {value}"),
+    "search_bad_close_at": ("Gränsen för en nära träff (close_at) måste vara ett tal: {value}",
+                            "The score of a close result (close_at) must be a number: {value}"),
     "search_query_too_long": ("Frågan är för lång (högst {n} tecken).",
                               "The query is too long (at most {n} characters)."),
 
@@ -691,6 +695,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "entry_related_heading": ("Relaterade lärdomar", "Related lessons"),
     "entry_related_hint": ("Poster som delar ord, innebörd eller taggar med den här, andra områden först.",
                            "Entries that share words, meaning or tags with this one, other areas first."),
+    "entry_related_none_close": (
+        "Ingen annan lärdom ligger nära den här ännu. De närmaste visas här, som svaga likheter.",
+        "No other lesson is close to this one yet. The nearest are shown here, as weak resemblances."),
+    "related_match_close": ("Nära", "Close"),
+    "related_match_weak": ("Svag likhet", "Weak resemblance"),
     "entry_no_related": ("Ingen annan post ligger nära den här ännu.", "No other entry is close to this one yet."),
     "entry_confirmed_links": ("Bekräftade kopplingar", "Confirmed links"),
     "entry_cited_by": ("Kopplas ihop med av", "Linked from"),
@@ -845,6 +854,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "capture_preview_heading": ("Förhandsvisning", "Preview"),
     "capture_similar_heading": ("Liknande lärdomar, andra områden först",
                                 "Similar lessons, other areas first"),
+    "capture_similar_none_close": (
+        "Ingen lärdom ligger nära utkastet. De närmaste visas här, som svaga likheter.",
+        "No lesson is close to the draft. The nearest are shown here, as weak resemblances."),
     "capture_similar_none": ("Inga liknande lärdomar hittades.", "No similar lessons found."),
     "capture_duplicate_warning": (
         "Det här liknar mycket en lärdom som redan finns: {title}. Lägg hellre till i den, eller spara "

@@ -90,61 +90,69 @@ class Centering:
 
 class Reference:
     """What "no particular match" looks like in this index, for judging how close a search
-    result really is (``search.cutoff``): each language's mean passage vector (the average
-    text of the knowledge base) and the spread of passages around it (the mean distance of
-    a passage from its language's mean).
+    result really is (``search.match``): each language's mean passage vector (the average
+    text of the knowledge base in that language) and how many passages it is the mean of.
 
-    A query's *lift* over a passage is how much closer it is to the passage than to the
-    average passage of that language, in units of the spread: ``(q·x - q·mean) / spread``.
-    e5 puts unrelated texts at ~0.78 and related ones a few hundredths higher; the lift
-    reads that difference against the knowledge base's own scale instead of a constant."""
+    e5 puts any two texts at a cosine of ~0.8 and related ones a few hundredths higher; with
+    the average text of the knowledge base taken out of the question and the passage, what is
+    left is what sets each apart, and their cosine reads the difference against the knowledge
+    base's own texts instead of a constant of the model (:meth:`centred_cosine`)."""
 
-    SAMPLE = 20_000  # passages read for the spread
-
-    def __init__(self, means: dict[str, np.ndarray] | None = None, spread: float = 1.0):
+    def __init__(self, means: dict[str, np.ndarray] | None = None, counts: dict[str, int] | None = None):
         self.means = means or {}
-        self.spread = float(spread) if spread and spread > 0 else 1.0
+        self.counts = counts or {}  # passages per language (an index written before they were kept: none)
+        # a language with a handful of passages has no mean to speak of: they are read against all passages'
+        weights = {lang: self.counts.get(lang, 1) for lang in self.means}
+        total = sum(weights.values())
+        self.overall = (sum(self.means[lang] * (w / total) for lang, w in weights.items()).astype(np.float32)
+                        if total and self.means else None)
+        self.settled = {lang: mean for lang, mean in self.means.items()
+                        if not self.counts or self.counts.get(lang, 0) >= Centering.MIN_COUNT}
 
-    def lift(self, query: np.ndarray, vectors: np.ndarray, languages: list[str]) -> np.ndarray:
-        if not len(vectors):
-            return np.zeros(0, dtype=np.float32)
-        raw = vectors @ query
-        overall = np.mean(list(self.means.values()), axis=0) if self.means else np.zeros_like(query)
-        base = np.array([float(query @ self.means.get(lang, overall)) for lang in languages])
-        return (raw - base) / self.spread
+    def mean_of(self, lang: str) -> np.ndarray | None:
+        """The mean passage vector a passage of ``lang`` is read against."""
+        mean = self.settled.get(lang)
+        return mean if mean is not None else self.overall
+
+    def centred_cosine(self, query: np.ndarray, vectors: np.ndarray, languages: list[str]) -> np.ndarray:
+        """The cosine of the query and each passage after each has lost the mean passage of its
+        own language (the query's language: the settled mean it is closest to): what the
+        knowledge base's texts share with each other, and the gap between languages, no
+        longer count, so the value says how much of what sets the question apart from the
+        knowledge base's average text the passage holds too."""
+        if not len(vectors) or self.overall is None:
+            return np.zeros(len(vectors), dtype=np.float32)
+        query = np.asarray(query, dtype=np.float32)
+        settled = self.settled or {"": self.overall}
+        own = max(settled.values(), key=lambda mean: float(query @ mean))
+        centred_query = _normalise((query - own)[None, :])[0]
+        centres = np.vstack([self.mean_of(lang) for lang in languages])
+        return (_normalise(np.asarray(vectors, dtype=np.float32) - centres) @ centred_query).astype(np.float32)
 
     @classmethod
     def from_store(cls, store: Store, dim: int) -> Reference:
-        """Computed from the chunk vectors in SQLite (means over all, spread over a sample)."""
+        """Computed from the chunk vectors in SQLite."""
         sums: dict[str, np.ndarray] = {}
         counts: dict[str, int] = {}
         for _, vectors, languages in _chunk_batches(store, dim):
             _add_sums(sums, counts, vectors, languages)
-        return cls.from_sums(store, dim, sums, counts)
+        return cls.from_sums(sums, counts)
 
     @classmethod
-    def from_sums(cls, store: Store, dim: int, sums: dict, counts: dict) -> Reference:
-        means = {lang: (sums[lang] / counts[lang]).astype(np.float32) for lang in sums if counts[lang]}
-        total = sum(counts.values())
-        if not total:
-            return cls(means)
-        step = max(1, total // cls.SAMPLE)
-        rows = store.db.conn.execute("select embedding, lang from chunks where id % ? = 0", [step]).fetchall()
-        if not rows:
-            return cls(means)
-        vectors = decode_matrix([r[0] for r in rows], dim)
-        centres = np.vstack([means.get(r[1] or "sv", np.zeros(dim, np.float32)) for r in rows])
-        return cls(means, float(np.linalg.norm(vectors - centres, axis=1).mean()))
+    def from_sums(cls, sums: dict, counts: dict) -> Reference:
+        return cls({lang: (sums[lang] / counts[lang]).astype(np.float32) for lang in sums if counts[lang]},
+                   {lang: int(n) for lang, n in counts.items() if n})
 
     def to_json(self) -> dict:
         return {"means": {lang: [round(float(x), 7) for x in mean] for lang, mean in self.means.items()},
-                "spread": round(self.spread, 7)}
+                "counts": dict(self.counts)}
 
     @classmethod
     def from_json(cls, data: dict | None) -> Reference | None:
         if not data or "means" not in data:
             return None
-        return cls({lang: np.array(v, dtype=np.float32) for lang, v in data["means"].items()}, data.get("spread", 1.0))
+        return cls({lang: np.array(v, dtype=np.float32) for lang, v in data["means"].items()},
+                   {lang: int(n) for lang, n in (data.get("counts") or {}).items()})
 
 
 def _add_sums(sums: dict, counts: dict, vectors: np.ndarray, languages: list[str]) -> None:
@@ -347,7 +355,7 @@ def _centering_streamed(store: Store, dim: int) -> tuple[Centering, Reference, i
     for _, vectors, languages in _chunk_batches(store, dim):
         _add_sums(sums, counts, vectors, languages)
     total = sum(counts.values())
-    reference = Reference.from_sums(store, dim, sums, counts)
+    reference = Reference.from_sums(sums, counts)
     enough = [
         lang for lang, n in counts.items()
         if n >= Centering.MIN_COUNT and n >= Centering.MIN_SHARE * total
@@ -395,8 +403,11 @@ def load(store: Store, path: Path, dim: int, *, write: bool = True) -> VectorInd
         if info.get("generation") == generation and info.get("count") == count and info.get("dim") == dim:
             index = faiss.read_index(str(path))  # straight from the file: no second copy in memory
             if index.ntotal == count and index.d == dim:
-                # an index written before the reference was kept: compute it (not written back)
-                reference = Reference.from_json(info.get("reference")) or Reference.from_store(store, dim)
+                # an index written before the reference (or its passages per language) was kept:
+                # compute it (not written back; `kb index --rebuild` writes it)
+                reference = Reference.from_json(info.get("reference"))
+                if reference is None or not reference.counts:
+                    reference = Reference.from_store(store, dim)
                 return VectorIndex(index, dim, generation, Centering.from_json(info.get("centering")), reference)
     except (OSError, ValueError, RuntimeError, json.JSONDecodeError):
         pass
