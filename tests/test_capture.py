@@ -409,10 +409,10 @@ def test_kb_new_shows_the_similar_lessons_marked_close_or_weak(indexed_kb):
     result = CliRunner().invoke(cli, ["new", "--from-stdin", "--root", str(indexed_kb.config.root)],
                                 input=json.dumps(payload, ensure_ascii=False))
     assert result.exit_code == 0, result.output
-    assert "Similar lessons, other areas first" in result.output
-    listed = re.findall(r"^  (close|weak) +(\S+) · ", result.output, re.M)
-    assert listed and listed[0][1] == "cykel-upphandling"  # the one in another area with the same words
-    assert ("close", "cykel-upphandling") in listed
+    assert "Liknande lärdomar, andra områden först:" in result.output  # the knowledge base's language
+    listed = re.findall(r"^  .*, (\S+)\) · (Nära frågan|Svag träff)$", result.output, re.M)
+    assert listed and listed[0][0] == "cykel-upphandling"  # the one in another area with the same words
+    assert ("cykel-upphandling", "Nära frågan") in listed
 
 
 def test_kb_hash_password_prints_a_usable_hash():
