@@ -121,6 +121,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1, help="repeat the variants this many times; medians")
     parser.add_argument("--out", default=str(REPO / "bench/results/server_load.json"))
     args = parser.parse_args()
+    args.root = str(Path(args.root).resolve())  # every variant's server runs in its own checkout
     variants = []
     if args.baseline:
         rev = subprocess.run(["git", "-C", str(args.baseline), "rev-parse", "--short", "HEAD"],
