@@ -1,0 +1,149 @@
+"""Learned means it did not come back: once an action is validated, a later obstacle entry that
+joins its obstacle group, or lies close to its lessons, is flagged as a recurrence (and counted
+in the loop's figures); nothing before the validation, nothing for an action not validated."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from click.testing import CliRunner
+
+from analysis.loop import load_loop, loop_figures
+from analysis.obstacles import recurring_obstacles
+from analysis.recurrence import CLOSE, GROUP, recurrences
+from kb.app.actions import create_action, set_status
+from kb.app.curation import record_link
+from kb.app.forget import forget
+from kb.cli import cli
+
+from .helpers import entry_text
+
+# a fourth procurement obstacle: joins the group of the three (tests/test_obstacle_ids.py)
+PROCUREMENT_AGAIN = entry_text(
+    {"id": "byg-overprovning-2", "title": "Rivningsentreprenaden överprövades och återbruket fick vänta",
+     "area": "bygg", "date": "2026-06-01", "sprint": "2026-S2", "type": "obstacle",
+     "tags": ["upphandling", "överprövning"], "related": []},
+    happened="Upphandlingen av rivningen överprövades av en leverantör och återbruket försenades.",
+    learned="Överprövning av upphandlingen måste finnas med i tidplanen.",
+)
+# an obstacle that says again what the lesson mob-natagare (no obstacle of its own, so in no
+# group) answered: the same words, the same tag
+GRID_AGAIN = entry_text(
+    {"id": "mob-natagare-igen", "title": "Vi ringde inte nätägaren innan platsen för laddhubben valdes",
+     "area": "mobilitet", "date": "2026-06-15", "sprint": "2026-S2", "type": "obstacle", "tags": ["elnät"],
+     "related": []},
+    happened="Platsen för den nya laddhubben valdes innan nätägaren fick frågan om kapaciteten i elnätet, "
+             "och nu väntar vi ett år på elnätet.",
+    learned="Ring nätägaren om kapaciteten i elnätet innan platsen för laddhubben väljs, varje gång.",
+)
+
+
+def _add(kb, rel: str, text: str) -> None:
+    (kb.config.root / "entries" / rel).write_text(text, encoding="utf-8")
+    kb.index()
+
+
+def _validated(config, title: str, lessons: list[str], on: dt.date, *, validate: bool = True):
+    action = create_action(config, title=title, lessons=lessons, owner="Upphandlingsavdelningen",
+                           due=on - dt.timedelta(days=30), today=on - dt.timedelta(days=60))
+    for status in ("agreed", "done"):
+        set_status(config, action.id, status, today=on - dt.timedelta(days=40))
+    if validate:
+        set_status(config, action.id, "validated", note="Inga överprövningar på ett halvår.", today=on)
+    return action
+
+
+def _watched(kb):
+    return load_loop(kb.config, today=dt.date(2026, 12, 1)).watch(kb)
+
+
+def test_an_entry_joining_the_group_of_a_validated_action_recurs(cross_kb):
+    action = _validated(cross_kb.config, "Tid för överprövning i varje tidplan", ["mob-overprovning"],
+                        dt.date(2026, 5, 15))
+    # byg-overprovning (2026-05-01) is in the group but came before the validation
+    assert _watched(cross_kb).recurred == {action.id: []}
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    group = next(g for g in recurring_obstacles(cross_kb) if "mob-overprovning" in g.entries)
+    assert "byg-overprovning-2" in group.entries
+    [again] = _watched(cross_kb).recurred[action.id]
+    assert (again.entry, again.how, again.group, again.area, again.date) == (
+        "byg-overprovning-2", GROUP, group.id, "bygg", "2026-06-01")
+    assert again.group_label == group.label
+
+
+def test_an_entry_close_to_the_lessons_recurs_without_joining_a_group(cross_kb):
+    # the lesson is in no obstacle group: only closeness can watch it
+    assert not any("mob-natagare" in g.entries for g in recurring_obstacles(cross_kb))
+    action = _validated(cross_kb.config, "Nätägaren först", ["mob-natagare"], dt.date(2026, 4, 1))
+    _add(cross_kb, "mobilitet/mob-natagare-igen.md", GRID_AGAIN)
+    [again] = _watched(cross_kb).recurred[action.id]
+    assert (again.entry, again.how, again.group, again.close_to) == (
+        "mob-natagare-igen", CLOSE, None, ["mob-natagare"])
+    # ene-effekt (2026-03-11, an obstacle about the grid) came before the validation
+    # a facilitator who judges the pair unrelated takes the flag away
+    record_link(cross_kb.config, "mob-natagare", "mob-natagare-igen", "unrelated")
+    assert _watched(cross_kb).recurred[action.id] == []
+
+
+def test_nothing_dated_before_the_validation_counts(cross_kb):
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    late = _validated(cross_kb.config, "Tid för överprövning", ["mob-overprovning"], dt.date(2026, 6, 1))
+    assert _watched(cross_kb).recurred[late.id] == []  # the same day is not after
+
+
+def test_an_action_not_validated_watches_nothing(cross_kb):
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    done = _validated(cross_kb.config, "Tid för överprövning", ["mob-overprovning"], dt.date(2026, 1, 1),
+                      validate=False)
+    loop = _watched(cross_kb)
+    assert loop.recurred == {done.id: []}
+    assert loop.action_dict(done)["recurred"] == []
+    assert load_loop(cross_kb.config).action_dict(done)["recurred"] is None  # not watched: not known
+
+
+def test_a_withdrawn_entry_no_longer_recurs_and_a_withdrawn_lesson_is_no_longer_watched(cross_kb):
+    action = _validated(cross_kb.config, "Tid för överprövning", ["mob-overprovning", "mob-natagare"],
+                        dt.date(2026, 4, 1))
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    _add(cross_kb, "mobilitet/mob-natagare-igen.md", GRID_AGAIN)
+    found = {r.entry: r.how for r in _watched(cross_kb).recurred[action.id]}
+    assert found["byg-overprovning-2"] == GROUP and found["mob-natagare-igen"] == CLOSE
+    forget(cross_kb.config, "byg-overprovning-2", yes=True)  # the recurring entry is erased
+    assert "byg-overprovning-2" not in {r.entry for r in _watched(cross_kb).recurred[action.id]}
+    forget(cross_kb.config, "mob-natagare", yes=True)  # the lesson is erased: kb forget takes it out of the action
+    loop = _watched(cross_kb)
+    assert [a.lessons for a in loop.actions] == [["mob-overprovning"]]
+    # what the lesson watched is no longer a recurrence; byg-overprovning (2026-05-01) still is one
+    assert [r.entry for r in loop.recurred[action.id]] == ["byg-overprovning"]
+
+
+def test_the_loop_figures_count_validated_actions_that_held_and_that_recurred(cross_kb):
+    recurred = _validated(cross_kb.config, "Tid för överprövning", ["mob-overprovning"], dt.date(2026, 5, 15))
+    held = _validated(cross_kb.config, "Effektbesked i tid", ["mob-effekt"], dt.date(2026, 5, 20))
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    loop = _watched(cross_kb)
+    assert [r.entry for r in loop.recurred[recurred.id]] == ["byg-overprovning-2"] and loop.recurred[held.id] == []
+    figures = loop_figures(loop, since="2026-01-01", until="2026-12-31").to_dict()
+    assert (figures["validated"], figures["validated_held"], figures["validated_recurred"]) == (2, 1, 1)
+    # by the end of May the obstacle had not come back yet
+    may = loop_figures(loop, since="2026-01-01", until="2026-05-31")
+    assert (may.validated, may.validated_held, may.validated_recurred) == (2, 2, 0)
+    # a loop not watched does not claim that anything held
+    unwatched = loop_figures(load_loop(cross_kb.config), since="2026-01-01").to_dict()
+    assert unwatched["validated"] == 2 and unwatched["validated_recurred"] is None
+
+
+def test_kb_actions_shows_the_flag_and_gives_it_to_scripts(cross_kb):
+    action = _validated(cross_kb.config, "Tid för överprövning", ["mob-overprovning"], dt.date(2026, 5, 15))
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    root = str(cross_kb.config.root)
+    listed = CliRunner().invoke(cli, ["actions", "--root", root])
+    assert listed.exit_code == 0, listed.output
+    assert "ÅTERKOMMER TROTS VALIDERAD ÅTGÄRD" in listed.stdout
+    assert "återkommer: byg-overprovning-2 (Bygg och fastigheter, 2026-06-01, gick med i hinder-" in listed.stdout
+    data = json.loads(CliRunner().invoke(cli, ["actions", "--json", "--root", root]).stdout)
+    [recurrence] = data[0]["recurred"]
+    assert data[0]["id"] == action.id
+    assert recurrence["entry"] == "byg-overprovning-2" and recurrence["how"] == "group"
+    assert recurrence["group"].startswith("hinder-") and recurrence["date"] == "2026-06-01"
