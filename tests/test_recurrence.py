@@ -16,6 +16,9 @@ from kb.app.actions import create_action, set_status
 from kb.app.curation import record_link
 from kb.app.forget import forget
 from kb.cli import cli
+from reports.brief import Links, compose_brief, render_html_fragment, render_markdown
+from reports.report import render_markdown as render_report
+from reports.report import yearly_report
 
 from .helpers import entry_text
 
@@ -147,3 +150,47 @@ def test_kb_actions_shows_the_flag_and_gives_it_to_scripts(cross_kb):
     assert data[0]["id"] == action.id
     assert recurrence["entry"] == "byg-overprovning-2" and recurrence["how"] == "group"
     assert recurrence["group"].startswith("hinder-") and recurrence["date"] == "2026-06-01"
+
+
+def test_the_brief_flags_it_near_the_actions_to_follow_up_within_its_window(cross_kb):
+    action = _validated(cross_kb.config, "Tid för överprövning i varje tidplan", ["mob-overprovning"],
+                        dt.date(2026, 5, 15))
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    root = cross_kb.config.root
+    brief = compose_brief(cross_kb, since="2026-05-20", today="2026-07-01", next_session="2026-09-01")
+    [item] = brief.recurred
+    assert item.action.id == action.id and [e.id for e in item.entries] == ["byg-overprovning-2"]
+    text = render_markdown(brief, Links(root))
+    first = text.split("## Åtgärder att följa upp")[1].split("\n## ")[1]  # the section right after
+    assert first.startswith("Återkommer trots validerad åtgärd\n")
+    assert "Av 1 validerade åtgärder har 0 hållit och 1 fått sitt hinder tillbaka i perioden." in first
+    assert "- **Tid för överprövning i varje tidplan** (Upphandlingsavdelningen, validerad 2026-05-15)" in first
+    assert ("  - 2026-06-01 · Bygg och fastigheter · [Rivningsentreprenaden överprövades och återbruket fick vänta]"
+            "(entries/bygg/byg-overprovning-2.md) – gick med i ”") in first
+    # the facilitator's first question
+    assert brief.questions[0].startswith("Åtgärden ”Tid för överprövning i varje tidplan” validerades 2026-05-15, "
+                                         "men hindret kom tillbaka: ”Rivningsentreprenaden")
+    html = render_html_fragment(brief, Links(root))
+    assert "kbb-recurred" in html and "Återkommer trots validerad åtgärd" in html
+    english = render_markdown(compose_brief(cross_kb, since="2026-05-20", lang="en", today="2026-07-01"), Links(root))
+    assert "## Recurs despite a validated action" in english and "joined “" in english
+    # outside the window (or the areas) it is not in this brief, and the action counts as held
+    later = compose_brief(cross_kb, since="2026-06-02", today="2026-07-01")
+    assert later.recurred == [] and later.validated_total == 1
+    later_text = render_markdown(later, Links(root))
+    assert "Inget hinder för en validerad åtgärd har kommit tillbaka i perioden." in later_text
+    assert compose_brief(cross_kb, since="2026-05-20", areas=["energi"], today="2026-07-01").recurred == []
+    # nothing validated yet: no such section at all
+    (root / "actions" / f"{action.id}.md").unlink()
+    assert "Återkommer trots" not in render_markdown(compose_brief(cross_kb, today="2026-07-01"), Links(root))
+
+
+def test_the_yearly_report_counts_held_and_recurred(cross_kb):
+    _validated(cross_kb.config, "Tid för överprövning", ["mob-overprovning"], dt.date(2026, 5, 15))
+    _validated(cross_kb.config, "Effektbesked i tid", ["mob-effekt"], dt.date(2026, 5, 20))
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    report = yearly_report(cross_kb, 2026)
+    assert (report.figures["validated"], report.figures["validated_held"], report.figures["validated_recurred"]) \
+        == (2, 1, 1)
+    text = render_report(report, Links(cross_kb.config.root))
+    assert "Validerade åtgärder: 2, varav 1 höll och 1 fick sitt hinder tillbaka" in text
