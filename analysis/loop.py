@@ -10,10 +10,10 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 
+from analysis.recurrence import Recurrence, recurrences
 from indexer.actions import ActionSet, load_actions
 from indexer.agenda import Agenda, load_agenda
 from indexer.discover import load_entries
-from analysis.recurrence import Recurrence, recurrences
 from indexer.roadmaps import load_roadmaps
 from kb.core.actions import OPEN_STATUSES, LearningAction
 from kb.core.config import KBConfig

@@ -27,8 +27,8 @@ from analysis.corpus import Corpus, load_corpus
 from analysis.links import AreaLinks, find_synergies, strong_link_matrix, strongest
 from analysis.loop import Loop, entries_from_index, load_loop
 from analysis.obstacles import group_obstacles, obstacle_ref
-from analysis.recurrence import how_text, validated_on
 from analysis.reasons import render_reasons
+from analysis.recurrence import how_text, validated_on
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text

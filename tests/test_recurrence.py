@@ -4,6 +4,7 @@ in the loop's figures); nothing before the validation, nothing for an action not
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 
@@ -11,7 +12,8 @@ from click.testing import CliRunner
 
 from analysis.loop import load_loop, loop_figures
 from analysis.obstacles import recurring_obstacles
-from analysis.recurrence import CLOSE, GROUP, recurrences
+from analysis.recurrence import CLOSE, GROUP
+from datasette_plugins.serve import make_datasette
 from kb.app.actions import create_action, set_status
 from kb.app.curation import record_link
 from kb.app.forget import forget
@@ -194,3 +196,36 @@ def test_the_yearly_report_counts_held_and_recurred(cross_kb):
         == (2, 1, 1)
     text = render_report(report, Links(cross_kb.config.root))
     assert "Validerade åtgärder: 2, varav 1 höll och 1 fick sitt hinder tillbaka" in text
+
+
+def test_the_action_pages_flag_it_with_the_entries_linked(cross_kb):
+    action = _validated(cross_kb.config, "Tid för överprövning i varje tidplan", ["mob-overprovning"],
+                        dt.date(2026, 5, 15))
+    held = _validated(cross_kb.config, "Effektbesked i tid", ["mob-effekt"], dt.date(2026, 5, 20))
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    ds = make_datasette(cross_kb.config.root)
+
+    async def go():
+        await ds.invoke_startup()
+        paths = (f"/-/kb/actions/{action.id}", f"/-/kb/actions/{action.id}.json", f"/-/kb/actions/{held.id}",
+                 "/-/kb/actions", "/-/kb/actions.json", f"/-/kb/actions/{action.id}?lang=en")
+        return [await ds.client.get(p) for p in paths]
+
+    page, data, held_page, listing, listed, english = asyncio.run(go())
+    assert page.status_code == 200
+    flag = page.text.split('id="kb-recurred-heading"')[1].split("</section>")[0]
+    assert ">Återkommer trots validerad åtgärd</h2>" in flag and "Åtgärden validerades 2026-05-15." in flag
+    assert '<a href="/-/kb/entry/byg-overprovning-2">Rivningsentreprenaden överprövades och återbruket fick vänta</a>' \
+        in flag
+    assert "Bygg och fastigheter" in flag and '<time datetime="2026-06-01">2026-06-01</time>' in flag
+    assert "gick med i ”" in flag and "(hinder-" in flag
+    [recurrence] = data.json()["recurred"]
+    assert recurrence["entry"] == "byg-overprovning-2" and recurrence["how"] == "group"
+    assert "kb-recurred-heading" not in held_page.text
+    assert "Inget hinder har kommit tillbaka sedan åtgärden validerades 2026-05-20." in held_page.text
+    item = listing.text.split(f'/-/kb/actions/{action.id}"')[1].split("</li>")[0]
+    assert "Återkommer trots validerad åtgärd" in item
+    by_id = {a["id"]: a["recurred"] for a in listed.json()["actions"]}
+    assert [r["entry"] for r in by_id[action.id]] == ["byg-overprovning-2"] and by_id[held.id] == []
+    assert "Recurs despite a validated action" in english.text and "joined “" in english.text
+    assert "Återkommer" not in english.text
