@@ -9,10 +9,14 @@ obstacle again is a **recurrence**, in one of two ways:
   :mod:`analysis.obstacle_identity`, cited by its stable id) that hold one of the action's
   lessons;
 - ``close``: it lies close to one of the action's lessons by the rule of the entry page's
-  related panel (:mod:`analysis.related`: two kinds of evidence rank it among the lesson's
-  first 1 %, or one ranks it first, or a facilitator confirmed the link); no constant of its
-  own. A pair a facilitator rejected as unrelated (``kb link A B --as unrelated``) never
-  counts.
+  related panel (:mod:`analysis.related`: two kinds of evidence rank it among the other's
+  first 1 %, or one ranks it first, or a facilitator confirmed the link), **both ways**: it is
+  among the lesson's related lessons and the lesson among its own. The panel's rule is read
+  from one entry's side; an entry whose neighbours are all far has *a* nearest in meaning all
+  the same, and on the example knowledge base a new obstacle about a dialogue held in Swedish
+  only was the nearest in meaning of the lesson on who owns the charging points, but not the
+  other way round. No constant of its own. A pair a facilitator rejected as unrelated
+  (``kb link A B --as unrelated``) never counts.
 
 Only entries dated after the validation count, and only entries that state an obstacle (of
 type ``obstacle``, or with an obstacle section): an action that is not validated watches
@@ -89,8 +93,15 @@ def find_recurrences(actions: Iterable[LearningAction], corpus: Corpus, groups,
     (an empty list for an action that is watched and held, or not watched).
 
     ``groups``: the knowledge base's obstacle groups (each with ``id``, ``label`` and
-    ``entries``), all of them; ``close_to(lesson)``: the entries close to a lesson by the
-    related panel's rule."""
+    ``entries``), all of them; ``close_to(entry)``: the entries close to an entry by the
+    related panel's rule, from its side (asked of both sides of a pair)."""
+    close_cache: dict[str, set[str]] = {}
+
+    def close(entry_id: str) -> set[str]:
+        if entry_id not in close_cache:
+            close_cache[entry_id] = close_to(entry_id)
+        return close_cache[entry_id]
+
     group_of: dict[str, list] = {}
     for group in groups:
         for entry_id in group.entries:
@@ -122,8 +133,8 @@ def find_recurrences(actions: Iterable[LearningAction], corpus: Corpus, groups,
                     if hit.how != GROUP:
                         hit.how, hit.group, hit.group_label = GROUP, group.id, group.label
         for lesson in lessons:
-            for entry_id in sorted(close_to(lesson)):
-                if later(entry_id) and states_obstacle(corpus, entry_id):
+            for entry_id in sorted(close(lesson)):
+                if later(entry_id) and states_obstacle(corpus, entry_id) and lesson in close(entry_id):
                     hit = recurrence(entry_id)
                     if lesson not in hit.close_to:
                         hit.close_to.append(lesson)
@@ -145,8 +156,8 @@ def recurrences(kb, actions: Iterable[LearningAction], *, corpus: Corpus | None 
     if finder is None:
         finder = RelatedFinder(corpus, load_decisions(kb.config.root))
 
-    def close_to(lesson: str) -> set[str]:
-        return {r.id for r in finder.find(kb, lesson, limit=None) if r.close}
+    def close_to(entry_id: str) -> set[str]:
+        return {r.id for r in finder.find(kb, entry_id, limit=None) if r.close}
 
     return find_recurrences(actions, corpus, groups, close_to)
 

@@ -10,9 +10,10 @@ import json
 
 from click.testing import CliRunner
 
+from analysis.corpus import load_corpus
 from analysis.loop import load_loop, loop_figures
 from analysis.obstacles import recurring_obstacles
-from analysis.recurrence import CLOSE, GROUP
+from analysis.recurrence import CLOSE, GROUP, find_recurrences
 from datasette_plugins.serve import make_datasette
 from kb.app.actions import create_action, set_status
 from kb.app.curation import record_link
@@ -89,6 +90,18 @@ def test_an_entry_close_to_the_lessons_recurs_without_joining_a_group(cross_kb):
     # a facilitator who judges the pair unrelated takes the flag away
     record_link(cross_kb.config, "mob-natagare", "mob-natagare-igen", "unrelated")
     assert _watched(cross_kb).recurred[action.id] == []
+
+
+def test_closeness_must_hold_from_both_sides(cross_kb):
+    action = _validated(cross_kb.config, "Nätägaren först", ["mob-natagare"], dt.date(2026, 4, 1))
+    _add(cross_kb, "mobilitet/mob-natagare-igen.md", GRID_AGAIN)
+    corpus = load_corpus(cross_kb)
+    one_side = {"mob-natagare": {"mob-natagare-igen"}}
+    both = {**one_side, "mob-natagare-igen": {"mob-natagare"}}
+    [action] = load_loop(cross_kb.config).actions
+    assert find_recurrences([action], corpus, [], lambda e: one_side.get(e, set())) == {action.id: []}
+    [again] = find_recurrences([action], corpus, [], lambda e: both.get(e, set()))[action.id]
+    assert (again.entry, again.how, again.close_to) == ("mob-natagare-igen", CLOSE, ["mob-natagare"])
 
 
 def test_nothing_dated_before_the_validation_counts(cross_kb):
