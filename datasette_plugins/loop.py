@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from analysis.loop import Loop, entries_from_index, load_loop
 from analysis.obstacles import group_obstacles
-from analysis.recurrence import how_text, validated_on
+from analysis.recurrence import validated_on
 from datasette_plugins import roles
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import KBState, get_state
@@ -163,8 +163,6 @@ async def _render_action(datasette, request, context, loop: Loop, action, *, err
         "body_html": Markup(markdown_to_html(action.body)) if action and action.body.strip() else "",
         "errors": list(errors), "note": note,
         "validated_on": validated_on(action) if action else None,
-        "recurred_how": {r.entry: how_text(r, context["lang"], titles={e: row["title"] for e, row in loop.entries.items()})
-                         for r in loop.recurred_of(action)} if action else {},
     })
     return await html_page(datasette, request, "loop_action.html", context, status=status)
 
