@@ -104,7 +104,11 @@ def action_set(action_id, root, status, note, outcome, as_json):
 @json_option
 @handle_errors
 def actions(root, statuses, overdue, areas, owner, as_json):
-    """The actions taken on lessons: owner, due date, status, the lessons they answer."""
+    """The actions taken on lessons: owner, due date, status, the lessons they answer.
+
+    A validated action whose obstacle came back (a later obstacle entry joined its obstacle
+    group or lies close to its lessons) is flagged, with those entries ("recurred" in --json).
+    """
     kb, loop = _loop(root)
     unknown = [a for a in areas if a not in kb.config.areas]
     if unknown:
