@@ -242,3 +242,23 @@ def test_the_action_pages_flag_it_with_the_entries_linked(cross_kb):
     assert [r["entry"] for r in by_id[action.id]] == ["byg-overprovning-2"] and by_id[held.id] == []
     assert "Recurs despite a validated action" in english.text and "joined “" in english.text
     assert "Återkommer" not in english.text
+
+
+def test_the_brief_page_shows_it_as_soon_as_the_action_is_validated(cross_kb):
+    action = _validated(cross_kb.config, "Tid för överprövning i varje tidplan", ["mob-overprovning"],
+                        dt.date(2026, 5, 15), validate=False)
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    ds = make_datasette(cross_kb.config.root)
+
+    async def go():
+        await ds.invoke_startup()
+        before = await ds.client.get("/-/kb/brief?since=2026-05-20")
+        # validated without a new index: the cached brief must not be served
+        set_status(cross_kb.config, action.id, "validated", note="Inga överprövningar.", today=dt.date(2026, 5, 15))
+        return before, await ds.client.get("/-/kb/brief?since=2026-05-20")
+
+    before, after = asyncio.run(go())
+    assert before.status_code == after.status_code == 200
+    assert "Återkommer trots validerad åtgärd" not in before.text
+    section = after.text.split('class="kbb-section kbb-recurred"')[1].split("</section>")[0]
+    assert "Tid för överprövning i varje tidplan" in section and "Rivningsentreprenaden överprövades" in section
