@@ -13,10 +13,13 @@ obstacle again is a **recurrence**, in one of two ways:
   first 1 %, or one ranks it first, or a facilitator confirmed the link), **both ways**: it is
   among the lesson's related lessons and the lesson among its own. The panel's rule is read
   from one entry's side; an entry whose neighbours are all far has *a* nearest in meaning all
-  the same, and on the example knowledge base a new obstacle about a dialogue held in Swedish
-  only was the nearest in meaning of the lesson on who owns the charging points, but not the
-  other way round. No constant of its own. A pair a facilitator rejected as unrelated
-  (``kb link A B --as unrelated``) never counts.
+  the same: added to the example knowledge base (tests/test_recurrence_model.py), a new
+  obstacle about a consultation held in Swedish only was the nearest in meaning of the lesson
+  on who owns the charging points, but not the other way round. No constant of its own.
+
+A facilitator has the last word, as for the links: an entry judged unrelated to the action's
+lessons (``kb link LESSON ENTRY --as unrelated``; to each of them in the group it joined) is
+no recurrence either way.
 
 Only entries dated after the validation count, and only entries that state an obstacle (of
 type ``obstacle``, or with an obstacle section): an action that is not validated watches
@@ -88,13 +91,15 @@ def states_obstacle(corpus: Corpus, entry_id: str) -> bool:
 
 
 def find_recurrences(actions: Iterable[LearningAction], corpus: Corpus, groups,
-                     close_to: Callable[[str], set[str]]) -> dict[str, list[Recurrence]]:
+                     close_to: Callable[[str], set[str]],
+                     unrelated: Callable[[str, str], bool] = lambda a, b: False) -> dict[str, list[Recurrence]]:
     """Action id -> the obstacle entries that came back after it was validated, oldest first
     (an empty list for an action that is watched and held, or not watched).
 
     ``groups``: the knowledge base's obstacle groups (each with ``id``, ``label`` and
     ``entries``), all of them; ``close_to(entry)``: the entries close to an entry by the
-    related panel's rule, from its side (asked of both sides of a pair)."""
+    related panel's rule, from its side (asked of both sides of a pair); ``unrelated(a, b)``:
+    a facilitator judged the pair unrelated."""
     close_cache: dict[str, set[str]] = {}
 
     def close(entry_id: str) -> set[str]:
@@ -127,8 +132,9 @@ def find_recurrences(actions: Iterable[LearningAction], corpus: Corpus, groups,
             return found[entry_id]
 
         for group in watched.values():
+            held = [e for e in lessons if e in group.entries]
             for entry_id in group.entries:
-                if later(entry_id):
+                if later(entry_id) and not all(unrelated(entry_id, lesson) for lesson in held):
                     hit = recurrence(entry_id)
                     if hit.how != GROUP:
                         hit.how, hit.group, hit.group_label = GROUP, group.id, group.label
@@ -159,7 +165,10 @@ def recurrences(kb, actions: Iterable[LearningAction], *, corpus: Corpus | None 
     def close_to(entry_id: str) -> set[str]:
         return {r.id for r in finder.find(kb, entry_id, limit=None) if r.close}
 
-    return find_recurrences(actions, corpus, groups, close_to)
+    def unrelated(a: str, b: str) -> bool:
+        return b in finder.rejected.get(a, ())
+
+    return find_recurrences(actions, corpus, groups, close_to, unrelated)
 
 
 __all__ = ["GROUP", "CLOSE", "Recurrence", "find_recurrences", "how_text", "recurrences", "states_obstacle", "validated_on"]

@@ -76,6 +76,9 @@ def test_an_entry_joining_the_group_of_a_validated_action_recurs(cross_kb):
     assert (again.entry, again.how, again.group, again.area, again.date) == (
         "byg-overprovning-2", GROUP, group.id, "bygg", "2026-06-01")
     assert again.group_label == group.label
+    # a facilitator who judges it another obstacle than the action's lesson takes the flag away
+    record_link(cross_kb.config, "mob-overprovning", "byg-overprovning-2", "unrelated")
+    assert _watched(cross_kb).recurred[action.id] == []
 
 
 def test_an_entry_close_to_the_lessons_recurs_without_joining_a_group(cross_kb):
