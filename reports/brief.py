@@ -275,9 +275,10 @@ def loop_items(loop: Loop, rows: dict, areas: list[str], last_session: str | Non
 
 def recurred_items(loop: Loop, rows: dict, areas: list[str], since: str | None, until: str | None,
                    lang: str, within: set[str] | None = None) -> tuple[list[RecurredItem], int]:
-    """The validated actions (of the areas, by the period's end) whose obstacle came back in
-    the period (an entry dated in it, of the areas or on an action of theirs), most recent
-    first; and how many validated actions there are, held or not."""
+    """The validated actions (by the period's end) whose obstacle came back in the period, most
+    recent first: an entry dated in it, on an action of the areas or logged in one of them (an
+    obstacle another area's action answered, met here); and how many validated actions that
+    makes, held or not (those of the areas and those listed)."""
     ref = entry_refs(rows)
     titles = {e: row["title"] for e, row in rows.items()}
     items, total = [], 0
@@ -286,12 +287,10 @@ def recurred_items(loop: Loop, rows: dict, areas: list[str], since: str | None, 
         if validated is None or (until and validated > until):
             continue
         own = loop.areas_of(action)
-        if areas and own and not set(areas) & set(own):
-            continue
-        total += 1
+        mine = not areas or not own or bool(set(areas) & set(own))
         came_back = [r for r in loop.recurred_of(action) if r.within(since, until) and r.entry in rows
-                     and (within is None or r.entry in within)
-                     and (not areas or r.area in areas or bool(set(areas) & set(own)))]
+                     and (within is None or r.entry in within) and (mine or r.area in areas)]
+        total += mine or bool(came_back)
         if came_back:
             items.append(RecurredItem(action=action_item(action, loop.today, ref, rows),
                                       entries=[ref(r.entry) for r in came_back],
