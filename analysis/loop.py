@@ -39,10 +39,11 @@ class Loop:
     # None until watched (it needs the index)
     recurred: dict[str, list[Recurrence]] | None = None
 
-    def watch(self, kb, **options) -> Loop:
+    def watch(self, kb, actions: list[LearningAction] | None = None, **options) -> Loop:
         """Look for the obstacles that came back after their action was validated (needs the
-        index; ``options``: the corpus, groups or related finder the caller already has)."""
-        self.recurred = recurrences(kb, self.actions, **options)
+        index): of ``actions`` (default: all). ``options``: the corpus, groups or related
+        finder the caller already has."""
+        self.recurred = recurrences(kb, self.actions if actions is None else actions, **options)
         return self
 
     def recurred_of(self, action: LearningAction) -> list[Recurrence]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
+from dataclasses import replace
 from urllib.parse import quote
 
 from datasette.utils.asgi import Response
@@ -52,14 +53,15 @@ def _watched_loop(state: KBState) -> Loop:
     may have renamed one), the related panel's finder shared with the entry pages."""
     def make(kb) -> Loop:
         loop = load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None)
-        if kb.indexed and any(validated_on(a) for a in loop.actions):
-            finder = state.related_finder(kb)
-            groups = state.per_index("obstacle_groups", kb, lambda kb: group_obstacles(finder.corpus, kb.config))
-            labels = {g.id: g.label for g in load_groups(kb.config.root).groups}
-            for group in groups:
-                group.label = labels.get(group.id, group.label)
-            loop.watch(kb, finder=finder, groups=groups)
-        return loop
+        if not kb.indexed:
+            return loop  # "recurred" stays unknown (null)
+        if not any(validated_on(a) for a in loop.actions):
+            return loop.watch(kb)  # nothing is watched: no group or finder needed
+        finder = state.related_finder(kb)
+        made = state.per_index("obstacle_groups", kb, lambda kb: group_obstacles(finder.corpus, kb.config))
+        labels = {g.id: g.label for g in load_groups(kb.config.root).groups}
+        groups = [replace(g, label=labels.get(g.id, g.label)) for g in made]  # the shared ones stay as made
+        return loop.watch(kb, finder=finder, groups=groups)
 
     return state.run(make)
 

@@ -270,3 +270,16 @@ def test_the_brief_page_shows_it_as_soon_as_the_action_is_validated(cross_kb):
     assert "Återkommer trots validerad åtgärd" not in before.text
     section = after.text.split('class="kbb-section kbb-recurred"')[1].split("</section>")[0]
     assert "Tid för överprövning i varje tidplan" in section and "Rivningsentreprenaden överprövades" in section
+
+
+def test_every_action_says_recurred_in_json_and_null_only_without_an_index(cross_kb):
+    open_action = create_action(cross_kb.config, title="Något att göra", lessons=["mob-effekt"], owner="Energi",
+                                due=dt.date(2027, 1, 1))
+    root = cross_kb.config.root
+    data = json.loads(CliRunner().invoke(cli, ["actions", "--json", "--root", str(root)]).stdout)
+    assert [(a["id"], a["recurred"]) for a in data] == [(open_action.id, [])]
+    _validated(cross_kb.config, "Tid för överprövning", ["mob-overprovning"], dt.date(2026, 5, 15))
+    (root / ".kb" / "kb.db").unlink()  # no index: not known
+    result = CliRunner().invoke(cli, ["actions", "--json", "--root", str(root)])
+    assert result.exit_code == 0 and {a["recurred"] for a in json.loads(result.stdout)} == {None}
+    assert "run `kb index`" in result.stderr

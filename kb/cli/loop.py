@@ -117,12 +117,11 @@ def actions(root, statuses, overdue, areas, owner, as_json):
     chosen = loop.select(statuses=statuses, overdue=overdue, areas=areas, owner=owner)
     for problem in loop.problems:
         click.echo(problem.format(kb.config.root), err=True)
-    if any(validated_on(a) for a in chosen):
-        if kb.indexed:
-            loop.watch(kb)  # did the obstacles of the validated actions come back?
-        else:
-            click.echo("No index yet: run `kb index` to see whether the obstacles of validated actions came back.",
-                       err=True)
+    if kb.indexed:
+        loop.watch(kb, chosen)  # did the obstacles of the validated actions come back?
+    elif any(validated_on(a) for a in chosen):
+        click.echo("No index yet: run `kb index` to see whether the obstacles of validated actions came back.",
+                   err=True)
     if as_json:
         print_json([loop.action_dict(a) for a in chosen])
         return
