@@ -367,9 +367,9 @@ def discussion_questions(brief: Brief) -> list[str]:
                                                    other=item.other_title))
     for item in brief.recurred[:1]:
         first = item.entries[0]
+        # the entry is listed, linked, right above; its title (in its own language) stays there
         out.insert(0, q["brief_question_recurred"].format(title=item.action.title, date=item.action.validated_on,
-                                                          entry=first.title, area=name(first.area),
-                                                          entry_date=first.date))
+                                                          area=name(first.area), entry_date=first.date))
     for question in [x for x in brief.agenda if x.own_session][:1]:
         out.append(q["brief_question_own_session"].format(question=question.question, sessions=question.sessions_open))
     for action in [a for a in brief.follow_up if a.overdue][:1]:

@@ -186,8 +186,9 @@ def test_the_brief_flags_it_near_the_actions_to_follow_up_within_its_window(cros
     assert ("  - 2026-06-01 · Bygg och fastigheter · [Rivningsentreprenaden överprövades och återbruket fick vänta]"
             "(entries/bygg/byg-overprovning-2.md) – gick med i ”") in first
     # the facilitator's first question
-    assert brief.questions[0].startswith("Åtgärden ”Tid för överprövning i varje tidplan” validerades 2026-05-15, "
-                                         "men hindret kom tillbaka: ”Rivningsentreprenaden")
+    assert brief.questions[0] == ("Åtgärden ”Tid för överprövning i varje tidplan” validerades 2026-05-15, men "
+                                  "hindret kom tillbaka (Bygg och fastigheter, 2026-06-01). Höll inte förbättringen, "
+                                  "eller är det ett annat hinder?")
     html = render_html_fragment(brief, Links(root))
     assert "kbb-recurred" in html and "Återkommer trots validerad åtgärd" in html
     english = render_markdown(compose_brief(cross_kb, since="2026-05-20", lang="en", today="2026-07-01"), Links(root))

@@ -1070,10 +1070,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The learning question “{question}” has been open for {sessions} learning sessions. Should it "
         "get a session of its own?"),
     "brief_question_recurred": (
-        "Åtgärden ”{title}” validerades {date}, men hindret kom tillbaka: ”{entry}” ({area}, {entry_date}). "
+        "Åtgärden ”{title}” validerades {date}, men hindret kom tillbaka ({area}, {entry_date}). "
         "Höll inte förbättringen, eller är det ett annat hinder?",
-        "The action “{title}” was validated on {date}, but the obstacle came back: “{entry}” ({area}, "
-        "{entry_date}). Did the improvement not hold, or is it another obstacle?"),
+        "The action “{title}” was validated on {date}, but the obstacle came back ({area}, {entry_date}). "
+        "Did the improvement not hold, or is it another obstacle?"),
     "brief_question_no_action": (
         "Hindret {obstacle} återkommer, men ingen åtgärd är beslutad. Vem har rådigheten att agera?",
         "The obstacle {obstacle} recurs, but no action has been decided. Who holds the mandate to act?"),
