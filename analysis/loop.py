@@ -1,6 +1,8 @@
 """Whether the learning loop closes: which lessons led to actions, which actions are due or
-overdue, which were validated, and the loop's figures (the share of obstacles acted on, the
-days from a lesson to its action)."""
+overdue, which were validated, whether the obstacle of a validated action came back
+(:mod:`analysis.recurrence`), and the loop's figures (the share of obstacles acted on, the
+days from a lesson to its action, the validated actions that held and those whose obstacle
+recurred)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import datetime as dt
 import statistics
 from dataclasses import dataclass, field
 
+from analysis.recurrence import Recurrence, recurrences
 from indexer.actions import ActionSet, load_actions
 from indexer.agenda import Agenda, load_agenda
 from indexer.discover import load_entries
@@ -32,6 +35,19 @@ class Loop:
     today: dt.date
     problems: list = field(default_factory=list)
     planned: list[str] = field(default_factory=list)  # sessions recorded for a later date, soonest first
+    # action id -> the obstacle entries that came back after it was validated (:meth:`watch`);
+    # None until watched (it needs the index)
+    recurred: dict[str, list[Recurrence]] | None = None
+
+    def watch(self, kb, actions: list[LearningAction] | None = None, **options) -> Loop:
+        """Look for the obstacles that came back after their action was validated (needs the
+        index): of ``actions`` (default: all). ``options``: the corpus, groups or related
+        finder the caller already has."""
+        self.recurred = recurrences(kb, self.actions if actions is None else actions, **options)
+        return self
+
+    def recurred_of(self, action: LearningAction) -> list[Recurrence]:
+        return (self.recurred or {}).get(action.id, [])
 
     def areas_of(self, action: LearningAction) -> list[str]:
         areas = {self.entries[e]["area"] for e in action.lessons if e in self.entries}
@@ -39,8 +55,10 @@ class Loop:
         return sorted(areas)
 
     def action_dict(self, action: LearningAction) -> dict:
+        recurred = None if self.recurred is None else [r.to_dict() for r in self.recurred_of(action)]
         return {**action.to_dict(self.today), "areas": self.areas_of(action),
-                "lesson_titles": {e: self.entries[e]["title"] for e in action.lessons if e in self.entries}}
+                "lesson_titles": {e: self.entries[e]["title"] for e in action.lessons if e in self.entries},
+                "recurred": recurred}
 
     def select(self, *, statuses=(), overdue: bool = False, areas=(), owner: str | None = None) -> list[LearningAction]:
         """Actions by status, overdue, area (of their lessons or roadmap actions) and owner
@@ -118,6 +136,12 @@ class LoopFigures:
     overdue: int
     validated: int
     actions: int
+    # of the validated ones, those whose obstacle came back by the period's end (None: not watched)
+    validated_recurred: int | None = None
+
+    @property
+    def validated_held(self) -> int | None:
+        return None if self.validated_recurred is None else self.validated - self.validated_recurred
 
     @property
     def share_with_action(self) -> float | None:
@@ -128,14 +152,17 @@ class LoopFigures:
         return {"obstacles": self.obstacles, "obstacles_with_action": self.obstacles_with_action,
                 "share_with_action": round(share, 3) if share is not None else None,
                 "median_days_to_action": self.median_days_to_action, "overdue": self.overdue,
-                "validated": self.validated, "actions": self.actions}
+                "validated": self.validated, "validated_held": self.validated_held,
+                "validated_recurred": self.validated_recurred, "actions": self.actions}
 
 
 def loop_figures(loop: Loop, *, since: str | None = None, until: str | None = None,
                  areas=()) -> LoopFigures:
     """The loop's figures for a period and areas: the share of the period's obstacles with an
     action, the median days from a lesson to the decision on its action, and of the areas'
-    actions active in the period, how many are overdue today and how many were validated in it."""
+    actions active in the period, how many are overdue today and how many were validated in it;
+    of those, when the loop was watched (:meth:`Loop.watch`), how many saw their obstacle come
+    back by the period's end ("validated, recurred") and how many held."""
     start, end = since or "0000-01-01", until or "9999-12-31"
 
     def in_scope(entry: dict) -> bool:
@@ -154,10 +181,13 @@ def loop_figures(loop: Loop, *, since: str | None = None, until: str | None = No
     active = [a for a in loop.actions
               if (not areas or set(areas) & set(loop.areas_of(a)))
               and (any(start <= c.date <= end for c in a.history) or scoped & set(a.lessons))]
+    validated = [a for a in active if a.status == "validated" and start <= (a.changed_on("validated") or "") <= end]
+    recurred = None
+    if loop.recurred is not None:
+        recurred = sum(any(r.date <= end for r in loop.recurred_of(a)) for a in validated)
     return LoopFigures(
         obstacles=len(obstacles), obstacles_with_action=len(with_action),
         median_days_to_action=float(statistics.median(days)) if days else None,
         overdue=sum(a.overdue(loop.today) for a in active),
-        validated=sum(start <= (a.changed_on("validated") or "") <= end for a in active if a.status == "validated"),
-        actions=len(active),
+        validated=len(validated), actions=len(active), validated_recurred=recurred,
     )

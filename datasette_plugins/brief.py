@@ -35,9 +35,11 @@ from datasette_plugins.web import (
     request_language,
     static_url,
 )
+from kb.core.actions import ACTIONS_DIR
+from kb.core.agenda import AGENDA_DIR
 from kb.core.decisions import decisions_path
 from kb.core.errors import KBError
-from kb.core.sessions import last_held, last_session
+from kb.core.sessions import last_held, last_session, sessions_path
 from kb.core.texts import DEFAULT_LANGUAGE, texts
 from reports.brief import (
     Links,
@@ -85,8 +87,9 @@ def query_string(options: dict) -> str:
 class BriefCache:
     """Small LRU of composed briefs and rendered pictures for one Datasette instance.
 
-    The key holds the index generation and the verdicts file's mtime, so `kb index` or
-    `kb link` make the next request compute afresh; old keys just fall out."""
+    The key holds the index generation and when the verdicts, the actions, the learning
+    questions and the sessions last changed, so `kb index`, `kb link`, an action validated or a
+    session recorded make the next request compute afresh; old keys just fall out."""
     def __init__(self, size: int = CACHE_SIZE):
         self.size = size
         self._items: OrderedDict = OrderedDict()
@@ -114,8 +117,19 @@ def _cache(datasette) -> BriefCache:
 
 
 def _version(kb) -> tuple:
-    path = decisions_path(kb.config.root)
-    return (kb.store.generation, path.stat().st_mtime_ns if path.exists() else 0)
+    root = kb.config.root
+    files = [decisions_path(root), sessions_path(root)]
+    for folder in (root / ACTIONS_DIR, root / AGENDA_DIR):
+        if folder.is_dir():
+            files += [folder, *folder.glob("*.md")]  # the folder's own time: a file taken out
+    return (kb.store.generation, *(_mtime(path) for path in files))
+
+
+def _mtime(path) -> int:
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return 0
 
 
 def _key(options: dict) -> tuple:

@@ -8,12 +8,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections import Counter
+from dataclasses import replace
 from urllib.parse import quote
 
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
 from analysis.loop import Loop, entries_from_index, load_loop
+from analysis.obstacles import group_obstacles
+from analysis.recurrence import validated_on
 from datasette_plugins import roles
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.state import KBState, get_state
@@ -34,6 +37,7 @@ from kb.app.agenda import add_question, close_question, edit_question, question_
 from kb.app.sessions import add_session
 from kb.core.actions import OUTCOMES, STATUSES, TRANSITIONS
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
+from kb.core.obstacle_groups import load_groups
 from kb.core.sessions import load_sessions
 from kb.core.texts import pick_language, text
 
@@ -41,6 +45,25 @@ from kb.core.texts import pick_language, text
 # --- shared ---------------------------------------------------------------------------------
 def _loop(state: KBState) -> Loop:
     return state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None))
+
+
+def _watched_loop(state: KBState) -> Loop:
+    """The loop with the recurrences of the validated actions' obstacles (analysis.recurrence):
+    the obstacle groups made once per index generation, their labels read anew (a facilitator
+    may have renamed one), the related panel's finder shared with the entry pages."""
+    def make(kb) -> Loop:
+        loop = load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None)
+        if not kb.indexed:
+            return loop  # "recurred" stays unknown (null)
+        if not any(validated_on(a) for a in loop.actions):
+            return loop.watch(kb)  # nothing is watched: no group or finder needed
+        finder = state.related_finder(kb)
+        made = state.per_index("obstacle_groups", kb, lambda kb: group_obstacles(finder.corpus, kb.config))
+        labels = {g.id: g.label for g in load_groups(kb.config.root).groups}
+        groups = [replace(g, label=labels.get(g.id, g.label)) for g in made]  # the shared ones stay as made
+        return loop.watch(kb, finder=finder, groups=groups)
+
+    return state.run(make)
 
 
 def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -> dict:
@@ -92,7 +115,7 @@ async def actions_page(datasette, request):
     areas = [a for a in list_arg(args, "area") if a in state.config.areas]
     owner = " ".join((args.get("owner") or "").split())[:200] or None
     overdue = args.get("overdue") in ("1", "on", "true")
-    loop = await asyncio.to_thread(_loop, state)
+    loop = await asyncio.to_thread(_watched_loop, state)
     chosen = loop.select(statuses=statuses, overdue=overdue, areas=areas, owner=owner)
     facets = {
         "status": dict(Counter(a.status for a in chosen)),
@@ -124,7 +147,7 @@ async def action_page(datasette, request):
         return no_kb(as_json)
     lang = request_language(request, state)
     action_id = request.url_vars["action_id"]
-    loop = await asyncio.to_thread(_loop, state)
+    loop = await asyncio.to_thread(_watched_loop, state)
     action = next((a for a in loop.actions if a.id == action_id), None)
     if as_json:
         if action is None:
@@ -141,6 +164,7 @@ async def _render_action(datasette, request, context, loop: Loop, action, *, err
         "next_statuses": TRANSITIONS[action.status] if action else (),
         "body_html": Markup(markdown_to_html(action.body)) if action and action.body.strip() else "",
         "errors": list(errors), "note": note,
+        "validated_on": validated_on(action) if action else None,
     })
     return await html_page(datasette, request, "loop_action.html", context, status=status)
 
@@ -160,7 +184,7 @@ async def action_status(datasette, request):
     except EntryNotFound:
         return Response.text(text("selection_empty", lang), status=404)
     except (ActionInvalid, EntryInvalid, KBError) as exc:
-        loop = await asyncio.to_thread(_loop, state)
+        loop = await asyncio.to_thread(_watched_loop, state)
         context = _context(datasette, request, state, lang, True)
         action = next((a for a in loop.actions if a.id == action_id), None)
         return await _render_action(datasette, request, context, loop, action, errors=[_message(exc, lang)],

@@ -28,6 +28,7 @@ from analysis.links import AreaLinks, find_synergies, strong_link_matrix, strong
 from analysis.loop import Loop, entries_from_index, load_loop
 from analysis.obstacles import group_obstacles, obstacle_ref
 from analysis.reasons import render_reasons
+from analysis.recurrence import how_text, validated_on
 from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
@@ -69,6 +70,14 @@ class ObstacleItem:
     entries: list[EntryRef]
     actions: int = 0  # actions citing any of its entries (0: nobody acts on it yet)
     new: list[str] = field(default_factory=list)  # its entries logged in the period (what recurred)
+
+
+@dataclass
+class RecurredItem:
+    """A validated action whose obstacle came back in the period, with the entries that did."""
+    action: ActionItem
+    entries: list[EntryRef]
+    how: dict[str, str]  # entry id -> how it came back, in words
 
 
 @dataclass
@@ -125,6 +134,8 @@ class Brief:
     area_colours: dict[str, str] = field(default_factory=dict)  # slug -> its one colour (kb.core.palette)
     other_cities: list[CityItem] = field(default_factory=list)  # "Från andra städer" (reports.cities)
     followed: list[dict] = field(default_factory=list)  # the followed cities' publications
+    recurred: list[RecurredItem] = field(default_factory=list)  # "Återkommer trots validerad åtgärd"
+    validated_total: int = 0  # validated actions (of the areas) by the period's end: held + recurred
 
     @property
     def total(self) -> int:
@@ -227,6 +238,9 @@ def compose_brief(
         new_entries=new_entries, questions=[], matrix=matrix, silo_index=silo, next_session=next_session,
         **loop_items(loop, corpus.rows, areas, last_brief, dt.date.fromisoformat(next_session)),
     )
+    loop.watch(kb, corpus=corpus)
+    brief.recurred, brief.validated_total = recurred_items(
+        loop, corpus.rows, areas, since, until, lang, within=set(work.ids) if theme else None)
     brief.other_cities, brief.followed = city_items(kb, ref, scope, lang)
     brief.questions = discussion_questions(brief)
     return brief
@@ -257,6 +271,32 @@ def loop_items(loop: Loop, rows: dict, areas: list[str], last_session: str | Non
         "agenda": questions,
         "validated": [item(a) for a in loop.validated_since(last_session) if in_areas(loop.areas_of(a))],
     }
+
+
+def recurred_items(loop: Loop, rows: dict, areas: list[str], since: str | None, until: str | None,
+                   lang: str, within: set[str] | None = None) -> tuple[list[RecurredItem], int]:
+    """The validated actions (by the period's end) whose obstacle came back in the period, most
+    recent first: an entry dated in it, on an action of the areas or logged in one of them (an
+    obstacle another area's action answered, met here); and how many validated actions that
+    makes, held or not (those of the areas and those listed)."""
+    ref = entry_refs(rows)
+    titles = {e: row["title"] for e, row in rows.items()}
+    items, total = [], 0
+    for action in loop.actions:
+        validated = validated_on(action)
+        if validated is None or (until and validated > until):
+            continue
+        own = loop.areas_of(action)
+        mine = not areas or not own or bool(set(areas) & set(own))
+        came_back = [r for r in loop.recurred_of(action) if r.within(since, until) and r.entry in rows
+                     and (within is None or r.entry in within) and (mine or r.area in areas)]
+        total += mine or bool(came_back)
+        if came_back:
+            items.append(RecurredItem(action=action_item(action, loop.today, ref, rows),
+                                      entries=[ref(r.entry) for r in came_back],
+                                      how={r.entry: how_text(r, lang, titles=titles) for r in came_back}))
+    items.sort(key=lambda item: (max(e.date for e in item.entries), item.action.id), reverse=True)
+    return items, total
 
 
 def brief_with_pictures(kb, **options) -> tuple[Brief, dict]:
@@ -325,6 +365,11 @@ def discussion_questions(brief: Brief) -> list[str]:
     for item in [x for x in brief.other_cities if x.kind == "obstacle"][:1]:
         out.append(q["brief_question_city"].format(source=item.source, title=item.own.title,
                                                    other=item.other_title))
+    for item in brief.recurred[:1]:
+        first = item.entries[0]
+        # the entry is listed, linked, right above; its title (in its own language) stays there
+        out.insert(0, q["brief_question_recurred"].format(title=item.action.title, date=item.action.validated_on,
+                                                          area=name(first.area), entry_date=first.date))
     for question in [x for x in brief.agenda if x.own_session][:1]:
         out.append(q["brief_question_own_session"].format(question=question.question, sessions=question.sessions_open))
     for action in [a for a in brief.follow_up if a.overdue][:1]:
@@ -391,6 +436,7 @@ def render_markdown(brief: Brief, links: Links, pictures: dict[str, str] | None 
     lines += [counts_text(brief) + ". " + t["brief_links_note"].format(
         what=t["brief_links_web"] if links.web else t["brief_links_files"]), ""]
     lines += follow_up_markdown(brief, link)
+    lines += recurred_markdown(brief, link)
 
     intro = t["brief_obstacles_intro_since"].format(since=brief.since) if brief.since else t["brief_obstacles_intro"]
     lines += [f"## {t['brief_obstacles_heading']}", "", intro, ""]
@@ -462,6 +508,25 @@ def follow_up_markdown(brief: Brief, link) -> list[str]:
     t = texts(brief.lang)
     lines = [f"## {t['brief_follow_up_heading']}", "", t["brief_follow_up_intro"].format(date=brief.next_session), ""]
     lines += [action_markdown(brief, a, link) for a in brief.follow_up] or [t["brief_follow_up_nothing"]]
+    return [*lines, ""]
+
+
+def recurred_markdown(brief: Brief, link) -> list[str]:
+    """Right after the actions to follow up: the validated actions whose obstacle came back
+    in the period (none of it when nothing was validated yet)."""
+    if not brief.validated_total:
+        return []
+    t = texts(brief.lang)
+    lines = [f"## {t['recurrence_flag']}", "", t["brief_recurred_intro"] + " " + t["brief_recurred_counts"].format(
+        n=brief.validated_total, held=brief.validated_total - len(brief.recurred), recurred=len(brief.recurred)), ""]
+    for item in brief.recurred:
+        a = item.action
+        lines.append(f"- **{md_text(a.title)}** ({md_text(a.owner)}, "
+                     + t["action_validated_on"].format(date=a.validated_on) + ")")
+        for e in item.entries:
+            lines.append(f"  - {e.date} · {md_text(brief.area_name(e.area))} · {link(e)} – {md_text(item.how[e.id])}")
+    if not brief.recurred:
+        lines.append(t["brief_recurred_nothing"])
     return [*lines, ""]
 
 

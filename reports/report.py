@@ -138,7 +138,7 @@ def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> Y
             echoes[s.a] += 1
             echoes[s.b] += 1
     roadmaps = load_roadmaps(kb.config).by_area
-    loop = load_loop(kb.config, entries=entries_from_index(kb))
+    loop = load_loop(kb.config, entries=entries_from_index(kb)).watch(kb, corpus=corpus)
     since, until = f"{int(year):04d}-01-01", f"{int(year):04d}-12-31"
     active = [a for a in loop.actions if any(since <= c.date <= until for c in a.history)]
     groups = [g for g in group_obstacles(corpus, kb.config, since=since, until=until) if g.recurring]
@@ -216,7 +216,11 @@ def figure_lines(figures: dict, lang: str) -> list[str]:
     if figures.get("median_days_to_action") is not None:
         lines.append(t["report_figure_days"].format(days=f"{figures['median_days_to_action']:.0f}"))
     lines.append(t["report_figure_overdue"].format(n=figures.get("overdue", 0)))
-    lines.append(t["report_figure_validated"].format(n=figures.get("validated", 0)))
+    if figures.get("validated") and figures.get("validated_recurred") is not None:
+        lines.append(t["report_figure_validated_recurred"].format(
+            n=figures["validated"], held=figures["validated_held"], recurred=figures["validated_recurred"]))
+    else:
+        lines.append(t["report_figure_validated"].format(n=figures.get("validated", 0)))
     return lines
 
 

@@ -111,6 +111,7 @@ _OURS = [
     ("actions", "/-/kb/actions"),
     ("actions-overdue", "/-/kb/actions?overdue=1&area=energi"),
     ("action", "/-/kb/actions/energidata-per-byggnad-avtal"),
+    ("action-recurred", "/-/kb/actions/en-forvaltning-ager-laddplatsfragan"),  # its obstacle came back
     ("agenda", "/-/kb/agenda"),
     ("sessions", "/-/kb/sessions"),
     # sharing between cities: the open publication, and Lund (examples/lund) followed

@@ -9,6 +9,7 @@ import sys
 import click
 
 from analysis.loop import entries_from_index, load_loop
+from analysis.recurrence import how_text, validated_on
 from kb.app.actions import create_action, set_status
 from kb.app.agenda import QuestionExists, add_question, close_question, edit_question, question_from_obstacle
 from kb.cli.options import handle_errors, json_option, model_option, open_kb, print_json, root_option
@@ -103,7 +104,11 @@ def action_set(action_id, root, status, note, outcome, as_json):
 @json_option
 @handle_errors
 def actions(root, statuses, overdue, areas, owner, as_json):
-    """The actions taken on lessons: owner, due date, status, the lessons they answer."""
+    """The actions taken on lessons: owner, due date, status, the lessons they answer.
+
+    A validated action whose obstacle came back (a later obstacle entry joined its obstacle
+    group or lies close to its lessons) is flagged, with those entries ("recurred" in --json).
+    """
     kb, loop = _loop(root)
     unknown = [a for a in areas if a not in kb.config.areas]
     if unknown:
@@ -112,19 +117,30 @@ def actions(root, statuses, overdue, areas, owner, as_json):
     chosen = loop.select(statuses=statuses, overdue=overdue, areas=areas, owner=owner)
     for problem in loop.problems:
         click.echo(problem.format(kb.config.root), err=True)
+    if kb.indexed:
+        loop.watch(kb, chosen)  # did the obstacles of the validated actions come back?
+    elif any(validated_on(a) for a in chosen):
+        click.echo("No index yet: run `kb index` to see whether the obstacles of validated actions came back.",
+                   err=True)
     if as_json:
         print_json([loop.action_dict(a) for a in chosen])
         return
     t = texts(kb.config.language)  # the words around the content speak its language
     if not chosen:
         click.echo(t["cli_no_actions"], err=True)
+    names = kb.config.area_names()
     for a in chosen:
         flag = f"  {t['action_overdue'].upper()}" if a.overdue(loop.today) else ""
+        recurred = loop.recurred_of(a)
+        flag += f"  {t['recurrence_flag'].upper()}" if recurred else ""
         click.echo(click.style(a.title, bold=True) + flag)
         click.echo(f"    {a.id} · {t['action_status_' + a.status]} · {t['action_due'].lower()} {a.due.isoformat()} · "
                    f"{a.owner}" + (f" · {', '.join(loop.areas_of(a))}" if loop.areas_of(a) else ""))
         click.echo(f"    {t['action_lessons'].lower()}: {', '.join(a.lessons)}"
                    + (f"; {t['field_roadmap'].lower()}: {', '.join(a.roadmap)}" if a.roadmap else ""))
+        for r in recurred:
+            click.echo(f"    {t['recurrence_cli']}: {r.entry} ({names.get(r.area, r.area)}, {r.date}, "
+                       f"{how_text(r, kb.config.language, label=False)})")
 
 
 # --- the learning agenda ------------------------------------------------------------------------

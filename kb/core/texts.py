@@ -337,6 +337,18 @@ TEXTS: dict[str, tuple[str, str]] = {
     "action_overdue": ("försenad", "overdue"),
     "action_lessons": ("Lärdomar", "Lessons"),
     "action_validated_on": ("validerad {date}", "validated {date}"),
+    # learned means it did not come back (analysis.recurrence)
+    "recurrence_flag": ("Återkommer trots validerad åtgärd", "Recurs despite a validated action"),
+    "recurrence_intro": (
+        "Åtgärden validerades {date}. Sedan dess har hindret kommit tillbaka: nya hinderposter har gått med i "
+        "hindergruppen som åtgärdens lärdomar tillhör, eller ligger nära lärdomarna.",
+        "The action was validated on {date}. Since then the obstacle has come back: new obstacle entries joined "
+        "the obstacle group of the action's lessons, or lie close to the lessons."),
+    "recurrence_held": ("Inget hinder har kommit tillbaka sedan åtgärden validerades {date}.",
+                        "No obstacle has come back since the action was validated on {date}."),
+    "recurrence_joined": ("gick med i {group}", "joined {group}"),
+    "recurrence_close": ("nära lärdomen {lessons}", "close to the lesson {lessons}"),
+    "recurrence_cli": ("återkommer", "recurs"),
     "question_open_since": ("öppen sedan {date}: {days} dagar, lärtillfällen sedan dess: {sessions}",
                             "open since {date}: {days} days, learning sessions since: {sessions}"),
     "question_own_session": ("Dags för ett eget lärtillfälle", "Time for a session of its own"),
@@ -992,6 +1004,16 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_validated_nothing": ("Inga åtgärder har validerats sedan {date}.",
                                 "No action was validated since {date}."),
     "brief_validated_none_yet": ("Inga åtgärder har validerats ännu.", "No action has been validated yet."),
+    "brief_recurred_intro": (
+        "Validerade åtgärder vars hinder kom tillbaka i perioden: en ny hinderpost gick med i åtgärdens "
+        "hindergrupp eller ligger nära dess lärdomar.",
+        "Validated actions whose obstacle came back in the period: a new obstacle entry joined the action's "
+        "obstacle group or lies close to its lessons."),
+    "brief_recurred_counts": (
+        "Av {n} validerade åtgärder har {held} hållit och {recurred} fått sitt hinder tillbaka i perioden.",
+        "Of {n} validated actions, {held} held and {recurred} saw their obstacle come back in the period."),
+    "brief_recurred_nothing": ("Inget hinder för en validerad åtgärd har kommit tillbaka i perioden.",
+                               "No obstacle of a validated action came back in the period."),
     # brief_figure_ + a picture name: the caption of a picture in the brief
     "brief_figure_map": ("Karta över lärdomar", "Map of lessons"),
     "brief_figure_network": ("Områden som delar lärdomar", "Areas that share lessons"),
@@ -1047,6 +1069,11 @@ TEXTS: dict[str, tuple[str, str]] = {
         "lärtillfälle?",
         "The learning question “{question}” has been open for {sessions} learning sessions. Should it "
         "get a session of its own?"),
+    "brief_question_recurred": (
+        "Åtgärden ”{title}” validerades {date}, men hindret kom tillbaka ({area}, {entry_date}). "
+        "Höll inte förbättringen, eller är det ett annat hinder?",
+        "The action “{title}” was validated on {date}, but the obstacle came back ({area}, {entry_date}). "
+        "Did the improvement not hold, or is it another obstacle?"),
     "brief_question_no_action": (
         "Hindret {obstacle} återkommer, men ingen åtgärd är beslutad. Vem har rådigheten att agera?",
         "The obstacle {obstacle} recurs, but no action has been decided. Who holds the mandate to act?"),
@@ -1113,6 +1140,9 @@ TEXTS: dict[str, tuple[str, str]] = {
                            "Median time from a lesson to a decided action: {days} days"),
     "report_figure_overdue": ("Försenade åtgärder: {n}", "Overdue actions: {n}"),
     "report_figure_validated": ("Validerade åtgärder: {n}", "Validated actions: {n}"),
+    "report_figure_validated_recurred": (
+        "Validerade åtgärder: {n}, varav {held} höll och {recurred} fick sitt hinder tillbaka",
+        "Validated actions: {n}, of which {held} held and {recurred} saw their obstacle come back"),
     "report_actor": ("rådighet", "mandate"),
     "report_sharing": ("Mest angelägna erfarenheter att dela", "Most pressing experiences to share"),
     "report_sharing_note": ("Validerade åtgärder med de öppna lärdomar de följde upp, de mest spridda över "
