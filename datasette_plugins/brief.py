@@ -115,7 +115,8 @@ def _cache(datasette) -> BriefCache:
 
 def _version(kb) -> tuple:
     path = decisions_path(kb.config.root)
-    return (kb.store.generation, path.stat().st_mtime_ns if path.exists() else 0)
+    # each audience has a brief of its own, made from its own index (datasette_plugins.audience)
+    return (kb.audience, kb.store.generation, path.stat().st_mtime_ns if path.exists() else 0)
 
 
 def _key(options: dict) -> tuple:

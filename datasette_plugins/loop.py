@@ -40,7 +40,8 @@ from kb.core.texts import pick_language, text
 
 # --- shared ---------------------------------------------------------------------------------
 def _loop(state: KBState) -> Loop:
-    return state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None))
+    return state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None,
+                                              audience=kb.audience))
 
 
 def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -> dict:
