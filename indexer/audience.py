@@ -71,13 +71,16 @@ def derive_audience(config: KBConfig, audience: str, dim: int) -> int:
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     _remove_sqlite(tmp)
     try:
-        fresh = Store(tmp)  # the schema, by the same migrations as kb.db
+        conn = sqlite3.connect(tmp)
         try:
-            fresh.db.execute("PRAGMA journal_mode=DELETE")  # one file to rename, no -wal beside it
-            count = _copy_visible(fresh.db.conn, config.db_path, audience)
-            fresh.db.execute("VACUUM")
+            # a new file, renamed into place only when complete: no journal to keep, and
+            # whatever is overwritten (a related list cut short) is zeroed, not left in a page
+            conn.execute("PRAGMA journal_mode=OFF")
+            conn.execute("PRAGMA synchronous=OFF")
+            conn.execute("PRAGMA secure_delete=ON")
+            count = _copy_visible(conn, config.db_path, audience)
         finally:
-            fresh.close()
+            conn.close()
         os.replace(tmp, target)
     finally:
         _remove_sqlite(tmp)
@@ -90,43 +93,49 @@ def derive_audience(config: KBConfig, audience: str, dim: int) -> int:
 
 
 def _copy_visible(conn: sqlite3.Connection, source: Path, audience: str) -> int:
-    """Copy what ``audience`` may see from ``source`` into the empty store of ``conn``, all
-    read in one transaction of the source (one consistent state of it)."""
+    """Make ``source``'s schema in the empty file of ``conn`` and copy what ``audience`` may
+    see into it, all read in one transaction of the source (one consistent state of it)."""
     conn.execute("ATTACH DATABASE ? AS src", [str(source)])
     try:
-        with conn:
-            conn.execute("BEGIN")
-            conn.execute("delete from meta")
-            conn.execute("insert into meta select * from src.meta")
-            conn.execute(f"insert into {SOURCES_TABLE} select * from src.{SOURCES_TABLE}")
-            for table in ENTRY_TABLES:
-                where, params = sql_condition(audience)
-                columns = _columns(conn, table)
-                conn.execute(f"insert into main.{table} ({columns}) select {columns} from src.{table} "
-                             f"where {where}", params)
-            kept = {r[0] for table in ENTRY_TABLES for r in conn.execute(f"select id from main.{table}")}
-            for table in ENTRY_TABLES:
-                for entry_id, related in conn.execute(f"select id, related from main.{table}").fetchall():
-                    values = json.loads(related) if related else []
-                    visible = [v for v in values if v in kept]
-                    if visible != values:
-                        conn.execute(f"update main.{table} set related = ? where id = ?",
-                                     [json.dumps(visible, ensure_ascii=False), entry_id])
-            columns = _columns(conn, "chunks")
-            conn.execute(f"insert into main.chunks ({columns}) select {columns} from src.chunks "
-                         "where entry_id in (select id from main.entries union all select id from "
-                         f"main.{FOLLOWED_TABLE})")
-            conn.execute("insert into main.chunks_fts (rowid, title, heading, text, title_stem, heading_stem, "
-                          "text_stem) select rowid, title, heading, text, title_stem, heading_stem, text_stem "
-                          "from src.chunks_fts where rowid in (select id from main.chunks)")
-            count = len(kept)
+        conn.execute("BEGIN")
+        schema = conn.execute("select name, sql from src.sqlite_master where sql is not null "
+                              "and type in ('table', 'index') order by rowid").fetchall()
+        virtual = [name for name, sql in schema if sql.upper().startswith("CREATE VIRTUAL TABLE")]
+        for name, sql in schema:
+            if not any(name.startswith(f"{v}_") for v in virtual):  # a full-text index makes its own tables
+                conn.execute(sql)
+        for table in ("_sqlite_migrations", "meta", SOURCES_TABLE):
+            conn.execute(f"insert into main.{table} select * from src.{table}")
+        for table in ENTRY_TABLES:
+            where, params = sql_condition(audience)
+            columns = _columns(conn, table)
+            conn.execute(f"insert into main.{table} ({columns}) select {columns} from src.{table} "
+                         f"where {where}", params)
+        kept = {r[0] for table in ENTRY_TABLES for r in conn.execute(f"select id from main.{table}")}
+        for table in ENTRY_TABLES:
+            for entry_id, related in conn.execute(f"select id, related from main.{table}").fetchall():
+                values = json.loads(related) if related else []
+                visible = [v for v in values if v in kept]
+                if visible != values:
+                    conn.execute(f"update main.{table} set related = ? where id = ?",
+                                 [json.dumps(visible, ensure_ascii=False), entry_id])
+        columns = _columns(conn, "chunks")
+        conn.execute(f"insert into main.chunks ({columns}) select {columns} from src.chunks "
+                     "where entry_id in (select id from main.entries union all select id from "
+                     f"main.{FOLLOWED_TABLE})")
+        conn.execute("insert into main.chunks_fts (rowid, title, heading, text, title_stem, heading_stem, "
+                     "text_stem) select rowid, title, heading, text, title_stem, heading_stem, text_stem "
+                     "from src.chunks_fts where rowid in (select id from main.chunks)")
+        conn.execute("COMMIT")
     finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         conn.execute("DETACH DATABASE src")
-    return count
+    return len(kept)
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> str:
-    """The columns of ``table`` in both files (the same, as both have every migration)."""
+    """The columns of ``table`` in both files (the same: one schema)."""
     names = [r[1] for r in conn.execute(f"pragma main.table_info({table})")]
     return ", ".join(f'"{n}"' for n in names)
 
