@@ -120,10 +120,11 @@ class TimedConnection:
 
 def follow_rebuilds(datasette, name: str, config=None) -> None:
     """Serve the database ``name`` (the knowledge base's ``kb.db``) as a
-    :class:`FollowingDatabase` (each audience from its own file when ``config`` is given);
-    left as it is when it is not a plain, mutable file."""
+    :class:`FollowingDatabase` (each audience from its own file when ``config`` is given),
+    also when it was opened as immutable (``datasette -i``), which would show every row to
+    everyone and miss every later ``kb index``; left as it is when it is not a file."""
     db = datasette.databases.get(name)
-    if db is None or isinstance(db, FollowingDatabase) or not db.path or not db.is_mutable or db.is_memory:
+    if db is None or isinstance(db, FollowingDatabase) or not db.path or db.is_memory:
         return
     following = FollowingDatabase(datasette, db.path, config)
     datasette.remove_database(name)

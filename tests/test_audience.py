@@ -365,3 +365,17 @@ def test_an_internal_lesson_is_not_found_for_those_who_may_not_see_it(swept):
 
 
 
+
+
+def test_plain_datasette_on_the_index_answers_visitors_from_their_database(planted):
+    """``datasette -i .kb/kb.db`` (immutable) too: the plugin serves each audience its own file."""
+    from datasette.app import Datasette
+
+    root, _ = planted
+    for ds in (Datasette([str(root / ".kb" / "kb.db")]), Datasette(immutables=[str(root / ".kb" / "kb.db")])):
+        async def go(ds=ds):
+            await ds.invoke_startup()
+            return await ds.client.get("/kb/entries.json?_shape=array&_col=title")
+
+        titles = sorted(row["title"] for row in asyncio.run(go()).json())
+        assert titles == sorted(LESSONS[e][1] for e in LESSONS if LESSONS[e][0] == "public")
