@@ -188,6 +188,9 @@ def test_the_visitors_setting_is_checked(kb_root):
 
 
 # --- every route, as a visitor, a partner and staff --------------------------------------------------
+TABLES: list[str] = []  # kb.db's, read by the sweep's fixture
+
+
 def concrete_paths(ids: dict[str, str]) -> list[str]:
     """Every GET path of our plugin's routes (each variable filled with every planted id that
     fits it, in both languages), and Datasette's own pages, JSON, CSV, facets and SQL."""
@@ -212,7 +215,7 @@ def concrete_paths(ids: dict[str, str]) -> list[str]:
     searches = [f"/-/kb/search?{urlencode({'q': marker, **extra})}" for marker in (INTERNAL, PARTNER, "laddhubben")
                 for extra in ({}, {"show": "all"}, {"lang": "en"})]
     searches += [f"/-/kb/search.json?{urlencode({'q': marker})}" for marker in (INTERNAL, PARTNER, "laddhubben")]
-    tables = ["entries", "chunks", "chunks_fts", "meta", "followed_entries", "followed_sources"]
+    tables = TABLES  # every table of kb.db, the full-text index's own among them
     datasette = ["/", "/kb", "/kb.json", "/-/kb/brief?since=2026-01-01", "/-/kb/brief.md?since=2026-01-01",
                  "/-/kb/synergies?show=all", "/-/kb/obstacles?types=obstacle"]
     for table in tables:
@@ -286,6 +289,9 @@ async def sweep(ds, who: str | None) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def swept(planted):
     root, ids = planted
+    with sqlite3.connect(f"file:{root / '.kb' / 'kb.db'}?mode=ro", uri=True) as conn:
+        TABLES[:] = [r[0] for r in conn.execute("select name from sqlite_master where type = 'table'")]
+    assert {"entries", "chunks", "chunks_fts", "chunks_fts_content", "followed_entries"} <= set(TABLES)
     ds = make_datasette(root)
     ds._kb_ids = ids
 
