@@ -181,6 +181,15 @@ def test_a_lesson_saved_from_the_form_reaches_its_audiences_at_once(indexed_kb):
         "Öppen: nätägaren svarade i tid", f"{INTERNAL}: nätägaren svarade sent"}
 
 
+def test_kb_serve_says_what_visitors_read(planted, kb_root):
+    from datasette_plugins.serve import visitors_line
+
+    root, _ = planted
+    assert visitors_line(load(root)) == ("Visitors who have not signed in read 2 of 8 lessons, those shared with the "
+                                         'public (kb.toml [web] visitors = "public").')
+    assert "read everything" in visitors_line(load(kb_root))  # the sample knowledge base is an intranet
+
+
 def test_the_visitors_setting_is_checked(kb_root):
     set_web(kb_root, visitors="everyone")
     with pytest.raises(ConfigError, match=r"\[web\] visitors = 'everyone' is not one of public, partner, staff"):
