@@ -111,10 +111,10 @@ class KBState:
         if kb is None or ident != known:
             if kb is not None:
                 kb.close()
+            if ident is None and audience != "staff":  # never kb.db in its place
+                raise IndexMissing(f"{path}: missing (what {audience} readers may see)")
             kb = KnowledgeBase(self.config, model=self.model, embedder=self._shared_embedder(), read_only=True,
                                audience=audience)
-            if ident is None and audience != "staff":
-                raise IndexMissing(f"{path}: missing (what {audience} readers may see)")
             kb.store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SEARCH_MAX_VALUE_BYTES)
             opened[audience] = (kb, ident)
             with self._lock:
