@@ -29,6 +29,7 @@ from pathlib import Path
 
 from kb.core import vector_index
 from kb.core.config import KBConfig
+from kb.core.errors import KBError
 from kb.core.store import FOLLOWED_TABLE, SOURCES_TABLE, Store
 from kb.core.visibility import AUDIENCES, sql_condition
 
@@ -37,21 +38,28 @@ ENTRY_TABLES = ("entries", FOLLOWED_TABLE)
 
 
 def refresh_audiences(config: KBConfig, store: Store, dim: int, *, changed: bool = True) -> None:
-    """Derive the audiences' databases when ``kb.db`` ``changed``, or when one is missing or
-    of another generation than ``store`` (an index made before them, a run cut short)."""
-    if changed or any(_generation(config.audience_db_path(a)) != store.generation for a in DERIVED_AUDIENCES):
+    """Derive the audiences' databases when ``kb.db`` ``changed``, or when one is missing, of
+    another generation than ``store`` (an index made before them, a run cut short) or with
+    other followed publications (a ``kb sync`` that changed no lesson)."""
+    now = (store.generation, store.sources())
+    if changed or any(_state_of(config.audience_db_path(a)) != now for a in DERIVED_AUDIENCES):
         derive_audiences(config, dim)
 
 
-def _generation(path: Path) -> int | None:
+def _state_of(path: Path) -> tuple | None:
+    """(generation, followed publications) of an audience's database; None when there is none."""
     if not path.exists():
         return None
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
-            row = conn.execute("select value from meta where key = 'generation'").fetchone()
+        store = Store(path, read_only=True)
+    except (KBError, sqlite3.Error):
+        return None
+    try:
+        return store.generation, store.sources()
     except sqlite3.Error:
         return None
-    return int(row[0]) if row and row[0] is not None else 0
+    finally:
+        store.close()
 
 
 def derive_audiences(config: KBConfig, dim: int) -> dict[str, int]:

@@ -394,3 +394,21 @@ def test_plain_datasette_on_the_index_answers_visitors_from_their_database(plant
 
         titles = sorted(row["title"] for row in asyncio.run(go()).json())
         assert titles == sorted(LESSONS[e][1] for e in LESSONS if LESSONS[e][0] == "public")
+
+
+def test_an_index_that_changed_no_lesson_brings_missing_or_stale_audience_databases_up_to_date(indexed_kb):
+    config = indexed_kb.config
+    public = config.audience_db_path("public")
+    public.unlink()
+    indexed_kb.index()  # nothing changed in the entries
+    assert public.exists()
+    made = public.stat().st_ino
+    indexed_kb.index()
+    assert public.stat().st_ino == made  # up to date: left as it is
+    with sqlite3.connect(public) as conn:  # another followed publication than kb.db's
+        conn.execute("insert into followed_sources (name, slug) values ('Lund', 'lund')")
+    before = public.stat().st_ino
+    indexed_kb.index()
+    assert public.stat().st_ino != before
+    with sqlite3.connect(f"file:{public}?mode=ro", uri=True) as conn:
+        assert conn.execute("select count(*) from followed_sources").fetchone()[0] == 0
