@@ -117,6 +117,9 @@ class Corpus:
     _doc_words: list[Counter] | None = field(default=None, repr=False)
     _df: Counter | None = field(default=None, repr=False)
     _names: set[str] | None = field(default=None, repr=False)  # analysis.labels' proper names
+    # who reads the analyses made of it (kb.core.visibility): an audience other than staff reads
+    # an index of only what it may see, and nothing kept from the whole one (obstacles.md's labels)
+    audience: str = "staff"
 
     def __post_init__(self) -> None:
         for section in self.sections:
@@ -325,4 +328,5 @@ def load_corpus(kb, *, followed: bool = False) -> Corpus:
         sections=sections,
         area_names={slug: a.name for slug, a in kb.config.areas.items()},
         embed=lambda texts: kb.embedder.embed(texts, PASSAGE),
+        audience=getattr(kb, "audience", "staff"),
     )

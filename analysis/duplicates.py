@@ -130,5 +130,6 @@ def duplicates_of_entry(kb, entry) -> list[DuplicatePair]:
         vectors=np.vstack([corpus.vectors, vector[None, :]]),
         sections=corpus.sections,
         area_names=corpus.area_names,
+        audience=corpus.audience,
     )
     return find_duplicates(extended, load_decisions(kb.config.root), ids=[entry.id])

@@ -6,8 +6,10 @@ recurred)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import statistics
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from analysis.recurrence import Recurrence, recurrences
@@ -16,8 +18,10 @@ from indexer.agenda import Agenda, load_agenda
 from indexer.discover import load_entries
 from indexer.roadmaps import load_roadmaps
 from kb.core.actions import OPEN_STATUSES, LearningAction
+from kb.core.agenda import LearningQuestion
 from kb.core.config import KBConfig
 from kb.core.sessions import planned_sessions, session_dates
+from kb.core.visibility import may_see
 
 DEFAULT_SESSION_INTERVAL_DAYS = 91  # a learning session a quarter
 
@@ -106,21 +110,47 @@ class Loop:
         return upcoming
 
 
-def load_loop(config: KBConfig, *, entries: dict[str, dict] | None = None, today: dt.date | None = None) -> Loop:
-    """The loop of a knowledge base. ``entries`` (id -> row with title, area, type, date):
-    from the index when the caller has it, else read from the entry files."""
+def load_loop(config: KBConfig, *, entries: dict[str, dict] | None = None, today: dt.date | None = None,
+              audience: str = "staff") -> Loop:
+    """The loop of a knowledge base as ``audience`` may see it (kb.core.visibility).
+    ``entries`` (id -> row with title, area, type, date): from the index when the caller has
+    it (the audience's index, for an audience), else read from the entry files."""
     if entries is None:
         entries = {e.id: {"title": e.title, "area": e.area, "type": e.type, "date": e.date.isoformat()}
-                   for e in load_entries(config).entries}
+                   for e in load_entries(config).entries if may_see(audience, e.visibility)}
     roadmaps = load_roadmaps(config)
     actions: ActionSet = load_actions(config)
     agenda = load_agenda(config)
+    problems = actions.problems + agenda.problems
+    if audience != "staff":
+        actions = ActionSet(visible_actions(actions.actions, audience, entries))
+        agenda = Agenda(visible_questions(agenda.questions, audience, entries))
+        problems = []  # a broken file is the staff's to mend, and may quote what it holds
     today = today or dt.date.today()
     return Loop(actions=actions.actions, agenda=agenda, entries=entries,
                 roadmap_areas={a.id: a.area for a in roadmaps.actions.values()},
                 sessions=session_dates(config.root, today), today=today,
-                problems=actions.problems + agenda.problems,
+                problems=problems,
                 planned=[s.date for s in planned_sessions(config.root, today)])
+
+
+def visible_actions(actions: Iterable[LearningAction], audience: str,
+                    lessons: Collection[str]) -> list[LearningAction]:
+    """The actions ``audience`` may see, each citing only the ``lessons`` (ids) it may see:
+    an id names its lesson, so a hidden lesson is not even cited."""
+    if audience == "staff":
+        return list(actions)
+    return [dataclasses.replace(a, lessons=[e for e in a.lessons if e in lessons])
+            for a in actions if may_see(audience, a.visibility)]
+
+
+def visible_questions(questions: Iterable[LearningQuestion], audience: str,
+                      lessons: Collection[str]) -> list[LearningQuestion]:
+    """The learning questions ``audience`` may see, with only the lessons it may see."""
+    if audience == "staff":
+        return list(questions)
+    return [dataclasses.replace(q, entries=[e for e in q.entries if e in lessons])
+            for q in questions if may_see(audience, q.visibility)]
 
 
 def entries_from_index(kb) -> dict[str, dict]:

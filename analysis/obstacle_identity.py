@@ -70,6 +70,7 @@ def identify(
     *,
     today: str,
     keep: bool = True,
+    kept_labels: bool = True,
 ) -> list[tuple[str | None, str, bool]]:
     """(id, label, named by a facilitator) for each cluster, in order.
 
@@ -77,7 +78,9 @@ def identify(
     and new groups get ids, written to ``obstacles.md`` under the write lock when anything
     changed. Without it (a view with other entry types) nothing is written: a cluster that
     continues a kept group shows its id and label, any other has no id. Without ``root``
-    (no knowledge base on disk) nothing is kept and no cluster has an id."""
+    (no knowledge base on disk) nothing is kept and no cluster has an id. Without
+    ``kept_labels`` (a partner's or a visitor's view) every label is computed from the
+    cluster's own entries, and nothing is written."""
     if root is None:
         return [(None, make_label(c)[0], False) for c in range(len(clusters))]
     made: dict[int, tuple[str, str | None]] = {}
@@ -89,6 +92,8 @@ def identify(
 
     # the labels take the time (sentences, sometimes the model): make them before the lock
     first = match_clusters(load_groups(root).groups, clusters, known)
+    if not kept_labels:
+        return [(first[c].id if c in first else None, label_of(c)[0], False) for c in range(len(clusters))]
     for c in range(len(clusters)):
         if c not in first or not first[c].label:
             label_of(c)

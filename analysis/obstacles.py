@@ -128,9 +128,12 @@ def group_obstacles(
     def make_label(c: int) -> tuple[str, str | None]:
         return group_label(corpus, clusters[c])
 
+    # an audience other than staff sees a kept group's id, never its kept label (made from,
+    # or by a facilitator reading, lessons it may not see), and keeps nothing
+    whole = corpus.audience == "staff"
     names = identify(
         config.root if config else None, config.state_dir if config else None, ids, set(corpus.ids), make_label,
-        today=today or dt.date.today().isoformat(), keep=keep,
+        today=today or dt.date.today().isoformat(), keep=keep and whole, kept_labels=whole,
     )
     chosen = []
     for members, (group_id, label, named) in zip(clusters, names, strict=True):

@@ -54,18 +54,22 @@ def startup(datasette):
     state = get_state(datasette)
     if state is None:
         return
-    follow_rebuilds(datasette, state.database)  # `kb index --rebuild` replaces kb.db while we serve it
+    # `kb index --rebuild` replaces kb.db while we serve it; partners and visitors read their own files
+    follow_rebuilds(datasette, state.database, state.config)
     defaults = kb_metadata.build_metadata(
         state.config, state.database, search_path=datasette.urls.path("/-/kb/search")
     )
     kb_metadata.apply_default_metadata(datasette, defaults)
 
 
+ROUTES_OF_PLUGINS = [*front.ROUTES, *colours.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES,
+                     *brief.ROUTES, *capture.ROUTES, *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES,
+                     *opendata.ROUTES, *cities.ROUTES, *internals.ROUTES]
+
+
 @hookimpl
 def register_routes(datasette):
-    return [*front.ROUTES, *colours.ROUTES, *pages.ROUTES, *crossarea.ROUTES, *roadmaps.ROUTES, *brief.ROUTES,
-            *capture.ROUTES, *loop.ROUTES, *feeds.ROUTES, *statement.ROUTES, *opendata.ROUTES, *cities.ROUTES,
-            *internals.ROUTES]
+    return ROUTES_OF_PLUGINS
 
 
 @hookimpl

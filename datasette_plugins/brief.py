@@ -122,7 +122,8 @@ def _version(kb) -> tuple:
     for folder in (root / ACTIONS_DIR, root / AGENDA_DIR):
         if folder.is_dir():
             files += [folder, *folder.glob("*.md")]  # the folder's own time: a file taken out
-    return (kb.store.generation, *(_mtime(path) for path in files))
+    # each audience has a brief of its own, made from its own index (datasette_plugins.audience)
+    return (kb.audience, kb.store.generation, *(_mtime(path) for path in files))
 
 
 def _mtime(path) -> int:

@@ -25,8 +25,10 @@ from analysis.conflicts import goal_conflicts
 from analysis.corpus import load_corpus
 from analysis.duplicates import find_duplicates
 from analysis.links import area_links, find_synergies, synergies
+from analysis.loop import visible_actions, visible_questions
 from analysis.obstacles import recurring_obstacles
 from analysis.reasons import render_reason
+from datasette_plugins.audience import current as current_audience
 from datasette_plugins.state import get_state
 from datasette_plugins.web import (
     facilitator_post,
@@ -178,8 +180,10 @@ def obstacle_notes(config, groups) -> list[dict]:
     """For each obstacle group: how many actions cite one of its entries (0: nobody acts on
     it yet) and the open learning questions that already ask about it (with how many of the
     group's entries each one lacks), so that no second question is made."""
-    actions = load_actions(config).actions
-    questions = load_agenda(config).questions
+    audience = current_audience()  # what the reader may see of them (all of each group's lessons are)
+    lessons = {e for g in groups for e in g.entries}
+    actions = visible_actions(load_actions(config).actions, audience, lessons)
+    questions = visible_questions(load_agenda(config).questions, audience, lessons)
     return [{"actions": sum(1 for a in actions if set(g.entries) & set(a.lessons)),
              "questions": [{"id": q.id, "question": q.question,
                             "missing": len(set(g.entries) - set(q.entries))} for q in questions_on_group(questions, g)]}

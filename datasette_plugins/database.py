@@ -14,44 +14,75 @@ Our own searches do the same in :meth:`datasette_plugins.state.KBState.run`.
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 import threading
 
 from datasette.database import Database
 
+from datasette_plugins.audience import AUDIENCE
+from datasette_plugins.audience import current as current_audience
 from datasette_plugins.own_sql import OWN_SQL, TIME_LIMIT_MS, executor_for
 from kb.core.files import file_identity
 
 
 class FollowingDatabase(Database):
-    """A Datasette database on a file that may be replaced by rename while it is served."""
+    """A Datasette database on a file that may be replaced by rename while it is served, and
+    that answers each audience (datasette_plugins.audience) from its own file: kb.db for
+    staff, the database of what partners, or visitors, may see for them (indexer.audience).
+    Every query Datasette makes (its table, row, JSON, CSV, facet and SQL pages, our pages'
+    own) runs on a connection to the file of the request's audience."""
 
-    def __init__(self, ds, path: str):
+    def __init__(self, ds, path: str, config=None):
         super().__init__(ds, path=path, is_mutable=True)
-        self._local = threading.local()  # this thread's (connection, identity of its file)
+        self.kb_config = config  # where each audience's file is; None: kb.db for everyone
+        self._local = threading.local()  # this thread's audience -> (connection, identity of its file)
 
-    def current_connection(self):
-        """This thread's connection, to the file now at the path."""
-        identity = file_identity(self.path)  # before connecting: a swap in between only costs a reopen
-        local = self._local
-        conn = getattr(local, "conn", None)
-        if conn is None or local.identity != identity:
+    def audience_path(self, audience: str) -> str:
+        if self.kb_config is None:
+            return self.path
+        return str(self.kb_config.audience_db_path(audience))
+
+    def current_connection(self, audience: str = "staff"):
+        """This thread's connection for ``audience``, to the file now at its path."""
+        path = self.audience_path(audience)
+        identity = file_identity(path)  # before connecting: a swap in between only costs a reopen
+        held = self._local.__dict__.setdefault("conns", {})
+        conn, known = held.get(audience, (None, None))
+        if conn is None or known != identity:
             if conn is not None:
                 conn.close()  # this thread's own, and not in use: the thread is here
-            conn = self.connect()
+            conn = self.connect_to(path)
             # what Datasette does to each connection it opens (row factory, plugins' SQL
             # functions); it has no public name for it
             self.ds._prepare_connection(conn, self.name)
-            local.conn, local.identity = conn, identity
+            held[audience] = (conn, identity)
+        return conn
+
+    def connect_to(self, path: str):
+        """A read-only connection to ``path`` (as Datasette's ``connect`` opens kb.db); a
+        missing audience file is an error, never kb.db in its place."""
+        if path == self.path:
+            return self.connect()
+        if not os.path.exists(path):
+            raise sqlite3.OperationalError(f"{os.path.basename(path)} is missing: run `kb index`")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        self._all_file_connections.append(conn)
         return conn
 
     async def execute_fn(self, fn):
         executor = executor_for(self.ds)  # SQL of a visitor's own runs on threads of its own
-        if OWN_SQL.get():
-            def run():
-                return fn(TimedConnection(self.current_connection(), TIME_LIMIT_MS / 1000))
-        else:
-            def run():
-                return fn(self.current_connection())
+        reader = current_audience()  # the request's; the SQL thread takes it over for our SQL functions
+        timed = OWN_SQL.get()
+
+        def run():
+            reads_as = AUDIENCE.set(reader)
+            try:
+                conn = self.current_connection(reader)
+                return fn(TimedConnection(conn, TIME_LIMIT_MS / 1000) if timed else conn)
+            finally:
+                AUDIENCE.reset(reads_as)
+
         if executor is None:  # Datasette without SQL threads
             return run()
         return await asyncio.get_running_loop().run_in_executor(executor, run)
@@ -87,13 +118,15 @@ class TimedConnection:
         return getattr(self._conn, name)
 
 
-def follow_rebuilds(datasette, name: str) -> None:
+def follow_rebuilds(datasette, name: str, config=None) -> None:
     """Serve the database ``name`` (the knowledge base's ``kb.db``) as a
-    :class:`FollowingDatabase`; left as it is when it is not a plain, mutable file."""
+    :class:`FollowingDatabase` (each audience from its own file when ``config`` is given),
+    also when it was opened as immutable (``datasette -i``), which would show every row to
+    everyone and miss every later ``kb index``; left as it is when it is not a file."""
     db = datasette.databases.get(name)
-    if db is None or isinstance(db, FollowingDatabase) or not db.path or not db.is_mutable or db.is_memory:
+    if db is None or isinstance(db, FollowingDatabase) or not db.path or db.is_memory:
         return
-    following = FollowingDatabase(datasette, db.path)
+    following = FollowingDatabase(datasette, db.path, config)
     datasette.remove_database(name)
     datasette.add_database(following, name=name, route=db.route)
     db.close()  # connections Datasette may have opened at startup, before any request

@@ -84,7 +84,8 @@ def entries_feed(state: KBState, filters: Filters, lang: str, prefix: str) -> Fe
 
 def actions_feed(state: KBState, lang: str, prefix: str) -> Feed:
     t = texts(lang)
-    loop = state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None))
+    loop = state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None,
+                                              audience=kb.audience))
     items = []
     for action in loop.select(statuses=OPEN_STATUSES)[:MAX_ITEMS]:
         status = t[f"action_status_{action.status}"].lower()

@@ -44,7 +44,8 @@ from kb.core.texts import pick_language, text
 
 # --- shared ---------------------------------------------------------------------------------
 def _loop(state: KBState) -> Loop:
-    return state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None))
+    return state.run(lambda kb: load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None,
+                                              audience=kb.audience))
 
 
 def _watched_loop(state: KBState) -> Loop:
@@ -52,13 +53,16 @@ def _watched_loop(state: KBState) -> Loop:
     the obstacle groups made once per index generation, their labels read anew (a facilitator
     may have renamed one), the related panel's finder shared with the entry pages."""
     def make(kb) -> Loop:
-        loop = load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None)
+        loop = load_loop(kb.config, entries=entries_from_index(kb) if kb.indexed else None,
+                         audience=kb.audience)
         if not kb.indexed:
             return loop  # "recurred" stays unknown (null)
         if not any(validated_on(a) for a in loop.actions):
             return loop.watch(kb)  # nothing is watched: no group or finder needed
         finder = state.related_finder(kb)
         made = state.per_index("obstacle_groups", kb, lambda kb: group_obstacles(finder.corpus, kb.config))
+        if kb.audience != "staff":  # a kept label may be made from what this audience may not see
+            return loop.watch(kb, finder=finder, groups=made)
         labels = {g.id: g.label for g in load_groups(kb.config.root).groups}
         groups = [replace(g, label=labels.get(g.id, g.label)) for g in made]  # the shared ones stay as made
         return loop.watch(kb, finder=finder, groups=groups)

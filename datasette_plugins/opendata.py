@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from datasette.utils.asgi import Response
 
+from datasette_plugins.audience import AUDIENCE
 from datasette_plugins.state import KBState, get_state
 from datasette_plugins.web import SECURITY_HEADERS, html_page, no_kb, page_context, request_language
 from kb.app.publish import Publication, build_publication, publication_url
@@ -66,7 +67,7 @@ def _key(state: KBState, generation: int) -> tuple:
     root = state.config.root
     actions = root / "actions"
     files = tuple(sorted((p.name, _stamp(p)) for p in actions.glob("*.md"))) if actions.is_dir() else ()
-    return (file_identity(state.config.db_path), generation, files, _stamp(root / CONFIG_NAME),
+    return (file_identity(state.config.audience_db_path("public")), generation, files, _stamp(root / CONFIG_NAME),
             _stamp(state_path(root)))
 
 
@@ -88,7 +89,12 @@ def current_publication(state: KBState, datasette) -> tuple[Publication, dict[st
                 found.key = _key(state, kb.store.generation)  # published.tsv may have just been written
             return found.publication, found.etags
 
-    return state.run(work)
+    # whoever asks, it is made from what the public may see (the database of that audience)
+    reads_as = AUDIENCE.set("public")
+    try:
+        return state.run(work)
+    finally:
+        AUDIENCE.reset(reads_as)
 
 
 def _file_response(request, name: str, publication: Publication, etag: str) -> Response:

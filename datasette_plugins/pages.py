@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 from datasette.utils import tilde_encode
 from markupsafe import Markup
 
+from analysis.loop import visible_actions
 from analysis.reasons import render_reasons
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.signin import cache_scope
@@ -239,7 +240,9 @@ async def entry_page(datasette, request):
         [entry_id],
     )).rows]
     related = await asyncio.to_thread(state.related_lessons, entry_id)
-    actions = [] if followed else await asyncio.to_thread(lambda: load_actions(state.config).citing(entry_id))
+    # the actions the reader may see, citing only the lessons they may see (this one is)
+    actions = [] if followed else await asyncio.to_thread(state.run, lambda kb: visible_actions(
+        load_actions(state.config).citing(entry_id), kb.audience, set(kb.store.entry_ids())))
     context = {
         **common,
         "entry": entry,

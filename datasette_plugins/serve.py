@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import socket
+import sqlite3
 from collections.abc import Callable
 
 from datasette_plugins.metadata import build_metadata
@@ -63,6 +65,7 @@ def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: in
         echo(warning.format(kb.config.root))
     echo(f"Serving {kb.config.title} at http://{shown}:{port}/")
     echo(f"Search: http://{shown}:{port}/-/kb/search   (Ctrl+C to stop)")
+    echo(visitors_line(kb.config))
     if accounts:
         echo(f"Demo sign-in at http://{shown}:{port}/-/kb/login (this run only; new passwords at each start):")
         for a in accounts:
@@ -70,6 +73,19 @@ def serve(root=None, model: str | None = None, host: str = "127.0.0.1", port: in
     # proxy_headers off: uvicorn would believe X-Forwarded-For from any loopback client; the
     # plugin reads it itself, from kb.toml's trusted_proxies only (datasette_plugins.signin)
     uvicorn.run(ds.app(), host=host, port=port, log_level="warning", lifespan="on", proxy_headers=False)
+
+
+def visitors_line(config) -> str:
+    """What a visitor who has not signed in reads (kb.toml [web] visitors), in a line."""
+    visitors = config.web.visitors
+    if visitors == "staff":
+        return 'Visitors who have not signed in read everything (kb.toml [web] visitors = "staff").'
+    counts = []
+    for audience in (visitors, "staff"):
+        with contextlib.closing(sqlite3.connect(f"file:{config.audience_db_path(audience)}?mode=ro", uri=True)) as conn:
+            counts.append(conn.execute("select count(*) from entries").fetchone()[0])
+    return (f"Visitors who have not signed in read {counts[0]} of {counts[1]} lessons, those shared with "
+            f'{"the public" if visitors == "public" else "partners"} (kb.toml [web] visitors = "{visitors}").')
 
 
 def _check_port(host: str, port: int) -> None:

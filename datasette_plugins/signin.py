@@ -28,6 +28,7 @@ from http.cookies import CookieError, SimpleCookie
 from datasette.utils import baseconv
 from itsdangerous import BadSignature
 
+from datasette_plugins import audience
 from datasette_plugins.state import get_state
 from kb.app.auth import AuthSettings, valid_name
 from kb.app.web_sessions import SESSION_SECONDS, new_session_id
@@ -191,7 +192,11 @@ def guard(datasette, app):
 
         if refuse:
             return await _refuse(send_with_cookies, text("signin_form_expired", state.config.language))
-        return await app(scope, receive, send_with_cookies)
+        reads_as = audience.AUDIENCE.set(audience.of_request(settings, sign_on, session))
+        try:
+            return await app(scope, receive, send_with_cookies)
+        finally:
+            audience.AUDIENCE.reset(reads_as)
 
     return door
 

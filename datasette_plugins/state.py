@@ -24,6 +24,8 @@ import numpy as np
 
 from analysis.corpus import load_corpus
 from analysis.related import RelatedFinder, related_panel, related_results
+from datasette_plugins.audience import AUDIENCE
+from datasette_plugins.audience import current as current_audience
 from datasette_plugins.query_vectors import QueryBatcher, SharedEmbedder
 from indexer.embed import E5_MODELS, get_embedder
 from kb.app.auth import LiveAuth
@@ -33,7 +35,7 @@ from kb.app.web_sessions import SignedOut
 from kb.core import config as config_module
 from kb.core.config import KBConfig
 from kb.core.decisions import DECISIONS_FILE, load_decisions
-from kb.core.errors import EntryNotFound
+from kb.core.errors import EntryNotFound, IndexMissing
 from kb.core.files import file_identity
 from kb.core.store import ChunkOwners
 from search.filters import Filters
@@ -64,18 +66,18 @@ class KBState:
         self._opened: list[KnowledgeBase] = []
         self._embedder: SharedEmbedder | None = None
         self._batcher: QueryBatcher | None = None
-        self._vectors = None  # the FAISS index of (file ident, generation) _vectors_key
-        self._vectors_key: tuple | None = None
-        self._owners: ChunkOwners | None = None  # chunk -> entry of the same generation
+        # per audience (datasette_plugins.audience): the FAISS index of its (file ident,
+        # generation) key, and the chunk -> entry map of the same generation
+        self._vectors: dict[str, tuple[tuple, object, ChunkOwners]] = {}
         self._related_lock = threading.Lock()  # making the related-lessons finder (seconds) blocks no search
-        self._related: tuple[tuple, RelatedFinder] | None = None  # (index key, finder)
+        self._related: dict[str, tuple[tuple, RelatedFinder]] = {}  # audience -> (index key, finder)
         self._computed_lock = threading.Lock()
-        self._computed: dict[str, tuple[tuple, object]] = {}  # name -> (index key, what per_index made)
+        self._computed: dict[tuple[str, str], tuple[tuple, object]] = {}  # (name, audience) -> (key, made)
         self.login_throttle = LoginThrottle()  # failed sign-ins, for this server process
         self.auth = LiveAuth(config.root)  # kb.toml [auth], read again when it changes
         self.signed_out = SignedOut(config.state_dir)
-        # (generation, entry id -> language) of the entries not in the KB's language (web.py)
-        self.entry_languages: tuple[object, dict[str, str]] | None = None
+        # audience -> (generation, entry id -> language) of the entries not in the KB's language (web.py)
+        self.entry_languages: dict[str, tuple[object, dict[str, str]]] = {}
 
     # --- one KnowledgeBase per thread, sharing the embedder and the FAISS index --------
     def _shared_embedder(self) -> SharedEmbedder:
@@ -94,36 +96,47 @@ class KBState:
             return self._embedder
 
     def _current(self) -> KnowledgeBase:
-        """This thread's KnowledgeBase, reopened if ``kb index --rebuild`` swapped in a new file.
+        """This thread's KnowledgeBase on the index of the request's audience
+        (datasette_plugins.audience: kb.db for staff, else the audience's own database),
+        reopened if ``kb index --rebuild`` (or a new audience database) swapped in a new file.
 
         A plain ``kb index`` bumps the generation and the FAISS index is reloaded (once, for
         all threads); a rebuild replaces the file, which an open connection would never see.
         """
-        ident = file_identity(self.config.db_path)
-        local = self._local
-        kb = getattr(local, "kb", None)
-        if kb is None or ident != local.ident:
+        audience = current_audience()
+        path = self.config.audience_db_path(audience)
+        ident = file_identity(path)
+        opened = self._local.__dict__.setdefault("kbs", {})  # audience -> (KnowledgeBase, file ident)
+        kb, known = opened.get(audience, (None, None))
+        if kb is None or ident != known:
             if kb is not None:
                 kb.close()
-            kb = KnowledgeBase(self.config, model=self.model, embedder=self._shared_embedder(), read_only=True)
+            if ident is None and audience != "staff":  # never kb.db in its place
+                raise IndexMissing(f"{path}: missing (what {audience} readers may see)")
+            kb = KnowledgeBase(self.config, model=self.model, embedder=self._shared_embedder(), read_only=True,
+                               audience=audience)
             kb.store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, SEARCH_MAX_VALUE_BYTES)
-            local.kb, local.ident = kb, ident
+            opened[audience] = (kb, ident)
             with self._lock:
                 self._opened.append(kb)
         if kb.indexed:
             key = (ident, kb.store.generation)
-            if self._vectors_key != key:
+            held = self._vectors.get(audience)
+            if held is None or held[0] != key:
                 with self._lock:
-                    if self._vectors_key != key:
-                        self._vectors = kb.load_vectors()
-                        self._owners = ChunkOwners(kb.store)
+                    held = self._vectors.get(audience)
+                    if held is None or held[0] != key:
+                        vectors = kb.load_vectors()
+                        owners = ChunkOwners(kb.store)
                         # an update landed while these were read: read again next time
-                        same = self._vectors.generation == self._owners.generation == key[1]
-                        self._vectors_key = key if same else None
-            kb.use_vectors(self._vectors, self._owners)
+                        same = vectors.generation == owners.generation == key[1]
+                        held = (key if same else None, vectors, owners)
+                        self._vectors = {**self._vectors, audience: held}  # a new map: readers hold the old
+            kb.use_vectors(held[1], held[2])
         return kb
 
     def run(self, fn: Callable[[KnowledgeBase], T]) -> T:
+        """``fn`` with this thread's KnowledgeBase on the index of the request's audience."""
         return fn(self._current())
 
     def close(self) -> None:
@@ -131,14 +144,19 @@ class KBState:
             for kb in self._opened:
                 kb.close()
             self._opened.clear()
-            self._vectors = self._vectors_key = self._owners = None
+            self._vectors = {}
         self._local = threading.local()
 
     def warm(self) -> None:
         """Load the model, the FAISS index and the related-lessons finder now, not on the
-        first visitor's search or entry page."""
-        self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_queries(["uppvärmning"]),
-                             self.related_finder(kb)))
+        first visitor's search or entry page: for each audience (visitors' first)."""
+        for audience in ("public", "partner", "staff"):
+            reads_as = AUDIENCE.set(audience)
+            try:
+                self.run(lambda kb: (kb.require_index(), kb.vectors, kb.embedder.embed_queries(["uppvärmning"]),
+                                     self.related_finder(kb)))
+            finally:
+                AUDIENCE.reset(reads_as)
 
     # --- what the pages and SQL functions ask for ---------------------------------------
     async def query_vector(self, query: str, scope: str | None = None) -> np.ndarray:
@@ -167,8 +185,8 @@ class KBState:
         """True when the index is loaded and small: a search with its query vector in hand is
         a few milliseconds of work, cheaper to do at once than to hand to a worker thread and
         back (under 20 clients the hand-offs were the slow tail)."""
-        vectors = self._vectors
-        return vectors is not None and vectors.ntotal <= INLINE_MAX_CHUNKS
+        held = self._vectors.get(current_audience())
+        return held is not None and held[1].ntotal <= INLINE_MAX_CHUNKS
 
     def similar(self, entry_id: str, limit: int = 10, other_areas: bool = False) -> list[SearchResult]:
         return self.run(lambda kb: kb.similar(entry_id, limit=limit, other_areas=other_areas))
@@ -193,17 +211,17 @@ class KBState:
         a quarter to half a second of a core on every view; now on the first view after a change."""
         key = self._index_key(kb)
         with self._computed_lock:
-            made = self._computed.get(name)
+            made = self._computed.get((name, kb.audience))
             if made is not None and made[0] == key:
                 return made[1]
         value = make(kb)  # outside the lock: two threads may both make it, once
         with self._computed_lock:
-            self._computed[name] = (key, value)
+            self._computed[(name, kb.audience)] = (key, value)
         return value
 
     def _index_key(self, kb: KnowledgeBase) -> tuple:
         decisions = self.config.root / DECISIONS_FILE
-        return (file_identity(self.config.db_path), kb.store.generation,
+        return (kb.audience, file_identity(kb.db_path), kb.store.generation,
                 decisions.stat().st_mtime_ns if decisions.exists() else None)  # a verdict counts at once
 
     def related_finder(self, kb: KnowledgeBase) -> RelatedFinder:
@@ -211,9 +229,11 @@ class KBState:
         thousands of entries) and shared by every thread."""
         key = self._index_key(kb)
         with self._related_lock:
-            if self._related is None or self._related[0] != key:
-                self._related = (key, RelatedFinder(load_corpus(kb), load_decisions(self.config.root)))
-            return self._related[1]
+            held = self._related.get(kb.audience)
+            if held is None or held[0] != key:
+                held = self._related[kb.audience] = (key, RelatedFinder(load_corpus(kb),
+                                                                        load_decisions(self.config.root)))
+            return held[1]
 
 
 def query_engines() -> int:

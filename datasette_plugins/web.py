@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote, urlencode
 from datasette.utils.asgi import Response
 from markupsafe import Markup
 
+from datasette_plugins.audience import current as current_audience
 from datasette_plugins.metadata import entries_browse_query
 from datasette_plugins.signin import FACILITATE_ACTION
 from datasette_plugins.state import KBState, get_state
@@ -103,13 +104,14 @@ async def entry_languages(datasette, state: KBState) -> dict[str, str]:
     except sqlite3.Error:  # an index from before the meta table: nothing to mark
         return {}
     generation = row[0] if row else None
-    cached = state.entry_languages
+    audience = current_audience()  # each reads its own index
+    cached = state.entry_languages.get(audience)
     if cached is not None and cached[0] == generation:
         return cached[1]
     rows = (await db.execute("select id, lang from entries where lang is not null and lang != ?",
                              [state.config.language])).rows
     languages = {r[0]: r[1] for r in rows}
-    state.entry_languages = (generation, languages)
+    state.entry_languages[audience] = (generation, languages)
     return languages
 
 

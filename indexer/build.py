@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+from indexer.audience import derive_audiences, refresh_audiences
 from indexer.chunk import ChunkSettings, chunk_entry
 from indexer.discover import load_entries
 from indexer.embed import PASSAGE
@@ -155,6 +156,8 @@ def build_index(
         vector_index.rebuild(store, config.faiss_path, embedder.dim)
     else:
         vector_index.load(store, config.faiss_path, embedder.dim)  # repairs a stale file
+    if vectors_file:  # what partners and visitors may see, from the index as it now is
+        refresh_audiences(config, store, embedder.dim, changed=bool(report.changed))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -178,6 +181,7 @@ def index_entries(config, entries: list, embedder) -> bool:
         if batch:
             embed_and_write(store, embedder, batch, None, known, IndexReport(model=embedder.model_id))
             vector_index.rebuild(store, config.faiss_path, embedder.dim)
+            derive_audiences(config, embedder.dim)
         return True
     finally:
         store.close()

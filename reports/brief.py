@@ -187,7 +187,8 @@ def compose_brief(
     ref = entry_refs(rows)
 
     made = today or dt.date.today().isoformat()
-    loop = load_loop(kb.config, entries=entries_from_index(kb), today=dt.date.fromisoformat(made))
+    loop = load_loop(kb.config, entries=entries_from_index(kb), today=dt.date.fromisoformat(made),
+                     audience=kb.audience)
     # the groups of the whole knowledge base (their ids are kept) met in the period: one of
     # their entries is new, however old the others
     groups = group_obstacles(corpus, kb.config, since=since, until=until, areas=areas or None,
@@ -321,6 +322,7 @@ def subset_corpus(corpus: Corpus, keep: set[str]) -> Corpus:
         sections=[replace(s, entry=renumber[s.entry]) for s in corpus.sections if s.entry in renumber],
         area_names=dict(corpus.area_names),
         embed=corpus.embed,
+        audience=corpus.audience,
     )
 
 

@@ -80,7 +80,7 @@ def compose_digest(kb, area: str, *, since: str | None = None, since_last: bool 
                 seen.add(entry_id)
                 touches.append(Touch(ref(entry_id), action.id, action.title))
     touches.sort(key=lambda t: (t.entry.date, t.entry.id))
-    loop = load_loop(kb.config, entries=entries, today=today)
+    loop = load_loop(kb.config, entries=entries, today=today, audience=kb.audience)
     horizon = today + dt.timedelta(days=DUE_WITHIN_DAYS)
     due = [action_item(a, today) for a in loop.to_follow_up(horizon) if area in loop.areas_of(a)]
     questions = [loop.question_dict(q) for q in loop.agenda.questions

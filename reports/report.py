@@ -138,7 +138,7 @@ def yearly_report(kb, year: int, *, areas=(), lang: str = DEFAULT_LANGUAGE) -> Y
             echoes[s.a] += 1
             echoes[s.b] += 1
     roadmaps = load_roadmaps(kb.config).by_area
-    loop = load_loop(kb.config, entries=entries_from_index(kb)).watch(kb, corpus=corpus)
+    loop = load_loop(kb.config, entries=entries_from_index(kb), audience=kb.audience).watch(kb, corpus=corpus)
     since, until = f"{int(year):04d}-01-01", f"{int(year):04d}-12-31"
     active = [a for a in loop.actions if any(since <= c.date <= until for c in a.history)]
     groups = [g for g in group_obstacles(corpus, kb.config, since=since, until=until) if g.recurring]

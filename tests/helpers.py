@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import json
 import os
 import re
 import socket
@@ -245,8 +246,23 @@ def stop_server(server: Server) -> str:
 
 def open_sql(root: Path, who: str = "all") -> None:
     """kb.toml ``[web] sql = who`` (SQL of one's own for every visitor, by default)."""
-    with (root / "kb.toml").open("a", encoding="utf-8") as handle:
-        handle.write(f'\n[web]\nsql = "{who}"\n')
+    set_web(root, sql=who)
+
+
+def set_web(root: Path, **settings) -> None:
+    """Keys of kb.toml's ``[web]`` table (added to the table when it is there: the sample
+    knowledge bases have one, with ``visitors = "staff"``)."""
+    path = root / "kb.toml"
+    text = path.read_text(encoding="utf-8")
+    lines = "".join(f"{key} = {json.dumps(value)}\n" for key, value in settings.items())
+    if "\n[web]\n" in text:
+        head, _, tail = text.partition("\n[web]\n")
+        kept = "".join(line + "\n" for line in tail.splitlines()
+                       if line.split("=")[0].strip() not in settings)
+        text = head + "\n[web]\n" + lines + kept
+    else:
+        text += "\n[web]\n" + lines
+    path.write_text(text, encoding="utf-8")
 
 
 def client_at(address: str, timeout: float = 30) -> httpx.Client:

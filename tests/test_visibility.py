@@ -24,7 +24,7 @@ from kb.core.config import load
 from kb.core.errors import ConfigError
 from kb.core.visibility import AUDIENCES, VISIBILITIES, may_see, sql_condition, visible_to
 
-from .helpers import PASSWORD, TOKEN_RE, Browser, entry_text, set_auth
+from .helpers import PASSWORD, TOKEN_RE, Browser, entry_text, set_auth, set_web
 
 ENTRY = {"id": "delad", "title": "Elnätet räckte inte till laddhubben", "area": "energi", "date": "2026-02-01",
          "type": "obstacle"}
@@ -239,8 +239,16 @@ def test_a_partner_reads_as_partner_staff_as_staff_and_a_visitor_as_public(kb_ro
     settings = AuthSettings.from_config(load(kb_root))
     assert settings.role_of("eon") == "partner"
     assert not settings.has_role("eon", "reader") and settings.has_role("anna", "partner")
-    assert {name: settings.audience_of(name) for name in ("eon", "anna", "erik", "okänd", None)} == {
-        "eon": "partner", "anna": "staff", "erik": "staff", "okänd": "staff", None: "public"}
+    assert {name: settings.audience_of(name) for name in ("eon", "anna", "erik", "okänd")} == {
+        "eon": "partner", "anna": "staff", "erik": "staff", "okänd": "staff"}
+    # a visitor who has not signed in: as kb.toml [web] visitors says, public by default
+    assert settings.audience_of(None) == "staff"  # the sample knowledge base is an intranet
+    for visitors in ("public", "partner", None):
+        set_web(kb_root, visitors=visitors or "public")
+        if visitors is None:
+            text = (kb_root / "kb.toml").read_text(encoding="utf-8").replace('visitors = "public"\n', "")
+            (kb_root / "kb.toml").write_text(text, encoding="utf-8")
+        assert AuthSettings.from_config(load(kb_root)).audience_of(None) == (visitors or "public")
     # a kb.toml that cannot be read closes the door: no one reads as staff
     live = LiveAuth(kb_root)
     (kb_root / "kb.toml").write_text("[[broken", encoding="utf-8")

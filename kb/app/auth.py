@@ -109,6 +109,7 @@ class AuthSettings:
     proxy_header: str | None = None                         # lower case, as ASGI gives headers
     trusted_proxies: tuple[Network, ...] = ()
     closed: bool = False  # kb.toml could not be read: no one has a role, and no one reads as staff
+    visitors: str = "public"  # kb.toml [web] visitors: whom a visitor who has not signed in reads as
 
     @classmethod
     def from_config(cls, config: KBConfig) -> AuthSettings:
@@ -150,7 +151,8 @@ class AuthSettings:
                 raise ConfigError(f"{where}: [auth] trusted_proxies: {value!r} is not an address or network",
                                   hint='For example trusted_proxies = ["127.0.0.1", "10.20.0.0/16"].') from None
         return cls(writers={k: v for k, v in writers.items() if valid_name(k)}, roles=roles,
-                   proxy_header=header.lower() if header else None, trusted_proxies=tuple(networks))
+                   proxy_header=header.lower() if header else None, trusted_proxies=tuple(networks),
+                   visitors=config.web.visitors)
 
     # --- roles ----------------------------------------------------------------------------
     def role_of(self, name: str | None) -> str:
@@ -167,10 +169,13 @@ class AuthSettings:
 
     def audience_of(self, name: str | None) -> str:
         """Who ``name`` reads as (:mod:`kb.core.visibility`): a visitor who has not signed in
-        reads what is ``public``, a partner what is shared with partners, staff everything.
-        :func:`kb.core.visibility.visible_to` says which visibilities each audience sees."""
-        if not name or self.closed:
+        as kb.toml ``[web] visitors`` says (``public`` unless set), a partner what is shared
+        with partners, staff everything. :func:`kb.core.visibility.visible_to` says which
+        visibilities each audience sees."""
+        if self.closed:
             return "public"
+        if not name:
+            return self.visitors
         return "partner" if self.role_of(name) == "partner" else "staff"
 
     def password_mark(self, name: str) -> str | None:

@@ -23,11 +23,13 @@ is said in :attr:`Erasure.beyond`: git history, backups, exports and briefs writ
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from indexer.actions import load_actions
 from indexer.agenda import load_agenda
+from indexer.audience import DERIVED_AUDIENCES, derive_audiences
 from indexer.discover import discover, load_entries
 from indexer.embed_cache import EmbeddingCache, default_cache_path, text_hash
 from indexer.parse import parse_entry
@@ -36,7 +38,7 @@ from kb.app.actions import remove_lesson
 from kb.app.agenda import remove_entry
 from kb.app.curation import set_related
 from kb.core import audit, vector_index
-from kb.core.config import KBConfig
+from kb.core.config import AUDIENCE_DIR, KBConfig
 from kb.core.decisions import DECISIONS_FILE, HEADER, decisions_path, load_decisions
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
 from kb.core.files import atomic_write_text, write_lock
@@ -187,7 +189,8 @@ def _generated_files(config: KBConfig, entry_id: str, texts: list[str]) -> list[
             needles.add(piece.encode("utf-8"))
     found = []
     for path in sorted(config.state_dir.rglob("*")):
-        if not path.is_file() or path.name in KEPT_STATE or path.suffix == ".lock":
+        if not path.is_file() or path.name in KEPT_STATE or path.suffix == ".lock" \
+                or path.parent == config.state_dir / AUDIENCE_DIR:  # made anew from the index when erased
             continue
         if path.suffix.lower() in PICTURE_SUFFIXES:
             found.append(path)
@@ -213,6 +216,8 @@ def _erase(config: KBConfig, plan: Erasure, texts: list[str], chunk_texts: list[
             dim = int(store.get_meta("dim") or 0)
             if dim and (config.faiss_path.exists() or plan.faiss_vectors):
                 vector_index.rebuild(store, config.faiss_path, dim)
+            if dim:  # partners' and visitors' databases, made anew without it
+                derive_audiences(config, dim)
         finally:
             store.close()
     cache = default_cache_path()
@@ -255,6 +260,13 @@ def _check_gone(config: KBConfig, entry_id: str) -> None:
             raise KBError(f"{config.db_path}: {entry_id} is still in the index", hint="Run `kb forget` again.")
     finally:
         store.close()
+    for audience in DERIVED_AUDIENCES:
+        path = config.audience_db_path(audience)
+        if not path.exists():
+            continue
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+            if conn.execute("select count(*) from entries where id = ?", [entry_id]).fetchone()[0]:
+                raise KBError(f"{path}: {entry_id} is still in it", hint="Run `kb forget` again.")
 
 
 def _rel(config: KBConfig, path: Path) -> str:

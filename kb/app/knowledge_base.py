@@ -10,6 +10,7 @@ import os
 import time
 from pathlib import Path
 
+from indexer.audience import derive_audiences
 from indexer.build import build_index
 from indexer.embed import get_embedder
 from kb.core import config as config_module
@@ -23,10 +24,18 @@ from search.similar import similar
 
 
 class KnowledgeBase:
-    def __init__(self, config: KBConfig, model: str | None = None, *, embedder=None, read_only: bool = False):
+    def __init__(self, config: KBConfig, model: str | None = None, *, embedder=None, read_only: bool = False,
+                 audience: str = "staff"):
         self.config = config
         self.model_spec = model or os.environ.get("KB_MODEL") or config.model or None
         self.read_only = read_only  # the web side never writes to the index
+        # who reads (kb.core.visibility): staff reads kb.db, a partner or a visitor (read-only)
+        # the database made with only what they may see (indexer.audience)
+        self.audience = audience
+        if audience != "staff" and not read_only:
+            raise ValueError("an audience's index is read-only")
+        self.db_path = config.audience_db_path(audience)
+        self.faiss_path = config.audience_faiss_path(audience)
         self._embedder = embedder
         self._store: Store | None = None
         self._vectors: vector_index.VectorIndex | None = None
@@ -47,12 +56,12 @@ class KnowledgeBase:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.config.db_path, read_only=self.read_only)
+            self._store = Store(self.db_path, read_only=self.read_only)
         return self._store
 
     @property
     def indexed(self) -> bool:
-        return self.config.db_path.exists() and self.store.get_meta("model_id") is not None
+        return self.db_path.exists() and self.store.get_meta("model_id") is not None
 
     def require_index(self) -> None:
         """Refuse to search an index that is missing or made with another model."""
@@ -70,7 +79,7 @@ class KnowledgeBase:
     def load_vectors(self) -> vector_index.VectorIndex:
         """The FAISS index of the index's current generation, read anew."""
         self.require_index()
-        return vector_index.load(self.store, self.config.faiss_path, self.embedder.dim)
+        return vector_index.load(self.store, self.faiss_path, self.embedder.dim, write=self.audience == "staff")
 
     def use_vectors(self, vectors: vector_index.VectorIndex, owners=None) -> None:
         """Search with vectors (and chunk owners) that a long-lived holder loaded once and
@@ -131,6 +140,7 @@ class KnowledgeBase:
                     leftover.unlink(missing_ok=True)
                 # the FAISS file belongs to the old database: make it anew from the new one
                 vector_index.rebuild(self.store, self.config.faiss_path, self.embedder.dim)
+                derive_audiences(self.config, self.embedder.dim)
         finally:
             fresh.close()
         for step in (late, last):  # a rebuild reports every entry it holds as added

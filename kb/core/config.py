@@ -31,6 +31,8 @@ class Area:
 
 
 SQL_ACCESS = ("all", "signed-in", "off")  # who may run SQL of their own on the web (README)
+VISITOR_AUDIENCES = ("public", "partner", "staff")  # whom a visitor who has not signed in reads as
+AUDIENCE_DIR = "audience"  # .kb/audience/<audience>.db: what each audience may see (indexer.audience)
 
 
 @dataclass(frozen=True)
@@ -41,9 +43,12 @@ class WebSettings:
     (``all``, ``signed-in``: the default, or ``off``); the tables, their facets and the
     saved queries stay open to everyone. ``publish_authors``: whether the user names of the
     writers (``author:`` of an entry, an e-mail address under single sign-on) are shown in
-    the feeds, on the entry pages and to SQL (default: not)."""
+    the feeds, on the entry pages and to SQL (default: not). ``visitors``: whom a visitor who
+    has not signed in reads as (kb.core.visibility): ``public`` (the default, for a site on the
+    open web), ``partner``, or ``staff`` (an intranet that only the city's staff can reach)."""
     sql: str = "signed-in"
     publish_authors: bool = False
+    visitors: str = "public"
 
 
 @dataclass
@@ -83,6 +88,18 @@ class KBConfig:
     @property
     def faiss_path(self) -> Path:
         return self.state_dir / "vectors.faiss"
+
+    def audience_db_path(self, audience: str) -> Path:
+        """The index ``audience`` reads (kb.core.visibility): ``kb.db`` for staff, else the
+        database made from it with only what that audience may see (indexer.audience)."""
+        if audience == "staff":
+            return self.db_path
+        return self.state_dir / AUDIENCE_DIR / f"{audience}.db"
+
+    def audience_faiss_path(self, audience: str) -> Path:
+        if audience == "staff":
+            return self.faiss_path
+        return self.state_dir / AUDIENCE_DIR / f"{audience}.faiss"
 
     def area_name(self, slug: str) -> str:
         area = self.areas.get(slug)
@@ -193,7 +210,13 @@ def _web_settings(table, config_path: Path) -> WebSettings:
     authors = table.get("publish_authors", WebSettings.publish_authors)
     if not isinstance(authors, bool):
         raise ConfigError(f"{config_path}: [web] publish_authors = {authors!r} must be true or false")
-    return WebSettings(sql=sql, publish_authors=authors)
+    visitors = table.get("visitors", WebSettings.visitors)
+    if visitors not in VISITOR_AUDIENCES:
+        raise ConfigError(f"{config_path}: [web] visitors = {visitors!r} is not one of {', '.join(VISITOR_AUDIENCES)}",
+                          hint='"public" (the default): visitors who have not signed in read the public lessons '
+                          'only; "partner": also what is shared with partners; "staff": everything (an intranet '
+                          "only the city's staff can reach).")
+    return WebSettings(sql=sql, publish_authors=authors, visitors=visitors)
 
 
 def _optional_text(data: dict, key: str, config_path: Path) -> str | None:
