@@ -18,12 +18,13 @@ from datasette_plugins.serve import make_datasette
 from kb.app.actions import create_action, set_status
 from kb.app.curation import record_link
 from kb.app.forget import forget
+from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
 from reports.brief import Links, compose_brief, render_html_fragment, render_markdown
 from reports.report import render_markdown as render_report
 from reports.report import yearly_report
 
-from .helpers import entry_text
+from .helpers import entry_text, set_web
 
 # a fourth procurement obstacle: joins the group of the three (tests/test_obstacle_ids.py)
 PROCUREMENT_AGAIN = entry_text(
@@ -284,3 +285,37 @@ def test_every_action_says_recurred_in_json_and_null_only_without_an_index(cross
     result = CliRunner().invoke(cli, ["actions", "--json", "--root", str(root)])
     assert result.exit_code == 0 and {a["recurred"] for a in json.loads(result.stdout)} == {None}
     assert "run `kb index`" in result.stderr
+
+
+def test_a_recurrence_is_shown_only_to_those_who_may_see_the_entry_that_came_back(cross_kb):
+    """A public action whose obstacle came back in an internal entry: staff see the flag with the
+    entry; a visitor sees the action as held (the internal entry is not theirs to know of)."""
+    root = cross_kb.config.root
+    with (root / "kb.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[sharing]\nvisibility = "public"\n')
+    kb = KnowledgeBase.open(root)  # kb.toml read anew
+    action = _validated(kb.config, "Tid för överprövning i varje tidplan",
+                        ["mob-overprovning"], dt.date(2026, 5, 15))
+    internal = PROCUREMENT_AGAIN.replace("type: obstacle\n", "type: obstacle\nvisibility: internal\n", 1)
+    assert "visibility: internal" in internal
+    (root / "entries" / "bygg" / "byg-overprovning-2.md").write_text(internal, encoding="utf-8")
+    kb.index()
+    kb.close()
+
+    def answers(visitors: str):  # what a visitor who has not signed in reads as
+        set_web(root, visitors=visitors)
+        ds = make_datasette(root)
+
+        async def go():
+            await ds.invoke_startup()
+            return [await ds.client.get(p) for p in
+                    (f"/-/kb/actions/{action.id}", f"/-/kb/actions/{action.id}.json", "/-/kb/actions.json",
+                     "/-/kb/brief?since=2026-05-20")]
+        return asyncio.run(go())
+
+    staff, visitor = answers("staff"), answers("public")
+    assert all(r.status_code == 200 for r in staff + visitor)
+    assert "Rivningsentreprenaden" in staff[0].text and staff[1].json()["recurred"]
+    for answer in visitor:
+        assert "Rivningsentreprenaden" not in answer.text and "byg-overprovning-2" not in answer.text
+    assert visitor[1].json()["recurred"] == []
