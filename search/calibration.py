@@ -7,9 +7,12 @@ knowledge base a fixed set of everyday questions that no knowledge base of this 
 answers (:data:`PROBES`: cooking, pets, games, trivia, in Swedish and English; written for
 this purpose, not taken from any evaluation set) and takes the best match score any of
 them reaches there: that is what "close by accident" looks like in this knowledge base.
-A result is close from that score plus :data:`PROBE_MARGIN`
-(``threshold = max(best probe scores) + PROBE_MARGIN``; :data:`PROBE_QUANTILE` says which of
-the probes' scores, 1.0 being the highest).
+A result is close from that score less :data:`PROBE_MARGIN` times the spread of the probes'
+scores (their standard deviation), the knowledge base's own unit of "by accident":
+``threshold = max(best probe scores) + PROBE_MARGIN x sd(best probe scores)``
+(:data:`PROBE_QUANTILE` says which of the probes' scores the threshold starts from, 1.0
+being the highest). The margin is negative: an answer may score a little below the luckiest
+probe and still be one.
 
 The threshold is stored in the index (``meta``, with the generation it was measured on)
 and read by every search, so a search costs nothing more. ``kb index`` measures it again
@@ -35,7 +38,8 @@ from search.query import normalise_query, search
 
 PROBES = Path(__file__).resolve().parent / "data" / "offtopic_probes.tsv"
 PROBE_QUANTILE = 1.0  # the threshold starts from the highest of the probes' best scores ...
-PROBE_MARGIN = -0.068  # ... plus this; both chosen on tuning splits (bench/calibrate_match.py)
+PROBE_MARGIN = -1.28  # ... plus this x their standard deviation; chosen on tuning splits (bench/calibrate_match.py:
+# -1.2703, rounded to the side that marks more close)
 PROBE_RESULTS = 10  # results scored per probe question
 
 
@@ -60,7 +64,9 @@ def probe_scores(kb) -> list[float]:
 def threshold_from(scores: list[float], quantile: float = PROBE_QUANTILE, margin: float = PROBE_MARGIN) -> float | None:
     """The close threshold from the probes' best scores (None when nothing was scored)."""
     finite = [s for s in scores if math.isfinite(s)]
-    return float(np.quantile(finite, quantile)) + margin if finite else None
+    if not finite:
+        return None
+    return float(np.quantile(finite, quantile)) + margin * float(np.std(finite))
 
 
 def calibrate(kb) -> dict | None:
@@ -73,9 +79,10 @@ def calibrate(kb) -> dict | None:
     threshold = threshold_from(scores)
     if threshold is None:
         return None
+    finite = [s for s in scores if math.isfinite(s)]
     record = {"generation": kb.store.generation, "threshold": round(threshold, 5),
-              "best_probe": round(max(scores), 5), "probes": len(scores), "quantile": PROBE_QUANTILE,
-              "margin": PROBE_MARGIN}
+              "best_probe": round(max(finite), 5), "spread": round(float(np.std(finite)), 5),
+              "probes": len(scores), "quantile": PROBE_QUANTILE, "margin": PROBE_MARGIN}
     kb.store.set_meta(META_KEY, json.dumps(record))
     return record
 
