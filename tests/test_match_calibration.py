@@ -68,6 +68,20 @@ def test_kb_index_measures_the_threshold_and_every_search_reads_it(indexed_kb):
     assert all((r.match == "close") == (r.match_score >= record["threshold"]) for r in similar_found)
 
 
+def test_the_forms_similar_lessons_and_the_web_search_use_the_measured_threshold(indexed_kb):
+    from kb.app import capture
+    from search.similar import similar_to_unsaved
+
+    from .helpers import datasette_get, draft
+
+    threshold = stored(indexed_kb.store)["threshold"]
+    _, entry = capture.build(indexed_kb.config, draft(area="mobilitet"), "draft--preview")
+    found = similar_to_unsaved(indexed_kb, entry, limit=4)
+    assert found.threshold == threshold
+    page = datasette_get(indexed_kb.config.root, "/-/kb/search.json?q=kapacitet+i+elnätet")
+    assert page.json()["close_at"] == round(threshold, 3)  # the page gives three decimals
+
+
 def test_a_changed_knowledge_base_is_measured_again_and_an_unchanged_one_is_not(indexed_kb, monkeypatch):
     first = stored(indexed_kb.store)
     calls = []
