@@ -14,17 +14,28 @@ fitted on: SweFAQ holds a municipality's answers on streets and buses, SweQUAD-M
 texts on energy and electricity, so some of them are not off-topic there.
 
 For every question the search's 10 best entries (every result, ``show="all"``) are kept with
-the two parts of their match score (``search.match.match_parts``). Then, for every coverage
-weight ``W`` and size weight ``C`` of a grid, the threshold ``CLOSE_AT`` is the highest that
-leaves at most 1 % of each tuning set's judged questions with nothing close (none of the
-Malmö set's 30), and the pair that marks the fewest off-topic questions close (mean over the
-off-topic tuning sets fitted on) is chosen. The same procedure run on the held-out halves
-alone is reported beside it, so a constant that only fits the tuning half shows.
+the two parts of their match score (``search.match.match_parts``), and so are those of the 64
+probe questions of ``search.calibration`` asked of each knowledge base. Rules compared:
 
-Reported per set and half, at the chosen constants: judged entry in the top 5 as shown,
-judged questions with nothing close, nDCG@10 as shown and with every result, off-topic
-questions with any result close. "As shown" is what the search shows by default: every
-result when one is close, else the nearest ``NEAREST``.
+- before, the size rule: threshold = CLOSE_AT + SIZE_WEIGHT x sqrt(2 ln entries), refitted over
+  a grid of coverage weights W and size weights;
+- now, the probes: threshold = the p-quantile of the probes' best scores in that knowledge base
+  + PROBE_MARGIN x their standard deviation (p in QUANTILES; W kept at the match score's);
+- the probes with the margin in score units instead (for comparison).
+
+For each candidate the fitted constant is the highest that leaves at most 1 % of each tuning
+set's judged questions with nothing close (none of the Malmö set's 30), and the candidate that
+marks the fewest off-topic questions close (mean over the off-topic tuning sets fitted on) is
+chosen. The same procedure run on the held-out halves alone is reported beside it, so a
+constant that only fits the tuning half shows.
+
+Reported per set and half, at the constants in the code (now and before): judged entry in the
+top 5 as shown, judged questions with nothing close, nDCG@10 as shown and with every result,
+off-topic questions with any result close, each knowledge base's threshold. "As shown" is
+what the search shows by default: every result when one is close, else the nearest ``NEAREST``.
+``--samples N`` prints up to N off-topic questions per pair that get a close result, with the
+close results' titles, to judge by eye whether they are unrelated (printed only: the questions
+and titles are the benchmarks' data).
 """
 
 from __future__ import annotations
@@ -39,9 +50,12 @@ import shutil
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from kb.app.evaluation import entry_id, index_corpus, load_dataset, query_metrics
 from kb.app.knowledge_base import KnowledgeBase
-from search.match import CLOSE, CLOSE_AT, COVERAGE_WEIGHT, NEAREST, SIZE_WEIGHT, close_threshold, grade, shown
+from search.calibration import PROBE_MARGIN, PROBE_QUANTILE, probe_questions
+from search.match import CLOSE, CLOSE_AT, COVERAGE_WEIGHT, NEAREST, SIZE_WEIGHT, grade, shown
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL = REPO / "bench" / "malmo_eval"
@@ -51,7 +65,8 @@ if not BENCHMARKS.is_dir():
 NASA_TITLES = 150  # lesson titles per half
 LIMIT = 0.01  # at most this share of a tuning set's judged questions with nothing close
 WEIGHTS = [round(0.05 * k, 2) for k in range(9)]  # coverage weight W: 0 .. 0.4
-SIZES = [round(0.02 * k, 2) for k in range(9)]  # size weight C: 0 .. 0.16
+SIZES = [round(0.02 * k, 2) for k in range(9)]  # size weight C: 0 .. 0.16 (the size rule, before)
+QUANTILES = [0.5, 0.75, 0.9, 0.95, 1.0]  # which of the probes' best scores the threshold starts from
 # knowledge base -> question sets asked of it; a set is judged where it is asked of its own corpus
 PLAN = {
     "example": ["swefaq", "malmo_offtopic", "nasa_titles"],
@@ -121,6 +136,11 @@ def collect(work: Path, nasa: Path | None, known: dict | None = None) -> dict:
     out: dict = dict(known or {})
     for name, asked in PLAN.items():
         if name in out:
+            if "probes" not in out[name]:  # evidence kept from before the probes
+                kb = open_kb(name, work, nasa)
+                if kb is not None:
+                    out[name] = {**out[name], "probes": probe_rows(kb)}  # a new dict: ``known`` stays as read
+                    kb.close()
             continue
         kb = open_kb(name, work, nasa)
         if kb is None:
@@ -136,66 +156,109 @@ def collect(work: Path, nasa: Path | None, known: dict | None = None) -> dict:
                                          for r in results]})
             print(f"{name} <- {source}: {sum(1 for r in rows if r['source'] == source)} questions",
                   file=sys.stderr, flush=True)
-        out[name] = {"entries": kb.store.entry_count(), "questions": rows}
+        out[name] = {"entries": kb.store.entry_count(), "questions": rows, "probes": probe_rows(kb)}
         kb.close()
     return out
 
 
-# --- the rule, simulated -------------------------------------------------------------------------
-def grades(question: dict, entries: int, weight: float, close_at: float, size: float) -> list[str]:
-    threshold = close_threshold(entries, close_at, size)
+def probe_rows(kb) -> list[dict]:
+    """The off-topic probe questions of ``search.calibration`` asked of ``kb``, as evidence."""
+    return [{"text": text, "lang": lang,
+             "results": [[r.id, round(r.match_parts[0], 5), round(r.match_parts[1], 5)]
+                         for r in kb.search(text, limit=10, show="all", close_at=math.inf)]}
+            for lang, text in probe_questions()]
+
+
+# --- the rules, simulated --------------------------------------------------------------------------
+# A rule is (kind, W, x) with a fitted constant D:
+# - ("size", W, C): threshold = D + C x sqrt(2 ln entries) (before);
+# - ("probes", W, p): threshold = the p-quantile of the probe questions' best scores in that
+#   knowledge base + D;
+# - ("spread", W, p): the same + D x the probes' standard deviation (D in the knowledge base's
+#   own unit of spread: now).
+# W is the coverage weight of the match score.
+KINDS = ("size", "probes", "spread")
+
+
+def best(results: list, weight: float) -> float:
+    return max((meaning + weight * words for _, meaning, words in results), default=-math.inf)
+
+
+def base(kb: dict, rule: tuple) -> tuple[float, float]:
+    """(offset, scale) of a knowledge base's threshold: threshold = offset + D x scale."""
+    kind, weight, x = rule
+    if kind == "size":
+        return x * math.sqrt(2.0 * math.log(max(1, kb["entries"]))), 1.0
+    tops = [t for t in (best(p["results"], weight) for p in kb["probes"]) if math.isfinite(t)]
+    return float(np.quantile(tops, x)), float(np.std(tops)) if kind == "spread" else 1.0
+
+
+def threshold_of(kb: dict, rule: tuple, constant: float) -> float:
+    offset, scale = base(kb, rule)
+    return offset + constant * scale
+
+
+def grades(question: dict, threshold: float, weight: float) -> list[str]:
     return [grade(meaning + weight * words, threshold) for _, meaning, words in question["results"]]
 
 
-def top_score(question: dict, entries: int, weight: float, size: float) -> float:
-    """The best match score less the size term: the question has a close result iff this
-    reaches CLOSE_AT."""
-    best = max((meaning + weight * words for _, meaning, words in question["results"]), default=-math.inf)
-    return best - size * math.sqrt(2.0 * math.log(max(1, entries)))
-
-
-def groups(evidence: dict) -> dict[tuple, tuple[int, list[dict]]]:
-    """(knowledge base, question set, half) -> (entries, questions)."""
-    out: dict[tuple, tuple[int, list[dict]]] = {}
+def groups(evidence: dict) -> dict[tuple, tuple[dict, list[dict]]]:
+    """(knowledge base, question set, half) -> (the knowledge base's evidence, questions)."""
+    out: dict[tuple, tuple[dict, list[dict]]] = {}
     for name, kb in evidence.items():
         for q in kb["questions"]:
-            out.setdefault((name, q["source"], q["half"]), (kb["entries"], []))[1].append(q)
+            out.setdefault((name, q["source"], q["half"]), (kb, []))[1].append(q)
     return out
 
 
-def fit(by_group: dict, half: str, weight: float, size: float) -> tuple[float, float]:
-    """CLOSE_AT for (weight, size) on one half, and the mean share of off-topic questions of
-    that half with a close result."""
-    close_at = math.inf
-    for (name, source, h), (entries, questions) in by_group.items():
+def fit(by_group: dict, half: str, rule: tuple) -> tuple[float, float]:
+    """D for ``rule`` on one half (the highest that leaves at most LIMIT of each judged set with
+    nothing close), and the mean share of off-topic questions of that half with a close result."""
+    weight = rule[1]
+    bases = {name: base(kb, rule) for (name, _, _), (kb, _) in by_group.items()}
+
+    def margin(name: str, question: dict) -> float:  # the question has a close result iff this reaches D
+        offset, scale = bases[name]
+        return (best(question["results"], weight) - offset) / scale
+
+    constant = math.inf
+    for (name, source, h), (_, questions) in by_group.items():
         if h != half or (name, source) not in JUDGED:
             continue
-        tops = sorted(top_score(q, entries, weight, size) for q in questions)
+        tops = sorted(margin(name, q) for q in questions)
         allowed = math.floor(LIMIT * len(tops) + 1e-9)  # questions that may have nothing close
-        close_at = min(close_at, tops[allowed])
-    shares = [sum(top_score(q, e, weight, size) >= close_at for q in qs) / len(qs)
-              for (name, source, h), (e, qs) in by_group.items()
+        constant = min(constant, tops[allowed])
+    shares = [sum(margin(name, q) >= constant for q in qs) / len(qs)
+              for (name, source, h), (_, qs) in by_group.items()
               if h == half and (name, source) not in JUDGED and (name, source) not in NOT_FITTED]
-    return close_at, sum(shares) / len(shares)
+    return constant, sum(shares) / len(shares)
 
 
-def choose(by_group: dict, half: str) -> dict:
-    best = None
-    for weight, size in itertools.product(WEIGHTS, SIZES):
-        close_at, off = fit(by_group, half, weight, size)
-        key = (round(off, 4), size, weight)  # then the smaller constants
-        if best is None or key < best[0]:
-            best = (key, {"coverage_weight": weight, "size_weight": size, "close_at": round(close_at, 4),
-                          "offtopic_close_mean": round(off, 4)})
-    return best[1]
+def choose(by_group: dict, half: str, kind: str) -> dict:
+    """The rule of ``kind`` that marks the fewest off-topic questions of ``half`` close."""
+    chosen = None
+    # the size rule is refitted over the whole grid, as it was chosen; the probe rule keeps the
+    # coverage weight of the match score and fits only the quantile and the margin
+    grid = itertools.product(WEIGHTS, SIZES) if kind == "size" else itertools.product([COVERAGE_WEIGHT], QUANTILES)
+    for weight, x in grid:
+        constant, off = fit(by_group, half, (kind, weight, x))
+        key = (round(off, 4), x if kind == "size" else -x, weight)  # then the smaller constants
+        if chosen is None or key < chosen[0]:
+            named = {"size_weight": x, "close_at": round(constant, 4)} if kind == "size" else \
+                {"probe_quantile": x, "probe_margin": round(constant, 4),
+                 "margin_in": "standard deviations of the probes' scores" if kind == "spread" else "score"}
+            chosen = (key, {"coverage_weight": weight, **named, "offtopic_close_mean": round(off, 4)})
+    return chosen[1]
 
 
-def figures(by_group: dict, weight: float, close_at: float, size: float) -> dict:
+def figures(by_group: dict, rule: tuple, constant: float) -> dict:
     """Per (knowledge base, question set, half) the figures of the README's table."""
     out: dict = {}
-    for (name, source, half), (entries, questions) in sorted(by_group.items()):
+    weight = rule[1]
+    for (name, source, half), (kb, questions) in sorted(by_group.items()):
         row: dict = {"questions": len(questions)}
-        marks = [grades(q, entries, weight, close_at, size) for q in questions]
+        threshold = threshold_of(kb, rule, constant)
+        marks = [grades(q, threshold, weight) for q in questions]
         if (name, source) in JUDGED:
             as_shown = [[q["results"][k][0] for k in shown(m)] for q, m in zip(questions, marks, strict=True)]
             every = [[r[0] for r in q["results"]] for q in questions]
@@ -213,23 +276,33 @@ def figures(by_group: dict, weight: float, close_at: float, size: float) -> dict
             row["any_close"] = sum(CLOSE in m for m in marks)
             row["fitted_on"] = (name, source) not in NOT_FITTED
         row["shown_per_question"] = round(sum(len(shown(m)) for m in marks) / len(questions), 2)
+        row["threshold"] = round(threshold, 4)
         out[f"{name} <- {source} ({half})"] = row
     return out
 
 
 def report(evidence: dict, out: Path) -> dict:
     by_group = groups(evidence)
-    chosen = choose(by_group, "tune")
-    refit = choose(by_group, "test")  # the same procedure on the held-out halves alone
-    weight, close_at, size = chosen["coverage_weight"], chosen["close_at"], chosen["size_weight"]
+    size_rule = ("size", COVERAGE_WEIGHT, SIZE_WEIGHT)
+    probe_rule = ("spread", COVERAGE_WEIGHT, PROBE_QUANTILE)
     result = {
-        "chosen_on_tuning": chosen,
-        "chosen_on_test_halves": refit,
-        "in_search_match": {"coverage_weight": COVERAGE_WEIGHT, "close_at": CLOSE_AT, "size_weight": SIZE_WEIGHT,
-                            "nearest": NEAREST},
+        # the same procedure on the held-out halves alone beside each: a constant that only fits
+        # the tuning half shows
+        "chosen_on_tuning": choose(by_group, "tune", "spread"),
+        "chosen_on_test_halves": choose(by_group, "test", "spread"),
+        "margin_in_score_chosen_on_tuning": choose(by_group, "tune", "probes"),
+        "margin_in_score_chosen_on_test_halves": choose(by_group, "test", "probes"),
+        "size_rule_chosen_on_tuning": choose(by_group, "tune", "size"),
+        "size_rule_chosen_on_test_halves": choose(by_group, "test", "size"),
+        "in_search": {"coverage_weight": COVERAGE_WEIGHT, "probe_quantile": PROBE_QUANTILE,
+                      "probe_margin": PROBE_MARGIN, "margin_in": "standard deviations of the probes' scores",
+                      "probes": len(probe_questions()), "nearest": NEAREST},
+        "before": {"coverage_weight": COVERAGE_WEIGHT, "close_at": CLOSE_AT, "size_weight": SIZE_WEIGHT},
         "limit_nothing_close": LIMIT,
-        "figures": figures(by_group, COVERAGE_WEIGHT, CLOSE_AT, SIZE_WEIGHT),
-        "figures_at_chosen": figures(by_group, weight, close_at, size),
+        "figures": figures(by_group, probe_rule, PROBE_MARGIN),
+        "figures_before": figures(by_group, size_rule, CLOSE_AT),
+        "figures_margin_in_score": figures(by_group, ("probes", COVERAGE_WEIGHT, 1.0),
+                                           choose(by_group, "tune", "probes")["probe_margin"]),
         "knowledge_bases": {name: kb["entries"] for name, kb in evidence.items()},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -237,33 +310,66 @@ def report(evidence: dict, out: Path) -> dict:
     return result
 
 
+def share(row: dict, key: str) -> str:
+    return f"{row[key]}/{row['questions']} ({100 * row[key] / row['questions']:.1f} %)"
+
+
 def markdown(result: dict) -> str:
-    """The README's table: each judged set and off-topic set, tuning and held-out half side by side."""
-    rows = {}
-    for key, row in result["figures"].items():
-        name, half = key.rsplit(" (", 1)
-        rows.setdefault(name, {})[half.rstrip(")")] = row
-    lines = ["| questions <- asked of | top 5 as shown (tune / test) | nothing close | nDCG@10 as shown / all "
-             "| off-topic with a close result |", "|---|---|---|---|---|"]
-    for name, halves in rows.items():
-        t, s = halves.get("tune", {}), halves.get("test", {})
-        if "nothing_close" in t:
-            lines.append(
-                f"| {name} | {t['top5_as_shown']}/{t['questions']} / {s['top5_as_shown']}/{s['questions']} "
-                f"| {t['nothing_close']}/{t['questions']} ({100 * t['nothing_close'] / t['questions']:.1f} %) / "
-                f"{s['nothing_close']}/{s['questions']} ({100 * s['nothing_close'] / s['questions']:.1f} %) "
-                f"| {t['ndcg10_as_shown']:.3f} / {t['ndcg10_all']:.3f} ; {s['ndcg10_as_shown']:.3f} / "
-                f"{s['ndcg10_all']:.3f} | |")
+    """The README's tables: each judged and off-topic set, tuning and held-out half side by side,
+    before (the size rule) and now (the probes)."""
+    rows: dict = {}
+    for which in ("figures_before", "figures"):
+        for key, row in result[which].items():
+            name, half = key.rsplit(" (", 1)
+            rows.setdefault(name, {}).setdefault(which, {})[half.rstrip(")")] = row
+    lines = ["| questions <- asked of | nothing close, before: tune / test | now: tune / test "
+             "| nDCG@10 as shown (now), tune / test | top 5 as shown (now), tune / test |", "|---|---|---|---|---|"]
+    off = ["| questions <- asked of | any close, before: tune / test | now: tune / test |", "|---|---|---|"]
+    for name, both in rows.items():
+        b, n = both["figures_before"], both["figures"]
+        if "nothing_close" in n["tune"]:
+            lines.append(f"| {name} | {share(b['tune'], 'nothing_close')} / {share(b['test'], 'nothing_close')} "
+                         f"| {share(n['tune'], 'nothing_close')} / {share(n['test'], 'nothing_close')} "
+                         f"| {n['tune']['ndcg10_as_shown']:.3f} / {n['test']['ndcg10_as_shown']:.3f} "
+                         f"| {n['tune']['top5_as_shown']}/{n['tune']['questions']} / "
+                         f"{n['test']['top5_as_shown']}/{n['test']['questions']} |")
         else:
-            lines.append(
-                f"| {name}{'' if t.get('fitted_on', True) else ' (not fitted on)'} | | | | "
-                f"{t['any_close']}/{t['questions']} ({100 * t['any_close'] / t['questions']:.1f} %) / "
-                f"{s['any_close']}/{s['questions']} ({100 * s['any_close'] / s['questions']:.1f} %) |")
+            off.append(f"| {name}{'' if n['tune'].get('fitted_on', True) else ' (not fitted on)'} "
+                       f"| {share(b['tune'], 'any_close')} / {share(b['test'], 'any_close')} "
+                       f"| {share(n['tune'], 'any_close')} / {share(n['test'], 'any_close')} |")
     c, r = result["chosen_on_tuning"], result["chosen_on_test_halves"]
-    lines += ["", "| constant | chosen on the tuning halves | the same procedure on the held-out halves |",
-              "|---|---|---|"]
-    lines += [f"| {k} | {c[k]} | {r[k]} |" for k in ("coverage_weight", "size_weight", "close_at",
+    lines += [""] + off + ["", "| constant | chosen on the tuning halves | the same procedure on the held-out halves |",
+                           "|---|---|---|"]
+    lines += [f"| {k} | {c[k]} | {r[k]} |" for k in ("coverage_weight", "probe_quantile", "probe_margin",
                                                     "offtopic_close_mean")]
+    return "\n".join(lines)
+
+
+def close_samples(evidence: dict, work: Path, nasa: Path | None, per_pair: int) -> str:
+    """Up to ``per_pair`` off-topic questions per pair with a result marked close (now), each with
+    its close results' titles, to judge by eye whether they are really unrelated (not written to
+    the results: the questions and titles are the benchmarks' data)."""
+    rng = random.Random(11)
+    lines = []
+    rule = ("spread", COVERAGE_WEIGHT, PROBE_QUANTILE)
+    for name, kb_evidence in evidence.items():
+        threshold = threshold_of(kb_evidence, rule, PROBE_MARGIN)
+        kb = open_kb(name, work, nasa)
+        if kb is None:
+            continue
+        for source in PLAN[name]:
+            if (name, source) in JUDGED:
+                continue
+            hits = [q for q in kb_evidence["questions"] if q["source"] == source
+                    and CLOSE in grades(q, threshold, COVERAGE_WEIGHT)]
+            lines.append(f"## {name} <- {source}: {len(hits)} with a close result; {min(per_pair, len(hits))} shown")
+            for q in rng.sample(hits, min(per_pair, len(hits))):
+                close = [r[0] for r, m in zip(q["results"], grades(q, threshold, COVERAGE_WEIGHT), strict=True)
+                         if m == CLOSE]
+                titles = kb.store.get_entries(close[:3], ("title",))
+                lines.append(f"- {q['text']}")
+                lines.extend(f"    -> {titles[e]['title']}" for e in close[:3] if e in titles)
+        kb.close()
     return "\n".join(lines)
 
 
@@ -276,6 +382,9 @@ def main() -> None:
                         help="search every set again (else the evidence kept in --work is reused, and only "
                              "knowledge bases missing from it are searched)")
     parser.add_argument("--markdown", action="store_true", help="print the README's tables")
+    parser.add_argument("--samples", type=int, metavar="N",
+                        help="print up to N off-topic questions per pair that get a close result, with the "
+                             "close results' titles, to judge by eye (nothing is written)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     cache = args.work / "match-evidence.json"
@@ -284,10 +393,12 @@ def main() -> None:
     if evidence != known:
         cache.write_text(json.dumps(evidence, ensure_ascii=False), encoding="utf-8")
     result = report(evidence, args.out)
-    if args.markdown:
+    if args.samples:
+        print(close_samples(evidence, args.work, args.nasa, args.samples))
+    elif args.markdown:
         print(markdown(result))
     else:
-        print(json.dumps({k: result[k] for k in ("chosen_on_tuning", "chosen_on_test_halves", "in_search_match")},
+        print(json.dumps({k: v for k, v in result.items() if k.startswith(("chosen", "margin", "size", "in_"))},
                          indent=1))
 
 

@@ -19,13 +19,19 @@ match, and when none is close it says so and shows the nearest few (:data:`NEARE
   knowledge base the share is imputed from the question's own language
   (:func:`impute_coverage`).
 
-``score = meaning + COVERAGE_WEIGHT x words``. The threshold grows with the knowledge
-base: the more entries, the more chances that one of them comes near any question by
-accident (the best of ``n`` unrelated scores grows like ``sqrt(2 ln n)``), so
-``threshold = CLOSE_AT + SIZE_WEIGHT x sqrt(2 ln entries)``. The three constants were
-chosen on tuning splits only (``bench/calibrate_match.py``: SweFAQ dev, SweQUAD-MC train,
-the tuning half of bench/malmo_eval as judged questions; questions of one corpus asked of
-another as off-topic ones), with the README's "Search quality" figures for both halves.
+``score = meaning + COVERAGE_WEIGHT x words``. A result is close from the knowledge base's
+own threshold, measured on it at index time (:mod:`search.calibration`): the best score that
+a fixed set of everyday off-topic questions reaches there, plus a margin. How high an
+unrelated question scores differs between knowledge bases (their size, their subject, how
+alike their entries are), so one threshold for all marked too much close in one and hid
+real answers in another. An index that has not been measured yet (written by an older
+version, until the next ``kb index``) uses the former size rule: the more entries, the more
+chances that one of them comes near any question by accident (the best of ``n`` unrelated
+scores grows like ``sqrt(2 ln n)``), so ``CLOSE_AT + SIZE_WEIGHT x sqrt(2 ln entries)``.
+The constants were chosen on tuning splits only (``bench/calibrate_match.py``: SweFAQ dev,
+SweQUAD-MC train, the tuning half of bench/malmo_eval as judged questions; questions of one
+corpus asked of another as off-topic ones), with the README's "Search quality" figures for
+both halves.
 """
 
 from __future__ import annotations
@@ -44,11 +50,12 @@ from search.text import query_terms
 CLOSE = "close"
 WEAK = "weak"
 COVERAGE_WEIGHT = 0.3  # of the share of the question's words
-CLOSE_AT = -0.066  # the threshold of a knowledge base of one entry ...
+CLOSE_AT = -0.066  # an index not yet measured (search.calibration): the threshold of one entry ...
 SIZE_WEIGHT = 0.12  # ... plus this x sqrt(2 ln entries)
 NEAREST = 5  # results shown when none is close (the rest: --all)
 MAX_TERMS = 16
 OTHER_LANGUAGE = True  # the third part of an entry's (meaning, words, other language)
+META_KEY = "match_calibration"  # the threshold measured on the knowledge base (search.calibration)
 SHOW = ("default", "all", "close")  # every result if one is close, else the nearest few | every result | close only
 
 
@@ -147,8 +154,30 @@ def match_score(parts: tuple, weight: float = COVERAGE_WEIGHT) -> float:
 
 
 def close_threshold(entries: int, close_at: float = CLOSE_AT, size_weight: float = SIZE_WEIGHT) -> float:
-    """The match score from which a result is close, in a knowledge base of ``entries``."""
+    """The size rule: the match score from which a result is close in a knowledge base of
+    ``entries`` whose own threshold has not been measured (:func:`kb_threshold`)."""
     return close_at + size_weight * math.sqrt(2.0 * math.log(max(1, entries)))
+
+
+def stored(store) -> dict | None:
+    """The calibration stored in the index, or None."""
+    text = store.get_meta(META_KEY)
+    if not text:
+        return None
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return None
+    return record if isinstance(record, dict) and isinstance(record.get("threshold"), (int, float)) else None
+
+
+def kb_threshold(kb) -> float:
+    """The match score from which a result in ``kb`` is close: measured at index time, or the
+    size rule for an index that has not been measured."""
+    record = stored(kb.store)
+    if record is not None:
+        return float(record["threshold"])
+    return close_threshold(kb.store.entry_count())
 
 
 def grade(score: float | None, threshold: float) -> str | None:
@@ -174,5 +203,6 @@ def shown(grades: Sequence[str | None], show: str = "default") -> list[int]:
 
 
 __all__ = ["CLOSE", "WEAK", "NEAREST", "SHOW", "COVERAGE_WEIGHT", "CLOSE_AT", "SIZE_WEIGHT", "OTHER_LANGUAGE",
-           "coverage", "meaning", "match_parts", "impute_coverage", "match_score", "close_threshold", "grade",
+           "coverage", "meaning", "match_parts", "impute_coverage", "match_score", "close_threshold", "stored",
+           "kb_threshold", "grade",
            "shown"]

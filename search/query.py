@@ -15,7 +15,7 @@ from kb.core.store import FOLLOWED_TABLE
 from search.filters import Filters
 from search.fusion import IMPUTE_TOP, reciprocal_rank_fusion, weighted_fusion
 from search.keyword import keyword_chunks
-from search.match import CLOSE, SHOW, close_threshold, grade, impute_coverage, match_parts, match_score, shown
+from search.match import CLOSE, SHOW, grade, impute_coverage, kb_threshold, match_parts, match_score, shown
 from search.text import make_snippet, query_terms
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -181,7 +181,7 @@ def search(
         seen = sorted((e for e in nearest if e not in language), key=lambda e: -nearest[e])[:IMPUTE_TOP]
         wanted += [e for e in seen if e not in dict(ranked)]
     parts = impute_coverage(match_parts(kb, query, query_vector, wanted), unseen)
-    threshold = close_threshold(kb.store.entry_count()) if close_at is None else float(close_at)
+    threshold = kb_threshold(kb) if close_at is None else float(close_at)
     grades = {e: grade(match_score(parts[e]), threshold) for e, _ in ranked}
     keep = shown([grades[e] for e, _ in ranked], show)
     results = _results(kb, query, [ranked[k] for k in keep], best_chunk, parts, grades)

@@ -16,7 +16,7 @@ from kb.core.errors import EntryNotFound, KBError
 from search.filters import Filters
 from search.fusion import weighted_fusion
 from search.keyword import keyword_chunks
-from search.match import CLOSE, close_threshold, grade, match_parts, match_score, shown
+from search.match import CLOSE, grade, kb_threshold, match_parts, match_score, shown
 from search.query import (
     KEYWORD_WEIGHT,
     RESULT_COLUMNS,
@@ -85,7 +85,7 @@ def graded(kb, question: str, results: list[SearchResult], show: str = "default"
         return SearchResults()
     question = normalise_query(question)
     parts = match_parts(kb, question, kb.embedder.embed_query(question), [r.id for r in results])
-    threshold = close_threshold(kb.store.entry_count())
+    threshold = kb_threshold(kb)
     for r in results:
         r.match_score = match_score(parts[r.id])
         r.match = grade(r.match_score, threshold)

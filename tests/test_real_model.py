@@ -10,8 +10,9 @@ import pytest
 from analysis.corpus import load_corpus
 from analysis.related import RelatedFinder, related_results
 from kb.app.knowledge_base import KnowledgeBase
+from search.calibration import PROBE_MARGIN, probe_scores
 from search.filters import Filters
-from search.match import CLOSE, NEAREST, WEAK
+from search.match import CLOSE, NEAREST, WEAK, stored
 
 from .helpers import REPO
 
@@ -86,6 +87,27 @@ def test_an_answered_question_in_either_language_is_marked_close(example_kb, que
     assert results.any_close
     found = {r.id: r.match for r in results}
     assert found.get(expected) == CLOSE, found
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [  # Swedish paraphrases: none of the entry's own words for what happened
+        ("barnen lämnade in gamla kläder när terminen slutade", "kon-06-textilinsamling-skolor"),
+        ("politikerna sa ja till gatuförsöket när vi lovade att avbryta om det inte fungerade",
+         "mob-03-sommargata-sofielund-exitregel"),
+    ],
+)
+def test_a_swedish_paraphrase_is_marked_close(example_kb, query, expected):
+    results = example_kb.search(query, limit=5)
+    assert results[0].id == expected and results[0].match == CLOSE, [(r.id, r.match) for r in results]
+
+
+def test_the_threshold_is_measured_on_the_knowledge_base_at_index_time(example_kb):
+    record = stored(example_kb.store)
+    assert record is not None and record["generation"] == example_kb.store.generation
+    assert record["threshold"] == pytest.approx(record["best_probe"] + PROBE_MARGIN * record["spread"], abs=1e-4)
+    assert example_kb.search("upphandling av laddplatser").threshold == record["threshold"]
+    assert max(probe_scores(example_kb)) == pytest.approx(record["best_probe"], abs=1e-3)  # measured, not set
 
 
 def test_a_filter_does_not_change_how_close_an_entry_is(example_kb):

@@ -19,6 +19,7 @@ from kb.core.config import KBConfig
 from kb.core.errors import IndexMissing
 from kb.core.files import write_lock
 from kb.core.store import Store
+from search.calibration import calibrate, needs_calibration
 from search.query import search
 from search.similar import similar
 
@@ -103,7 +104,9 @@ class KnowledgeBase:
     def index(self, *, rebuild: bool = False, progress=None, settings=None):
         """Update the index (or rebuild it into a new file, swapped in when complete)."""
         if not rebuild:
-            return build_index(self.config, self.store, self.embedder, progress=progress, settings=settings)
+            report = build_index(self.config, self.store, self.embedder, progress=progress, settings=settings)
+            self.calibrate_match()
+            return report
         started = time.perf_counter()
         db_path = self.config.db_path
         tmp_path = db_path.with_name(db_path.name + ".rebuild")
@@ -147,8 +150,15 @@ class KnowledgeBase:
             report.added = sorted((set(report.added) - set(step.deleted)) | set(step.added))
             report.chunks_embedded += step.chunks_embedded
         report.entries, report.problems = last.entries, last.problems
+        self.calibrate_match(always=True)
         report.seconds = time.perf_counter() - started
         return report
+
+    def calibrate_match(self, *, always: bool = False) -> None:
+        """Measure the close threshold of search results on this knowledge base
+        (``search.calibration``) when it has changed since the last time."""
+        if always or needs_calibration(self.store):
+            calibrate(self)
 
     def search(self, query: str, **options):
         return search(self, query, **options)
