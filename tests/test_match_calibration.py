@@ -130,3 +130,20 @@ def test_an_empty_knowledge_base_has_nothing_to_measure(tmp_path, monkeypatch):
         assert kb.search("upphandling av cykelbana") == []
     finally:
         kb.close()
+
+
+def test_the_audiences_databases_answer_with_the_threshold_measured_last(indexed_kb):
+    """The partners' and visitors' databases are made from kb.db with its meta: they carry the
+    threshold of the last measurement, also after an edit that measured it again."""
+    from kb.core.store import Store
+
+    path = indexed_kb.config.root / "entries" / "mobilitet" / "bilpool.md"
+    path.write_text(textwrap.dedent(NEW_ENTRY), encoding="utf-8")
+    indexed_kb.index()
+    record = stored(indexed_kb.store)
+    for audience in ("partner", "public"):
+        derived = Store(indexed_kb.config.audience_db_path(audience), read_only=True)
+        try:
+            assert stored(derived) == record
+        finally:
+            derived.close()

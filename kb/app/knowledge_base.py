@@ -159,6 +159,9 @@ class KnowledgeBase:
         (``search.calibration``) when it has changed since the last time."""
         if always or needs_calibration(self.store):
             calibrate(self)
+            # the audiences' databases carry the index's meta: made before the measurement,
+            # they would answer with the threshold before it
+            derive_audiences(self.config, self.embedder.dim)
 
     def search(self, query: str, **options):
         return search(self, query, **options)
