@@ -14,13 +14,16 @@ fitted on: SweFAQ holds a municipality's answers on streets and buses, SweQUAD-M
 texts on energy and electricity, so some of them are not off-topic there.
 
 For every question the search's 10 best entries (every result, ``show="all"``) are kept with
-the two parts of their match score (``search.match.match_parts``), and so are those of the 64
+the two parts of their match score (``search.match.match_parts``) and the question's distance
+from the knowledge base's subject (``search.match.off_subject``), and so are those of the 64
 probe questions of ``search.calibration`` asked of each knowledge base. Rules compared:
 
 - before, the size rule: threshold = CLOSE_AT + SIZE_WEIGHT x sqrt(2 ln entries), refitted over
   a grid of coverage weights W and size weights;
 - now, the probes: threshold = the p-quantile of the probes' best scores in that knowledge base
-  + PROBE_MARGIN x their standard deviation (p in QUANTILES; W kept at the match score's);
+  + PROBE_MARGIN x their standard deviation (p in QUANTILES; W kept at the match score's), every
+  score less SUBJECT_WEIGHT x the question's distance from the knowledge base's average text
+  (S in SUBJECTS; S = 0 is the rule before the subject counted, reported beside it);
 - the probes with the margin in score units instead (for comparison).
 
 For each candidate the fitted constant is the highest that leaves at most 1 % of each tuning
@@ -52,10 +55,22 @@ from pathlib import Path
 
 import numpy as np
 
+from indexer.embed import QUERY
 from kb.app.evaluation import entry_id, index_corpus, load_dataset, query_metrics
 from kb.app.knowledge_base import KnowledgeBase
 from search.calibration import PROBE_MARGIN, PROBE_QUANTILE, probe_questions
-from search.match import CLOSE, CLOSE_AT, COVERAGE_WEIGHT, NEAREST, SIZE_WEIGHT, grade, shown
+from search.match import (
+    CLOSE,
+    CLOSE_AT,
+    COVERAGE_WEIGHT,
+    NEAREST,
+    SIZE_WEIGHT,
+    SUBJECT_WEIGHT,
+    grade,
+    off_subject,
+    shown,
+)
+from search.query import normalise_query
 
 REPO = Path(__file__).resolve().parent.parent
 EVAL = REPO / "bench" / "malmo_eval"
@@ -67,6 +82,8 @@ LIMIT = 0.01  # at most this share of a tuning set's judged questions with nothi
 WEIGHTS = [round(0.05 * k, 2) for k in range(9)]  # coverage weight W: 0 .. 0.4
 SIZES = [round(0.02 * k, 2) for k in range(9)]  # size weight C: 0 .. 0.16 (the size rule, before)
 QUANTILES = [0.5, 0.75, 0.9, 0.95, 1.0]  # which of the probes' best scores the threshold starts from
+SUBJECTS = [round(0.1 * k, 1) for k in range(16)]  # subject weight S: 0 .. 1.5
+WITHOUT_SUBJECT_MARGIN = -1.28  # the margin shipped before the subject counted (S = 0), for the figures before
 # knowledge base -> question sets asked of it; a set is judged where it is asked of its own corpus
 PLAN = {
     "example": ["swefaq", "malmo_offtopic", "nasa_titles"],
@@ -136,10 +153,12 @@ def collect(work: Path, nasa: Path | None, known: dict | None = None) -> dict:
     out: dict = dict(known or {})
     for name, asked in PLAN.items():
         if name in out:
-            if "probes" not in out[name]:  # evidence kept from before the probes
+            if "probes" not in out[name] or "away" not in out[name]["probes"][0]:  # evidence kept from before
                 kb = open_kb(name, work, nasa)
                 if kb is not None:
-                    out[name] = {**out[name], "probes": probe_rows(kb)}  # a new dict: ``known`` stays as read
+                    kept = out[name]  # a new dict: ``known`` stays as read
+                    out[name] = {**kept, "questions": with_subject(kb, kept["questions"]),
+                                 "probes": with_subject(kb, kept.get("probes") or probe_rows(kb))}
                     kb.close()
             continue
         kb = open_kb(name, work, nasa)
@@ -156,9 +175,19 @@ def collect(work: Path, nasa: Path | None, known: dict | None = None) -> dict:
                                          for r in results]})
             print(f"{name} <- {source}: {sum(1 for r in rows if r['source'] == source)} questions",
                   file=sys.stderr, flush=True)
-        out[name] = {"entries": kb.store.entry_count(), "questions": rows, "probes": probe_rows(kb)}
+        out[name] = {"entries": kb.store.entry_count(), "questions": with_subject(kb, rows),
+                     "probes": with_subject(kb, probe_rows(kb))}
         kb.close()
     return out
+
+
+def with_subject(kb, rows: list[dict]) -> list[dict]:
+    """``rows`` (questions with their results) each with ``away``: the question's distance from
+    the knowledge base's subject (``search.match.off_subject``; one batch of vectors)."""
+    if not rows:
+        return rows
+    vectors = np.asarray(kb.embedder.embed([normalise_query(r["text"]) for r in rows], QUERY), dtype=np.float32)
+    return [{**r, "away": round(off_subject(kb, v), 5)} for r, v in zip(rows, vectors, strict=True)]
 
 
 def probe_rows(kb) -> list[dict]:
@@ -170,26 +199,28 @@ def probe_rows(kb) -> list[dict]:
 
 
 # --- the rules, simulated --------------------------------------------------------------------------
-# A rule is (kind, W, x) with a fitted constant D:
+# A rule is (kind, W, x, S) with a fitted constant D:
 # - ("size", W, C): threshold = D + C x sqrt(2 ln entries) (before);
 # - ("probes", W, p): threshold = the p-quantile of the probe questions' best scores in that
 #   knowledge base + D;
 # - ("spread", W, p): the same + D x the probes' standard deviation (D in the knowledge base's
 #   own unit of spread: now).
-# W is the coverage weight of the match score.
+# W is the coverage weight of the match score, S the subject weight (every score of a question
+# less S x its distance from the knowledge base's subject).
 KINDS = ("size", "probes", "spread")
 
 
-def best(results: list, weight: float) -> float:
-    return max((meaning + weight * words for _, meaning, words in results), default=-math.inf)
+def best(question: dict, weight: float, subject: float = 0.0) -> float:
+    off = subject * question.get("away", 0.0)
+    return max((meaning + weight * words - off for _, meaning, words in question["results"]), default=-math.inf)
 
 
 def base(kb: dict, rule: tuple) -> tuple[float, float]:
     """(offset, scale) of a knowledge base's threshold: threshold = offset + D x scale."""
-    kind, weight, x = rule
+    kind, weight, x, subject = rule
     if kind == "size":
         return x * math.sqrt(2.0 * math.log(max(1, kb["entries"]))), 1.0
-    tops = [t for t in (best(p["results"], weight) for p in kb["probes"]) if math.isfinite(t)]
+    tops = [t for t in (best(p, weight, subject) for p in kb["probes"]) if math.isfinite(t)]
     return float(np.quantile(tops, x)), float(np.std(tops)) if kind == "spread" else 1.0
 
 
@@ -198,8 +229,9 @@ def threshold_of(kb: dict, rule: tuple, constant: float) -> float:
     return offset + constant * scale
 
 
-def grades(question: dict, threshold: float, weight: float) -> list[str]:
-    return [grade(meaning + weight * words, threshold) for _, meaning, words in question["results"]]
+def grades(question: dict, threshold: float, weight: float, subject: float = 0.0) -> list[str]:
+    off = subject * question.get("away", 0.0)
+    return [grade(meaning + weight * words - off, threshold) for _, meaning, words in question["results"]]
 
 
 def groups(evidence: dict) -> dict[tuple, tuple[dict, list[dict]]]:
@@ -214,12 +246,12 @@ def groups(evidence: dict) -> dict[tuple, tuple[dict, list[dict]]]:
 def fit(by_group: dict, half: str, rule: tuple) -> tuple[float, float]:
     """D for ``rule`` on one half (the highest that leaves at most LIMIT of each judged set with
     nothing close), and the mean share of off-topic questions of that half with a close result."""
-    weight = rule[1]
+    weight, subject = rule[1], rule[3]
     bases = {name: base(kb, rule) for (name, _, _), (kb, _) in by_group.items()}
 
     def margin(name: str, question: dict) -> float:  # the question has a close result iff this reaches D
         offset, scale = bases[name]
-        return (best(question["results"], weight) - offset) / scale
+        return (best(question, weight, subject) - offset) / scale
 
     constant = math.inf
     for (name, source, h), (_, questions) in by_group.items():
@@ -234,18 +266,20 @@ def fit(by_group: dict, half: str, rule: tuple) -> tuple[float, float]:
     return constant, sum(shares) / len(shares)
 
 
-def choose(by_group: dict, half: str, kind: str) -> dict:
+def choose(by_group: dict, half: str, kind: str, subjects: list[float] | None = None) -> dict:
     """The rule of ``kind`` that marks the fewest off-topic questions of ``half`` close."""
     chosen = None
     # the size rule is refitted over the whole grid, as it was chosen; the probe rule keeps the
-    # coverage weight of the match score and fits only the quantile and the margin
-    grid = itertools.product(WEIGHTS, SIZES) if kind == "size" else itertools.product([COVERAGE_WEIGHT], QUANTILES)
-    for weight, x in grid:
-        constant, off = fit(by_group, half, (kind, weight, x))
-        key = (round(off, 4), x if kind == "size" else -x, weight)  # then the smaller constants
+    # coverage weight of the match score and fits the quantile, the margin and (``subjects``) the
+    # subject weight
+    grid = itertools.product(WEIGHTS, SIZES, [0.0]) if kind == "size" else \
+        itertools.product([COVERAGE_WEIGHT], QUANTILES, subjects or [0.0])
+    for weight, x, subject in grid:
+        constant, off = fit(by_group, half, (kind, weight, x, subject))
+        key = (round(off, 4), x if kind == "size" else -x, subject, weight)  # then the smaller constants
         if chosen is None or key < chosen[0]:
             named = {"size_weight": x, "close_at": round(constant, 4)} if kind == "size" else \
-                {"probe_quantile": x, "probe_margin": round(constant, 4),
+                {"probe_quantile": x, "probe_margin": round(constant, 4), "subject_weight": subject,
                  "margin_in": "standard deviations of the probes' scores" if kind == "spread" else "score"}
             chosen = (key, {"coverage_weight": weight, **named, "offtopic_close_mean": round(off, 4)})
     return chosen[1]
@@ -254,11 +288,11 @@ def choose(by_group: dict, half: str, kind: str) -> dict:
 def figures(by_group: dict, rule: tuple, constant: float) -> dict:
     """Per (knowledge base, question set, half) the figures of the README's table."""
     out: dict = {}
-    weight = rule[1]
+    weight, subject = rule[1], rule[3]
     for (name, source, half), (kb, questions) in sorted(by_group.items()):
         row: dict = {"questions": len(questions)}
         threshold = threshold_of(kb, rule, constant)
-        marks = [grades(q, threshold, weight) for q in questions]
+        marks = [grades(q, threshold, weight, subject) for q in questions]
         if (name, source) in JUDGED:
             as_shown = [[q["results"][k][0] for k in shown(m)] for q, m in zip(questions, marks, strict=True)]
             every = [[r[0] for r in q["results"]] for q in questions]
@@ -281,27 +315,48 @@ def figures(by_group: dict, rule: tuple, constant: float) -> dict:
     return out
 
 
+def subject_curve(by_group: dict) -> list[dict]:
+    """Per subject weight S: the margin fitted on the tuning halves and the off-topic questions
+    marked close (mean of the sets fitted on) on both halves at that margin, so that how much
+    the choice of S matters shows."""
+    rows = []
+    for subject in SUBJECTS:
+        rule = ("spread", COVERAGE_WEIGHT, PROBE_QUANTILE, subject)
+        constant, tune = fit(by_group, "tune", rule)
+        held = [row["any_close"] / row["questions"] for key, row in figures(by_group, rule, constant).items()
+                if "any_close" in row and row["fitted_on"] and key.endswith("(test)")]
+        rows.append({"subject_weight": subject, "probe_margin": round(constant, 4),
+                     "offtopic_close_mean_tune": round(tune, 4), "offtopic_close_mean_test": round(sum(held) / len(held), 4)})
+    return rows
+
+
 def report(evidence: dict, out: Path) -> dict:
     by_group = groups(evidence)
-    size_rule = ("size", COVERAGE_WEIGHT, SIZE_WEIGHT)
-    probe_rule = ("spread", COVERAGE_WEIGHT, PROBE_QUANTILE)
+    size_rule = ("size", COVERAGE_WEIGHT, SIZE_WEIGHT, 0.0)
+    probe_rule = ("spread", COVERAGE_WEIGHT, PROBE_QUANTILE, SUBJECT_WEIGHT)
     result = {
         # the same procedure on the held-out halves alone beside each: a constant that only fits
         # the tuning half shows
-        "chosen_on_tuning": choose(by_group, "tune", "spread"),
-        "chosen_on_test_halves": choose(by_group, "test", "spread"),
+        "chosen_on_tuning": choose(by_group, "tune", "spread", SUBJECTS),
+        "chosen_on_test_halves": choose(by_group, "test", "spread", SUBJECTS),
+        "without_subject_chosen_on_tuning": choose(by_group, "tune", "spread"),
+        "without_subject_chosen_on_test_halves": choose(by_group, "test", "spread"),
+        "subject_curve": subject_curve(by_group),
         "margin_in_score_chosen_on_tuning": choose(by_group, "tune", "probes"),
         "margin_in_score_chosen_on_test_halves": choose(by_group, "test", "probes"),
         "size_rule_chosen_on_tuning": choose(by_group, "tune", "size"),
         "size_rule_chosen_on_test_halves": choose(by_group, "test", "size"),
         "in_search": {"coverage_weight": COVERAGE_WEIGHT, "probe_quantile": PROBE_QUANTILE,
-                      "probe_margin": PROBE_MARGIN, "margin_in": "standard deviations of the probes' scores",
+                      "probe_margin": PROBE_MARGIN, "subject_weight": SUBJECT_WEIGHT,
+                      "margin_in": "standard deviations of the probes' scores",
                       "probes": len(probe_questions()), "nearest": NEAREST},
         "before": {"coverage_weight": COVERAGE_WEIGHT, "close_at": CLOSE_AT, "size_weight": SIZE_WEIGHT},
         "limit_nothing_close": LIMIT,
         "figures": figures(by_group, probe_rule, PROBE_MARGIN),
-        "figures_before": figures(by_group, size_rule, CLOSE_AT),
-        "figures_margin_in_score": figures(by_group, ("probes", COVERAGE_WEIGHT, 1.0),
+        "figures_without_subject": figures(by_group, ("spread", COVERAGE_WEIGHT, PROBE_QUANTILE, 0.0),
+                                           WITHOUT_SUBJECT_MARGIN),
+        "figures_size_rule": figures(by_group, size_rule, CLOSE_AT),
+        "figures_margin_in_score": figures(by_group, ("probes", COVERAGE_WEIGHT, 1.0, 0.0),
                                            choose(by_group, "tune", "probes")["probe_margin"]),
         "knowledge_bases": {name: kb["entries"] for name, kb in evidence.items()},
     }
@@ -316,9 +371,9 @@ def share(row: dict, key: str) -> str:
 
 def markdown(result: dict) -> str:
     """The README's tables: each judged and off-topic set, tuning and held-out half side by side,
-    before (the size rule) and now (the probes)."""
+    before (the probes without the subject) and now (with it)."""
     rows: dict = {}
-    for which in ("figures_before", "figures"):
+    for which in ("figures_without_subject", "figures"):
         for key, row in result[which].items():
             name, half = key.rsplit(" (", 1)
             rows.setdefault(name, {}).setdefault(which, {})[half.rstrip(")")] = row
@@ -326,7 +381,7 @@ def markdown(result: dict) -> str:
              "| nDCG@10 as shown (now), tune / test | top 5 as shown (now), tune / test |", "|---|---|---|---|---|"]
     off = ["| questions <- asked of | any close, before: tune / test | now: tune / test |", "|---|---|---|"]
     for name, both in rows.items():
-        b, n = both["figures_before"], both["figures"]
+        b, n = both["figures_without_subject"], both["figures"]
         if "nothing_close" in n["tune"]:
             lines.append(f"| {name} | {share(b['tune'], 'nothing_close')} / {share(b['test'], 'nothing_close')} "
                          f"| {share(n['tune'], 'nothing_close')} / {share(n['test'], 'nothing_close')} "
@@ -340,8 +395,11 @@ def markdown(result: dict) -> str:
     c, r = result["chosen_on_tuning"], result["chosen_on_test_halves"]
     lines += [""] + off + ["", "| constant | chosen on the tuning halves | the same procedure on the held-out halves |",
                            "|---|---|---|"]
-    lines += [f"| {k} | {c[k]} | {r[k]} |" for k in ("coverage_weight", "probe_quantile", "probe_margin",
-                                                    "offtopic_close_mean")]
+    lines += [f"| {k} | {c[k]} | {r[k]} |" for k in ("coverage_weight", "probe_quantile", "subject_weight",
+                                                    "probe_margin", "offtopic_close_mean")]
+    lines += ["", "| subject weight | margin (tuning) | off-topic close, tune / test |", "|---|---|---|"]
+    lines += [f"| {row['subject_weight']} | {row['probe_margin']} | {100 * row['offtopic_close_mean_tune']:.1f} % / "
+              f"{100 * row['offtopic_close_mean_test']:.1f} % |" for row in result["subject_curve"]]
     return "\n".join(lines)
 
 
@@ -351,7 +409,7 @@ def close_samples(evidence: dict, work: Path, nasa: Path | None, per_pair: int) 
     the results: the questions and titles are the benchmarks' data)."""
     rng = random.Random(11)
     lines = []
-    rule = ("spread", COVERAGE_WEIGHT, PROBE_QUANTILE)
+    rule = ("spread", COVERAGE_WEIGHT, PROBE_QUANTILE, SUBJECT_WEIGHT)
     for name, kb_evidence in evidence.items():
         threshold = threshold_of(kb_evidence, rule, PROBE_MARGIN)
         kb = open_kb(name, work, nasa)
@@ -361,10 +419,10 @@ def close_samples(evidence: dict, work: Path, nasa: Path | None, per_pair: int) 
             if (name, source) in JUDGED:
                 continue
             hits = [q for q in kb_evidence["questions"] if q["source"] == source
-                    and CLOSE in grades(q, threshold, COVERAGE_WEIGHT)]
+                    and CLOSE in grades(q, threshold, COVERAGE_WEIGHT, SUBJECT_WEIGHT)]
             lines.append(f"## {name} <- {source}: {len(hits)} with a close result; {min(per_pair, len(hits))} shown")
             for q in rng.sample(hits, min(per_pair, len(hits))):
-                close = [r[0] for r, m in zip(q["results"], grades(q, threshold, COVERAGE_WEIGHT), strict=True)
+                close = [r[0] for r, m in zip(q["results"], grades(q, threshold, COVERAGE_WEIGHT, SUBJECT_WEIGHT), strict=True)
                          if m == CLOSE]
                 titles = kb.store.get_entries(close[:3], ("title",))
                 lines.append(f"- {q['text']}")

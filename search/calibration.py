@@ -9,7 +9,9 @@ this purpose, not taken from any evaluation set) and takes the best match score 
 them reaches there: that is what "close by accident" looks like in this knowledge base.
 A result is close from that score less :data:`PROBE_MARGIN` times the spread of the probes'
 scores (their standard deviation), the knowledge base's own unit of "by accident":
-``threshold = max(best probe scores) + PROBE_MARGIN x sd(best probe scores)``
+``threshold = max(best probe scores) + PROBE_MARGIN x sd(best probe scores)``, the scores
+counting each probe's distance from the knowledge base's subject as every search's do
+(:data:`search.match.SUBJECT_WEIGHT`, stored with the threshold)
 (:data:`PROBE_QUANTILE` says which of the probes' scores the threshold starts from, 1.0
 being the highest). The margin is negative: an answer may score a little below the luckiest
 probe and still be one.
@@ -33,13 +35,13 @@ from pathlib import Path
 import numpy as np
 
 from indexer.embed import QUERY
-from search.match import META_KEY, stored
+from search.match import META_KEY, SUBJECT_WEIGHT, stored
 from search.query import normalise_query, search
 
 PROBES = Path(__file__).resolve().parent / "data" / "offtopic_probes.tsv"
 PROBE_QUANTILE = 1.0  # the threshold starts from the highest of the probes' best scores ...
-PROBE_MARGIN = -1.28  # ... plus this x their standard deviation; chosen on tuning splits (bench/calibrate_match.py:
-# -1.2703, rounded to the side that marks more close)
+PROBE_MARGIN = -0.54  # ... plus this x their standard deviation; chosen on tuning splits with the subject weight
+# (bench/calibrate_match.py: -0.533, rounded to the side that marks more close)
 PROBE_RESULTS = 10  # results scored per probe question
 
 
@@ -82,7 +84,8 @@ def calibrate(kb) -> dict | None:
     finite = [s for s in scores if math.isfinite(s)]
     record = {"generation": kb.store.generation, "threshold": round(threshold, 5),
               "best_probe": round(max(finite), 5), "spread": round(float(np.std(finite)), 5),
-              "probes": len(scores), "quantile": PROBE_QUANTILE, "margin": PROBE_MARGIN}
+              "probes": len(scores), "quantile": PROBE_QUANTILE, "margin": PROBE_MARGIN,
+              "subject_weight": SUBJECT_WEIGHT}
     kb.store.set_meta(META_KEY, json.dumps(record))
     return record
 
@@ -90,7 +93,9 @@ def calibrate(kb) -> dict | None:
 def needs_calibration(store) -> bool:
     """Whether the knowledge base changed since its threshold was measured (or never was)."""
     record = stored(store)
-    return record is None or record.get("generation") != store.generation or (record.get("quantile"), record.get("margin")) != (PROBE_QUANTILE, PROBE_MARGIN)
+    rule = (record.get("quantile"), record.get("margin"), record.get("subject_weight")) if record else None
+    return record is None or record.get("generation") != store.generation or \
+        rule != (PROBE_QUANTILE, PROBE_MARGIN, SUBJECT_WEIGHT)
 
 
 __all__ = ["PROBES", "PROBE_QUANTILE", "PROBE_MARGIN", "probe_questions", "probe_scores", "threshold_from", "calibrate",

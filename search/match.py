@@ -19,7 +19,15 @@ match, and when none is close it says so and shows the nearest few (:data:`NEARE
   knowledge base the share is imputed from the question's own language
   (:func:`impute_coverage`).
 
-``score = meaning + COVERAGE_WEIGHT x words``. A result is close from the knowledge base's
+- **subject**: how far the question itself is from what the knowledge base is about: 1 less
+  the cosine of the question and the knowledge base's average text in the question's
+  language (:meth:`kb.core.vector_index.Reference.subject_cosine`). One value per question,
+  the same for all its results. An everyday question ("Vem kan söka?") can share one rare
+  word with an entry and lie near it after centring, yet be far from everything the
+  knowledge base is about; a question on its subject is near its average text.
+
+``score = meaning + COVERAGE_WEIGHT x words - SUBJECT_WEIGHT x (1 - subject cosine)``. A
+result is close from the knowledge base's
 own threshold, measured on it at index time (:mod:`search.calibration`): the best score that
 a fixed set of everyday off-topic questions reaches there, plus a margin. How high an
 unrelated question scores differs between knowledge bases (their size, their subject, how
@@ -50,6 +58,7 @@ from search.text import query_terms
 CLOSE = "close"
 WEAK = "weak"
 COVERAGE_WEIGHT = 0.3  # of the share of the question's words
+SUBJECT_WEIGHT = 1.1  # of the question's distance from the knowledge base's average text (bench/calibrate_match.py)
 CLOSE_AT = -0.066  # an index not yet measured (search.calibration): the threshold of one entry ...
 SIZE_WEIGHT = 0.12  # ... plus this x sqrt(2 ln entries)
 NEAREST = 5  # results shown when none is close (the rest: --all)
@@ -148,9 +157,17 @@ def impute_coverage(parts: Mapping[str, tuple], unseen) -> dict[str, tuple]:
     return out
 
 
-def match_score(parts: tuple, weight: float = COVERAGE_WEIGHT) -> float:
-    """An entry's match score from its (meaning, words[, other language])."""
-    return float(parts[0]) + weight * float(parts[1])
+def off_subject(kb, query_vector: np.ndarray) -> float:
+    """How far the question is from the knowledge base's subject: 1 less the cosine of its
+    vector and the knowledge base's average text in its language."""
+    return 1.0 - kb.vectors.reference.subject_cosine(np.asarray(query_vector, dtype=np.float32))
+
+
+def match_score(parts: tuple, off: float = 0.0, weight: float = COVERAGE_WEIGHT) -> float:
+    """An entry's match score from its (meaning, words[, other language]), less ``off``: the
+    question's own part, the subject weight times its distance from the knowledge base's
+    subject (:func:`off_subject`, :func:`kb_rule`)."""
+    return float(parts[0]) + weight * float(parts[1]) - off
 
 
 def close_threshold(entries: int, close_at: float = CLOSE_AT, size_weight: float = SIZE_WEIGHT) -> float:
@@ -174,10 +191,22 @@ def stored(store) -> dict | None:
 def kb_threshold(kb) -> float:
     """The match score from which a result in ``kb`` is close: measured at index time, or the
     size rule for an index that has not been measured."""
+    return kb_rule(kb)[0]
+
+
+def kb_rule(kb, close_at: float | None = None) -> tuple[float, float]:
+    """(threshold, subject weight) of the match in ``kb``: the threshold measured at index time
+    with the subject weight it was measured with (none for one measured before the subject
+    counted, until the next ``kb index`` measures it again), or the size rule (without the
+    subject, as it was fitted) for an index never measured. ``close_at``: a threshold given
+    for the current rule (:data:`SUBJECT_WEIGHT`), as the calibration itself uses."""
+    if close_at is not None:
+        return float(close_at), SUBJECT_WEIGHT
     record = stored(kb.store)
     if record is not None:
-        return float(record["threshold"])
-    return close_threshold(kb.store.entry_count())
+        weight = record.get("subject_weight", 0.0)
+        return float(record["threshold"]), float(weight) if isinstance(weight, (int, float)) else 0.0
+    return close_threshold(kb.store.entry_count()), 0.0
 
 
 def grade(score: float | None, threshold: float) -> str | None:
@@ -202,7 +231,7 @@ def shown(grades: Sequence[str | None], show: str = "default") -> list[int]:
     return list(range(min(NEAREST, len(grades))))
 
 
-__all__ = ["CLOSE", "WEAK", "NEAREST", "SHOW", "COVERAGE_WEIGHT", "CLOSE_AT", "SIZE_WEIGHT", "OTHER_LANGUAGE",
+__all__ = ["CLOSE", "WEAK", "NEAREST", "SHOW", "COVERAGE_WEIGHT", "SUBJECT_WEIGHT", "off_subject", "kb_rule", "CLOSE_AT", "SIZE_WEIGHT", "OTHER_LANGUAGE",
            "coverage", "meaning", "match_parts", "impute_coverage", "match_score", "close_threshold", "stored",
            "kb_threshold", "grade",
            "shown"]

@@ -15,7 +15,17 @@ from kb.core.store import FOLLOWED_TABLE
 from search.filters import Filters
 from search.fusion import IMPUTE_TOP, reciprocal_rank_fusion, weighted_fusion
 from search.keyword import keyword_chunks
-from search.match import CLOSE, SHOW, grade, impute_coverage, kb_threshold, match_parts, match_score, shown
+from search.match import (
+    CLOSE,
+    SHOW,
+    grade,
+    impute_coverage,
+    kb_rule,
+    match_parts,
+    match_score,
+    off_subject,
+    shown,
+)
 from search.text import make_snippet, query_terms
 
 MODES = ("hybrid", "semantic", "keyword")
@@ -72,7 +82,7 @@ class SearchResult:
             data["reasons"] = [r.to_dict() for r in self.reasons]
         data["tags"] = list(self.tags)
         data["score"] = round(float(self.score), 4)
-        data["match_score"] = None if self.match_score is None else round(float(self.match_score), 3)
+        data["match_score"] = None if self.match_score is None else round(float(self.match_score), 3) + 0.0  # no -0.0
         return data
 
 
@@ -112,7 +122,8 @@ def search(
     ``show``: ``"default"`` shows every result when one of them is close and else the
     nearest few; ``"all"`` every result; ``"close"`` only the close ones. ``close_at``: a
     match score from which a result counts as close, instead of the knowledge base's
-    calibrated threshold."""
+    calibrated threshold (the score then counts the question's subject with the current
+    weight, :data:`search.match.SUBJECT_WEIGHT`)."""
     if show not in SHOW:
         raise KBError(f"unknown show {show!r}", hint=f"Use one of: {', '.join(SHOW)}.")
     if mode not in MODES:
@@ -181,10 +192,11 @@ def search(
         seen = sorted((e for e in nearest if e not in language), key=lambda e: -nearest[e])[:IMPUTE_TOP]
         wanted += [e for e in seen if e not in dict(ranked)]
     parts = impute_coverage(match_parts(kb, query, query_vector, wanted), unseen)
-    threshold = kb_threshold(kb) if close_at is None else float(close_at)
-    grades = {e: grade(match_score(parts[e]), threshold) for e, _ in ranked}
+    threshold, subject_weight = kb_rule(kb, close_at)
+    off = subject_weight * off_subject(kb, query_vector)
+    grades = {e: grade(match_score(parts[e], off), threshold) for e, _ in ranked}
     keep = shown([grades[e] for e, _ in ranked], show)
-    results = _results(kb, query, [ranked[k] for k in keep], best_chunk, parts, grades)
+    results = _results(kb, query, [ranked[k] for k in keep], best_chunk, parts, grades, off)
     return SearchResults(results, len(ranked) - len(keep), threshold, any(g == CLOSE for g in grades.values()))
 
 
@@ -276,7 +288,7 @@ def _keyword(kb, query: str, limit: int, allowed, stem: bool | None = None):
     return roll_up(kb, ids, scores, KEYWORD_CHUNK_BONUS)
 
 
-def _results(kb, query: str, ranked, best_chunk, parts, grades) -> list[SearchResult]:
+def _results(kb, query: str, ranked, best_chunk, parts, grades, off: float = 0.0) -> list[SearchResult]:
     store = kb.store
     entries = store.get_entries([entry_id for entry_id, _ in ranked], RESULT_COLUMNS)
     chunk_ids = [best_chunk[e][1] for e, _ in ranked]
@@ -311,7 +323,7 @@ def _results(kb, query: str, ranked, best_chunk, parts, grades) -> list[SearchRe
                 line=line or 1,
                 chunk_text=text,
                 match=grades.get(entry_id),
-                match_score=match_score(parts[entry_id]) if entry_id in parts else None,
+                match_score=match_score(parts[entry_id], off) if entry_id in parts else None,
                 match_parts=parts.get(entry_id),
                 source=entry.get("source"),
             )

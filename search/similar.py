@@ -16,7 +16,7 @@ from kb.core.errors import EntryNotFound, KBError
 from search.filters import Filters
 from search.fusion import weighted_fusion
 from search.keyword import keyword_chunks
-from search.match import CLOSE, grade, kb_threshold, match_parts, match_score, shown
+from search.match import CLOSE, grade, kb_rule, match_parts, match_score, off_subject, shown
 from search.query import (
     KEYWORD_WEIGHT,
     RESULT_COLUMNS,
@@ -84,10 +84,12 @@ def graded(kb, question: str, results: list[SearchResult], show: str = "default"
     if not results:
         return SearchResults()
     question = normalise_query(question)
-    parts = match_parts(kb, question, kb.embedder.embed_query(question), [r.id for r in results])
-    threshold = kb_threshold(kb)
+    vector = kb.embedder.embed_query(question)
+    parts = match_parts(kb, question, vector, [r.id for r in results])
+    threshold, subject_weight = kb_rule(kb)
+    off = subject_weight * off_subject(kb, vector)
     for r in results:
-        r.match_score = match_score(parts[r.id])
+        r.match_score = match_score(parts[r.id], off)
         r.match = grade(r.match_score, threshold)
     keep = shown([r.match for r in results], show)
     return SearchResults([results[k] for k in keep], len(results) - len(keep), threshold,

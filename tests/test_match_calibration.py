@@ -21,7 +21,15 @@ from search.calibration import (
     probe_scores,
     threshold_from,
 )
-from search.match import META_KEY, close_threshold, kb_threshold, stored
+from search.match import (
+    COVERAGE_WEIGHT,
+    META_KEY,
+    SUBJECT_WEIGHT,
+    close_threshold,
+    kb_rule,
+    kb_threshold,
+    stored,
+)
 
 NEW_ENTRY = """\
     ---
@@ -116,6 +124,20 @@ def test_a_record_of_other_constants_is_measured_again(indexed_kb):
     assert needs_calibration(indexed_kb.store)
     indexed_kb.index()
     assert stored(indexed_kb.store)["margin"] == PROBE_MARGIN
+
+
+def test_a_threshold_measured_before_the_subject_counted_is_read_without_it_until_measured_again(indexed_kb):
+    record = stored(indexed_kb.store)
+    assert record["subject_weight"] == SUBJECT_WEIGHT and kb_rule(indexed_kb) == (record["threshold"], SUBJECT_WEIGHT)
+    older = {k: v for k, v in record.items() if k != "subject_weight"}
+    indexed_kb.store.set_meta(META_KEY, json.dumps(older))
+    assert needs_calibration(indexed_kb.store)
+    assert kb_rule(indexed_kb) == (record["threshold"], 0.0)  # the score it was measured with
+    results = indexed_kb.search("kapacitet i elnätet", show="all")
+    assert all(r.match_score == pytest.approx(r.match_parts[0] + COVERAGE_WEIGHT * r.match_parts[1], abs=1e-6) for r in results)
+    assert kb_rule(indexed_kb, close_at=0.2) == (0.2, SUBJECT_WEIGHT)  # a threshold given: the current rule
+    indexed_kb.index()
+    assert stored(indexed_kb.store)["subject_weight"] == SUBJECT_WEIGHT
 
 
 def test_an_empty_knowledge_base_has_nothing_to_measure(tmp_path, monkeypatch):

@@ -20,12 +20,14 @@ from search.match import (
     NEAREST,
     OTHER_LANGUAGE,
     SIZE_WEIGHT,
+    SUBJECT_WEIGHT,
     WEAK,
     close_threshold,
     coverage,
     grade,
     impute_coverage,
     match_score,
+    off_subject,
     shown,
 )
 
@@ -106,6 +108,33 @@ def test_the_rule():
     assert shown([]) == []
     with pytest.raises(ValueError):
         shown(weak8, "some")
+
+
+def test_a_question_far_from_the_knowledge_bases_subject_scores_lower():
+    sv, en = np.array([1.0, 1.0, 0, 0], dtype=np.float32), np.array([0, 0, 1.0, 1.0], dtype=np.float32)
+    reference = Reference({"sv": sv, "en": en}, counts={"sv": 90, "en": 90})
+    on_subject = (sv / np.linalg.norm(sv)).astype(np.float32)
+    assert reference.subject_cosine(on_subject) == pytest.approx(1.0)
+    # read against the average text of the question's own language, not the other one's
+    assert reference.subject_cosine(np.array([0, 0, 0.6, 0.8], dtype=np.float32)) == pytest.approx(
+        1.4 / math.sqrt(2.0))
+    assert reference.subject_cosine(np.array([1.0, -1.0, 0, 0], dtype=np.float32)) == pytest.approx(0.0)
+    assert Reference().subject_cosine(on_subject) == 0.0  # no passages
+    # the question's distance lowers every result's score by the same amount
+    assert match_score((0.2, 0.4), 0.1) == pytest.approx(0.2 + COVERAGE_WEIGHT * 0.4 - 0.1)
+
+
+def test_every_result_of_a_search_counts_the_questions_distance_from_the_subject(indexed_kb):
+    from search.query import normalise_query
+
+    assert SUBJECT_WEIGHT > 0
+    for question in (OFF_TOPIC, ANSWERED):
+        results = indexed_kb.search(question, show="all")
+        away = off_subject(indexed_kb, indexed_kb.embedder.embed_query(normalise_query(question)))
+        assert 0.0 < away < 2.0
+        assert all(r.match_score == pytest.approx(match_score(r.match_parts) - SUBJECT_WEIGHT * away, abs=1e-6)
+                   for r in results)
+        assert all((r.match == CLOSE) == (r.match_score >= results.threshold) for r in results)
 
 
 def test_coverage_weighs_rare_words_and_counts_unknown_words_as_rarest(indexed_kb):

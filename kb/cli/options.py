@@ -126,7 +126,7 @@ def emit_results(results, as_json: bool, empty: str, area_names=None) -> None:
             + f"\n    {r.id} · {r.area_name} · {r.type} · {r.date}"
             + (f" · from {r.source}" if getattr(r, "source", None) else "")
             + (f" · {r.match}" if getattr(r, "match", None) is not None else "")
-            + (f" ({r.match_score:.2f})" if getattr(r, "match_score", None) is not None else "")
+            + (f" ({round(r.match_score, 2) + 0.0:.2f})" if getattr(r, "match_score", None) is not None else "")  # no -0.00
         )
         if r.snippet:
             click.echo(f"    {r.snippet}")

@@ -129,6 +129,17 @@ class Reference:
         centres = np.vstack([self.mean_of(lang) for lang in languages])
         return (_normalise(np.asarray(vectors, dtype=np.float32) - centres) @ centred_query).astype(np.float32)
 
+    def subject_cosine(self, query: np.ndarray) -> float:
+        """The cosine of the query and the average text of the knowledge base in the query's
+        language (the settled mean it is closest to, as in :meth:`centred_cosine`): how near
+        the question is to what the knowledge base is about at all (0 without passages)."""
+        if self.overall is None:
+            return 0.0
+        query = np.asarray(query, dtype=np.float32)
+        own = max((self.settled or {"": self.overall}).values(), key=lambda mean: float(query @ mean))
+        norm = float(np.linalg.norm(own)) * float(np.linalg.norm(query))
+        return float(query @ own) / norm if norm > 0 else 0.0
+
     @classmethod
     def from_store(cls, store: Store, dim: int) -> Reference:
         """Computed from the chunk vectors in SQLite."""
