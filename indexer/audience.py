@@ -25,11 +25,13 @@ import contextlib
 import json
 import os
 import sqlite3
+import threading
 from pathlib import Path
 
 from kb.core import vector_index
 from kb.core.config import KBConfig
 from kb.core.errors import KBError
+from kb.core.files import file_lock
 from kb.core.store import FOLLOWED_TABLE, SOURCES_TABLE, Store
 from kb.core.visibility import AUDIENCES, sql_condition
 
@@ -64,11 +66,13 @@ def _state_of(path: Path) -> tuple | None:
 
 def derive_audiences(config: KBConfig, dim: int) -> dict[str, int]:
     """Write the database (and FAISS file) of each audience but staff from ``kb.db``;
-    returns the number of entries each holds."""
-    counts = {}
-    for audience in DERIVED_AUDIENCES:
-        counts[audience] = derive_audience(config, audience, dim)
-    return counts
+    returns the number of entries each holds.
+
+    One writer at a time (a lock of its own: callers may hold the index's write lock), so the
+    last to rename its files is the last to have read ``kb.db``: a ``kb index`` that read it
+    before a ``kb forget`` cannot put the erased lesson back after the forget's own copy."""
+    with file_lock(config.audience_db_path(DERIVED_AUDIENCES[0]).parent / "derive.lock"):
+        return {audience: derive_audience(config, audience, dim) for audience in DERIVED_AUDIENCES}
 
 
 def derive_audience(config: KBConfig, audience: str, dim: int) -> int:
@@ -76,7 +80,7 @@ def derive_audience(config: KBConfig, audience: str, dim: int) -> int:
     number of entries."""
     target = config.audience_db_path(audience)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     _remove_sqlite(tmp)
     try:
         conn = sqlite3.connect(tmp)

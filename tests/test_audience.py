@@ -165,6 +165,44 @@ def test_the_audience_databases_follow_forget_and_a_lowered_visibility(tmp_path,
     assert "Elnätsanslutningen för laddhubben kom sent".encode() not in public.read_bytes()
 
 
+def test_a_copy_made_from_kb_db_before_a_forget_cannot_bring_the_lesson_back(tmp_path, monkeypatch):
+    """Two makers of the audiences' files one after the other: one that read kb.db before a
+    ``kb forget`` (slow to finish) cannot rename its files over the forget's own copy."""
+    import threading
+    import time
+
+    from indexer import audience as audience_module
+
+    from .samples import write_kb
+
+    monkeypatch.setenv("KB_MODEL", "hash")
+    root = write_kb(tmp_path / "kb")
+    plant(root)
+    kb = KnowledgeBase.open(root)
+    kb.index()
+    config, dim = kb.config, kb.embedder.dim
+    kb.close()
+    public = config.audience_db_path("public")
+    copy = audience_module._copy_visible
+    slow = threading.Event()
+
+    def copy_then_wait(conn, source, audience):  # the slow one has read kb.db; it renames later
+        count = copy(conn, source, audience)
+        if threading.current_thread().name == "slow" and audience == "public":
+            slow.set()
+            time.sleep(1.5)
+        return count
+
+    monkeypatch.setattr(audience_module, "_copy_visible", copy_then_wait)
+    before = threading.Thread(target=audience_module.derive_audiences, args=(config, dim), name="slow")
+    before.start()
+    assert slow.wait(30)
+    forget(config, "oppen-laddhubb", yes=True, who="anna")
+    before.join()
+    with sqlite3.connect(f"file:{public}?mode=ro", uri=True) as conn:
+        assert {r[0] for r in conn.execute("select id from entries")} == {"oppen-laddhubb-hyllie"}
+
+
 def test_a_lesson_saved_from_the_form_reaches_its_audiences_at_once(indexed_kb):
     config = indexed_kb.config
 
