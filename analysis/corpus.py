@@ -117,6 +117,7 @@ class Corpus:
     _doc_words: list[Counter] | None = field(default=None, repr=False)
     _df: Counter | None = field(default=None, repr=False)
     _names: set[str] | None = field(default=None, repr=False)  # analysis.labels' proper names
+    _clusters: dict[tuple, list[list[int]]] = field(default_factory=dict, repr=False)  # analysis.obstacles
     # who reads the analyses made of it (kb.core.visibility): an audience other than staff reads
     # an index of only what it may see, and nothing kept from the whole one (obstacles.md's labels)
     audience: str = "staff"

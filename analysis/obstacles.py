@@ -170,7 +170,17 @@ def group_obstacles(
 
 def obstacle_clusters(corpus: Corpus, types=DEFAULT_TYPES, only=None) -> list[list[int]]:
     """Groups (2+ entry positions, oldest first) of the knowledge base's obstacle texts (those
-    of the entries ``only(entry_id)`` accepts, when given)."""
+    of the entries ``only(entry_id)`` accepts, when given). The whole knowledge base's are
+    made once per corpus (the brief, its recurrences and the report each ask for them)."""
+    if only is None:
+        key = tuple(sorted(types))
+        if key not in corpus._clusters:
+            corpus._clusters[key] = _clusters(corpus, types, None)
+        return [list(members) for members in corpus._clusters[key]]
+    return _clusters(corpus, types, only)
+
+
+def _clusters(corpus: Corpus, types, only) -> list[list[int]]:
     items: list[int] = []  # entry positions in the corpus
     vectors: list[np.ndarray] = []
     for i, entry_id in enumerate(corpus.ids):

@@ -136,6 +136,7 @@ class Brief:
     followed: list[dict] = field(default_factory=list)  # the followed cities' publications
     recurred: list[RecurredItem] = field(default_factory=list)  # "Återkommer trots validerad åtgärd"
     validated_total: int = 0  # validated actions (of the areas) by the period's end: held + recurred
+    recurred_total: int = 0  # of them, those whose obstacle came back by the period's end (in it or before)
 
     @property
     def total(self) -> int:
@@ -240,7 +241,7 @@ def compose_brief(
         **loop_items(loop, corpus.rows, areas, last_brief, dt.date.fromisoformat(next_session)),
     )
     loop.watch(kb, corpus=corpus)
-    brief.recurred, brief.validated_total = recurred_items(
+    brief.recurred, brief.validated_total, brief.recurred_total = recurred_items(
         loop, corpus.rows, areas, since, until, lang, within=set(work.ids) if theme else None)
     brief.other_cities, brief.followed = city_items(kb, ref, scope, lang)
     brief.questions = discussion_questions(brief)
@@ -275,29 +276,32 @@ def loop_items(loop: Loop, rows: dict, areas: list[str], last_session: str | Non
 
 
 def recurred_items(loop: Loop, rows: dict, areas: list[str], since: str | None, until: str | None,
-                   lang: str, within: set[str] | None = None) -> tuple[list[RecurredItem], int]:
+                   lang: str, within: set[str] | None = None) -> tuple[list[RecurredItem], int, int]:
     """The validated actions (by the period's end) whose obstacle came back in the period, most
     recent first: an entry dated in it, on an action of the areas or logged in one of them (an
     obstacle another area's action answered, met here); and how many validated actions that
-    makes, held or not (those of the areas and those listed)."""
+    makes, held or not (those of the areas and those listed), and how many of them did not hold:
+    their obstacle came back by the period's end, in the period or before it."""
     ref = entry_refs(rows)
     titles = {e: row["title"] for e, row in rows.items()}
-    items, total = [], 0
+    items, total, not_held = [], 0, 0
     for action in loop.actions:
         validated = validated_on(action)
         if validated is None or (until and validated > until):
             continue
         own = loop.areas_of(action)
         mine = not areas or not own or bool(set(areas) & set(own))
-        came_back = [r for r in loop.recurred_of(action) if r.within(since, until) and r.entry in rows
-                     and (within is None or r.entry in within) and (mine or r.area in areas)]
+        ever = [r for r in loop.recurred_of(action) if r.within(None, until) and r.entry in rows
+                and (within is None or r.entry in within) and (mine or r.area in areas)]
+        came_back = [r for r in ever if r.within(since, until)]
         total += mine or bool(came_back)
+        not_held += bool(ever) and (mine or bool(came_back))
         if came_back:
             items.append(RecurredItem(action=action_item(action, loop.today, ref, rows),
                                       entries=[ref(r.entry) for r in came_back],
                                       how={r.entry: how_text(r, lang, titles=titles) for r in came_back}))
     items.sort(key=lambda item: (max(e.date for e in item.entries), item.action.id), reverse=True)
-    return items, total
+    return items, total, not_held
 
 
 def brief_with_pictures(kb, **options) -> tuple[Brief, dict]:
@@ -520,7 +524,8 @@ def recurred_markdown(brief: Brief, link) -> list[str]:
         return []
     t = texts(brief.lang)
     lines = [f"## {t['recurrence_flag']}", "", t["brief_recurred_intro"] + " " + t["brief_recurred_counts"].format(
-        n=brief.validated_total, held=brief.validated_total - len(brief.recurred), recurred=len(brief.recurred)), ""]
+        n=brief.validated_total, held=brief.validated_total - brief.recurred_total, recurred=brief.recurred_total,
+        in_period=len(brief.recurred)), ""]
     for item in brief.recurred:
         a = item.action
         lines.append(f"- **{md_text(a.title)}** ({md_text(a.owner)}, "

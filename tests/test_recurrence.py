@@ -182,7 +182,7 @@ def test_the_brief_flags_it_near_the_actions_to_follow_up_within_its_window(cros
     text = render_markdown(brief, Links(root))
     first = text.split("## Åtgärder att följa upp")[1].split("\n## ")[1]  # the section right after
     assert first.startswith("Återkommer trots validerad åtgärd\n")
-    assert "Av 1 validerade åtgärder har 0 hållit och 1 fått sitt hinder tillbaka i perioden." in first
+    assert "Av 1 validerade åtgärder har 0 hållit och 1 fått sitt hinder tillbaka, 1 av dem i perioden." in first
     assert "- **Tid för överprövning i varje tidplan** (Upphandlingsavdelningen, validerad 2026-05-15)" in first
     assert ("  - 2026-06-01 · Bygg och fastigheter · [Rivningsentreprenaden överprövades och återbruket fick vänta]"
             "(entries/bygg/byg-overprovning-2.md) – gick med i ”") in first
@@ -194,11 +194,16 @@ def test_the_brief_flags_it_near_the_actions_to_follow_up_within_its_window(cros
     assert "kbb-recurred" in html and "Återkommer trots validerad åtgärd" in html
     english = render_markdown(compose_brief(cross_kb, since="2026-05-20", lang="en", today="2026-07-01"), Links(root))
     assert "## Recurs despite a validated action" in english and "joined “" in english
-    # outside the window (or the areas) it is not in this brief, and the action counts as held
+    # before the window it is not listed in this brief, but the action did not hold (as the
+    # yearly report counts it: a recurrence by the period's end)
     later = compose_brief(cross_kb, since="2026-06-02", today="2026-07-01")
-    assert later.recurred == [] and later.validated_total == 1
+    assert later.recurred == [] and later.validated_total == 1 and later.recurred_total == 1
     later_text = render_markdown(later, Links(root))
+    assert "Av 1 validerade åtgärder har 0 hållit och 1 fått sitt hinder tillbaka, 0 av dem i perioden." in later_text
     assert "Inget hinder för en validerad åtgärd har kommit tillbaka i perioden." in later_text
+    # a period that ends before it came back: the action held then
+    earlier = compose_brief(cross_kb, since="2026-05-16", until="2026-05-31", today="2026-07-01")
+    assert earlier.validated_total == 1 and earlier.recurred_total == 0
     energy = compose_brief(cross_kb, since="2026-05-20", areas=["energi"], today="2026-07-01")
     assert energy.recurred == [] and energy.validated_total == 0
     # the action is mobilitet's (its lesson), the obstacle came back in bygg: both briefs show it

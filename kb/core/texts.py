@@ -1010,8 +1010,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "Validated actions whose obstacle came back in the period: a new obstacle entry joined the action's "
         "obstacle group or lies close to its lessons."),
     "brief_recurred_counts": (
-        "Av {n} validerade åtgärder har {held} hållit och {recurred} fått sitt hinder tillbaka i perioden.",
-        "Of {n} validated actions, {held} held and {recurred} saw their obstacle come back in the period."),
+        "Av {n} validerade åtgärder har {held} hållit och {recurred} fått sitt hinder tillbaka, {in_period} av "
+        "dem i perioden.",
+        "Of {n} validated actions, {held} held and {recurred} saw their obstacle come back, {in_period} of them "
+        "in the period."),
     "brief_recurred_nothing": ("Inget hinder för en validerad åtgärd har kommit tillbaka i perioden.",
                                "No obstacle of a validated action came back in the period."),
     # brief_figure_ + a picture name: the caption of a picture in the brief
