@@ -35,9 +35,9 @@ from datasette_plugins.web import (
 from kb.app.actions import ActionInvalid, create_action, set_status
 from kb.app.agenda import add_question, close_question, edit_question, question_from_obstacle
 from kb.app.sessions import add_session
-from kb.core.actions import OUTCOMES, STATUSES, TRANSITIONS
+from kb.core.actions import ACTIONS_DIR, OUTCOMES, STATUSES, TRANSITIONS
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
-from kb.core.obstacle_groups import load_groups
+from kb.core.obstacle_groups import GROUPS_FILE, load_groups
 from kb.core.sessions import load_sessions
 from kb.core.texts import pick_language, text
 
@@ -59,15 +59,41 @@ def _watched_loop(state: KBState) -> Loop:
             return loop  # "recurred" stays unknown (null)
         if not any(validated_on(a) for a in loop.actions):
             return loop.watch(kb)  # nothing is watched: no group or finder needed
+        # the recurrences of one index, one state of the actions' files and of obstacles.md (a
+        # status changed or a group renamed on the web), made once and shared by every request
+        signature = _files_signature(kb.config.root)
+        held = state.per_index("recurrences", kb, lambda kb: {})
+        known = held.get(signature)
+        if known is not None:
+            loop.recurred = known
+            return loop
         finder = state.related_finder(kb)
         made = state.per_index("obstacle_groups", kb, lambda kb: group_obstacles(finder.corpus, kb.config))
         if kb.audience != "staff":  # a kept label may be made from what this audience may not see
-            return loop.watch(kb, finder=finder, groups=made)
-        labels = {g.id: g.label for g in load_groups(kb.config.root).groups}
-        groups = [replace(g, label=labels.get(g.id, g.label)) for g in made]  # the shared ones stay as made
-        return loop.watch(kb, finder=finder, groups=groups)
+            groups = made
+        else:
+            labels = {g.id: g.label for g in load_groups(kb.config.root).groups}
+            groups = [replace(g, label=labels.get(g.id, g.label)) for g in made]  # the shared ones stay as made
+        loop.watch(kb, finder=finder, groups=groups)
+        held.clear()  # only the latest state is asked for again
+        # as the files are now: grouping may have written obstacles.md (a new group's id)
+        held[_files_signature(kb.config.root)] = loop.recurred
+        return loop
 
     return state.run(make)
+
+
+def _files_signature(root) -> tuple:
+    """The actions' files and obstacles.md as they are now (names and modification times)."""
+    folder = root / ACTIONS_DIR
+    paths = [root / GROUPS_FILE, folder, *sorted(folder.glob("*.md"))] if folder.is_dir() else [root / GROUPS_FILE]
+    out = []
+    for path in paths:
+        try:
+            out.append((path.name, path.stat().st_mtime_ns))
+        except OSError:
+            out.append((path.name, 0))
+    return tuple(out)
 
 
 def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -> dict:

@@ -324,3 +324,29 @@ def test_a_recurrence_is_shown_only_to_those_who_may_see_the_entry_that_came_bac
     for answer in visitor:
         assert "Rivningsentreprenaden" not in answer.text and "byg-overprovning-2" not in answer.text
     assert visitor[1].json()["recurred"] == []
+
+
+def test_the_pages_find_the_recurrences_once_per_state_of_the_index_and_the_actions(cross_kb, monkeypatch):
+    import analysis.recurrence as recurrence_module
+
+    action = _validated(cross_kb.config, "Tid för överprövning i varje tidplan", ["mob-overprovning"],
+                        dt.date(2026, 5, 15), validate=False)
+    _add(cross_kb, "bygg/byg-overprovning-2.md", PROCUREMENT_AGAIN)
+    _validated(cross_kb.config, "Effektbesked i tid", ["mob-effekt"], dt.date(2026, 5, 20))
+    calls = []
+    found = recurrence_module.find_recurrences
+    monkeypatch.setattr(recurrence_module, "find_recurrences", lambda *a, **k: calls.append(1) or found(*a, **k))
+    ds = make_datasette(cross_kb.config.root)
+    page = f"/-/kb/actions/{action.id}"
+
+    async def go():
+        await ds.invoke_startup()
+        first = [await ds.client.get(p) for p in (page, "/-/kb/actions", f"{page}.json")]
+        # validated now (on the web or by hand): the next page must not answer from before
+        set_status(cross_kb.config, action.id, "validated", note="Inga överprövningar.", today=dt.date(2026, 5, 15))
+        return first, await ds.client.get(page)
+
+    first, after = asyncio.run(go())
+    assert all(r.status_code == 200 for r in [*first, after])
+    assert "kb-recurred-heading" not in first[0].text and 'id="kb-recurred-heading"' in after.text
+    assert len(calls) == 2  # once for the three pages, once after the action's file changed
