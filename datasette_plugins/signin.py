@@ -179,7 +179,15 @@ def guard(datasette, app):
         if new_token:
             set_cookies.append(f"{CSRF_COOKIE}={new_token}; Path=/; SameSite=Lax")
 
+        reader = audience.of_request(settings, sign_on, session)
+
         async def send_with_cookies(event):
+            if event["type"] == "http.response.start" and not set_cookies and reader != audience.NARROWEST:
+                # more than the open web may read: never kept by a shared cache (a proxy that
+                # does not vary on the sign-on header would hand it to the next visitor)
+                own = event.get("headers", [])
+                kept = [(k, v) for k, v in own if k.lower() != b"cache-control"]
+                event = {**event, "headers": kept + [(b"cache-control", b"private, no-cache")]}
             if event["type"] == "http.response.start" and set_cookies:
                 own = event.get("headers", [])
                 named = {v.split(b"=", 1)[0].strip() for k, v in own if k.lower() == b"set-cookie"}
@@ -192,7 +200,7 @@ def guard(datasette, app):
 
         if refuse:
             return await _refuse(send_with_cookies, text("signin_form_expired", state.config.language))
-        reads_as = audience.AUDIENCE.set(audience.of_request(settings, sign_on, session))
+        reads_as = audience.AUDIENCE.set(reader)
         try:
             return await app(scope, receive, send_with_cookies)
         finally:

@@ -450,3 +450,32 @@ def test_an_index_that_changed_no_lesson_brings_missing_or_stale_audience_databa
     assert public.stat().st_ino != before
     with sqlite3.connect(f"file:{public}?mode=ro", uri=True) as conn:
         assert conn.execute("select count(*) from followed_sources").fetchone()[0] == 0
+
+
+def test_what_more_than_the_open_web_may_read_is_never_kept_by_a_shared_cache(tmp_path, monkeypatch):
+    """Datasette lets its table answers be cached for a few seconds unless someone signed in;
+    where visitors read more than the open web (``visitors = "partner"``, an intranet's
+    "staff"), the answers are private too: a shared cache would hand them to anyone."""
+    from .samples import write_kb
+
+    monkeypatch.setenv("KB_MODEL", "hash")
+    root = write_kb(tmp_path / "kb")
+    plant(root)
+    kb = KnowledgeBase.open(root)
+    kb.index()
+    kb.close()
+
+    def cache_control(visitors: str) -> str:
+        set_web(root, visitors=visitors)
+        ds = make_datasette(root)
+
+        async def go():
+            await ds.invoke_startup()
+            browser = Browser(ds)
+            await browser.get("/kb/entries.json")  # the cookies of a first visit set
+            return (await browser.get("/kb/entries.json")).headers.get("cache-control", "")
+        return asyncio.run(go())
+
+    assert "private" not in cache_control("public")  # what anyone may read: Datasette's own caching
+    assert "private" in cache_control("partner")
+    assert "private" in cache_control("staff")
