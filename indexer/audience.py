@@ -12,7 +12,9 @@ sync``), with the same schema:
   that are in the file too (an id names its lesson);
 * ``chunks`` and the full-text index: the chunks of those rows, with the vectors computed
   for ``kb.db`` (nothing is embedded again);
-* ``meta`` and ``followed_sources`` as they are, and the FAISS file of these chunks beside it.
+* ``meta`` as it is, except what was measured on the audience's own file (kb.db's
+  ``key@audience``: the close threshold), and ``followed_sources``; the FAISS file of these
+  chunks beside it.
 
 Everything computed from several lessons (obstacle groups and their labels, synergies,
 counts) is computed by the server from this file, so it knows no word of a hidden lesson.
@@ -37,6 +39,7 @@ from kb.core.visibility import AUDIENCES, sql_condition
 
 DERIVED_AUDIENCES = tuple(a for a in AUDIENCES if a != "staff")  # staff reads kb.db itself
 ENTRY_TABLES = ("entries", FOLLOWED_TABLE)
+AUDIENCE_MARK = "@"  # kb.db's meta "key@partner": the partners' file's "key" (see _meta_of)
 
 
 def refresh_audiences(config: KBConfig, store: Store, dim: int, *, changed: bool = True) -> None:
@@ -116,8 +119,10 @@ def _copy_visible(conn: sqlite3.Connection, source: Path, audience: str) -> int:
         for name, sql in schema:
             if not any(name.startswith(f"{v}_") for v in virtual):  # a full-text index makes its own tables
                 conn.execute(sql)
-        for table in ("_sqlite_migrations", "meta", SOURCES_TABLE):
+        for table in ("_sqlite_migrations", SOURCES_TABLE):
             conn.execute(f"insert into main.{table} select * from src.{table}")
+        conn.executemany("insert or replace into main.meta (key, value) values (?, ?)",
+                         _meta_of(conn.execute("select key, value from src.meta").fetchall(), audience))
         for table in ENTRY_TABLES:
             where, params = sql_condition(audience)
             columns = _columns(conn, table)
@@ -144,6 +149,15 @@ def _copy_visible(conn: sqlite3.Connection, source: Path, audience: str) -> int:
             conn.execute("ROLLBACK")
         conn.execute("DETACH DATABASE src")
     return len(kept)
+
+
+def _meta_of(rows: list[tuple], audience: str) -> list[tuple]:
+    """kb.db's meta as ``audience``'s file holds it: a value measured on that file itself
+    (kb.db's ``key@audience``, e.g. the close threshold of search.calibration) in place of the
+    whole index's ``key``; another audience's values left out."""
+    own = {key.rsplit(AUDIENCE_MARK, 1)[0]: value for key, value in rows
+           if key.endswith(AUDIENCE_MARK + audience)}
+    return [(key, own.get(key, value)) for key, value in rows if AUDIENCE_MARK not in key]
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> str:

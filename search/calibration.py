@@ -71,22 +71,27 @@ def threshold_from(scores: list[float], quantile: float = PROBE_QUANTILE, margin
     return float(np.quantile(finite, quantile)) + margin * float(np.std(finite))
 
 
-def calibrate(kb) -> dict | None:
-    """Measure ``kb``'s close threshold and store it in its index; the stored record, or
-    None for an empty knowledge base (nothing to measure)."""
+def measure(kb) -> dict | None:
+    """``kb``'s close threshold as a record to store (None for an empty knowledge base:
+    nothing to measure). Reads only: an audience's read-only index is measured the same way."""
     if not kb.store.entry_count():
-        kb.store.set_meta(META_KEY, "")
         return None
     scores = probe_scores(kb)
     threshold = threshold_from(scores)
     if threshold is None:
         return None
     finite = [s for s in scores if math.isfinite(s)]
-    record = {"generation": kb.store.generation, "threshold": round(threshold, 5),
-              "best_probe": round(max(finite), 5), "spread": round(float(np.std(finite)), 5),
-              "probes": len(scores), "quantile": PROBE_QUANTILE, "margin": PROBE_MARGIN,
-              "subject_weight": SUBJECT_WEIGHT}
-    kb.store.set_meta(META_KEY, json.dumps(record))
+    return {"generation": kb.store.generation, "threshold": round(threshold, 5),
+            "best_probe": round(max(finite), 5), "spread": round(float(np.std(finite)), 5),
+            "probes": len(scores), "quantile": PROBE_QUANTILE, "margin": PROBE_MARGIN,
+            "subject_weight": SUBJECT_WEIGHT}
+
+
+def calibrate(kb) -> dict | None:
+    """Measure ``kb``'s close threshold and store it in its index; the stored record, or
+    None for an empty knowledge base (nothing to measure)."""
+    record = measure(kb)
+    kb.store.set_meta(META_KEY, json.dumps(record) if record is not None else "")
     return record
 
 
@@ -98,5 +103,5 @@ def needs_calibration(store) -> bool:
         rule != (PROBE_QUANTILE, PROBE_MARGIN, SUBJECT_WEIGHT)
 
 
-__all__ = ["PROBES", "PROBE_QUANTILE", "PROBE_MARGIN", "probe_questions", "probe_scores", "threshold_from", "calibrate",
+__all__ = ["measure", "PROBES", "PROBE_QUANTILE", "PROBE_MARGIN", "probe_questions", "probe_scores", "threshold_from", "calibrate",
            "needs_calibration"]

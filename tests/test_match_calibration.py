@@ -154,18 +154,33 @@ def test_an_empty_knowledge_base_has_nothing_to_measure(tmp_path, monkeypatch):
         kb.close()
 
 
-def test_the_audiences_databases_answer_with_the_threshold_measured_last(indexed_kb):
-    """The partners' and visitors' databases are made from kb.db with its meta: they carry the
-    threshold of the last measurement, also after an edit that measured it again."""
-    from kb.core.store import Store
+def test_each_audience_answers_with_the_threshold_measured_on_what_it_may_see(indexed_kb):
+    """The partners' and visitors' files are measured themselves (their probes' best scores
+    are those of what they may see), after every measurement of the whole index; a copy made
+    later (a save from the form, kb forget) carries the same."""
+    from indexer.audience import derive_audiences
+    from search.calibration import measure
 
-    path = indexed_kb.config.root / "entries" / "mobilitet" / "bilpool.md"
-    path.write_text(textwrap.dedent(NEW_ENTRY), encoding="utf-8")
+    root = indexed_kb.config.root
+    with (root / "kb.toml").open("a", encoding="utf-8") as toml:  # all shared but the new one
+        toml.write('\n[sharing]\nvisibility = "public"\n')
+    indexed_kb.config = KnowledgeBase.open(root).config
+    path = root / "entries" / "mobilitet" / "bilpool.md"
+    path.write_text(textwrap.dedent(NEW_ENTRY).replace("type: lesson\n", "type: lesson\nvisibility: internal\n"),
+                    encoding="utf-8")
     indexed_kb.index()
-    record = stored(indexed_kb.store)
-    for audience in ("partner", "public"):
-        derived = Store(indexed_kb.config.audience_db_path(audience), read_only=True)
+    whole = stored(indexed_kb.store)
+
+    def own(audience):
+        reader = KnowledgeBase(indexed_kb.config, embedder=indexed_kb.embedder, read_only=True, audience=audience)
         try:
-            assert stored(derived) == record
+            return stored(reader.store), measure(reader), reader.store.entry_count()
         finally:
-            derived.close()
+            reader.close()
+
+    for audience in ("partner", "public"):
+        kept, measured, entries = own(audience)
+        assert kept == measured and kept["generation"] == whole["generation"]
+        assert entries < indexed_kb.store.entry_count()  # a file of its own, not the whole index
+    derive_audiences(indexed_kb.config, indexed_kb.embedder.dim)  # as a save from the form does
+    assert [own(a)[0] for a in ("partner", "public")] == [own(a)[1] for a in ("partner", "public")]

@@ -6,11 +6,12 @@ every path (search, similar, index) is the same code everywhere.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
 
-from indexer.audience import derive_audiences
+from indexer.audience import AUDIENCE_MARK, DERIVED_AUDIENCES, derive_audiences
 from indexer.build import build_index
 from indexer.embed import get_embedder
 from kb.core import config as config_module
@@ -19,7 +20,8 @@ from kb.core.config import KBConfig
 from kb.core.errors import IndexMissing
 from kb.core.files import write_lock
 from kb.core.store import Store
-from search.calibration import calibrate, needs_calibration
+from search.calibration import calibrate, measure, needs_calibration
+from search.match import META_KEY
 from search.query import search
 from search.similar import similar
 
@@ -159,8 +161,17 @@ class KnowledgeBase:
         (``search.calibration``) when it has changed since the last time."""
         if always or needs_calibration(self.store):
             calibrate(self)
-            # the audiences' databases carry the index's meta: made before the measurement,
-            # they would answer with the threshold before it
+            # each audience's own threshold, measured on its own file (what it may see), kept in
+            # kb.db beside the whole index's and carried into that file when it is made
+            derive_audiences(self.config, self.embedder.dim)
+            for audience in DERIVED_AUDIENCES:
+                reader = KnowledgeBase(self.config, self.model_spec, embedder=self.embedder, read_only=True,
+                                       audience=audience)
+                try:
+                    record = measure(reader)
+                finally:
+                    reader.close()
+                self.store.set_meta(f"{META_KEY}{AUDIENCE_MARK}{audience}", json.dumps(record) if record else "")
             derive_audiences(self.config, self.embedder.dim)
 
     def search(self, query: str, **options):
