@@ -39,6 +39,8 @@ from kb.core.actions import ACTIONS_DIR
 from kb.core.agenda import AGENDA_DIR
 from kb.core.decisions import decisions_path
 from kb.core.errors import KBError
+from kb.core.files import files_state
+from kb.core.obstacle_groups import groups_path
 from kb.core.sessions import last_held, last_session, sessions_path
 from kb.core.texts import DEFAULT_LANGUAGE, texts
 from reports.brief import (
@@ -118,19 +120,11 @@ def _cache(datasette) -> BriefCache:
 
 def _version(kb) -> tuple:
     root = kb.config.root
-    files = [decisions_path(root), sessions_path(root)]
-    for folder in (root / ACTIONS_DIR, root / AGENDA_DIR):
-        if folder.is_dir():
-            files += [folder, *folder.glob("*.md")]  # the folder's own time: a file taken out
-    # each audience has a brief of its own, made from its own index (datasette_plugins.audience)
-    return (kb.audience, kb.store.generation, *(_mtime(path) for path in files))
-
-
-def _mtime(path) -> int:
-    try:
-        return path.stat().st_mtime_ns
-    except OSError:
-        return 0
+    # each audience has a brief of its own, made from its own index (datasette_plugins.audience);
+    # a group renamed on the web (obstacles.md) shows at once
+    return (kb.audience, kb.store.generation,
+            *files_state(decisions_path(root), sessions_path(root), groups_path(root),
+                         folders=(root / ACTIONS_DIR, root / AGENDA_DIR)))
 
 
 def _key(options: dict) -> tuple:

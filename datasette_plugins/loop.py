@@ -37,7 +37,8 @@ from kb.app.agenda import add_question, close_question, edit_question, question_
 from kb.app.sessions import add_session
 from kb.core.actions import ACTIONS_DIR, OUTCOMES, STATUSES, TRANSITIONS
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
-from kb.core.obstacle_groups import GROUPS_FILE, load_groups
+from kb.core.files import files_state
+from kb.core.obstacle_groups import groups_path, load_groups
 from kb.core.sessions import load_sessions
 from kb.core.texts import pick_language, text
 
@@ -61,7 +62,7 @@ def _watched_loop(state: KBState) -> Loop:
             return loop.watch(kb)  # nothing is watched: no group or finder needed
         # the recurrences of one index, one state of the actions' files and of obstacles.md (a
         # status changed or a group renamed on the web), made once and shared by every request
-        signature = _files_signature(kb.config.root)
+        signature = _files_signature(kb)
         held = state.per_index("recurrences", kb, lambda kb: {})
         known = held.get(signature)
         if known is not None:
@@ -77,23 +78,16 @@ def _watched_loop(state: KBState) -> Loop:
         loop.watch(kb, finder=finder, groups=groups)
         held.clear()  # only the latest state is asked for again
         # as the files are now: grouping may have written obstacles.md (a new group's id)
-        held[_files_signature(kb.config.root)] = loop.recurred
+        held[_files_signature(kb)] = loop.recurred
         return loop
 
     return state.run(make)
 
 
-def _files_signature(root) -> tuple:
-    """The actions' files and obstacles.md as they are now (names and modification times)."""
-    folder = root / ACTIONS_DIR
-    paths = [root / GROUPS_FILE, folder, *sorted(folder.glob("*.md"))] if folder.is_dir() else [root / GROUPS_FILE]
-    out = []
-    for path in paths:
-        try:
-            out.append((path.name, path.stat().st_mtime_ns))
-        except OSError:
-            out.append((path.name, 0))
-    return tuple(out)
+def _files_signature(kb) -> tuple:
+    """The actions' files and obstacles.md as they are now."""
+    root = kb.config.root
+    return files_state(groups_path(root), folders=(root / ACTIONS_DIR,))
 
 
 def _context(datasette, request, state: KBState, lang: str, facilitator: bool) -> dict:

@@ -350,3 +350,21 @@ def test_the_pages_find_the_recurrences_once_per_state_of_the_index_and_the_acti
     assert all(r.status_code == 200 for r in [*first, after])
     assert "kb-recurred-heading" not in first[0].text and 'id="kb-recurred-heading"' in after.text
     assert len(calls) == 2  # once for the three pages, once after the action's file changed
+
+
+def test_the_brief_page_shows_a_group_renamed_since_it_was_made(cross_kb):
+    from kb.app.curation import rename_obstacle
+
+    group = next(g for g in recurring_obstacles(cross_kb) if "mob-overprovning" in g.entries)
+    ds = make_datasette(cross_kb.config.root)
+
+    async def go():
+        await ds.invoke_startup()
+        before = await ds.client.get("/-/kb/brief?since=2025-01-01")
+        rename_obstacle(cross_kb.config, group.id, "Överprövningar stoppar upphandlingarna", who="omar")
+        return before, await ds.client.get("/-/kb/brief?since=2025-01-01")
+
+    before, after = asyncio.run(go())
+    assert before.status_code == after.status_code == 200
+    assert "Överprövningar stoppar upphandlingarna" not in before.text
+    assert "Överprövningar stoppar upphandlingarna" in after.text

@@ -81,6 +81,23 @@ def file_identity(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def files_state(*paths: Path, folders: tuple[Path, ...] = ()) -> tuple:
+    """The modification times of ``paths`` and of each folder of ``folders`` with its ``*.md``
+    files (the folder's own time: a file taken out), 0 for what is missing: a cache made from
+    them is stale when this changes."""
+    files = list(paths)
+    for folder in folders:
+        if folder.is_dir():
+            files += [folder, *sorted(folder.glob("*.md"))]
+    out = []
+    for path in files:
+        try:
+            out.append((path.name, path.stat().st_mtime_ns))
+        except OSError:
+            out.append((path.name, 0))
+    return tuple(out)
+
+
 @contextlib.contextmanager
 def file_lock(path: Path) -> Iterator[None]:
     """Exclusive ``flock`` on ``path`` (created if missing). Held per open file, so it also
