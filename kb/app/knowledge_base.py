@@ -161,9 +161,9 @@ class KnowledgeBase:
         (``search.calibration``) when it has changed since the last time."""
         if always or needs_calibration(self.store):
             calibrate(self)
-            # each audience's own threshold, measured on its own file (what it may see), kept in
-            # kb.db beside the whole index's and carried into that file when it is made
-            derive_audiences(self.config, self.embedder.dim)
+            # each audience's own threshold, measured on its own file (what it may see: made by
+            # the index just before), kept in kb.db beside the whole index's and carried into
+            # that file when it is made again
             for audience in DERIVED_AUDIENCES:
                 reader = KnowledgeBase(self.config, self.model_spec, embedder=self.embedder, read_only=True,
                                        audience=audience)
