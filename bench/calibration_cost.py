@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 from indexer.embed import QUERY
+from indexer.encoder_choice import cpu_model
 from kb.app.knowledge_base import KnowledgeBase
 from search.calibration import calibrate, probe_questions
 from search.match import kb_threshold
@@ -40,15 +40,6 @@ def timed(run) -> tuple[float, float]:
     run()
     return time.perf_counter() - wall, time.process_time() - cpu
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def example_copy() -> Path:

@@ -39,6 +39,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 from search_load import QUERIES, run_fixed, unique_queries  # noqa: E402 - a sibling script
 
+from indexer.encoder_choice import cpu_model  # noqa: E402
+
 SERVER = """
 import sys
 sys.path.insert(0, {repo!r})
@@ -153,7 +155,7 @@ def main() -> None:
                              p95_per_round=[round(run["p95_ms"]) for run in runs])
         rows.append(row)
     lines = [f"{args.requests} searches per load at {args.clients} clients, medians of {args.rounds} round(s); "
-             f"load average {os.getloadavg()[0]:.2f}; CPU: {cpu_name()}; query encoder after: {query_encoder_after()}",
+             f"load average {os.getloadavg()[0]:.2f}; CPU: {cpu_model()}; query encoder after: {query_encoder_after()}",
              "| server | queries | ok | errors | req/s | p50 ms | p95 ms | p95 per round | server CPU ms/search "
              "| up after |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -166,16 +168,6 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps({"command": " ".join(sys.argv), "rows": rows, "rounds": rounds,
                                           "table": "\n".join(lines)}, indent=1), encoding="utf-8")
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown"
 
 
 if __name__ == "__main__":

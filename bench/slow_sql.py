@@ -25,7 +25,6 @@ import argparse
 import collections
 import json
 import os
-import platform
 import shutil
 import socket
 import statistics
@@ -38,21 +37,14 @@ from pathlib import Path
 
 import httpx
 
+from indexer.encoder_choice import cpu_model
+
 REPO = Path(__file__).resolve().parent.parent
 SLOW_SQL = ("with recursive c(x) as (select 1 union all select x+1 from c where x<100000000) "
             "select count(*) from c")
 PAGES = {"front page": "/", "entry page": None, "entries table": "/kb/entries"}  # None: found at start
 COPIED = ("kb.toml", "entries", "actions", "agenda", "roadmaps", "decisions.tsv", "sessions.tsv")
 
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def free_port() -> int:

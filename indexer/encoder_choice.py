@@ -68,6 +68,12 @@ TYPICAL_RUNS = (SMALL_UPDATE, 300, 1000)  # passages: an edit, a small knowledge
 
 
 # --- the machine --------------------------------------------------------------------------------
+def cpu_model(info: dict | None = None) -> str:
+    """The CPU's name, as /proc/cpuinfo gives it (what every figure says it was measured on)."""
+    info = _cpuinfo() if info is None else info
+    return " ".join((info.get("model name") or platform.processor() or "unknown").split())
+
+
 def cpu_signature() -> dict:
     """What makes one machine's timings another's: the CPU, its flags, cores, library versions."""
     info = _cpuinfo()
@@ -84,7 +90,7 @@ def cpu_signature() -> dict:
             libraries[name] = None
     return {
         "vendor": info.get("vendor_id") or platform.processor() or platform.machine(),
-        "model": " ".join((info.get("model name") or platform.processor() or "unknown").split()),
+        "model": cpu_model(info),
         "flags": [f for f in CPU_FLAGS if f in flags],
         "cores": cores,
         "machine": platform.machine(),
