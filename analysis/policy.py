@@ -219,7 +219,7 @@ def to_markdown(report: PolicyReport, area_names: dict[str, str] | None = None) 
     if not report.levels:
         lines.append(t["policy_md_none"])
         return "\n".join(lines) + "\n"
-    lines += [t["policy_md_count"].format(count=report.count), ""]
+    lines += [t["policy_md_count_one"] if report.count == 1 else t["policy_md_count"].format(count=report.count), ""]
     for level in report.levels:
         level_areas = t["policy_md_level_areas"].format(areas=area_list(level.areas))
         lines += [f"## {level.name}", "", level_areas + ".", ""]

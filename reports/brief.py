@@ -388,7 +388,8 @@ def discussion_questions(brief: Brief) -> list[str]:
         value, area = ranked[0]
         out.append(q["brief_question_silo"].format(area=name(area), share=f"{value * 100:.0f} %"))
     if brief.new_entries:
-        out.append(q["brief_question_new"].format(count=len(brief.new_entries)))
+        count = len(brief.new_entries)
+        out.append(q["brief_question_new_one"] if count == 1 else q["brief_question_new"].format(count=count))
     return out[:MAX_QUESTIONS] or [q["brief_question_fallback"]]
 
 

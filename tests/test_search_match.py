@@ -231,6 +231,14 @@ def test_search_page_marks_each_result_in_words(indexed_kb):
     assert "3 svaga träffar visas inte." in close_only.text and "Visa alla träffar" in close_only.text
 
 
+def test_one_weak_result_left_out_is_counted_in_the_singular(indexed_kb):
+    root = indexed_kb.config.root
+    swedish, english = datasette_get(root, f"/-/kb/search?q={ANSWERED}&close=1&n=2",
+                                     f"/-/kb/search?q={ANSWERED}&close=1&n=2&lang=en")
+    assert "1 svag träff visas inte." in swedish.text and "svaga träffar" not in swedish.text
+    assert "1 weak result is not shown." in english.text
+
+
 # --- the other language ------------------------------------------------------------------------------
 def test_an_entry_the_keyword_side_cannot_see_is_not_ranked_by_language():
     semantic = {"sv-near": 0.90, "sv-far": 0.80, "en-near": 0.95, "en-far": 0.10}

@@ -692,6 +692,7 @@ TEXTS: dict[str, tuple[str, str]] = {
         "No entry is close to the question. Without “close results only” the nearest are shown, as weak matches."),
     "search_show_nearest": ("Visa de närmaste", "Show the nearest"),
     "search_left_out": ("{count} svaga träffar visas inte.", "{count} weak results are not shown."),
+    "search_left_out_one": ("1 svag träff visas inte.", "1 weak result is not shown."),
     "search_show_all": ("Visa alla träffar", "Show all results"),
     "search_showing_all": ("Alla träffar visas, också de som inte ligger nära frågan.",
                            "Every result is shown, also those that are not close to the question."),
@@ -832,6 +833,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "policy_md_level_areas": ("Berörda områden: {areas}", "Areas affected: {areas}"),
     "policy_md_count": ("{count} poster pekar på styrmedel som behöver ändras.",
                         "{count} entries point to policy instruments that need to change."),
+    "policy_md_count_one": ("1 post pekar på styrmedel som behöver ändras.",
+                            "1 entry points to policy instruments that need to change."),
     "policy_md_none": ("Inga poster med `policy:` i urvalet.",
                        "No entries with `policy:` in this selection."),
 
@@ -1061,6 +1064,9 @@ TEXTS: dict[str, tuple[str, str]] = {
     "brief_question_new": (
         "{count} nya poster sedan förra lärtillfället. Vilken av dem borde alla områden känna till?",
         "{count} new entries since the last learning session. Which one should every area know about?"),
+    "brief_question_new_one": (
+        "1 ny post sedan förra lärtillfället. Borde alla områden känna till den?",
+        "1 new entry since the last learning session. Should every area know about it?"),
     "brief_question_overdue": (
         "Åtgärden ”{title}” ({owner}) skulle ha varit klar {due}. Vad behövs för att den ska bli klar, "
         "eller ska den avskrivas?",
