@@ -32,13 +32,14 @@ from datasette_plugins.web import (
     request_language,
     static_url,
 )
-from kb.app.actions import ActionInvalid, create_action, set_status
+from kb.app.actions import ActionInvalid, check_text, create_action, set_status
 from kb.app.agenda import add_question, close_question, edit_question, question_from_obstacle
 from kb.app.sessions import add_session
 from kb.core.actions import ACTIONS_DIR, OUTCOMES, STATUSES, TRANSITIONS
 from kb.core.errors import EntryInvalid, EntryNotFound, KBError
 from kb.core.files import files_state
 from kb.core.obstacle_groups import groups_path, load_groups
+from kb.core.sessions import MAX_TITLE as MAX_SESSION_TITLE
 from kb.core.sessions import load_sessions
 from kb.core.texts import pick_language, text
 
@@ -398,11 +399,16 @@ async def session_add(datasette, request):
     values = {"date": (form.get("date") or "").strip(), "title": form.get("title") or ""}
     date = _date(values["date"])
     errors = [] if date else [text("loop_error_date", lang, value=values["date"] or "–")]
-    if date:
+    if values["title"].strip():
+        try:
+            check_text({"title": MAX_SESSION_TITLE}, title=values["title"].strip())
+        except ActionInvalid as exc:  # a title past its limit, or with a control character
+            errors.append(exc.message(lang))
+    if not errors:
         try:
             await asyncio.to_thread(add_session, state.config, date, values["title"], who=request.actor["id"])
-        except KBError as exc:  # a title past its limit
-            errors.append(str(exc))
+        except KBError as exc:
+            errors.append(_message(exc, lang))
     if errors:
         loop = await asyncio.to_thread(_loop, state)
         sessions = await asyncio.to_thread(load_sessions, state.config.root)

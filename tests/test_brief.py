@@ -216,6 +216,9 @@ def test_preparing_next_weeks_session_does_not_move_the_window(brief_root, tmp_p
     # marking without --mark is refused, not silently ignored
     assert _run("brief", "--root", str(brief_root), "--date", ahead).exit_code == 2
     assert _run("session", "add", "--date", "9 december", "--root", str(brief_root)).exit_code == 1
+    control = _run("session", "add", "--date", held, "--title", "Extra\x01", "--root", str(brief_root))
+    assert control.exit_code == 1 and "U+0001" in control.stderr and "Traceback" not in control.output
+    assert "\x01" not in (brief_root / "sessions.tsv").read_text(encoding="utf-8")
     removed = _run("session", "remove", ahead, "--root", str(brief_root))
     assert removed.exit_code == 0 and "borttaget" in removed.stdout
 

@@ -226,11 +226,19 @@ def test_sessions_are_recorded_on_the_web_and_the_brief_counts_from_the_last_hel
         page = await b.get("/-/kb/sessions")
         token = TOKEN_RE.search(page.text).group(1)
         bad = await b.post("/-/kb/sessions/new", {"csrftoken": token, "date": "nästa onsdag", "title": "x"})
+        long = await b.post("/-/kb/sessions/new", {"csrftoken": token, "date": ahead, "title": "x" * 400})
+        control = await b.post("/-/kb/sessions/new", {"csrftoken": token, "date": ahead, "title": "Extra\x01"})
+        english = await b.post("/-/kb/sessions/new", {"csrftoken": token, "lang": "en", "date": ahead, "title": "x" * 400})
         added = await b.post("/-/kb/sessions/new", {"csrftoken": token, "date": ahead,
                                                     "title": "Lärtillfälle nästa vecka"})
-        return visitor, page, bad, added, await b.get("/-/kb/sessions.json"), await b.get("/-/kb/brief")
+        return (visitor, page, bad, long, control, english, added, await b.get("/-/kb/sessions.json"),
+                await b.get("/-/kb/brief"))
 
-    visitor, page, bad, added, as_json, brief = run(loop_root, scenario)
+    visitor, page, bad, long, control, english, added, as_json, brief = run(loop_root, scenario)
+    # refused in the page's language, and nothing recorded
+    assert long.status_code == 400 and "Rubriken är för lång (högst 200 tecken)." in long.text
+    assert control.status_code == 400 and "Rubriken innehåller otillåtna styrtecken." in control.text
+    assert english.status_code == 400 and "The title is too long (at most 200 characters)." in english.text
     assert "Lärtillfälle mars 2026" in visitor.text
     assert "Att registrera lärtillfällen kräver rollen samordnare." in visitor.text
     assert 'name="title"' not in visitor.text and 'name="title"' in page.text

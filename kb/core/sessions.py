@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.core.characters import first_control_character
 from kb.core.errors import KBError
 from kb.core.files import atomic_write_text
 
@@ -93,6 +94,10 @@ def check_session(date: str, title: str) -> tuple[str, str]:
         date = dt.date.fromisoformat(str(date).strip()).isoformat()
     except ValueError:
         raise KBError(f"{date!r} is not a date", hint="Write it as YYYY-MM-DD.") from None
+    character = first_control_character(str(title or ""))
+    if character:
+        raise KBError(f"the title holds the control character {character}",
+                      hint="Write the title without it (a line break from Word is one).")
     title = " ".join(str(title or "").split())
     if len(title) > MAX_TITLE:
         raise KBError(f"the title is {len(title)} characters long; at most {MAX_TITLE}",
