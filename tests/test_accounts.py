@@ -93,6 +93,8 @@ def test_bad_users_are_refused_and_kb_toml_stays(root):
     assert short.exit_code == 1 and "at least 10" in short.stderr
     bad = kb("user", "add", "anna lind", "--root", str(root), input=PASSWORD + "\n")
     assert bad.exit_code == 2 and "is not a user name" in bad.stderr
+    reserved = kb("user", "add", "Root", "--root", str(root), input=PASSWORD + "\n")
+    assert reserved.exit_code == 2 and "is reserved" in reserved.stderr and "ASCII" not in reserved.stderr
     empty = kb("user", "add", "anna", "--root", str(root), input="")
     assert empty.exit_code == 2 and "no password" in empty.stderr
     assert (root / "kb.toml").read_text(encoding="utf-8") == before

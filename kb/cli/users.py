@@ -8,7 +8,7 @@ import sys
 import click
 
 from kb.app.accounts import add_account, list_accounts, remove_account
-from kb.app.auth import ROLES, valid_name
+from kb.app.auth import RESERVED_NAMES, ROLES, valid_name
 from kb.cli.options import handle_errors, json_option, print_json, root_option
 from kb.core import config as config_module
 
@@ -46,6 +46,9 @@ def user_add(name, root, role, display_name, sign_on, as_json):
     standard input; only its hash is written to kb.toml.
     """
     config = config_module.load(root)
+    if name.casefold() in RESERVED_NAMES:
+        raise click.BadParameter(f"{name!r} is reserved: Datasette gives a user named root every power; "
+                                 "choose another name", param_hint="NAME")
     if not valid_name(name):  # before asking for a password it would not keep
         raise click.BadParameter(f"{name!r} is not a user name: use ASCII letters, digits and . _ @ -",
                                  param_hint="NAME")
