@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import socket
 import sqlite3
 import stat
@@ -164,12 +165,20 @@ def test_a_manifest_of_another_shape_is_a_message_not_a_traceback(made_backup, t
 def test_restore_sets_the_modes_itself(made_backup, tmp_path):
     entry = next((made_backup / "entries").rglob("*.md"))
     entry.chmod(0o4755)  # executable, setuid: the backup's own modes are not taken over
-    result = invoke("restore", str(made_backup), "--to", str(tmp_path / "d"))
-    assert result.exit_code == 0, result.output
-    restored = tmp_path / "d" / entry.relative_to(made_backup)
-    assert stat.S_IMODE(restored.stat().st_mode) == 0o644  # before: 4755, as in the backup
-    assert stat.S_IMODE((tmp_path / "d/.kb/kb.db").stat().st_mode) == 0o600
-    assert stat.S_IMODE((tmp_path / "d/.kb").stat().st_mode) == 0o700
+    (made_backup / ".kb/kb.db").chmod(0o777)
+    for umask, file_mode, folder_mode in ((0o022, 0o644, 0o755), (0o077, 0o600, 0o700)):
+        before = os.umask(umask)
+        try:
+            result = invoke("restore", str(made_backup), "--to", str(tmp_path / f"d{umask:o}"))
+        finally:
+            os.umask(before)
+        assert result.exit_code == 0, result.output
+        target = tmp_path / f"d{umask:o}"
+        restored = target / entry.relative_to(made_backup)
+        assert stat.S_IMODE(restored.stat().st_mode) == file_mode  # before: 4755, as in the backup
+        # the index as kb index makes it under that umask: a server of another user reads it
+        assert stat.S_IMODE((target / ".kb/kb.db").stat().st_mode) == file_mode
+        assert stat.S_IMODE((target / ".kb").stat().st_mode) == folder_mode
 
 
 # --- 5. control characters in front matter -----------------------------------------------------------------

@@ -127,14 +127,12 @@ def restore(backup_dir: Path, target: Path, *, who: str | None = None) -> dict:
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     files = manifest["files"]
+    file_mode, folder_mode = restored_modes()
     try:
         for rel, checksum in files.items():
-            state = rel.startswith(STATE_DIR + "/")
             destination = partial / rel
-            destination.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if state else 0o755)
-            _copy_checked(backup_dir, rel, checksum, destination, 0o600 if state else 0o644)
-        if (partial / STATE_DIR).is_dir():
-            os.chmod(partial / STATE_DIR, 0o700)
+            destination.parent.mkdir(parents=True, exist_ok=True, mode=folder_mode)
+            _copy_checked(backup_dir, rel, checksum, destination, file_mode)
         if target.exists():
             target.rmdir()
         os.replace(partial, target)
@@ -204,6 +202,16 @@ def _open_regular(backup_dir: Path, rel: str):
         handle.close()
         raise BackupError(f"{path}: not a regular file", hint="Use a backup made by `kb backup`.")
     return handle
+
+
+def restored_modes() -> tuple[int, int]:
+    """The modes of restored files and folders: what ``kb index`` and every other writer of the
+    knowledge base gives a new file under the current umask (so a server that reads the index
+    under another user reads the restored one too), never a mode from the backup, and never
+    executable, setuid or sticky."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask, 0o777 & ~umask
 
 
 def _copy_checked(backup_dir: Path, rel: str, checksum: str, destination: Path, mode: int) -> None:
