@@ -23,7 +23,7 @@ from datasette.database import Database
 
 from datasette_plugins.audience import AUDIENCE
 from datasette_plugins.audience import current as current_audience
-from datasette_plugins.own_sql import OWN_SQL, TIME_LIMIT_MS, executor_for
+from datasette_plugins.own_sql import OWN_SQL, SQL_LANGUAGE, TIME_LIMIT_MS, executor_for
 from kb.core.files import file_identity
 
 
@@ -75,9 +75,10 @@ class FollowingDatabase(Database):
         executor = executor_for(self.ds)  # SQL of a visitor's own runs on threads of its own
         reader = current_audience()  # the request's; the SQL thread takes it over for our SQL functions
         timed = OWN_SQL.get()
+        lang = SQL_LANGUAGE.get()
 
         def run():
-            reads_as = AUDIENCE.set(reader)
+            reads_as, speaks = AUDIENCE.set(reader), SQL_LANGUAGE.set(lang)
             try:
                 conn = self.current_connection(reader)
                 return fn(TimedConnection(conn, TIME_LIMIT_MS / 1000) if timed else conn)
@@ -86,6 +87,7 @@ class FollowingDatabase(Database):
                 raise
             finally:
                 AUDIENCE.reset(reads_as)
+                SQL_LANGUAGE.reset(speaks)
 
         if executor is None:  # Datasette without SQL threads
             return run()

@@ -18,10 +18,12 @@ import sys
 import traceback
 from pathlib import Path
 
+from datasette.database import QueryInterrupted
 from datasette.utils.asgi import Base400, Response
 from datasette.views.base import DatasetteError
 from markupsafe import Markup
 
+from datasette_plugins.own_sql import time_limit_seconds
 from datasette_plugins.state import get_state
 from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text
 
@@ -78,12 +80,24 @@ def sql_refusal(datasette, request, message: str) -> tuple[str, str] | None:
     return text(key, lang), lang
 
 
+def interrupted(exception) -> bool:
+    """A query stopped at its time limit: raised as such (a CSV answer), or as Datasette's
+    page for it ("SQL Interrupted")."""
+    return isinstance(exception, QueryInterrupted) or (
+        isinstance(exception, DatasetteError) and exception.title == "SQL Interrupted")
+
+
 async def error_response(datasette, request, exception) -> Response:
     """The answer to an exception while handling ``request`` (Datasette's error template)."""
     info: dict = {}
     title = None
     message_lang = "en"  # Datasette's own messages are English
-    if isinstance(exception, Base400):
+    if interrupted(exception):  # a query past its time limit: Datasette's words name a setting it does not use
+        state = get_state(datasette)
+        lang = pick_language(request.args.get("lang"), state.config.language if state else DEFAULT_LANGUAGE)
+        seconds = f"{time_limit_seconds(datasette):g}"
+        status, message, message_lang = 400, text("sql_interrupted", lang, seconds=seconds), lang
+    elif isinstance(exception, Base400):
         status, message = exception.status, exception.args[0] if exception.args else ""
         if status == 403:
             message, message_lang = sql_refusal(datasette, request, message) or (message, message_lang)

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, unquote_plus
 from datasette_plugins.guard import app_path
 from datasette_plugins.state import get_state
 from datasette_plugins.web import SECURITY_HEADERS
-from kb.core.texts import DEFAULT_LANGUAGE, text
+from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text
 
 TIME_LIMIT_MS = 1000
 MAX_IN_FLIGHT = 8  # requests with SQL of their own, running or waiting for a thread, over all clients
@@ -39,6 +39,9 @@ ATTRIBUTE = "_kb_own_sql"
 # set for the whole handling of a request with SQL of its own: the database runs its
 # queries on the threads below (database.FollowingDatabase.execute_fn)
 OWN_SQL: contextvars.ContextVar[bool] = contextvars.ContextVar("kb_own_sql", default=False)
+# the language of the page that asked (?lang=, else the knowledge base's): what SQLite's
+# refusals on its behalf are written in, also on the SQL thread (database.FollowingDatabase)
+SQL_LANGUAGE: contextvars.ContextVar[str] = contextvars.ContextVar("kb_sql_language", default=DEFAULT_LANGUAGE)
 _thread = threading.local()  # .own: a thread of the pool below
 _create_lock = threading.Lock()
 
@@ -114,13 +117,24 @@ def with_time_limit(query_string: bytes, limit_ms: int) -> bytes:
     return b"&".join([*kept, b"_timelimit=%d" % wanted])
 
 
+def page_language(datasette, scope) -> str:
+    """The language the request's page is in: ``?lang=``, else the knowledge base's."""
+    asked = [v for k, v in parse_qsl((scope.get("query_string") or b"").decode("latin-1")) if k == "lang"]
+    state = get_state(datasette)
+    return pick_language(asked[-1] if asked else None, state.config.language if state else DEFAULT_LANGUAGE)
+
+
+def time_limit_seconds(datasette) -> float:
+    """The time limit of the request at hand: ours for SQL of one's own, else Datasette's."""
+    return TIME_LIMIT_MS / 1000 if OWN_SQL.get() else datasette.setting("sql_time_limit_ms") / 1000
+
+
 def wrap(datasette, app):
     """The ASGI layer that holds requests with SQL of their own to the limits above (inside
     the sign-in door, which has found the client's address)."""
 
-    async def refuse(scope, send, status: int, key: str) -> None:
-        state = get_state(datasette)
-        message = text(key, state.config.language if state else DEFAULT_LANGUAGE)
+    async def refuse(scope, send, status: int, key: str, lang: str) -> None:
+        message = text(key, lang)
         if scope.get("path", "").endswith(".json"):
             body, kind = json.dumps({"ok": False, "error": message, "status": status}), b"application/json"
         else:
@@ -135,18 +149,20 @@ def wrap(datasette, app):
             return await app(scope, receive, send)
         own = own_sql_of(datasette)
         client = str(scope.get("kb_client") or (scope.get("client") or [""])[0] or "")
+        lang = page_language(datasette, scope)
         if own.running.get(client):
-            return await refuse(scope, send, 429, "sql_one_at_a_time")
+            return await refuse(scope, send, 429, "sql_one_at_a_time", lang)
         if own.in_flight >= MAX_IN_FLIGHT:
-            return await refuse(scope, send, 503, "sql_busy")
+            return await refuse(scope, send, 503, "sql_busy", lang)
         own.running[client] = 1
         own.in_flight += 1
-        token = OWN_SQL.set(True)
+        token, lang_token = OWN_SQL.set(True), SQL_LANGUAGE.set(lang)
         try:
             scope = {**scope, "query_string": with_time_limit(scope.get("query_string") or b"", TIME_LIMIT_MS)}
             return await app(scope, receive, send)
         finally:
             OWN_SQL.reset(token)
+            SQL_LANGUAGE.reset(lang_token)
             own.running.pop(client, None)
             own.in_flight -= 1
 

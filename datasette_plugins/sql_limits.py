@@ -20,6 +20,7 @@ from __future__ import annotations
 import sqlite3
 
 from datasette_plugins import sql
+from datasette_plugins.own_sql import SQL_LANGUAGE
 from datasette_plugins.state import KBState
 from indexer.parse import MAX_ENTRY_BYTES
 from kb.core.texts import text
@@ -60,7 +61,7 @@ def budget_rows(conn: sqlite3.Connection, limit: int = MAX_RESULT_BYTES):
     def counted(cursor, row):
         used[0] += sum(len(v) if isinstance(v, str | bytes) else 8 for v in row)
         if used[0] > limit:
-            raise ResultTooLarge(text("sql_result_too_large", "en", mb=limit // 1_000_000))
+            raise ResultTooLarge(text("sql_result_too_large", SQL_LANGUAGE.get(), mb=limit // 1_000_000))
         return make_row(cursor, row)
 
     conn.row_factory = counted

@@ -44,6 +44,10 @@ TEXTS: dict[str, tuple[str, str]] = {
                           "One SQL query of your own at a time: wait until the last one is done."),
     "sql_busy": ("Servern kör redan många egna SQL-frågor; försök igen om en stund.",
                  "The server is already running many SQL queries of visitors' own; try again in a moment."),
+    "sql_interrupted": ("Frågan tog längre än {seconds} s och stoppades; begränsa den, till exempel med LIMIT "
+                        "eller ett smalare WHERE.",
+                        "The query took longer than {seconds} s and was stopped; narrow it, e.g. with LIMIT or a "
+                        "narrower WHERE."),
     "sql_result_too_large": ("Svaret är större än {mb} MB; be om färre rader eller kortare värden.",
                              "The answer is larger than {mb} MB; ask for fewer rows or shorter values."),
     "table_vector_cell": ("vektor, {dim} dim", "vector, {dim} dim"),
