@@ -11,9 +11,9 @@ the front page took 7 s, the entries table over 30 s. Now:
 * it runs on threads of its own (:func:`sql_threads`: half the cores, at least one), so the
   pages keep Datasette's threads whatever it does, with a time limit of ``TIME_LIMIT_MS``
   (the pages keep Datasette's 3 s);
-* one request with SQL of its own at a time per client (by address, as the sign-in door
-  sees it): another while the first runs is answered 429 at once; at most ``MAX_IN_FLIGHT``
-  such requests run or wait in all, past that 503;
+* one request with SQL of its own at a time per client (a signed-in person by name, anyone
+  else by address as the sign-in door sees it): another while the first runs is answered 429
+  at once; at most ``MAX_IN_FLIGHT`` such requests run or wait in all, past that 503;
 * what one statement returns is capped (:mod:`.sql_limits`).
 """
 
@@ -117,6 +117,15 @@ def with_time_limit(query_string: bytes, limit_ms: int) -> bytes:
     return b"&".join([*kept, b"_timelimit=%d" % wanted])
 
 
+def client_key(scope) -> str:
+    """Whose statement it is, for "one at a time": a signed-in person by name (behind a sign-on
+    proxy that names no client address, everyone shares the proxy's), anyone else by address."""
+    session = scope.get("kb_session")
+    if scope.get("kb_sso_user") or session is not None:
+        return "user:" + str(scope.get("kb_sso_user") or session.name)
+    return "address:" + str(scope.get("kb_client") or (scope.get("client") or [""])[0] or "")
+
+
 def page_language(datasette, scope) -> str:
     """The language the request's page is in: ``?lang=``, else the knowledge base's."""
     asked = [v for k, v in parse_qsl((scope.get("query_string") or b"").decode("latin-1")) if k == "lang"]
@@ -148,7 +157,7 @@ def wrap(datasette, app):
         if scope["type"] != "http" or get_state(datasette) is None or not carries_own_sql(datasette, scope):
             return await app(scope, receive, send)
         own = own_sql_of(datasette)
-        client = str(scope.get("kb_client") or (scope.get("client") or [""])[0] or "")
+        client = client_key(scope)
         lang = page_language(datasette, scope)
         if own.running.get(client):
             return await refuse(scope, send, 429, "sql_one_at_a_time", lang)

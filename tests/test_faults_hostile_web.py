@@ -179,6 +179,21 @@ def test_one_statement_at_a_time_per_client(open_server):
 
 
 @pytest.mark.slow
+def test_one_statement_at_a_time_per_person_behind_the_sign_on_proxy(visitor_server):
+    def slow(name: str, wait: float) -> int:
+        time.sleep(wait)
+        with client_at(PROXY, timeout=60) as client:  # the proxy names no client address
+            return client.get(visitor_server.url + "/kb.json", params={"sql": SLOW_SQL},
+                              headers={"X-Remote-User": name}).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        two_people = sorted(pool.map(slow, ["erik", "anna"], [0, 0.3]))
+        one_person = sorted(pool.map(slow, ["erik", "erik"], [0, 0.3]))
+    # before: keyed on the proxy's address, the second person was told to wait for the first
+    assert two_people == [400, 400] and one_person == [400, 429], (two_people, one_person)
+
+
+@pytest.mark.slow
 def test_past_eight_requests_in_all_the_next_is_told_to_come_back(open_server):
     def slow(k: int) -> int:
         with client_at(f"127.0.0.{80 + k}", timeout=120) as client:
