@@ -24,6 +24,7 @@ from datasette.database import Database
 from datasette_plugins.audience import AUDIENCE
 from datasette_plugins.audience import current as current_audience
 from datasette_plugins.own_sql import OWN_SQL, SQL_LANGUAGE, TIME_LIMIT_MS, executor_for
+from kb.core.errors import IndexMissing
 from kb.core.files import file_identity
 
 
@@ -66,7 +67,7 @@ class FollowingDatabase(Database):
         if path == self.path:
             return self.connect()
         if not os.path.exists(path):
-            raise sqlite3.OperationalError(f"{os.path.basename(path)} is missing: run `kb index`")
+            raise IndexMissing(f"{path}: missing: run `kb index`")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._all_file_connections.append(conn)
         return conn

@@ -25,6 +25,7 @@ from markupsafe import Markup
 
 from datasette_plugins.own_sql import time_limit_seconds
 from datasette_plugins.state import get_state
+from kb.core.errors import IndexMissing
 from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text
 
 
@@ -97,6 +98,11 @@ async def error_response(datasette, request, exception) -> Response:
         lang = pick_language(request.args.get("lang"), state.config.language if state else DEFAULT_LANGUAGE)
         seconds = f"{time_limit_seconds(datasette):g}"
         status, message, message_lang = 400, text("sql_interrupted", lang, seconds=seconds), lang
+    elif isinstance(exception, IndexMissing):  # an audience's file withdrawn (indexer.audience): no stale answer
+        state = get_state(datasette)
+        lang = pick_language(request.args.get("lang"), state.config.language if state else DEFAULT_LANGUAGE)
+        status, message, message_lang = 503, text("page_index_unavailable", lang), lang
+        print(f"kb: {exception}", file=sys.stderr)
     elif isinstance(exception, Base400):
         status, message = exception.status, exception.args[0] if exception.args else ""
         if status == 403:

@@ -74,8 +74,26 @@ def derive_audiences(config: KBConfig, dim: int) -> dict[str, int]:
     One writer at a time (a lock of its own: callers may hold the index's write lock), so the
     last to rename its files is the last to have read ``kb.db``: a ``kb index`` that read it
     before a ``kb forget`` cannot put the erased lesson back after the forget's own copy."""
-    with file_lock(config.audience_db_path(DERIVED_AUDIENCES[0]).parent / "derive.lock"):
-        return {audience: derive_audience(config, audience, dim) for audience in DERIVED_AUDIENCES}
+    folder = config.audience_db_path(DERIVED_AUDIENCES[0]).parent
+    try:
+        with file_lock(folder / "derive.lock"):
+            return {audience: derive_audience(config, audience, dim) for audience in DERIVED_AUDIENCES}
+    except (OSError, sqlite3.Error, KBError) as error:
+        # fail closed: an older file may still hold what is no longer theirs (a lesson made
+        # internal, a text changed): better no answer for partners and visitors than that
+        withdraw_audiences(config)
+        where = getattr(error, "filename", None) or folder
+        raise KBError(f"{where}: could not write what partners and visitors may see ({error}); until it "
+                      "is written, the web server answers them that the index is missing",
+                      hint="Free disk space or fix the folder's permissions, then run `kb index`.") from error
+
+
+def withdraw_audiences(config: KBConfig) -> None:
+    """Remove every audience's database and FAISS file (the server then refuses their readers)."""
+    for audience in DERIVED_AUDIENCES:
+        _remove_sqlite(config.audience_db_path(audience))
+        with contextlib.suppress(FileNotFoundError):
+            config.audience_faiss_path(audience).unlink()
 
 
 def derive_audience(config: KBConfig, audience: str, dim: int) -> int:

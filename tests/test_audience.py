@@ -26,7 +26,7 @@ from kb.app.curation import rename_obstacle
 from kb.app.forget import forget
 from kb.app.knowledge_base import KnowledgeBase
 from kb.core.config import load
-from kb.core.errors import ConfigError
+from kb.core.errors import ConfigError, KBError
 from kb.core.visibility import visible_to
 
 from .helpers import PASSWORD, Browser, draft, entry_text, set_auth, set_web
@@ -163,6 +163,43 @@ def test_the_audience_databases_follow_forget_and_a_lowered_visibility(tmp_path,
     forget(config, "oppen-laddhubb", yes=True, who="anna")
     assert public_ids() == {"oppen-laddhubb-hyllie"}
     assert "Elnätsanslutningen för laddhubben kom sent".encode() not in public.read_bytes()
+
+
+def test_audience_databases_that_cannot_be_written_are_withdrawn_not_left_stale(tmp_path, monkeypatch):
+    from .samples import write_kb
+
+    monkeypatch.setenv("KB_MODEL", "hash")
+    root = write_kb(tmp_path / "kb")
+    plant(root)
+    set_web(root, visitors="public")
+    kb = KnowledgeBase.open(root)
+    kb.index()
+    config = kb.config
+    path = root / "entries" / "energi" / "oppen-laddhubb.md"
+    path.write_text(path.read_text(encoding="utf-8").replace("visibility: public", "visibility: internal"),
+                    encoding="utf-8")
+    blocker = config.audience_db_path("public").parent / "derive.lock"
+    blocker.unlink(missing_ok=True)
+    blocker.mkdir()  # the audiences' files cannot be made (as on a full disk)
+    with pytest.raises(KBError, match="could not write what partners and visitors may see") as refused:
+        kb.index()
+    assert "kb index" in refused.value.hint
+    # before: the old files stayed, and visitors read the lesson just made internal
+    for audience in DERIVED_AUDIENCES:
+        assert not config.audience_db_path(audience).exists() and not config.audience_faiss_path(audience).exists()
+
+    async def visitor(client):
+        return (await client.get("/-/kb/entry/oppen-laddhubb")).status_code, (await client.get("/-/kb/search?q=elnät")).text
+
+    status, search = asyncio.run(visitor(make_datasette(root).client))
+    assert status == 503 and "Kunskapsbanken kan inte visas just nu" in search
+    assert "Elnätsanslutningen för laddhubben kom sent" not in search
+    blocker.rmdir()
+    kb.index()  # nothing changed in the entries: the files are made again
+    kb.close()
+    status, search = asyncio.run(visitor(make_datasette(root).client))
+    assert status == 404 and "Elnätsanslutningen för laddhubben i Hyllie kom sent" in search
+    assert "Elnätsanslutningen för laddhubben kom sent" not in search
 
 
 def test_a_copy_made_from_kb_db_before_a_forget_cannot_bring_the_lesson_back(tmp_path, monkeypatch):

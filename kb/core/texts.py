@@ -35,6 +35,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     "page_not_found": ("Sidan finns inte.", "Not found."),
     "page_request_too_large": ("Förfrågan är för stor.", "Request too large."),
     "page_internal_error": ("Ett internt fel uppstod; det är loggat.", "An internal error occurred; it is logged."),
+    "page_index_unavailable": ("Kunskapsbanken kan inte visas just nu: det du får läsa håller på att skrivas. "
+                               "Försök igen om en stund.",
+                               "The knowledge base cannot be shown just now: what you may read is being written. "
+                               "Try again in a moment."),
     "sql_not_open": ("Egen SQL är öppen bara för inloggade här; tabellerna och de sparade frågorna är öppna för alla.",
                      "SQL of one's own is open only to people who signed in here; the tables and the saved queries "
                      "are open to all."),
