@@ -265,6 +265,26 @@ def test_kb_serve_says_what_visitors_read(planted, kb_root):
     assert "read everything" in visitors_line(load(kb_root))  # the sample knowledge base is an intranet
 
 
+def test_a_digest_for_partners_holds_only_what_they_may_see(planted, monkeypatch):
+    from click.testing import CliRunner
+
+    from kb.cli import cli
+
+    monkeypatch.setenv("KB_MODEL", "hash")
+    root, _ = planted
+
+    def digest(*extra):
+        result = CliRunner().invoke(cli, ["digest", "--area", "energi", "--since", "2026-01-01", "--root",
+                                          str(root), *extra])
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    staff, partner, public = digest(), digest("--for", "partner"), digest("--for", "public")
+    assert INTERNAL in staff and PARTNER in staff  # so that the test can fail
+    assert INTERNAL not in partner and PARTNER in partner
+    assert INTERNAL not in public and PARTNER not in public and "Kapacitetsbesked" in public
+
+
 def test_the_visitors_setting_is_checked(kb_root):
     set_web(kb_root, visitors="everyone")
     with pytest.raises(ConfigError, match=r"\[web\] visitors = 'everyone' is not one of public, partner, staff"):

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from kb.app.knowledge_base import KnowledgeBase
 from kb.app.sessions import add_session
 from kb.cli.options import (
     handle_errors,
@@ -21,6 +22,7 @@ from kb.cli.options import (
 from kb.core.errors import KBError
 from kb.core.sessions import SESSIONS_FILE, check_session, last_session
 from kb.core.texts import texts
+from kb.core.visibility import AUDIENCES
 from reports.brief import brief_with_pictures, make_document
 from reports.digest import compose_digest, write_digest
 from reports.pictures import write_pictures
@@ -169,16 +171,20 @@ def pictures(root, model, since, until, areas, lang, theme, out_dir, formats):
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), help="Default: from -o's suffix, else md.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically). Default: print.")
 @click.option("--base-url", help="Link entries to this Datasette (BASE/-/kb/entry/ID) instead of the entry files.")
+@click.option("--for", "audience", type=click.Choice(AUDIENCES), default="staff", show_default=True,
+              help="Who reads it: staff (everything), partner (partner and public lessons, actions and "
+                   "questions only) or public. A team with partners in it gets --for partner.")
 @json_option
 @handle_errors
-def digest(root, model, area, since, since_last, lang, fmt, output, base_url, as_json):
+def digest(root, model, area, since, since_last, lang, fmt, output, base_url, audience, as_json):
     """A short digest for one area: new lessons from other areas that touch its roadmap
     actions, its actions falling due, and new learning questions (to send to the area team).
 
     \b
       kb digest --area energi --since-last -o energi.html
+      kb digest --area energi --since-last --for partner -o energi-partner.html
     """
-    kb = open_kb(root, model)
+    kb = KnowledgeBase.open(root, model=model, read_only=audience != "staff", audience=audience)
     if since_last and since:
         raise click.UsageError("use --since or --since-last, not both")
     if area not in kb.config.areas:
