@@ -214,6 +214,22 @@ def test_a_failed_first_follow_keeps_nothing_and_says_why(malmo, tmp_path):
     assert not (malmo / "followed" / "tom").exists()
 
 
+def test_a_failed_first_follow_whose_publication_is_wrong_names_the_publisher(malmo, lund, tmp_path):
+    folder = tmp_path / "lund-open"
+    rewrite(folder, lambda rs: rs[0].pop("title"))
+    result = CliRunner().invoke(cli, ["follow", str(folder), "--name", "Lund", "--root", str(malmo)])
+    assert result.exit_code == 1 and "'title' is a required property" in result.output
+    # before: "Check the address", for a publication that was reached and read
+    assert "Tell the publisher (klimat@example.se)" in result.output and "kb follow" in result.output
+    assert "Check the address" not in result.output
+
+
+def test_own_is_no_name_for_a_source(malmo, lund, tmp_path):
+    # --source own means our own lessons: a source of that name could never be filtered
+    with pytest.raises(KBError, match="means our own lessons"):
+        follow(load(malmo), str(tmp_path / "lund-open"), "Own")
+
+
 # --- a broken or hostile publication ------------------------------------------------------------------
 def _copy_survives(malmo: Path, report) -> None:
     assert report.status == "failed" and report.hint

@@ -53,6 +53,7 @@ from kb.core.publication import (
     check_lesson,
     check_manifest,
 )
+from search.filters import OWN_SOURCE
 
 READ_ONLY = 0o444
 
@@ -69,6 +70,8 @@ class SyncReport:
     withdrawn: list[str] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
+    publishers_fault: bool = False  # failed on what the publication holds, not on reaching it
+    contact: str = ""  # the publisher's e-mail, as the publication gives it
     fetched: str | None = None  # when the copy kept now was fetched (or confirmed unchanged)
     organisation: str = ""
     licence: str = ""
@@ -88,6 +91,9 @@ def follow(config: KBConfig, url: str, name: str, *, today: dt.date | None = Non
     slug = slugify(name, 40)
     if not SLUG_RE.fullmatch(slug):
         raise KBError(f"--name {name!r}: needs a letter or digit", hint="For example --name Lund.")
+    if slug == OWN_SOURCE:
+        raise KBError(f"--name {name!r}: '{OWN_SOURCE}' means our own lessons (--source {OWN_SOURCE})",
+                      hint="Name the source after the city or organisation, e.g. --name Lund.")
     location = normalise_location(url)
     with write_lock(config.state_dir):
         for source in load_sources(config):
@@ -115,8 +121,12 @@ def start_following(kb, url: str, name: str, *, now: dt.datetime | None = None, 
     if report.status == "failed" and source.slug not in known:
         with write_lock(kb.config.state_dir):
             shutil.rmtree(source.folder, ignore_errors=True)
-        raise KBError(f"not followed: {report.error}",
-                      hint="Check the address: a knowledge base's /-/kb/open/, or a folder `kb publish` wrote.")
+        if report.publishers_fault:
+            hint = ("Nothing was taken. Tell the publisher" + (f" ({report.contact})" if report.contact else "")
+                    + ", then `kb follow` again once it is fixed.")
+        else:
+            hint = "Check the address: a knowledge base's /-/kb/open/, or a folder `kb publish` wrote."
+        raise KBError(f"not followed: {report.error}", hint=hint)
     return source, [report], kb.index(progress=progress)
 
 
@@ -185,6 +195,7 @@ def sync_source(config: KBConfig, source: Source, *, now: dt.datetime | None = N
     state.checked = moment
     report = SyncReport(name=source.name, url=source.url, status="unchanged")
     old_records = _copy_records(source)
+    manifest = None
     try:
         manifest_file = fetch(location_of(source, MANIFEST_FILE), max_bytes=MAX_MANIFEST_BYTES,
                               etag=_if_copy(source, state.etag, MANIFEST_FILE),
@@ -201,7 +212,9 @@ def sync_source(config: KBConfig, source: Source, *, now: dt.datetime | None = N
         _save_state(source, state)
         report.status = "failed"
         report.error = str(exc)
-        report.hint = _hint(exc, source)
+        report.hint = _hint(exc, source, manifest)
+        report.contact = _contact(manifest) or _last_contact(source)
+        report.publishers_fault = not isinstance(exc, FetchError)
         report.lessons, report.fetched = len(old_records), state.fetched
         return report
     with write_lock(config.state_dir):
@@ -343,12 +356,20 @@ def _save_state(source: Source, state: FetchState) -> None:
     atomic_write_text(source.path(FETCH_FILE), json.dumps(state.to_dict(), ensure_ascii=False, indent=2) + "\n")
 
 
-def _hint(exc: Exception, source: Source) -> str:
-    contact = ""
+def _contact(manifest) -> str:
+    contact = manifest.get("contact") if isinstance(manifest, dict) else None
+    return str(contact.get("email") or "") if isinstance(contact, dict) else ""
+
+
+def _last_contact(source: Source) -> str:
     try:
-        contact = str((_read_json(source.path(MANIFEST_FILE)).get("contact") or {}).get("email") or "")
+        return _contact(_read_json(source.path(MANIFEST_FILE)))
     except PublicationProblem:
-        pass
+        return ""
+
+
+def _hint(exc: Exception, source: Source, manifest=None) -> str:
+    contact = _contact(manifest) or _last_contact(source)
     kept = "The last good copy is kept." if source.path(LESSONS_FILE).is_file() else "Nothing is kept yet."
     if isinstance(exc, FetchError):
         return f"{kept} Check the address (`kb follow` lists it) and the network, then `kb sync` again."
