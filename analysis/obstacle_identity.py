@@ -16,6 +16,12 @@ the same obstacle next month, so each cluster is matched to the kept groups by m
 - a kept group that matches nothing is marked gone, not deleted: its id stays taken, and it
   takes its id back if the clustering finds it again.
 
+A partner's or a visitor's view clusters only the entries they may see, at the same moment as
+the kept groups: there a cluster shows a kept group's id only when it is that group's visible
+part, a Jaccard index of at least ``AUDIENCE_JACCARD`` = 1/2 with the group's members they may
+see (with 1/3, a cluster of three unrelated public entries took the id of the procurement group
+because one of them was in it); any other cluster is shown without an id.
+
 A group's label is made once, when its id is (or when a heading was left empty), and kept as
 long as the group lives; a label a facilitator gave is never replaced.
 """
@@ -30,14 +36,17 @@ from kb.core.files import write_lock
 from kb.core.obstacle_groups import GroupFile, KeptGroup, load_groups, save_groups
 
 MIN_JACCARD = 1 / 3
+AUDIENCE_JACCARD = 1 / 2
 log = logging.getLogger(__name__)
 
 LabelMaker = Callable[[int], tuple[str, str | None]]  # cluster position -> (label, entry it came from)
 
 
-def match_clusters(kept: list[KeptGroup], clusters: list[list[str]], known: set[str]) -> dict[int, KeptGroup]:
+def match_clusters(kept: list[KeptGroup], clusters: list[list[str]], known: set[str], *,
+                   min_jaccard: float = MIN_JACCARD) -> dict[int, KeptGroup]:
     """Cluster position -> the kept group it continues (see the module's rules). ``known``:
-    the entries that still exist (an erased or deleted entry counts for no side)."""
+    the entries that still exist (an erased or deleted entry counts for no side), or that the
+    audience may see."""
     candidates = []
     for k, group in enumerate(kept):
         old = set(group.entries) & known
@@ -47,7 +56,7 @@ def match_clusters(kept: list[KeptGroup], clusters: list[list[str]], known: set[
             if not shared:
                 continue
             jaccard = shared / len(old | new)
-            if jaccard < MIN_JACCARD - 1e-12:
+            if jaccard < min_jaccard - 1e-12:
                 continue
             candidates.append((-shared, -jaccard, group.gone is not None, group.number, c, k))
     candidates.sort()
@@ -91,7 +100,8 @@ def identify(
         return made[c]
 
     # the labels take the time (sentences, sometimes the model): make them before the lock
-    first = match_clusters(load_groups(root).groups, clusters, known)
+    first = match_clusters(load_groups(root).groups, clusters, known,
+                           min_jaccard=MIN_JACCARD if kept_labels else AUDIENCE_JACCARD)
     if not kept_labels:
         return [(first[c].id if c in first else None, label_of(c)[0], False) for c in range(len(clusters))]
     for c in range(len(clusters)):

@@ -9,7 +9,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from analysis.obstacle_identity import MIN_JACCARD, follow, match_clusters
+from analysis.obstacle_identity import AUDIENCE_JACCARD, MIN_JACCARD, follow, identify, match_clusters
 from analysis.obstacles import recurring_obstacles
 from datasette_plugins.serve import make_datasette
 from kb.app import auth
@@ -20,7 +20,7 @@ from kb.cli import cli
 from kb.core import audit
 from kb.core import config as config_module
 from kb.core.errors import EntryNotFound, KBError
-from kb.core.obstacle_groups import GroupFile, KeptGroup, load_groups, parse_groups
+from kb.core.obstacle_groups import GroupFile, KeptGroup, load_groups, parse_groups, save_groups
 from reports.brief import Links, compose_brief, render_markdown
 from reports.report import render_markdown as report_markdown
 from reports.report import yearly_report
@@ -175,6 +175,21 @@ def test_split_and_merge_the_larger_share_keeps_the_id():
     assert tie[0].id == "hinder-1"  # an equal share: the older id
     equal_halves = match_clusters(_kept((1, "abcd")), [list("cdx"), list("ab")], KNOWN)
     assert list(equal_halves) == [1]  # the same share: the closer part (Jaccard 2/4 over 2/5)
+
+
+def test_an_audiences_cluster_shows_a_kept_id_only_when_it_is_that_groups_visible_part(tmp_path):
+    # the procurement group a-d, of which only a is public; x and y are public, unrelated
+    kept = GroupFile(groups=_kept((2, "abcd"), (3, "xq")), next=4)
+    save_groups(tmp_path, kept)
+    visible = set("axy")
+    lumped = identify(tmp_path, None, [list("axy")], visible, lambda c: ("beräknad", None), today="2026-12-06",
+                      keep=False, kept_labels=False)
+    # before: a third of the cluster was in hinder-2 (Jaccard 1/3 with its visible part): hinder-2
+    assert lumped == [(None, "beräknad", False)]
+    part = identify(tmp_path, None, [list("xy")], visible, lambda c: ("beräknad", None), today="2026-12-06",
+                    keep=False, kept_labels=False)
+    assert part == [("hinder-3", "beräknad", False)]  # x, y: half of it is hinder-3's visible x
+    assert match_clusters(kept.groups, [list("axy")], visible, min_jaccard=AUDIENCE_JACCARD) == {}
 
 
 def test_erased_entries_count_for_no_side():
