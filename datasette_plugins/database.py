@@ -67,7 +67,7 @@ class FollowingDatabase(Database):
         if path == self.path:
             return self.connect()
         if not os.path.exists(path):
-            raise IndexMissing(f"{path}: missing: run `kb index`")
+            raise AudienceFileMissing(f"{os.path.basename(path)} is missing: run `kb index`")
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
         self._all_file_connections.append(conn)
         return conn
@@ -93,6 +93,12 @@ class FollowingDatabase(Database):
         if executor is None:  # Datasette without SQL threads
             return run()
         return await asyncio.get_running_loop().run_in_executor(executor, run)
+
+
+class AudienceFileMissing(IndexMissing, sqlite3.OperationalError):
+    """An audience's database is not there (not made yet, or withdrawn: indexer.audience).
+    An SQLite error to Datasette, which handles those where a query runs; our error pages
+    answer it as the index missing (503)."""
 
 
 def release_frames(error: BaseException) -> None:
