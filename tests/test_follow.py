@@ -9,6 +9,7 @@ import hashlib
 import http.server
 import json
 import os
+import shutil
 import stat
 import threading
 import time
@@ -222,6 +223,15 @@ def test_a_failed_first_follow_whose_publication_is_wrong_names_the_publisher(ma
     # before: "Check the address", for a publication that was reached and read
     assert "Tell the publisher (klimat@example.se)" in result.output and "kb follow" in result.output
     assert "Check the address" not in result.output
+
+
+def test_one_publication_is_followed_once_whatever_its_address(malmo, lund, tmp_path):
+    followed(malmo, str(tmp_path / "lund-open"))
+    shutil.copytree(tmp_path / "lund-open", tmp_path / "mirror")
+    result = CliRunner().invoke(cli, ["follow", str(tmp_path / "mirror"), "--name", "Lund igen", "--root", str(malmo)])
+    # before: followed twice, every Lund lesson listed twice in search, kb cities and the brief
+    assert result.exit_code == 1 and "already followed as Lund" in result.output
+    assert "Keep following it as Lund" in result.output and not (malmo / "followed" / "lund-igen").exists()
 
 
 def test_own_is_no_name_for_a_source(malmo, lund, tmp_path):

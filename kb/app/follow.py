@@ -70,7 +70,7 @@ class SyncReport:
     withdrawn: list[str] = field(default_factory=list)
     error: str | None = None
     hint: str | None = None
-    publishers_fault: bool = False  # failed on what the publication holds, not on reaching it
+    cause: str | None = None  # of a failure: "address" (not reached), "publication" (what it holds), "followed"
     contact: str = ""  # the publisher's e-mail, as the publication gives it
     fetched: str | None = None  # when the copy kept now was fetched (or confirmed unchanged)
     organisation: str = ""
@@ -121,9 +121,11 @@ def start_following(kb, url: str, name: str, *, now: dt.datetime | None = None, 
     if report.status == "failed" and source.slug not in known:
         with write_lock(kb.config.state_dir):
             shutil.rmtree(source.folder, ignore_errors=True)
-        if report.publishers_fault:
+        if report.cause == "publication":
             hint = ("Nothing was taken. Tell the publisher" + (f" ({report.contact})" if report.contact else "")
                     + ", then `kb follow` again once it is fixed.")
+        elif report.cause == "followed":
+            hint = report.hint
         else:
             hint = "Check the address: a knowledge base's /-/kb/open/, or a folder `kb publish` wrote."
         raise KBError(f"not followed: {report.error}", hint=hint)
@@ -206,15 +208,17 @@ def sync_source(config: KBConfig, source: Source, *, now: dt.datetime | None = N
         else:
             manifest = _parse_manifest(manifest_file.content)
             _refuse_own(config, manifest)
+            _refuse_twice(config, source, manifest)
             records, lessons = _lessons(source, state, manifest, old_records)
     except (FetchError, PublicationProblem) as exc:
         state.error = str(exc)
         _save_state(source, state)
         report.status = "failed"
         report.error = str(exc)
-        report.hint = _hint(exc, source, manifest)
+        report.hint = getattr(exc, "hint", None) or _hint(exc, source, manifest)
         report.contact = _contact(manifest) or _last_contact(source)
-        report.publishers_fault = not isinstance(exc, FetchError)
+        report.cause = ("address" if isinstance(exc, FetchError) else
+                        "followed" if isinstance(exc, AlreadyFollowed) else "publication")
         report.lessons, report.fetched = len(old_records), state.fetched
         return report
     with write_lock(config.state_dir):
@@ -308,6 +312,28 @@ def _refuse_own(config: KBConfig, manifest: dict) -> None:
     path = state_path(config.root)
     if path.is_file() and manifest["id"] in path.read_text(encoding="utf-8").split("\n", 1)[0]:
         raise PublicationProblem("this is this knowledge base's own publication")
+
+
+def _refuse_twice(config: KBConfig, source: Source, manifest: dict) -> None:
+    """One publication, one source: the same one followed under another address (a mirror,
+    its folder and its web address) would put every lesson there twice."""
+    for other in load_sources(config):
+        if other.slug == source.slug:
+            continue
+        try:
+            kept = _read_json(other.path(MANIFEST_FILE))
+        except PublicationProblem:
+            continue
+        if kept.get("id") == manifest["id"]:
+            raise AlreadyFollowed(other)
+
+
+class AlreadyFollowed(PublicationProblem):
+    """The publication is followed already, under another name and address."""
+
+    def __init__(self, other: Source):
+        super().__init__(f"this publication is already followed as {other.name} (from {other.url})")
+        self.hint = f"Keep following it as {other.name}, or `kb unfollow {other.name}` first."
 
 
 def _copy_records(source: Source) -> dict[str, str]:
