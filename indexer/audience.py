@@ -46,9 +46,16 @@ def refresh_audiences(config: KBConfig, store: Store, dim: int, *, changed: bool
     """Derive the audiences' databases when ``kb.db`` ``changed``, or when one is missing, of
     another generation than ``store`` (an index made before them, a run cut short) or with
     other followed publications (a ``kb sync`` that changed no lesson)."""
-    now = (store.generation, store.sources())
+    now = (store.generation, [shown_source(source) for source in store.sources()])
     if changed or any(_state_of(config.audience_db_path(a)) != now for a in DERIVED_AUDIENCES):
         derive_audiences(config, dim)
+
+
+def shown_source(source: dict) -> dict:
+    """A followed publication as partners and visitors read it: a folder on this server is no
+    address of theirs (its path would tell how the server is laid out)."""
+    url = source.get("url")
+    return {**source, "url": url if isinstance(url, str) and url.startswith(("http://", "https://")) else None}
 
 
 def _state_of(path: Path) -> tuple | None:
@@ -139,6 +146,8 @@ def _copy_visible(conn: sqlite3.Connection, source: Path, audience: str) -> int:
                 conn.execute(sql)
         for table in ("_sqlite_migrations", SOURCES_TABLE):
             conn.execute(f"insert into main.{table} select * from src.{table}")
+        conn.execute(f"update main.{SOURCES_TABLE} set url = null "  # see shown_source
+                     "where url not like 'http://%' and url not like 'https://%'")
         conn.executemany("insert or replace into main.meta (key, value) values (?, ?)",
                          _meta_of(conn.execute("select key, value from src.meta").fetchall(), audience))
         for table in ENTRY_TABLES:

@@ -10,6 +10,7 @@ import http.server
 import json
 import os
 import shutil
+import sqlite3
 import stat
 import threading
 import time
@@ -232,6 +233,22 @@ def test_one_publication_is_followed_once_whatever_its_address(malmo, lund, tmp_
     # before: followed twice, every Lund lesson listed twice in search, kb cities and the brief
     assert result.exit_code == 1 and "already followed as Lund" in result.output
     assert "Keep following it as Lund" in result.output and not (malmo / "followed" / "lund-igen").exists()
+
+
+def test_partners_and_visitors_are_not_told_where_a_followed_folder_lies(malmo, lund, tmp_path):
+    followed(malmo, str(tmp_path / "lund-open"))
+    config = load(malmo)
+
+    def urls(path):
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            return [r[0] for r in conn.execute("select url from followed_sources")]
+
+    assert urls(config.db_path) == [str(tmp_path / "lund-open")]  # staff: where it is read from
+    for audience in ("partner", "public"):
+        assert urls(config.audience_db_path(audience)) == [None]  # before: the server's folder
+    made = config.audience_db_path("public").stat().st_ino
+    KnowledgeBase.open(malmo).index()
+    assert config.audience_db_path("public").stat().st_ino == made  # still up to date: not made again
 
 
 def test_own_is_no_name_for_a_source(malmo, lund, tmp_path):
