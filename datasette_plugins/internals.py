@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -23,6 +24,7 @@ from datasette.utils.asgi import Base400, Response
 from datasette.views.base import DatasetteError
 from markupsafe import Markup
 
+from datasette_plugins.audience import current as current_audience
 from datasette_plugins.own_sql import time_limit_seconds
 from datasette_plugins.state import get_state
 from kb.core.errors import IndexMissing
@@ -39,12 +41,21 @@ def without_plugins(value):
 
 
 def databases(datasette) -> list[dict]:
-    """Datasette's ``/-/databases.json``, each file by its name instead of its path."""
+    """Datasette's ``/-/databases.json``, each file by its name instead of its path, and the
+    size of the file the reader's audience reads (a partner's or a visitor's own)."""
     return [
         {"name": name, "route": getattr(db, "route", name), "path": Path(db.path).name if db.path else None,
-         "size": db.size, "is_mutable": db.is_mutable, "is_memory": db.is_memory, "hash": db.hash}
+         "size": _size_read(db), "is_mutable": db.is_mutable, "is_memory": db.is_memory, "hash": db.hash}
         for name, db in datasette.databases.items() if name != "_internal"
     ]
+
+
+def _size_read(db) -> int | None:
+    path = db.audience_path(current_audience()) if hasattr(db, "audience_path") else db.path
+    try:
+        return os.path.getsize(path) if path else None
+    except OSError:
+        return None
 
 
 async def _json_page(datasette, request, filename: str, data) -> Response:

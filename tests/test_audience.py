@@ -285,6 +285,15 @@ def test_a_digest_for_partners_holds_only_what_they_may_see(planted, monkeypatch
     assert INTERNAL not in public and PARTNER not in public and "Kapacitetsbesked" in public
 
 
+def test_a_visitor_is_told_the_size_of_their_own_file(planted, monkeypatch):
+    monkeypatch.setenv("KB_MODEL", "hash")
+    root, _ = planted
+    config = load(root)
+    listed = asyncio.run(make_datasette(root).client.get("/-/databases.json")).json()
+    # before: the size of kb.db, which holds what visitors may not see
+    assert listed[0]["size"] == config.audience_db_path("public").stat().st_size != config.db_path.stat().st_size
+
+
 def test_the_visitors_setting_is_checked(kb_root):
     set_web(kb_root, visitors="everyone")
     with pytest.raises(ConfigError, match=r"\[web\] visitors = 'everyone' is not one of public, partner, staff"):
