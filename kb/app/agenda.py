@@ -154,7 +154,8 @@ def edit_question(config: KBConfig, question_id: str, *, question: str | None = 
 def _open_question(config: KBConfig, question_id: str) -> LearningQuestion:
     current = find_record(load_agenda(config), question_id, "learning question", hint="List them with `kb agenda`.")
     if current.status != "open":
-        raise ActionInvalid("loop_error_closed", hint=f"{question_id} is {current.status}.")
+        raise ActionInvalid("loop_error_closed", hint_key="loop_hint_closed", id=question_id,
+                            status=current.status)
     return current
 
 
@@ -183,7 +184,8 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
         found = load_agenda(config)
         current = find_record(found, question_id, "learning question", hint="List them with `kb agenda`.")
         if current.status != "open":
-            raise ActionInvalid("loop_error_closed", hint=f"{question_id} is {current.status}.")
+            raise ActionInvalid("loop_error_closed", hint_key="loop_hint_closed", id=question_id,
+                                status=current.status)
         meta = {"id": current.id, "question": current.question, "owner": current.owner, "opened": current.opened,
                 "status": "dropped" if drop else "answered", "entries": current.entries, "closed": today,
                 **_visibility(current), **current.extra}
