@@ -92,9 +92,16 @@ def test_a_refusal_and_its_hint_speak_the_knowledge_bases_language(kb_root):
     assert refused.exit_code == 1
     assert f"Frågan är redan stängd.\nTips: {question.id} är avskriven." in refused.stderr
     assert "Hint" not in refused.stderr and "already closed" not in refused.stderr
+    unknown = CliRunner().invoke(cli, ["agenda", "close", "lq-finns-inte", "--drop", "--root", str(kb_root)])
+    assert unknown.exit_code == 1
+    assert "det finns ingen lärfråga med id 'lq-finns-inte'\nTips: Se dem med `kb agenda`." in unknown.stderr
+    unknown = CliRunner().invoke(cli, ["action", "set", "finns-inte", "--status", "agreed", "--root", str(kb_root)])
+    assert "det finns ingen åtgärd med id 'finns-inte'\nTips: Se dem med `kb actions`." in unknown.stderr
     speak(kb_root, "en")
     refused = CliRunner().invoke(cli, ["agenda", "edit", question.id, "--owner", "Energi", "--root", str(kb_root)])
     assert f"The question is already closed.\nHint: {question.id} is dropped." in refused.stderr
+    unknown = CliRunner().invoke(cli, ["agenda", "close", "lq-finns-inte", "--drop", "--root", str(kb_root)])
+    assert "no learning question with id 'lq-finns-inte'\nHint: List them with `kb agenda`." in unknown.stderr
 
 
 def test_an_obstacle_group_given_back_its_computed_label_is_told_in_the_knowledge_bases_language(brief_root):

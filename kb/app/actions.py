@@ -180,7 +180,7 @@ def remove_lesson(config: KBConfig, action: LearningAction, entry_id: str) -> bo
 
 # --- helpers ------------------------------------------------------------------------------
 def _find(config: KBConfig, action_id: str) -> LearningAction:
-    return find_record(load_actions(config), action_id, "action", hint="List them with `kb actions`.")
+    return find_record(load_actions(config), action_id, "loop_error_no_action", "loop_hint_list_actions")
 
 
 def _check_references(config: KBConfig, lessons: list[str], roadmap: list[str]) -> None:

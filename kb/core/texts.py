@@ -551,6 +551,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loop_error_date": ("Ogiltigt datum {value}: skriv ÅÅÅÅ-MM-DD.", "Bad date {value}: write YYYY-MM-DD."),
     "loop_error_answer": ("Skriv svaret, eller avskriv frågan.", "Give the answer, or drop the question."),
     "loop_error_closed": ("Frågan är redan stängd.", "The question is already closed."),
+    # an id the actions or the agenda do not hold (kb.core.errors.RecordNotFound)
+    "loop_error_no_action": ("det finns ingen åtgärd med id {id}", "no action with id {id}"),
+    "loop_error_no_question": ("det finns ingen lärfråga med id {id}", "no learning question with id {id}"),
+    "loop_hint_list_actions": ("Se dem med `kb actions`.", "List them with `kb actions`."),
+    "loop_hint_list_questions": ("Se dem med `kb agenda`.", "List them with `kb agenda`."),
     # what to do about a refusal (kb.app.actions.ActionInvalid's hint on the command line)
     "loop_hint_closed": ("{id} är {status}.", "{id} is {status}."),
     "loop_hint_use_one_of": ("Välj en av: {values}.", "Use one of: {values}."),
