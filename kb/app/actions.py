@@ -40,8 +40,9 @@ RESERVED_IDS = {"new"}  # /-/kb/actions/new is the form
 
 class ActionInvalid(KBError):
     """An action or a learning question that cannot be written as asked. The message is a
-    catalogue text (:meth:`message` in the reader's language; ``str()`` in English, for the
-    command line); status parameters are shown by their names."""
+    catalogue text (:meth:`message` in the reader's language, as the pages and the command line
+    show it; ``str()`` in English), and so is the hint when ``hint_key`` names one
+    (:meth:`hint_text`); status parameters are shown by their names."""
 
     def __init__(self, key: str, *, hint: str | None = None, hint_key: str | None = None, **params):
         self.key, self.hint_key, self.params = key, hint_key, params
