@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from indexer.parse import ID_RE, Document, as_list, extra_values, parse_date_value
-from kb.core.errors import EntryInvalid, EntryNotFound, Problem
+from kb.core.errors import EntryInvalid, Problem, RecordNotFound
 from kb.core.visibility import visibility_problem
 
 T = TypeVar("T")
@@ -108,14 +108,14 @@ def load_folder(folder: Path, parse: Callable[[Path], T], what: str) -> tuple[li
     return items, problems
 
 
-def find_record(found, record_id: str, what: str, hint: str):
+def find_record(found, record_id: str, missing: str, hint: str):
     """The record with this id in a loaded set (the actions, the agenda: ``by_id`` and
     ``problems``). A file of that name that did not load raises its problems; an unknown id
-    raises "no WHAT with id ..." with ``hint``."""
+    raises the catalogue text ``missing`` (its ``{id}`` filled) with the catalogue text ``hint``."""
     record = found.by_id.get(record_id)
     if record is None:
         broken = [p for p in found.problems if p.path.stem == record_id]
         if broken:
             raise EntryInvalid(broken)
-        raise EntryNotFound(f"no {what} with id {record_id!r}", hint=hint)
+        raise RecordNotFound(missing, hint, id=repr(record_id))
     return record

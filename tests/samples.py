@@ -115,6 +115,13 @@ def write_kb(root: Path, entries: dict[str, str] | None = None) -> Path:
     return root
 
 
+def speak(root: Path, language: str) -> Path:
+    """The knowledge base at ``root`` with kb.toml's ``language`` set (a top-level key, first)."""
+    path = root / "kb.toml"
+    path.write_text(f'language = "{language}"\n' + path.read_text(encoding="utf-8"), encoding="utf-8")
+    return root
+
+
 # --- the cross-area knowledge base -----------------------------------------------------------
 CROSS_ENTRIES = {
     "mobilitet/mob-natagare.md": entry_text(

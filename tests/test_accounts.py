@@ -21,6 +21,7 @@ from kb.core.config import load
 from kb.core.errors import ConfigError
 
 from .helpers import TOKEN_RE, run, running_server
+from .samples import speak
 
 COMMENTED = """\
 title = "Test-KB"  # the title stays
@@ -58,7 +59,7 @@ def test_a_user_is_added_from_standard_input_and_signs_in(root):
     added = kb("user", "add", "anna", "--role", "writer", "--name", "Anna Lind", "--root", str(root),
                input=PASSWORD + "\n")
     assert added.exit_code == 0, added.output
-    assert added.stdout.strip() == "anna: writer, a password, shown as Anna Lind (kb.toml [auth])."
+    assert added.stdout.strip() == "anna: skribent, ett lösenord, visas som Anna Lind (kb.toml [auth])."
     text = (root / "kb.toml").read_text(encoding="utf-8")
     assert "# the title stays" in text and "# roles given by hand stay too" in text  # nothing else lost
     assert 'erik = "facilitator"' in text and PASSWORD not in text
@@ -81,7 +82,7 @@ def test_in_a_terminal_the_password_is_asked_twice(root, monkeypatch):
     added = kb("user", "add", "erik", "--role", "facilitator", "--root", str(root),
                input=f"{PASSWORD}\n{PASSWORD}\n")
     assert added.exit_code == 0, added.output
-    assert added.stderr.count("Password") == 1 and "Repeat for confirmation" in added.stderr
+    assert added.stderr.count("Lösenord: ") == 1 and "Lösenordet en gång till: " in added.stderr
     assert verify_password(PASSWORD, load(root).raw["auth"]["writers"]["erik"])
     mismatch = kb("user", "add", "maria", "--root", str(root), input=f"{PASSWORD}\nannat lösenord\n")
     assert mismatch.exit_code != 0 and "maria" not in (root / "kb.toml").read_text("utf-8")
@@ -104,9 +105,13 @@ def test_users_are_listed_and_removed(root):
     kb("user", "add", "anna", "--root", str(root), input=PASSWORD + "\n")
     kb("user", "add", "maria@malmo.se", "--role", "admin", "--sign-on", "--root", str(root))
     listed = kb("user", "list", "--root", str(root))
-    assert listed.stdout.splitlines() == ["anna            writer       password",
-                                          "erik            facilitator  sign-on",
-                                          "maria@malmo.se  admin        sign-on"]
+    assert listed.stdout.splitlines() == ["anna            skribent       lösenord",  # the KB's language
+                                          "erik            samordnare     enkel inloggning",
+                                          "maria@malmo.se  administratör  enkel inloggning"]
+    speak(root, "en")
+    assert kb("user", "list", "--root", str(root)).stdout.splitlines() == ["anna            writer         password",
+                                                                          "erik            facilitator    sign-on",
+                                                                          "maria@malmo.se  administrator  sign-on"]
     removed = kb("user", "remove", "anna", "--root", str(root))
     assert removed.exit_code == 0 and "Removed anna (writer)" in removed.stdout
     text = (root / "kb.toml").read_text(encoding="utf-8")

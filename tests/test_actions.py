@@ -124,13 +124,13 @@ def test_the_cli_creates_moves_and_lists_actions(kb_root):
                                           *root]).stdout)[0]["id"] == action_id
     assert json.loads(runner.invoke(cli, ["actions", "--area", "energi", "--json", *root]).stdout) == []
     moved = runner.invoke(cli, ["action", "set", action_id, "--status", "agreed", *root])
-    assert moved.exit_code == 0 and f"{action_id}: agreed" in moved.stdout
+    assert moved.exit_code == 0 and f"{action_id}: beslutad" in moved.stdout  # the knowledge base's language
     refused = runner.invoke(cli, ["action", "set", action_id, "--status", "validated", *root])
-    assert refused.exit_code == 1 and "cannot become validated" in refused.stderr
-    assert "it can become: in-progress, done, dropped" in refused.stderr
+    assert refused.exit_code == 1 and "Åtgärden är beslutad och kan inte bli validerad." in refused.stderr
+    assert "Tips: Från beslutad kan den bli: in-progress, done, dropped." in refused.stderr  # the values to type
     bad = runner.invoke(cli, ["action", "new", "--title", "x", "--lesson", "nej", "--owner", "X",
                               "--due", "2026-01-01", *root])
-    assert bad.exit_code == 1 and "Unknown lesson 'nej'" in bad.stderr
+    assert bad.exit_code == 1 and "Okänd lärdom 'nej'" in bad.stderr
     text = runner.invoke(cli, ["actions", *root]).stdout
     # agreed, still open, past its due date; the words around the content in its language
     assert "Tidig dialog med nätägaren  FÖRSENAD" in text and "OVERDUE" not in text and "Beslutad" in text

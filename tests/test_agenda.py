@@ -130,7 +130,7 @@ def test_a_question_is_reworded_on_the_command_line(kb_root):
         "Hur får vi effektbesked i tid?", "Energiområdets samordnare", ["laddplatser"])
     assert "agenda.edit" == audit.read(config.state_dir)[-1]["action"]
     nothing = CliRunner().invoke(cli, ["agenda", "edit", q.id, "--root", str(kb_root)])
-    assert nothing.exit_code == 1 and "missing" in nothing.stderr
+    assert nothing.exit_code == 1 and "Frågan saknas." in nothing.stderr
     close_question(config, q.id, drop=True)
     with pytest.raises(ActionInvalid, match="already closed"):
         edit_question(config, q.id, question="Ny")

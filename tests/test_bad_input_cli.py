@@ -245,7 +245,7 @@ def test_empty_kb_indexes_and_searches(tmp_path, monkeypatch):
     index = runner.invoke(cli, ["index", *_root(root)])
     assert index.exit_code == 0 and "Indexed 0 entries" in index.stdout
     search = runner.invoke(cli, ["search", "cykel", *_root(root)])
-    assert search.exit_code == 0 and "No entries found." in search.stderr
+    assert search.exit_code == 0 and "Inga poster hittades." in search.stderr
     for args in (["similar", "x"], ["show", "x"]):
         result = runner.invoke(cli, [*args, *_root(root)])
         assert result.exit_code == 1 and "no entry with id 'x'" in result.stderr

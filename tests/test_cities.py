@@ -105,16 +105,22 @@ def test_kb_cities_says_it_in_words_and_as_json(malmo_following_lund):
     runner = CliRunner()
     text = runner.invoke(cli, ["cities", "--root", str(malmo_following_lund)])
     assert text.exit_code == 0, text.output
-    assert "Lund has met the same obstacle" in text.output and "ours: Överprövningen stoppade" in text.output
+    # the knowledge base speaks Swedish: so do the words around the lessons
+    assert "Lund har mött samma hinder" in text.output and "hos oss: Överprövningen stoppade" in text.output
+    assert "Vi följer Lund" in text.output and "Hinder som andra städer också har mött" in text.output
+    for english in ("has met the same obstacle", "ours:", "why:", "Obstacles other cities", "Following Lund"):
+        assert english not in text.output, english
     data = json.loads(runner.invoke(cli, ["cities", "--root", str(malmo_following_lund), "--json"]).output)
     assert data["obstacles"][0]["other"] == "lund:lu-overprovning"
     assert data["sources"][0]["name"] == "Lund"
+    asked = runner.invoke(cli, ["cities", "--root", str(malmo_following_lund), "--lang", "en"])
+    assert "Lund has met the same obstacle" in asked.output and "ours: Överprövningen stoppade" in asked.output
 
 
 def test_without_followed_cities_there_is_nothing_to_compare(indexed_kb):
     assert city_links(indexed_kb).obstacles == []
     result = CliRunner().invoke(cli, ["cities", "--root", str(indexed_kb.config.root)])
-    assert "No cities followed" in result.output
+    assert "Vi följer inga andra städer än" in result.output
 
 
 def test_the_cities_page_says_lund_has_met_the_same_obstacle(malmo_following_lund):

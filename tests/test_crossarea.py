@@ -39,7 +39,7 @@ from kb.core.errors import EntryNotFound, KBError
 from search.match import NEAREST
 
 from .helpers import entry_text
-from .samples import CROSS_ENTRIES, write_kb
+from .samples import CROSS_ENTRIES, speak, write_kb
 
 
 def _run(*args):
@@ -335,7 +335,7 @@ def test_cli_synergies_json_and_text(cross_root):
     assert text.exit_code == 0 and "↔" in text.stdout
     matrix = _run("synergies", *root, "--matrix", "--json")
     assert matrix.exit_code == 0 and set(json.loads(matrix.stdout)["silo_index"]) == {"mobilitet", "energi", "bygg"}
-    assert "Silo index" in _run("synergies", *root, "--matrix").stdout
+    assert "Siloindex" in _run("synergies", *root, "--matrix").stdout  # the knowledge base speaks Swedish
     bad = _run("synergies", *root, "--area", "hav")
     assert bad.exit_code == 2 and "unknown area" in bad.stderr
     assert _run("synergies", *root, "--since", "igår").exit_code == 1
@@ -348,7 +348,7 @@ def test_cli_obstacles_conflicts_duplicates(cross_root):
     assert obstacles.exit_code == 0
     groups = json.loads(obstacles.stdout)
     assert groups and {"label", "entries", "areas", "first_seen", "last_seen", "count"} <= set(groups[0])
-    assert "recurring" in _run("obstacles", *root).stdout
+    assert "återkommande" in _run("obstacles", *root).stdout
     conflicts = _run("conflicts", *root, "--json")
     assert conflicts.exit_code == 0 and json.loads(conflicts.stdout)[0]["other_area"] == "mobilitet"
     duplicates = _run("duplicates", *root, "--json")
@@ -452,12 +452,20 @@ def test_synergy_and_duplicate_reasons_are_codes_with_parameters(cross_kb):
     assert pair.reasons[0].render("sv", names).startswith(f"likhet {pair.score:.3f}: ")
 
 
-def test_cli_renders_reasons_in_english_and_json_keeps_the_codes(cross_root):
+def test_cli_renders_reasons_in_the_knowledge_bases_language_and_json_keeps_the_codes(cross_root):
     root = ["--root", str(cross_root)]
     _run("index", *root, "-q")
     data = json.loads(_run("synergies", *root, "--json", "-n", "1").stdout)
     assert data[0]["reasons"][0]["code"] == "reason_section_match"
     assert {"section_a", "section_b", "area_a", "area_b"} <= set(data[0]["reasons"][0])
+    text = _run("synergies", *root, "-n", "1").stdout  # kb.toml says nothing: Swedish
+    assert "- avsnittet ”" in text and "samma taggar: elnät" in text and "Bygg och fastigheter)" in text
+    assert "section" not in text and "shared tags" not in text and "suggested" not in text
+    duplicates = _run("duplicates", *root).stdout
+    assert "varandras närmaste post; samma område (Energi); samma sprint (2025-S3)" in duplicates
+    assert "förslag" in duplicates and "suggested" not in duplicates
+    speak(cross_root, "en")
+    assert json.loads(_run("synergies", *root, "--json", "-n", "1").stdout) == data  # --json never changes
     text = _run("synergies", *root, "-n", "1").stdout
     assert "- section “" in text and "shared tags: elnät" in text and "Bygg och fastigheter)" in text
     duplicates = _run("duplicates", *root).stdout
@@ -522,7 +530,7 @@ def test_cli_similar_related_mode_says_why(cross_root):
     data = json.loads(_run("similar", "mob-natagare", "--mode", "related", "--json", *root).stdout)
     assert data[0]["id"] == "byg-natagare" and {"code": "reason_shared_tags", "values": ["elnät"]} in data[0]["reasons"]
     text = _run("similar", "mob-natagare", "--mode", "related", "-n", "1", *root).stdout
-    assert "why: " in text and "shared tags: elnät" in text
+    assert "varför: " in text and "samma taggar: elnät" in text and "why" not in text
     missing = _run("similar", "finns-inte", "--mode", "related", *root)
     assert missing.exit_code == 1 and "no entry with id" in missing.stderr
 

@@ -164,7 +164,8 @@ def test_roadmap_cli(roadmap_root):
     assert {a["id"]: a["count"] for a in data[1]["actions"]} == {"MOB-1": 2, "MOB-2": 1}
     action = runner.invoke(cli, ["roadmap", "MOB-1", "-n", "2", *_root(roadmap_root)])
     assert action.exit_code == 0 and "Laddplatser vid Malmö C" in action.stdout
-    assert "Suggested links from other areas" in action.stdout
+    assert "Föreslagna kopplingar från andra områden" in action.stdout  # the knowledge base's language
+    assert "Suggested links" not in action.stdout and "responsible:" not in action.stdout
     whole = json.loads(runner.invoke(cli, ["roadmap", "energi", "--json", *_root(roadmap_root)]).stdout)
     assert whole["kind"] == "roadmap" and [a["id"] for a in whole["actions"]] == ["ENE-1", "ENE-2"]
     missing = runner.invoke(cli, ["roadmap", "XYZ-1", *_root(roadmap_root)])
@@ -270,7 +271,8 @@ def test_actors_cli(roadmap_root):
     assert runner.invoke(cli, ["index", "-q", *_root(roadmap_root)]).exit_code == 0
     text = runner.invoke(cli, ["actors", *_root(roadmap_root)])
     assert text.exit_code == 0, text.output
-    assert "Svenska kraftnät: actions –" in text.stdout and "Gaps in mandate (1)" in text.stdout
+    assert "Svenska kraftnät: åtgärder –" in text.stdout and "Luckor i rådigheten (1)" in text.stdout
+    assert "Gaps in mandate" not in text.stdout and "entries per area" not in text.stdout
     data = json.loads(runner.invoke(cli, ["actors", "--json", *_root(roadmap_root)]).stdout)
     assert [g["name"] for g in data["gaps"]] == ["Svenska kraftnät"]
     gaps = json.loads(runner.invoke(cli, ["actors", "--gaps", "--json", *_root(roadmap_root)]).stdout)

@@ -181,21 +181,22 @@ def run(*args):
 
 
 def test_cli_says_nothing_is_close_and_shows_the_nearest_marked_weak(indexed_kb):
-    root = ["--root", str(indexed_kb.config.root)]
+    root = ["--root", str(indexed_kb.config.root)]  # a Swedish knowledge base: the CLI speaks Swedish
     nothing = run("search", OFF_TOPIC, *root)
-    assert nothing.exit_code == 0 and nothing.stdout.count(" · weak (") == 4
-    assert "No close match" in nothing.stderr and "nearest entries, all weak" in nothing.stderr
+    assert nothing.exit_code == 0 and nothing.stdout.count(" · svag (") == 4
+    assert "Ingen nära träff" in nothing.stderr and "närmaste posterna, alla svaga" in nothing.stderr
     as_json = json.loads(run("search", OFF_TOPIC, *root, "--json").stdout)
-    assert len(as_json) == 4 and {r["match"] for r in as_json} == {"weak"}
+    assert len(as_json) == 4 and {r["match"] for r in as_json} == {"weak"}  # --json keeps its codes
     assert all(isinstance(r["match_score"], float) for r in as_json)
     only = run("search", OFF_TOPIC, *root, "--close-only")
-    assert only.exit_code == 0 and only.stdout == "" and "No close match" in only.stderr
+    assert only.exit_code == 0 and only.stdout == "" and "Ingen nära träff" in only.stderr
     assert json.loads(run("search", OFF_TOPIC, *root, "--close-only", "--json").stdout) == []
     some = run("search", ANSWERED, *root)
-    assert "cykel-upphandling · Mobilitet" in some.stdout and " · close (" in some.stdout and " · weak (" in some.stdout
-    assert "No close match" not in some.stderr
+    assert "cykel-upphandling · Mobilitet" in some.stdout and " · nära (" in some.stdout and " · svag (" in some.stdout
+    assert "Ingen nära träff" not in some.stderr
+    assert " · close (" not in some.stdout and " · weak (" not in some.stdout and " · lesson · " not in some.stdout
     some_only = run("search", ANSWERED, *root, "--close-only")
-    assert some_only.stdout.count(" · close (") == 1 and "3 weak result(s) not shown" in some_only.stderr
+    assert some_only.stdout.count(" · nära (") == 1 and "3 svaga träffar visas inte" in some_only.stderr
     low = run("search", OFF_TOPIC, *root, "--close-at", "-5", "--json")
     assert {r["match"] for r in json.loads(low.stdout)} == {"close"}
     both = run("search", OFF_TOPIC, *root, "--all", "--close-only")

@@ -53,6 +53,7 @@ BUILT_KEYS = {
     "picture_": PICTURE_NAMES,
     "search_match_": MATCHES,  # a search result's match, close or weak
     "related_match_": MATCHES,  # a related or similar lesson's
+    "cli_match_": MATCHES,  # a result's mark on its line in kb search and kb similar
 }
 
 

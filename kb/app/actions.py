@@ -40,18 +40,28 @@ RESERVED_IDS = {"new"}  # /-/kb/actions/new is the form
 
 class ActionInvalid(KBError):
     """An action or a learning question that cannot be written as asked. The message is a
-    catalogue text (:meth:`message` in the reader's language; ``str()`` in English, for the
-    command line); status parameters are shown by their names."""
+    catalogue text (:meth:`message` in the reader's language, as the pages and the command line
+    show it; ``str()`` in English), and so is the hint when ``hint_key`` names one
+    (:meth:`hint_text`); status parameters are shown by their names."""
 
-    def __init__(self, key: str, *, hint: str | None = None, **params):
-        self.key, self.params = key, params
-        super().__init__(self.message("en"), hint=hint)
+    def __init__(self, key: str, *, hint: str | None = None, hint_key: str | None = None, **params):
+        self.key, self.hint_key, self.params = key, hint_key, params
+        super().__init__(self.message("en"), hint=self.hint_text("en") if hint_key else hint)
+
+    def _shown(self, lang: str) -> dict:
+        words = texts(lang)
+        return {k: words.get(f"action_status_{v}", str(v)).lower() if k in ("current", "new") else
+                words.get(f"question_status_{v}", str(v)).lower() if k == "status" else
+                text(f"loop_field_{v}", lang) if k == "field" else
+                (", ".join(v) or words["loop_hint_final"]) if k == "allowed" else v for k, v in self.params.items()}
 
     def message(self, lang: str) -> str:
-        words = texts(lang)
-        shown = {k: words.get(f"action_status_{v}", str(v)).lower() if k in ("current", "new") else
-                 text(f"loop_field_{v}", lang) if k == "field" else v for k, v in self.params.items()}
-        return text(self.key, lang, **shown)
+        return text(self.key, lang, **self._shown(lang))
+
+    def hint_text(self, lang: str) -> str | None:
+        """What to do, in the reader's language when the hint is a catalogue text (an option
+        and its values stay as they are typed)."""
+        return text(self.hint_key, lang, **self._shown(lang)) if self.hint_key else self.hint
 
 
 def known_lessons(config: KBConfig, wanted: Iterable[str] = ()) -> set[str]:
@@ -87,7 +97,7 @@ def create_action(config: KBConfig, *, title: str, lessons: list[str], owner: st
     lessons, roadmap = _unique(lessons), _unique(roadmap)
     check_text(LIMITS, title=title, owner=owner, note=note)
     if not lessons:
-        raise ActionInvalid("loop_error_no_lesson", hint="Give --lesson ENTRY_ID.")
+        raise ActionInvalid("loop_error_no_lesson", hint_key="loop_hint_no_lesson")
     _check_references(config, lessons, roadmap)
     lang = lang or config.language
     meta = {"id": "", "title": title, "owner": owner, "due": due, "status": "proposed", "decided": None,
@@ -121,24 +131,23 @@ def set_status(config: KBConfig, action_id: str, status: str, *, note: str = "",
     today = today or dt.date.today()
     if status not in STATUSES:
         raise ActionInvalid("loop_error_status", value=status[:40], statuses=", ".join(STATUSES),
-                            hint=f"Use one of: {', '.join(STATUSES)}.")
+                            hint_key="loop_hint_use_one_of", values=", ".join(STATUSES))
     note = " ".join(note.split()) if status != "validated" else note.strip()
     check_text(LIMITS, note=note)
     outcome = _unique(outcome)
     unknown = [o for o in outcome if o not in OUTCOMES]
     if unknown:
-        raise ActionInvalid("loop_error_outcome", value=unknown[0], hint=f"Use one of: {', '.join(OUTCOMES)}.")
+        raise ActionInvalid("loop_error_outcome", value=unknown[0], hint_key="loop_hint_use_one_of",
+                            values=", ".join(OUTCOMES))
     with write_lock(config.state_dir):
         action = _find(config, action_id)
         if transition_problem(action.status, status):
             raise ActionInvalid("loop_error_transition", current=action.status, new=status,
-                                hint=f"From {action.status} it can become: "
-                                f"{', '.join(TRANSITIONS[action.status]) or 'nothing (it is final)'}.")
+                                hint_key="loop_hint_transition", allowed=list(TRANSITIONS[action.status]))
         if status == "dropped" and not note:
-            raise ActionInvalid("loop_error_reason", hint="Give the reason with --note.")
+            raise ActionInvalid("loop_error_reason", hint_key="loop_hint_reason")
         if status == "validated" and not (note or action.evidence):
-            raise ActionInvalid("loop_error_evidence",
-                                hint="Give the evidence with --note (it goes into the '## Validering' section).")
+            raise ActionInvalid("loop_error_evidence", hint_key="loop_hint_evidence")
         meta_changes: dict = {"status": status}
         if status == "agreed" and action.decided is None:
             meta_changes["decided"] = today
@@ -172,7 +181,7 @@ def remove_lesson(config: KBConfig, action: LearningAction, entry_id: str) -> bo
 
 # --- helpers ------------------------------------------------------------------------------
 def _find(config: KBConfig, action_id: str) -> LearningAction:
-    return find_record(load_actions(config), action_id, "action", hint="List them with `kb actions`.")
+    return find_record(load_actions(config), action_id, "loop_error_no_action", "loop_hint_list_actions")
 
 
 def _check_references(config: KBConfig, lessons: list[str], roadmap: list[str]) -> None:
@@ -182,7 +191,7 @@ def _check_references(config: KBConfig, lessons: list[str], roadmap: list[str]) 
         unknown = [r for r in roadmap if r not in roadmap_ids]
         if unknown:
             raise ActionInvalid("loop_error_unknown_roadmap", id=repr(unknown[0]),
-                                hint="See roadmaps/*.md (or `kb roadmap AREA`) for the action ids.")
+                                hint_key="loop_hint_unknown_roadmap")
 
 
 def check_lessons(config: KBConfig, lessons: list[str]) -> None:
@@ -191,13 +200,14 @@ def check_lessons(config: KBConfig, lessons: list[str]) -> None:
     missing = [lesson for lesson in lessons if lesson not in known]
     if missing:
         raise ActionInvalid("loop_error_unknown_lesson", id=repr(missing[0]),
-                            hint="Check the id with `kb search` or on the entry's page.")
+                            hint_key="loop_hint_unknown_lesson")
 
 
 def check_visibility(value: str) -> None:
     """Refuse a visibility that is not one (the message in the reader's language)."""
     if value not in VISIBILITIES:
-        raise ActionInvalid("loop_error_visibility", value=value, hint=f"Use one of: {', '.join(VISIBILITIES)}.")
+        raise ActionInvalid("loop_error_visibility", value=value, hint_key="loop_hint_use_one_of",
+                            values=", ".join(VISIBILITIES))
 
 
 def check_text(limits: dict[str, int], **fields: str) -> None:

@@ -152,9 +152,10 @@ def edit_question(config: KBConfig, question_id: str, *, question: str | None = 
 
 
 def _open_question(config: KBConfig, question_id: str) -> LearningQuestion:
-    current = find_record(load_agenda(config), question_id, "learning question", hint="List them with `kb agenda`.")
+    current = find_record(load_agenda(config), question_id, "loop_error_no_question", "loop_hint_list_questions")
     if current.status != "open":
-        raise ActionInvalid("loop_error_closed", hint=f"{question_id} is {current.status}.")
+        raise ActionInvalid("loop_error_closed", hint_key="loop_hint_closed", id=question_id,
+                            status=current.status)
     return current
 
 
@@ -181,9 +182,10 @@ def close_question(config: KBConfig, question_id: str, *, answer: str = "", drop
     check_text(LIMITS, answer=answer)
     with write_lock(config.state_dir):
         found = load_agenda(config)
-        current = find_record(found, question_id, "learning question", hint="List them with `kb agenda`.")
+        current = find_record(found, question_id, "loop_error_no_question", "loop_hint_list_questions")
         if current.status != "open":
-            raise ActionInvalid("loop_error_closed", hint=f"{question_id} is {current.status}.")
+            raise ActionInvalid("loop_error_closed", hint_key="loop_hint_closed", id=question_id,
+                                status=current.status)
         meta = {"id": current.id, "question": current.question, "owner": current.owner, "opened": current.opened,
                 "status": "dropped" if drop else "answered", "entries": current.entries, "closed": today,
                 **_visibility(current), **current.extra}

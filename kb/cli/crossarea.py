@@ -12,6 +12,7 @@ from analysis.obstacles import recurring_obstacles
 from analysis.reasons import render_reason, render_reasons
 from kb.app.curation import record_link, rename_obstacle
 from kb.cli.options import (
+    counted,
     handle_errors,
     json_option,
     model_option,
@@ -24,8 +25,10 @@ from kb.core import config as config_module
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.errors import KBError
 from kb.core.obstacle_groups import GROUPS_FILE
+from kb.core.texts import text, texts
 
-CLI_LANGUAGE = "en"  # the CLI speaks English
+VERDICT_KEYS = {"synergy": "cli_verdict_synergy", "conflict": "cli_verdict_conflict",
+                "duplicate": "cli_verdict_duplicate"}
 
 
 @click.command()
@@ -49,34 +52,38 @@ def synergies(root, model, limit, areas, since, matrix, include_rejected, as_jso
         if as_json:
             print_json(links.to_dict())
         else:
-            _echo_area_matrix(links)
+            _echo_area_matrix(links, kb.config.language)
         return
     found = find_synergies(kb, limit=limit, areas=areas, since=since, include_rejected=include_rejected)
     if as_json:
         print_json([s.to_dict() for s in found])
         return
+    lang = kb.config.language  # the words around the pairs speak the knowledge base's language
+    t = texts(lang)
     if not found:
-        click.echo("No synergies suggested.", err=True)
+        click.echo(t["cli_no_synergies"], err=True)
     for rank, s in enumerate(found, start=1):
-        click.echo(f"{rank:>2}. {s.score:5.2f}  {s.status:<9} {kb.config.area_name(s.area_a)} ↔ "
+        click.echo(f"{rank:>2}. {s.score:5.2f}  {t['link_status_' + s.status]:<9} {kb.config.area_name(s.area_a)} ↔ "
                    f"{kb.config.area_name(s.area_b)}")
         click.echo(f"    {s.a}: " + click.style(s.title_a, bold=True))
         click.echo(f"    {s.b}: " + click.style(s.title_b, bold=True))
         for reason in s.reasons:
-            click.echo(f"    - {render_reason(reason, CLI_LANGUAGE, kb.config.area_names())}")
+            click.echo(f"    - {render_reason(reason, lang, kb.config.area_names())}")
 
 
-def _echo_area_matrix(links) -> None:
+def _echo_area_matrix(links, lang: str) -> None:
+    t = texts(lang)
     width = max([len(a) for a in links.areas] + [6])
-    click.echo("Strong links (mutual top-3 neighbours, confirmed included, rejected left out):")
+    click.echo(t["cli_matrix_heading"])
     click.echo(" " * (width + 1) + " ".join(f"{a[:6]:>6}" for a in links.areas))
     for a in links.areas:
         click.echo(f"{a:<{width}} " + " ".join(f"{links.matrix[a].get(b, 0):>6}" for b in links.areas))
-    click.echo("\nSilo index (share of an area's strong links that cross areas; low = silo):")
+    click.echo("\n" + t["cli_silo_heading"])
     for a in links.areas:
         value = links.silo_index.get(a)
         total = sum(links.matrix[a].values())
-        click.echo(f"  {a:<{width}} " + ("  –  " if value is None else f"{value:4.2f}") + f"  ({total} links)")
+        click.echo(f"  {a:<{width}} " + ("  –  " if value is None else f"{value:4.2f}")
+                   + f"  ({counted(t, total, 'cli_n_links_one', 'cli_n_links')})")
 
 
 @click.group(invoke_without_command=True)
@@ -110,13 +117,21 @@ def obstacles(ctx, root, model, since, until, areas, types, as_json):
     if as_json:
         print_json([g.to_dict() for g in groups])
         return
+    _echo_obstacle_groups(groups, kb.config)
+
+
+def _echo_obstacle_groups(groups, config) -> None:
+    t = texts(config.language)  # the words around the groups speak the knowledge base's language
     if not groups:
-        click.echo("No groups of similar obstacles.", err=True)
+        click.echo(t["cli_no_obstacle_groups"], err=True)
     for g in groups:
-        state = "recurring" if g.recurring else "once"
+        state = t["obstacles_recurring" if g.recurring else "obstacles_once"]
         click.echo((f"{g.id}  " if g.id else "") + click.style(g.label, bold=True)
-                   + f"  ({g.count} entries, {len(g.areas)} areas, {g.first_seen} – {g.last_seen}, {state})")
-        click.echo(f"    areas: {', '.join(g.areas)}; sprints: {', '.join(g.sprints) or '–'}")
+                   + f"  ({counted(t, g.count, 'cli_n_entries_one', 'cli_n_entries')}, "
+                   f"{counted(t, len(g.areas), 'cli_n_areas_one', 'cli_n_areas')}, "
+                   f"{g.first_seen} – {g.last_seen}, {state})")
+        click.echo("    " + t["cli_obstacle_areas"].format(areas=", ".join(config.area_name(a) for a in g.areas),
+                                                          sprints=", ".join(g.sprints) or "–"))
         for entry_id in g.entries:
             click.echo(f"    {entry_id}: {g.titles.get(entry_id, '')}")
 
@@ -134,12 +149,12 @@ def obstacles_rename(group_id, label, root, computed, as_json):
     in obstacles.md and survives re-clustering and `kb index --rebuild`."""
     if computed == bool(label):
         raise click.UsageError("give the LABEL, or --computed")
-    group = rename_obstacle(config_module.load(root), group_id, None if computed else label)
+    config = config_module.load(root)
+    group = rename_obstacle(config, group_id, None if computed else label)
     if as_json:
         print_json(group.to_dict())
     elif computed:
-        click.echo(f"{group.id}: the label will be made from its entries the next time it is listed "
-                   f"({GROUPS_FILE}).")
+        click.echo(text("cli_obstacle_label_computed", config.language, id=group.id, file=GROUPS_FILE))
     else:
         click.echo(f"{group.id}: {group.label} ({GROUPS_FILE}).")
 
@@ -162,11 +177,11 @@ def conflicts(root, model, since, until, areas, as_json):
         print_json([c.to_dict() for c in found])
         return
     if not found:
-        click.echo("No goal conflicts.", err=True)
+        click.echo(text("cli_no_conflicts", kb.config.language), err=True)
     for c in found:
         click.echo(click.style(c.title, bold=True))
         click.echo(f"    {c.id} · {c.date} · " + " ↔ ".join(kb.config.area_name(a) for a in c.areas))
-        for reason in render_reasons(c.reasons, "en", names):
+        for reason in render_reasons(c.reasons, kb.config.language, names):
             click.echo(f"    - {reason}")
 
 
@@ -183,12 +198,13 @@ def duplicates(root, model, include_rejected, as_json):
     if as_json:
         print_json([d.to_dict() for d in found])
         return
+    t = texts(kb.config.language)
     if not found:
-        click.echo("No near-duplicates.", err=True)
+        click.echo(t["cli_no_duplicates"], err=True)
     for d in found:
-        click.echo(f"{d.score:.3f}  {d.status:<9} {d.a} ↔ {d.b}")
+        click.echo(f"{d.score:.3f}  {t['link_status_' + d.status]:<9} {d.a} ↔ {d.b}")
         click.echo(f"    {d.title_a}\n    {d.title_b}")
-        click.echo(f"    - {'; '.join(render_reasons(d.reasons, CLI_LANGUAGE, kb.config.area_names()))}")
+        click.echo(f"    - {'; '.join(render_reasons(d.reasons, kb.config.language, kb.config.area_names()))}")
 
 
 @click.command()
@@ -210,11 +226,13 @@ def link(entry_a, entry_b, root, verdict, note, as_json):
     if as_json:
         print_json(decision.to_dict())
         return
+    t = texts(config.language)
     if verdict == "unrelated":
-        click.echo(f"Rejected {entry_a} ↔ {entry_b}; it will not be suggested again ({DECISIONS_FILE}).")
+        click.echo(t["cli_link_rejected"].format(a=entry_a, b=entry_b, file=DECISIONS_FILE))
     else:
-        click.echo(f"Linked {entry_a} → {entry_b} as {verdict} (related: in {entry_a}; {DECISIONS_FILE}).")
-    click.echo("Run `kb index` to update the index.")
+        click.echo(t["cli_link_confirmed"].format(a=entry_a, b=entry_b, verdict=t[VERDICT_KEYS[verdict]],
+                                                  file=DECISIONS_FILE))
+    click.echo(t["cli_run_index"])
 
 
 MAX_DUPLICATE_WARNINGS = 5

@@ -92,7 +92,8 @@ def action_set(action_id, root, status, note, outcome, as_json):
     if as_json:
         print_json(changed.to_dict())
     else:
-        click.echo(f"{changed.id}: {changed.status} ({changed.history[-1].date}).")
+        shown = text("action_status_" + changed.status, config.language).lower()
+        click.echo(f"{changed.id}: {shown} ({changed.history[-1].date}).")
 
 
 @click.command()
@@ -269,6 +270,8 @@ def agenda_edit(question_id, root, question, owner, as_json):
 @handle_errors
 def agenda_close(question_id, root, answer, drop):
     """Answer (or drop) the learning question QUESTION_ID."""
-    closed = close_question(config_module.load(root), question_id, answer=answer, drop=drop)
-    click.echo(f"{closed.id}: {closed.status} ({closed.closed.isoformat() if closed.closed else ''}).")
+    config = config_module.load(root)
+    closed = close_question(config, question_id, answer=answer, drop=drop)
+    shown = text("question_status_" + closed.status, config.language).lower()
+    click.echo(f"{closed.id}: {shown} ({closed.closed.isoformat() if closed.closed else ''}).")
 

@@ -14,6 +14,7 @@ from analysis.reasons import render_reasons
 from kb.app.knowledge_base import KnowledgeBase
 from kb.core import config as config_module
 from kb.core.errors import KBError
+from kb.core.texts import text, texts
 from search.filters import read_filters
 
 
@@ -59,10 +60,7 @@ def handle_errors(fn):
         try:
             return fn(*args, **kwargs)
         except KBError as exc:
-            message = str(exc)
-            if exc.hint:
-                message += f"\nHint: {exc.hint}"
-            raise click.ClickException(message) from None
+            raise click.ClickException(error_text(exc, kwargs.get("root"))) from None
         except KeyboardInterrupt:
             click.echo("Interrupted; the previous index is still usable.", err=True)
             sys.exit(130)
@@ -78,6 +76,29 @@ def handle_errors(fn):
             ) from None
 
     return wrapper
+
+
+def error_text(exc: KBError, root=None) -> str:
+    """The message and its hint. A refusal that is a catalogue text (it has ``message(lang)``)
+    speaks the knowledge base's language, like the listings; any other stays as written."""
+    message, hint, label = str(exc), exc.hint, "Hint"
+    if callable(getattr(exc, "message", None)):
+        lang = kb_language(root)
+        message, hint, label = exc.message(lang), exc.hint_text(lang), text("cli_hint", lang)
+    return message + (f"\n{label}: {hint}" if hint else "")
+
+
+def kb_language(root) -> str:
+    """kb.toml's ``language`` (English when there is no kb.toml to read: the error says why)."""
+    try:
+        return config_module.load(root, require_areas=False).language
+    except KBError:
+        return "en"
+
+
+def counted(words, count: int, one: str, many: str, **params) -> str:
+    """The text of ``count``, singular or plural (``1 post``, ``2 poster``)."""
+    return words[one if count == 1 else many].format(count=count, **params)
 
 
 def open_kb(root, model=None):
@@ -112,26 +133,29 @@ class ClickProgress:
         self.bar.__exit__(None, None, None)
 
 
-def emit_results(results, as_json: bool, empty: str, area_names=None) -> None:
+def emit_results(results, as_json: bool, empty: str, lang: str, area_names=None) -> None:
+    """Search or similar results, best first: for people in ``lang`` (the knowledge base's
+    language: its entry types, the close/weak mark, why), or ``--json`` as the library made them."""
     if as_json:
         print_json([r.to_dict() for r in results])
         return
     if not results:
         click.echo(empty, err=True)
         return
+    t = texts(lang)
     for rank, r in enumerate(results, start=1):
         click.echo(
             f"{rank:>2}. {r.score:.3f}  "
             + click.style(r.title, bold=True)
-            + f"\n    {r.id} · {r.area_name} · {r.type} · {r.date}"
-            + (f" · from {r.source}" if getattr(r, "source", None) else "")
-            + (f" · {r.match}" if getattr(r, "match", None) is not None else "")
+            + f"\n    {r.id} · {r.area_name} · {t.get('entry_type_' + r.type, r.type).lower()} · {r.date}"
+            + (" · " + t["cli_result_from"].format(source=r.source) if getattr(r, "source", None) else "")
+            + (f" · {t['cli_match_' + r.match]}" if getattr(r, "match", None) is not None else "")
             + (f" ({round(r.match_score, 2) + 0.0:.2f})" if getattr(r, "match_score", None) is not None else "")  # no -0.00
         )
         if r.snippet:
             click.echo(f"    {r.snippet}")
         if getattr(r, "reasons", None):
-            click.echo("    why: " + "; ".join(render_reasons(r.reasons, "en", area_names)))
+            click.echo(f"    {t['cli_why']}: " + "; ".join(render_reasons(r.reasons, lang, area_names)))
         click.echo(f"    {r.path}" + (f":{r.line}" if r.line and r.line > 1 else ""))
 
 

@@ -8,6 +8,7 @@ from analysis.actors import mandate_map
 from analysis.policy import policy_needs, to_markdown
 from analysis.roadmaps import roadmap_report
 from kb.cli.options import (
+    counted,
     handle_errors,
     json_option,
     make_filters,
@@ -16,9 +17,12 @@ from kb.cli.options import (
     print_json,
     root_option,
 )
+from kb.core.texts import DEFAULT_LANGUAGE, text, texts
 
-TYPE_LABELS = {"lesson": "Lessons", "obstacle": "Obstacles", "enabler": "Enablers",
-               "goal-conflict": "Goal conflicts", "idea": "Ideas"}
+
+def _type_label(t, entry_type: str) -> str:
+    """An entry type, counted (lessons, hinder)."""
+    return t.get(f"entry_type_plural_{entry_type}", entry_type)
 
 
 @click.command()
@@ -37,59 +41,69 @@ def roadmap(key, root, model, suggestions, as_json):
     if as_json:
         print_json(report if isinstance(report, list) else report.to_dict())
     elif isinstance(report, list):
-        _echo_roadmap_overview(report)
+        _echo_roadmap_overview(report, kb.config)
     else:
         _echo_roadmap_report(report.to_dict(), kb.config)
 
 
-def _echo_roadmap_overview(roadmaps: list[dict]) -> None:
+def _status(t, status: str) -> str:
+    return t.get(f"roadmap_status_{status}", status)
+
+
+def _echo_roadmap_overview(roadmaps: list[dict], config) -> None:
+    t = texts(config.language)  # the words around the roadmaps speak the knowledge base's language
     if not roadmaps:
-        click.echo("No roadmaps: add roadmaps/<area>.md files.", err=True)
+        click.echo(t["cli_no_roadmaps"], err=True)
     for r in roadmaps:
-        click.echo(click.style(r["title"], bold=True) + f"  ({r['area']}, {r['period'] or '–'}; "
-                   f"{r['count']} entries cite it)")
+        click.echo(click.style(r["title"], bold=True) + f"  ({config.area_name(r['area'])}, {r['period'] or '–'}; "
+                   f"{counted(t, r['count'], 'cli_roadmap_cited_one', 'cli_roadmap_cited')})")
         for a in r["actions"]:
-            click.echo(f"  {a['id']:<7} {a['status']:<8} {a['count']:>3}  {a['title']}"
+            click.echo(f"  {a['id']:<7} {_status(t, a['status']):<8} {a['count']:>3}  {a['title']}"
                        + (f" · {a['actor']}" if a["actor"] else ""))
 
 
 def _echo_roadmap_report(data: dict, config) -> None:
+    t = texts(config.language)
     if data["kind"] == "roadmap":
         click.echo(click.style(data["title"], bold=True) + f"  ({data['area_name']}, {data['period'] or '–'})")
-        click.echo(f"{data['count']} entries cite its actions.")
+        click.echo(counted(t, data["count"], "cli_roadmap_actions_cited_one", "cli_roadmap_actions_cited"))
         for action in data["actions"]:
             click.echo("\n" + click.style(f"{action['id']} {action['title']}", bold=True)
-                       + f"  [{action['status']}] {action['actor'] or ''}")
+                       + f"  [{_status(t, action['status'])}] {action['actor'] or ''}")
             _echo_entries(action["entries"], config, indent="  ")
             _echo_suggestions(action["suggestions"], config, indent="  ")
     else:
         click.echo(click.style(f"{data['id']} {data['title']}", bold=True))
-        click.echo(f"{data['roadmap']} · status {data['status']} · responsible: {data['actor'] or '–'}")
+        click.echo(f"{data['roadmap']} · {t['roadmap_status'].lower()} {_status(t, data['status'])} · "
+                   f"{t['roadmap_responsible'].lower()}: {data['actor'] or '–'}")
         _echo_entries(data["entries"], config)
         _echo_suggestions(data["suggestions"], config)
-    click.echo("\nActors:")
+    click.echo(f"\n{t['field_actors']}:")
     for actor in data["actors"]:
-        held = f"responsible for {', '.join(actor['actions'])}" if actor["actions"] else "holds no action"
-        click.echo(f"  {actor['name']}: {held}; entries naming it: {actor['entries']}")
-    click.echo("\nPer sprint:")
+        held = (f"{t['roadmap_holds']} {', '.join(actor['actions'])}" if actor["actions"]
+                else t["cli_roadmap_holds_none"])
+        named = counted(t, actor["entries"], "cli_n_entries_one", "cli_n_entries")
+        click.echo(f"  {actor['name']}: {held}; {t['roadmap_named_in']} {named}")
+    click.echo(f"\n{t['roadmap_per_sprint']}:")
     for point in data["timeline"]:
-        counts = ", ".join(f"{TYPE_LABELS.get(t, t).lower()} {n}" for t, n in point["counts"].items())
+        counts = ", ".join(f"{_type_label(t, kind)} {n}" for kind, n in point["counts"].items())
         click.echo(f"  {point['sprint']}: {point['total']} ({counts})")
 
 
 def _echo_entries(grouped: dict, config, indent: str = "") -> None:
+    t = texts(config.language)
     if not any(grouped.values()):
-        click.echo(f"{indent}No entries cite it yet.")
+        click.echo(f"{indent}{t['roadmap_no_entries']}")
     for entry_type, refs in grouped.items():
         if refs:
-            click.echo(f"{indent}{TYPE_LABELS.get(entry_type, entry_type)}:")
+            click.echo(f"{indent}{_type_label(t, entry_type).capitalize()}:")
             for e in refs:
                 click.echo(f"{indent}  - {e['title']}  ({e['id']}, {config.area_name(e['area'])}, {e['date']})")
 
 
 def _echo_suggestions(suggestions: list[dict], config, indent: str = "") -> None:
     if suggestions:
-        click.echo(f"{indent}Suggested links from other areas (not citing it yet):")
+        click.echo(f"{indent}{text('cli_roadmap_suggestions', config.language)}")
         for s in suggestions:
             click.echo(f"{indent}  ? {s['title']}  ({s['id']}, {s['area_name']}, {s['score']:.3f})")
 
@@ -109,21 +123,23 @@ def policy(root, since, until, areas, fmt, model, as_json):
     grouped by level and theme, with the areas affected and the evidence."""
     kb = open_kb(root, model)
     filters = make_filters(kb.config, areas, (), (), since, until)
-    report = policy_needs(kb, filters)
+    # --json as it always was (Swedish level names); the text and the handout in the knowledge base's language
+    report = policy_needs(kb, filters, lang=DEFAULT_LANGUAGE if as_json else kb.config.language)
     names = {slug: a.name for slug, a in kb.config.areas.items()}
     if as_json:
         print_json(report.to_dict())
     elif fmt == "md":
         click.echo(to_markdown(report, names), nl=False)
     else:
+        t = texts(kb.config.language)
         if not report.levels:
-            click.echo("No entries with policy: in this selection.", err=True)
+            click.echo(t["policy_md_none"], err=True)
         for level in report.levels:
-            click.echo(click.style(f"{level.name} ({level.count} entries; "
+            click.echo(click.style(f"{level.name} ({counted(t, level.count, 'cli_n_entries_one', 'cli_n_entries')}; "
                                    f"{', '.join(names.get(a, a) for a in level.areas)})", bold=True))
             for theme in level.themes:
-                click.echo(f"  {theme.label}" + (" (recurring)" if theme.recurring else "")
-                           + f" · {', '.join(theme.areas)}")
+                click.echo(f"  {theme.label}" + (f" ({t['obstacles_recurring']})" if theme.recurring else "")
+                           + f" · {', '.join(names.get(a, a) for a in theme.areas)}")
                 for e in theme.evidence:
                     click.echo(f"    - {e.title} ({e.id}, {e.date})")
                     if e.quote:
@@ -145,16 +161,16 @@ def actors(root, model, gaps_only, as_json):
         data = result.to_dict()
         print_json({"gaps": data["gaps"]} if gaps_only else data)
         return
+    t = texts(kb.config.language)  # the words around the actors speak the knowledge base's language
     if not gaps_only:
         for actor in result.actors:
             held = ", ".join(a["id"] for a in actor.actions) or "–"
             areas_text = ", ".join(f"{a} {n}" for a, n in sorted(actor.entry_areas.items()))
-            click.echo(f"{actor.name}: actions {held}; entries per area: {areas_text or '–'}"
-                       + ("  <- gap in mandate" if actor.gap else ""))
+            click.echo(t["cli_actor_row"].format(name=actor.name, actions=held, areas=areas_text or "–")
+                       + (f"  <- {t['cli_actor_gap']}" if actor.gap else ""))
         click.echo("")
-    click.echo(click.style(f"Gaps in mandate ({len(result.gaps)}): actors that obstacles depend on "
-                           "who hold no roadmap action", bold=True))
+    click.echo(click.style(t["cli_actor_gaps"].format(count=len(result.gaps)), bold=True))
     for actor in result.gaps:
         click.echo(f"  {actor.name}:")
         for o in actor.obstacles:
-            click.echo(f"    - {o['title']} ({o['id']}, {o['area']})")
+            click.echo(f"    - {o['title']} ({o['id']}, {kb.config.area_name(o['area'])})")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from kb.cli.options import (
+    counted,
     emit_results,
     filter_options,
     handle_errors,
@@ -14,6 +15,7 @@ from kb.cli.options import (
     open_kb,
     root_option,
 )
+from kb.core.texts import texts
 from search.match import NEAREST
 
 
@@ -47,12 +49,11 @@ def search(query, root, model, areas, types, tags, since, until, mode, limit, sh
     filters = make_filters(kb.config, areas, types, tags, since, until, sources)
     show = "all" if show_all else "close" if close_only else "default"
     results = kb.search(query, filters=filters, mode=mode, limit=limit, show=show, close_at=close_at)
+    t = texts(kb.config.language)  # the words around the results speak the knowledge base's language
     if results and not results.any_close:
-        click.echo("No close match: nothing in the knowledge base is close to the question. "
-                   "The nearest entries, all weak:", err=True)
-    emit_results(results, as_json, empty="No entries found." if not results.left_out else
-                 "No close match: nothing in the knowledge base is close to the question "
-                 "(without --close-only the nearest are shown, marked weak).")
+        click.echo(t["cli_search_no_close"], err=True)
+    emit_results(results, as_json, empty=t["search_no_hits"] if not results.left_out else t["cli_search_no_close_only"],
+                 lang=kb.config.language)
     if results and results.left_out:
-        hint = "--all shows them" if not close_only else "without --close-only they are shown, marked weak"
-        click.echo(f"{results.left_out} weak result(s) not shown ({hint}).", err=True)
+        hint = t["cli_search_hint_close_only" if close_only else "cli_search_hint_all"]
+        click.echo(counted(t, results.left_out, "cli_search_left_out_one", "cli_search_left_out", hint=hint), err=True)

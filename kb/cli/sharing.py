@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 
 import click
+from click.core import ParameterSource
 
 from analysis.crosscity import city_links
 from analysis.reasons import render_reasons
@@ -15,6 +16,7 @@ from kb.app.publish import build_publication, write_publication
 from kb.cli.indexing import skipped_files
 from kb.cli.options import (
     ClickProgress,
+    counted,
     handle_errors,
     json_option,
     model_option,
@@ -27,6 +29,7 @@ from kb.cli.options import (
 from kb.core import config as config_module
 from kb.core.errors import IndexMissing
 from kb.core.followed import load_sources
+from kb.core.texts import texts
 
 
 @click.command()
@@ -177,21 +180,29 @@ def cities(root, model, lang, since, until, areas, limit, as_json):
     if as_json:
         print_json(found.to_dict())
         return
+    given = click.get_current_context().get_parameter_source("lang") is not ParameterSource.DEFAULT
+    _echo_city_links(found, kb.config, lang if given else kb.config.language)
+
+
+def _echo_city_links(found, config, lang: str) -> None:
+    t = texts(lang)  # the knowledge base's language, unless --lang says otherwise
     if not found.sources:
-        click.echo("No cities followed: kb follow URL --name NAME.", err=True)
+        click.echo(t["cities_none_followed"], err=True)
         return
     for source in found.sources:
-        click.echo(f"Following {source['name']} ({source['organisation'] or source['url']}): {source['lessons']} "
-                   f"lessons, fetched {(source['fetched'] or 'never')[:10]}, licence {source['licence'] or '?'}")
-    names = kb.config.area_names()
-    for heading, links, what in (("Obstacles other cities have met too", found.obstacles, "has met the same obstacle"),
-                                 ("Lessons that carry across cities", found.synergies, "has a lesson that carries")):
+        click.echo(t["cli_cities_source"].format(
+            name=source["name"], organisation=source["organisation"] or source["url"],
+            lessons=counted(t, source["lessons"], "cli_n_lessons_one", "cli_n_lessons"),
+            fetched=(source["fetched"] or t["cli_never"])[:10], licence=source["licence"] or "?"))
+    names = config.area_names()
+    for heading, links, what in ((t["cities_obstacles"], found.obstacles, "cities_same_obstacle"),
+                                 (t["cities_synergies"], found.synergies, "cities_carries")):
         click.echo(f"\n{heading}")
         if not links:
-            click.echo("  none found")
+            click.echo(f"  {t['cli_none_found']}")
         for rank, link in enumerate(links, start=1):
-            click.echo(f"{rank:>2}. {link.score:.2f}  {link.source} {what}")
-            click.echo(f"    ours: {link.own_title} ({link.own}, {names.get(link.own_area, link.own_area)})")
+            click.echo(f"{rank:>2}. {link.score:.2f}  {t[what].format(source=link.source)}")
+            click.echo(f"    {t['cli_ours']}: {link.own_title} ({link.own}, {names.get(link.own_area, link.own_area)})")
             click.echo(f"    {link.source}: {link.other_title} ({link.other}, {link.other_area})")
             if link.reasons:
-                click.echo("    why: " + "; ".join(render_reasons(link.reasons, "en", names)))
+                click.echo(f"    {t['cli_why']}: " + "; ".join(render_reasons(link.reasons, lang, names)))

@@ -9,6 +9,7 @@ from analysis.corpus import load_corpus
 from analysis.related import RelatedFinder, related_results
 from kb.cli.options import emit_results, handle_errors, json_option, model_option, open_kb, root_option
 from kb.core.decisions import load_decisions
+from kb.core.texts import text
 
 
 @click.command()
@@ -33,4 +34,5 @@ def similar(entry_id, root, model, other_areas, limit, mode, as_json):
         results = related_results(kb, finder, entry_id, limit=limit, other_areas=other_areas)
     else:
         results = kb.similar(entry_id, limit=limit, other_areas=other_areas, mode=mode)
-    emit_results(results, as_json, empty="No similar entries.", area_names=kb.config.area_names())
+    emit_results(results, as_json, empty=text("cli_no_similar", kb.config.language), lang=kb.config.language,
+                 area_names=kb.config.area_names())

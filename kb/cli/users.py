@@ -11,6 +11,7 @@ from kb.app.accounts import add_account, list_accounts, remove_account
 from kb.app.auth import RESERVED_NAMES, ROLES, valid_name
 from kb.cli.options import handle_errors, json_option, print_json, root_option
 from kb.core import config as config_module
+from kb.core.texts import text, texts
 
 
 @click.group("user")
@@ -55,7 +56,9 @@ def user_add(name, root, role, display_name, sign_on, as_json):
     password = None
     if not sign_on:
         if sys.stdin.isatty():
-            password = click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+            t = texts(config.language)
+            password = click.prompt(t["cli_user_password"].capitalize(), hide_input=True,
+                                    confirmation_prompt=t["cli_user_password_again"], err=True)
         else:
             password = sys.stdin.readline().rstrip("\r\n")
             if not password:
@@ -64,10 +67,10 @@ def user_add(name, root, role, display_name, sign_on, as_json):
     if as_json:
         print_json(account.to_dict())
         return
-    how = "a password" if account.password else "sign-on only"
-    click.echo(f"{account.name}: {account.role}, {how}" + (f", shown as {account.display_name}"
-                                                            if account.display_name else "")
-               + " (kb.toml [auth]).")
+    t = texts(config.language)  # the words around the account speak the knowledge base's language
+    how = t["cli_user_with_password" if account.password else "cli_user_sign_on_only"]
+    shown = ", " + t["cli_user_shown_as"].format(name=account.display_name) if account.display_name else ""
+    click.echo(f"{account.name}: {t['role_' + account.role]}, {how}{shown} (kb.toml [auth]).")
 
 
 @user.command("list")
@@ -76,16 +79,23 @@ def user_add(name, root, role, display_name, sign_on, as_json):
 @handle_errors
 def user_list(root, as_json):
     """Everyone with a password or a role: name, role, how they sign in, display name."""
-    accounts = list_accounts(config_module.load(root))
+    config = config_module.load(root)
+    accounts = list_accounts(config)
     if as_json:
         print_json([a.to_dict() for a in accounts])
         return
+    t = texts(config.language)
     if not accounts:
-        click.echo("No users yet: add one with `kb user add NAME --role writer`.", err=True)
+        click.echo(t["cli_no_users"], err=True)
     width = max((len(a.name) for a in accounts), default=0)
+    roles = {a.name: t["role_" + a.role] for a in accounts}
+    role_width = max((len(r) for r in roles.values()), default=0)
     for a in accounts:
-        how = ("password ($KB_WRITERS)" if a.from_environment else "password") if a.password else "sign-on"
-        click.echo(f"{a.name:<{width}}  {a.role:<11}  {how}" + (f"  {a.display_name}" if a.display_name else ""))
+        how = t["cli_user_sign_on"]
+        if a.password:
+            how = t["cli_user_password"] + (" ($KB_WRITERS)" if a.from_environment else "")
+        click.echo(f"{a.name:<{width}}  {roles[a.name]:<{role_width}}  {how}"
+                   + (f"  {a.display_name}" if a.display_name else ""))
 
 
 @user.command("remove")
@@ -95,5 +105,7 @@ def user_list(root, as_json):
 def user_remove(name, root):
     """Remove the user NAME from kb.toml: their password, role and display name; any
     session they have ends at their next click."""
-    removed = remove_account(config_module.load(root), name)
-    click.echo(f"Removed {removed.name} ({removed.role}) from kb.toml [auth].")
+    config = config_module.load(root)
+    removed = remove_account(config, name)
+    click.echo(text("cli_user_removed", config.language, name=removed.name,
+                    role=text("role_" + removed.role, config.language)))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from kb.core.texts import text
+
 
 class KBError(Exception):
     """Base class: anything a user can fix. ``hint`` says how."""
@@ -23,6 +25,21 @@ class ConfigError(KBError):
 
 class EntryNotFound(KBError):
     """An entry id that the knowledge base does not hold."""
+
+
+class RecordNotFound(EntryNotFound):
+    """An action or learning question id that is not there, said from the catalogue: in the
+    reader's language with :meth:`message` and :meth:`hint_text` (``str()`` in English)."""
+
+    def __init__(self, key: str, hint_key: str, **params):
+        self.key, self.hint_key, self.params = key, hint_key, params
+        super().__init__(self.message("en"), hint=self.hint_text("en"))
+
+    def message(self, lang: str) -> str:
+        return text(self.key, lang, **self.params)
+
+    def hint_text(self, lang: str) -> str:
+        return text(self.hint_key, lang, **self.params)
 
 
 class IndexMissing(KBError):

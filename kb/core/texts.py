@@ -11,10 +11,13 @@ policy level, an action status, a link status, a picture name); the test lists t
 
 Left outside on purpose: the section headings of the entry, action and question files
 (``kb.app.capture``, ``kb.core.actions``, ``kb.core.agenda``: part of the file format), the CLI's
-messages about its own work (indexing, searching, files: English) and messages about the entry file
-format (``kb validate``). The commands that list the knowledge base's content with words around it
-(``kb actions``, ``kb agenda``, ``kb session``) take those words from here, in the knowledge base's
-language, so no English label sits around Swedish content.
+messages about its own work (indexing, syncing, publishing, files: English) and messages about the
+entry file format (``kb validate``). The commands that show the knowledge base's content with words
+around it (``kb search``, ``kb similar``, ``kb synergies``, ``kb obstacles``, ``kb conflicts``,
+``kb duplicates``, ``kb link``, ``kb roadmap``, ``kb policy``, ``kb actors``, ``kb cities``,
+``kb actions``, ``kb agenda``, ``kb session``, ``kb user``) take those words from here, in the
+knowledge base's language (kb.toml ``language``), so no English label sits around Swedish content;
+ids, paths and ``--json`` stay as they are, for programs.
 """
 
 from __future__ import annotations
@@ -556,6 +559,24 @@ TEXTS: dict[str, tuple[str, str]] = {
     "loop_error_date": ("Ogiltigt datum {value}: skriv ÅÅÅÅ-MM-DD.", "Bad date {value}: write YYYY-MM-DD."),
     "loop_error_answer": ("Skriv svaret, eller avskriv frågan.", "Give the answer, or drop the question."),
     "loop_error_closed": ("Frågan är redan stängd.", "The question is already closed."),
+    # an id the actions or the agenda do not hold (kb.core.errors.RecordNotFound)
+    "loop_error_no_action": ("det finns ingen åtgärd med id {id}", "no action with id {id}"),
+    "loop_error_no_question": ("det finns ingen lärfråga med id {id}", "no learning question with id {id}"),
+    "loop_hint_list_actions": ("Se dem med `kb actions`.", "List them with `kb actions`."),
+    "loop_hint_list_questions": ("Se dem med `kb agenda`.", "List them with `kb agenda`."),
+    # what to do about a refusal (kb.app.actions.ActionInvalid's hint on the command line)
+    "loop_hint_closed": ("{id} är {status}.", "{id} is {status}."),
+    "loop_hint_use_one_of": ("Välj en av: {values}.", "Use one of: {values}."),
+    "loop_hint_transition": ("Från {current} kan den bli: {allowed}.", "From {current} it can become: {allowed}."),
+    "loop_hint_final": ("inget (den är avslutad)", "nothing (it is final)"),
+    "loop_hint_no_lesson": ("Ange --lesson POST-ID.", "Give --lesson ENTRY_ID."),
+    "loop_hint_reason": ("Skriv skälet med --note.", "Give the reason with --note."),
+    "loop_hint_evidence": ("Skriv belägget med --note (det hamnar i avsnittet ”## Validering”).",
+                           "Give the evidence with --note (it goes into the '## Validering' section)."),
+    "loop_hint_unknown_roadmap": ("Se roadmaps/*.md (eller `kb roadmap OMRÅDE`) för åtgärdernas id:n.",
+                                  "See roadmaps/*.md (or `kb roadmap AREA`) for the action ids."),
+    "loop_hint_unknown_lesson": ("Kontrollera id:t med `kb search` eller på postens sida.",
+                                 "Check the id with `kb search` or on the entry's page."),
     "loop_field_title": ("Rubriken", "The title"),
     "loop_field_owner": ("Ägaren", "The owner"),
     "loop_field_note": ("Anteckningen", "The note"),
@@ -574,6 +595,90 @@ TEXTS: dict[str, tuple[str, str]] = {
                                 "open since {date}, learning sessions since: {sessions}"),
     "cli_no_actions": ("Inga åtgärder.", "No actions."),
     "cli_no_questions": ("Inga lärfrågor.", "No learning questions."),
+    # --- the command line's words around the content (kb.cli), in the knowledge base's language
+    "cli_hint": ("Tips", "Hint"),
+    "cli_why": ("varför", "why"),
+    "cli_never": ("aldrig", "never"),
+    "cli_none_found": ("inga hittades", "none found"),
+    "cli_n_entries_one": ("{count} post", "{count} entry"),
+    "cli_n_entries": ("{count} poster", "{count} entries"),
+    "cli_n_areas_one": ("{count} område", "{count} area"),
+    "cli_n_areas": ("{count} områden", "{count} areas"),
+    "cli_n_links_one": ("{count} länk", "{count} link"),
+    "cli_n_links": ("{count} länkar", "{count} links"),
+    "cli_n_lessons_one": ("{count} lärdom", "{count} lesson"),
+    "cli_n_lessons": ("{count} lärdomar", "{count} lessons"),
+    "cli_run_index": ("Kör `kb index` för att uppdatera indexet.", "Run `kb index` to update the index."),
+    # kb search, kb similar
+    "cli_result_from": ("från {source}", "from {source}"),
+    # cli_match_ + a match (search.match: close, weak): a result's mark on its line
+    "cli_match_close": ("nära", "close"),
+    "cli_match_weak": ("svag", "weak"),
+    "cli_search_no_close": (
+        "Ingen nära träff: inget i kunskapsbanken ligger nära frågan. De närmaste posterna, alla svaga:",
+        "No close match: nothing in the knowledge base is close to the question. The nearest entries, all weak:"),
+    "cli_search_no_close_only": (
+        "Ingen nära träff: inget i kunskapsbanken ligger nära frågan (utan --close-only visas de närmaste, "
+        "markerade som svaga).",
+        "No close match: nothing in the knowledge base is close to the question (without --close-only the "
+        "nearest are shown, marked weak)."),
+    "cli_search_left_out_one": ("{count} svag träff visas inte ({hint}).", "{count} weak result not shown ({hint})."),
+    "cli_search_left_out": ("{count} svaga träffar visas inte ({hint}).", "{count} weak results not shown ({hint})."),
+    "cli_search_hint_all": ("--all visar alla", "--all shows them"),
+    "cli_search_hint_close_only": ("utan --close-only visas de, markerade som svaga",
+                                   "without --close-only they are shown, marked weak"),
+    "cli_no_similar": ("Inga liknande poster.", "No similar entries."),
+    # kb synergies, kb obstacles, kb conflicts, kb duplicates, kb link
+    "cli_no_synergies": ("Inga synergier att föreslå.", "No synergies suggested."),
+    "cli_matrix_heading": (
+        "Starka länkar (ömsesidigt bland varandras tre närmaste; bekräftade räknas med, avvisade inte):",
+        "Strong links (mutual top-3 neighbours, confirmed included, rejected left out):"),
+    "cli_silo_heading": (
+        "Siloindex (andelen av ett områdes starka länkar som går till andra områden; lågt = stuprör):",
+        "Silo index (share of an area's strong links that cross areas; low = silo):"),
+    "cli_no_obstacle_groups": ("Inga grupper av liknande hinder.", "No groups of similar obstacles."),
+    "cli_obstacle_areas": ("områden: {areas}; sprintar: {sprints}", "areas: {areas}; sprints: {sprints}"),
+    "cli_obstacle_label_computed": (
+        "{id}: namnet görs av gruppens poster nästa gång den listas ({file}).",
+        "{id}: the label will be made from its entries the next time it is listed ({file})."),
+    "cli_no_conflicts": ("Inga målkonflikter.", "No goal conflicts."),
+    "cli_no_duplicates": ("Inga nästan dubbletter.", "No near-duplicates."),
+    "cli_link_rejected": ("{a} ↔ {b} är avvisade som par; de föreslås inte igen ({file}).",
+                          "Rejected {a} ↔ {b}; it will not be suggested again ({file})."),
+    "cli_link_confirmed": ("{a} → {b} är länkade som {verdict} (related: i {a}; {file}).",
+                           "Linked {a} → {b} as {verdict} (related: in {a}; {file})."),
+    "cli_verdict_synergy": ("synergi", "synergy"),
+    "cli_verdict_conflict": ("målkonflikt", "conflict"),
+    "cli_verdict_duplicate": ("dubblett", "duplicate"),
+    # kb cities
+    "cli_cities_source": ("Vi följer {name} ({organisation}): {lessons}, hämtade {fetched}, licens {licence}",
+                          "Following {name} ({organisation}): {lessons}, fetched {fetched}, licence {licence}"),
+    "cli_ours": ("hos oss", "ours"),
+    # kb roadmap, kb policy, kb actors
+    "cli_no_roadmaps": ("Inga färdplaner: lägg till filer roadmaps/<område>.md.", "No roadmaps: add roadmaps/<area>.md files."),
+    "cli_roadmap_cited_one": ("{count} post hänvisar till den", "{count} entry cites it"),
+    "cli_roadmap_cited": ("{count} poster hänvisar till den", "{count} entries cite it"),
+    "cli_roadmap_actions_cited_one": ("{count} post hänvisar till dess åtgärder.", "{count} entry cites its actions."),
+    "cli_roadmap_actions_cited": ("{count} poster hänvisar till dess åtgärder.", "{count} entries cite its actions."),
+    "cli_roadmap_suggestions": ("Föreslagna kopplingar från andra områden (hänvisar inte till den än):",
+                                "Suggested links from other areas (not citing it yet):"),
+    "cli_roadmap_holds_none": ("ansvarar inte för någon åtgärd", "holds no action"),
+    "cli_actor_row": ("{name}: åtgärder {actions}; poster per område: {areas}",
+                      "{name}: actions {actions}; entries per area: {areas}"),
+    "cli_actor_gap": ("saknar rådighet", "gap in mandate"),
+    "cli_actor_gaps": ("Luckor i rådigheten ({count}): aktörer som hinder beror på men som inte ansvarar för någon "
+                       "färdplansåtgärd",
+                       "Gaps in mandate ({count}): actors that obstacles depend on who hold no roadmap action"),
+    # kb user
+    "cli_user_password": ("lösenord", "password"),
+    "cli_user_password_again": ("Lösenordet en gång till", "Repeat for confirmation"),
+    "cli_user_sign_on": ("enkel inloggning", "sign-on"),
+    "cli_user_with_password": ("ett lösenord", "a password"),
+    "cli_user_sign_on_only": ("bara enkel inloggning", "sign-on only"),
+    "cli_user_shown_as": ("visas som {name}", "shown as {name}"),
+    "cli_no_users": ("Inga användare ännu: lägg till en med `kb user add NAMN --role writer`.",
+                     "No users yet: add one with `kb user add NAME --role writer`."),
+    "cli_user_removed": ("{name} ({role}) är borttagen ur kb.toml [auth].", "Removed {name} ({role}) from kb.toml [auth]."),
     # learning sessions (kb session, the sessions page, kb brief --mark)
     "session_default_title": ("Lärtillfälle {date}", "Learning session {date}"),
     "session_planned": ("planerat", "planned"),
