@@ -108,3 +108,18 @@ def test_an_obstacle_group_given_back_its_computed_label_is_told_in_the_knowledg
     kb(brief_root, "obstacles")  # the groups get their ids
     told = kb(brief_root, "obstacles", "rename", "hinder-1", "--computed")
     assert "hinder-1: namnet görs av gruppens poster nästa gång den listas (obstacles.md)." in told
+
+
+def test_handouts_are_written_in_the_knowledge_bases_language_unless_asked(brief_root):
+    swedish = [kb(brief_root, "brief"), kb(brief_root, "report", "--year", "2026"),
+               kb(brief_root, "digest", "--area", "energi", "--since", "2026-01-01")]
+    assert swedish[0].startswith("# Underlag för lärtillfälle") and swedish[1].startswith("# Årsrapport 2026")
+    assert "Nytt för Energi" in swedish[2]
+    speak(brief_root, "en")
+    english = [kb(brief_root, "brief"), kb(brief_root, "report", "--year", "2026"),
+               kb(brief_root, "digest", "--area", "energi", "--since", "2026-01-01")]
+    # before: Swedish handouts from an English knowledge base, unless --lang en was given
+    assert english[0].startswith("# Brief for a learning session") and english[1].startswith("# Yearly report 2026")
+    assert "News for Energi" in english[2]
+    assert kb(brief_root, "brief", "--lang", "sv").startswith("# Underlag för lärtillfälle")  # asked for
+

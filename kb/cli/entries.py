@@ -114,8 +114,9 @@ def show(entry_id, root, as_json):
 @click.option("--area", help="Area slug from kb.toml.")
 @click.option("--type", "entry_type", type=click.Choice(config_module.ENTRY_TYPES), default="lesson",
               show_default=True)
-@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
-              help="Language of the section headings and of the messages about bad fields.")
+@click.option("--lang", type=click.Choice(["sv", "en"]),
+              help="Language of the section headings and of the messages about bad fields. "
+                   "Default: the knowledge base's (kb.toml language).")
 @click.option("--date", "date_text", help="Date of the reflection (YYYY-MM-DD). Default: today.")
 @click.option("--sprint", help="Sprint, e.g. 2026-S1. Default: from the date.")
 @click.option("--tag", "tags", multiple=True, help="A tag (repeatable).")
@@ -131,8 +132,9 @@ def show(entry_id, root, as_json):
               "actors, roadmap, author, and sections ({heading: text}) or happened/learned/next.")
 @handle_errors
 def new(root, title, area, entry_type, lang, date_text, sprint, tags, visibility, edit, from_stdin, commit):
-    """Create a new entry from a template (Swedish headings by default)."""
+    """Create a new entry from a template (headings in the knowledge base's language by default)."""
     config = config_module.load(root)
+    lang = lang or config.language
     if from_stdin:
         saved = _save(config, draft_from_json(sys.stdin.read(), lang=lang), commit=commit)
         click.echo(f"Created {saved.path.relative_to(config.root)}")
@@ -214,9 +216,9 @@ def _report_commit(config, path, sha: str | None) -> None:
 @click.option("--add-areas", is_flag=True, help="Add unknown --area-from values to kb.toml as new areas.")
 @click.option("--type", "entry_type", type=click.Choice(config_module.ENTRY_TYPES), default="lesson",
               show_default=True, help="Type for rows without a mapped type column.")
-@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
+@click.option("--lang", type=click.Choice(["sv", "en"]),
               help="Language of the register (for the headings you give) and of the messages "
-              "about bad rows.")
+              "about bad rows. Default: the knowledge base's (kb.toml language).")
 @click.option("--id-prefix", default="", help="Prefix for ids made from --map id=COLUMN, e.g. llis.")
 @click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "jsonl"]),
               help="File format. Default: from the file name.")
@@ -253,7 +255,7 @@ def import_(file, root, maps, sections, area, area_from, area_map, add_areas, en
             sections=parse_pairs(sections, "--section") if sections else [],
             area=area, area_from=area_from,
             area_map=load_area_map(area_map) if area_map else {},
-            add_areas=add_areas, type=entry_type, lang=lang, id_prefix=id_prefix,
+            add_areas=add_areas, type=entry_type, lang=lang or config.language, id_prefix=id_prefix,
             source_name=Path(file).name,
         )
         if area and area not in config.areas:

@@ -96,7 +96,7 @@ def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output
             raise click.BadParameter(f"{session_date!r} is not YYYY-MM-DD", param_hint="--date") from None
         if not next_session and session_date > dt.date.today().isoformat():
             next_session = session_date  # the brief is for that session
-    options = _brief_options(kb, since, until, areas, since_last, theme, lang, next_session)
+    options = _brief_options(kb, since, until, areas, since_last, theme, lang or kb.config.language, next_session)
     written = make_document(kb, fmt=_output_format(fmt, output), output=Path(output) if output else None,
                             base_url=base_url, pictures=not no_pictures and not as_json, **options)
     if as_json:
@@ -118,7 +118,8 @@ def brief(root, model, since, until, areas, lang, since_last, theme, fmt, output
 @model_option
 @click.option("--year", required=True, type=click.IntRange(1900, 2999), help="The year to report on.")
 @click.option("--area", "areas", multiple=True, help="Only these area slugs (repeatable).")
-@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True)
+@click.option("--lang", type=click.Choice(["sv", "en"]),
+              help="Language of the text. Default: the knowledge base's (kb.toml language).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), help="Default: from -o's suffix, else md.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically). Default: print.")
 @click.option("--base-url", help="Link to this Datasette's entry and roadmap pages instead of the files.")
@@ -129,7 +130,7 @@ def report(root, model, year, areas, lang, fmt, output, base_url, as_json):
     that need policy changes and the roadmap actions, for the yearly contract revision."""
     kb = open_kb(root, model)
     areas, _, _ = since_until(kb.config, areas, None)
-    result = yearly_report(kb, year, areas=areas, lang=lang)
+    result = yearly_report(kb, year, areas=areas, lang=lang or kb.config.language)
     if as_json:
         print_json(result.to_dict())
         return
@@ -155,7 +156,7 @@ def pictures(root, model, since, until, areas, lang, theme, out_dir, formats):
     """Which areas share lessons (network), the recurring obstacles over time (timeline) and
     the map of lessons (map), as PNG and SVG."""
     kb = open_kb(root, model)
-    options = _brief_options(kb, since, until, areas, False, theme, lang)
+    options = _brief_options(kb, since, until, areas, False, theme, lang or kb.config.language)
     _, figures = brief_with_pictures(kb, **options)
     for path in write_pictures(figures, Path(out_dir), formats=tuple(formats) or ("png", "svg")):
         click.echo(str(path))
@@ -167,7 +168,8 @@ def pictures(root, model, since, until, areas, lang, theme, out_dir, formats):
 @click.option("--area", required=True, help="The area (slug) the digest is for.")
 @click.option("--since", help="Start of the period (YYYY-MM-DD). Default: 30 days ago.")
 @click.option("--since-last", is_flag=True, help="Start at the last learning session.")
-@click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True, help="Language of the text.")
+@click.option("--lang", type=click.Choice(["sv", "en"]),
+              help="Language of the text. Default: the knowledge base's (kb.toml language).")
 @click.option("--format", "fmt", type=click.Choice(["md", "html"]), help="Default: from -o's suffix, else md.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to FILE (atomically). Default: print.")
 @click.option("--base-url", help="Link entries to this Datasette (BASE/-/kb/entry/ID) instead of the entry files.")
@@ -192,7 +194,7 @@ def digest(root, model, area, since, since_last, lang, fmt, output, base_url, au
                                  param_hint="--area")
     if since:
         _, since, _ = since_until(kb.config, (), since)
-    found = compose_digest(kb, area, since=since, since_last=since_last, lang=lang)
+    found = compose_digest(kb, area, since=since, since_last=since_last, lang=lang or kb.config.language)
     if as_json:
         print_json(found.to_dict())
         return

@@ -168,6 +168,6 @@ def period_options(fn):
     fn = click.option("--area", "areas", multiple=True, help="Only these area slugs (repeatable).")(fn)
     fn = click.option("--until", help="Period end (YYYY[-MM[-DD]], inclusive).")(fn)
     fn = click.option("--since", help="Period start (YYYY[-MM[-DD]]).")(fn)
-    fn = click.option("--lang", type=click.Choice(["sv", "en"]), default="sv", show_default=True,
-                      help="Language of the text.")(fn)
+    fn = click.option("--lang", type=click.Choice(["sv", "en"]),
+                      help="Language of the text. Default: the knowledge base's (kb.toml language).")(fn)
     return fn

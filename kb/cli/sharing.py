@@ -6,7 +6,6 @@ from __future__ import annotations
 import sys
 
 import click
-from click.core import ParameterSource
 
 from analysis.crosscity import city_links
 from analysis.reasons import render_reasons
@@ -180,8 +179,7 @@ def cities(root, model, lang, since, until, areas, limit, as_json):
     if as_json:
         print_json(found.to_dict())
         return
-    given = click.get_current_context().get_parameter_source("lang") is not ParameterSource.DEFAULT
-    _echo_city_links(found, kb.config, lang if given else kb.config.language)
+    _echo_city_links(found, kb.config, lang or kb.config.language)
 
 
 def _echo_city_links(found, config, lang: str) -> None:
