@@ -6,7 +6,8 @@ before Datasette sees it, and what every response gets on its way out.
   (``Content-Length``) or it comes in chunks without one: past the limit the answer is 413
   and the connection is closed, before more is read (a chunked body used to be read whole,
   200 MB and more, by the CSRF check of a form);
-* Datasette's own debugging pages (:data:`INTERNAL_PAGES`) answer 404 to anyone not signed in,
+* Datasette's own debugging pages (:data:`INTERNAL_PAGES`) answer 404 to anyone but a signed-in
+  facilitator,
   its ``_internal`` database (the files' paths) to everyone;
 * Datasette's own HTML pages get a Content-Security-Policy when they have none
   (:func:`datasette_csp`), and its CSV no cell a spreadsheet would run (:mod:`.csv_cells`).
@@ -20,6 +21,7 @@ from datasette.utils import await_me_maybe
 from datasette.utils.asgi import Request
 
 from datasette_plugins import csv_cells
+from datasette_plugins.signin import has_role
 from datasette_plugins.state import get_state
 from datasette_plugins.web import SECURITY_HEADERS, datasette_csp
 from kb.core.texts import DEFAULT_LANGUAGE, text
@@ -63,7 +65,7 @@ def wrap(datasette, app):
             receive = replay(messages, receive)
         path = app_path(datasette, scope)
         if INTERNAL_DATABASE.match(path) or (
-                INTERNAL_PAGES.match(path) and not await signed_in(datasette, scope, receive)):
+                INTERNAL_PAGES.match(path) and not await facilitator(datasette, scope, receive)):
             return await refuse(send, 404, "page_not_found")
 
         async def with_headers(event):
@@ -119,9 +121,10 @@ def app_path(datasette, scope) -> str:
     return path[len(base):] if base and path.startswith(base + "/") else path
 
 
-async def signed_in(datasette, scope, receive) -> bool:
+async def facilitator(datasette, scope, receive) -> bool:
     """Whether the request carries an actor, found as Datasette finds it (every plugin's
-    ``actor_from_request``: the signed ``ds_actor`` cookie, tokens)."""
+    ``actor_from_request``: the signed ``ds_actor`` cookie, tokens), who is a facilitator (or
+    above): Datasette's debugging pages are for whoever runs the service, not for every writer."""
     # imported here: importing datasette.plugins loads every plugin, this package among them
     from datasette.plugins import pm
 
@@ -129,5 +132,5 @@ async def signed_in(datasette, scope, receive) -> bool:
     for found in pm.hook.actor_from_request(datasette=datasette, request=request):
         actor = await await_me_maybe(found)
         if actor:
-            return True
+            return has_role(datasette, actor, "facilitator")
     return False

@@ -23,6 +23,7 @@ from click.testing import CliRunner
 from markdown_it import MarkdownIt
 
 from datasette_plugins.serve import make_datasette
+from kb.app.auth import hash_password
 from kb.app.capture import Draft, save
 from kb.app.knowledge_base import KnowledgeBase
 from kb.cli import cli
@@ -32,7 +33,7 @@ from reports.brief import Brief, ConflictItem, EntryRef, Links, ObstacleItem, Sy
 from reports.report import ActionYear, AreaYear, Lesson, ObstacleYear, PolicyNeed, YearReport
 from reports.report import render_markdown as report_markdown
 
-from .helpers import REPO, client_at, open_sql, start_server, stop_server
+from .helpers import PASSWORD, REPO, client_at, open_sql, run, set_auth, start_server, stop_server
 from .samples import write_kb
 
 HOSTILE_TITLE = """\
@@ -139,16 +140,20 @@ def test_odd_paths_answer_404_not_500(server, path):
     assert "Traceback" not in response.text and str(server.root) not in response.text
 
 
-def test_a_signed_in_person_still_sees_the_debugging_pages(kb_root):
+def test_a_facilitator_still_sees_the_debugging_pages_a_writer_does_not(kb_root):
+    set_auth(kb_root, 'roles = { erik = "facilitator", anna = "writer" }',
+             writers={name: hash_password(PASSWORD, iterations=1000) for name in ("erik", "anna")})
     assert CliRunner().invoke(cli, ["index", "-q", "--root", str(kb_root)]).exit_code == 0
-    ds = make_datasette(kb_root)
 
-    async def fetch():
-        await ds.invoke_startup()
-        cookie = {"ds_actor": ds.sign({"a": {"id": "anna"}}, "actor")}
-        return [(await ds.client.get(path, cookies=cookie)).status_code for path in ("/-/versions.json", "/-/threads")]
+    def statuses(name):
+        async def scenario(browser):
+            await browser.sign_in(name)
+            return [(await browser.get(path)).status_code for path in ("/-/versions.json", "/-/threads", "/-/messages")]
 
-    assert asyncio.run(fetch()) == [200, 200]
+        return run(make_datasette(kb_root), scenario)
+
+    assert statuses("erik") == [200, 200, 200]
+    assert statuses("anna") == [404, 404, 404]  # before: every signed-in writer got Datasette's debugging pages
 
 
 # --- 10. SQL functions cannot hold Datasette's SQL threads -----------------------------------------

@@ -86,7 +86,7 @@ def test_every_page_says_its_language_and_has_one_main_and_a_skip_link(web_kb):
 
 
 def test_datasette_pages_we_do_not_translate_say_they_are_english(web_kb):
-    # (Datasette's own /-/versions, also English, answers 404 to anyone not signed in)
+    # (Datasette's own /-/versions, also English, answers 404 to anyone but a signed-in facilitator)
     # a saved query: Datasette's query page, open to every visitor (SQL of one's own is not, by default)
     not_found, versions = datasette_responses(web_kb, "/kb/no-such-table", "/kb/latest_obstacles_per_area")
     assert not_found.status_code == 404 and html_lang(not_found.text) == "sv"
