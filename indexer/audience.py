@@ -55,7 +55,8 @@ def shown_source(source: dict) -> dict:
     """A followed publication as partners and visitors read it: a folder on this server is no
     address of theirs (its path would tell how the server is laid out)."""
     url = source.get("url")
-    return {**source, "url": url if isinstance(url, str) and url.startswith(("http://", "https://")) else None}
+    web = isinstance(url, str) and url.lower().startswith(("http://", "https://"))  # as SQLite's LIKE below
+    return {**source, "url": url if web else None}
 
 
 def _state_of(path: Path) -> tuple | None:
