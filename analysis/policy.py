@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from analysis.obstacles import recurring_obstacles
 from analysis.roadmaps import EntryRef, entry_ref, entry_rows
 from kb.core.config import POLICY_LEVELS
-from kb.core.texts import DEFAULT_LANGUAGE, text, texts
+from kb.core.texts import DEFAULT_LANGUAGE, counted, text, texts
 from search.filters import Filters
 
 # The label of the last theme of a level (entries no obstacle group took), in the default
@@ -219,7 +219,7 @@ def to_markdown(report: PolicyReport, area_names: dict[str, str] | None = None) 
     if not report.levels:
         lines.append(t["policy_md_none"])
         return "\n".join(lines) + "\n"
-    lines += [t["policy_md_count_one"] if report.count == 1 else t["policy_md_count"].format(count=report.count), ""]
+    lines += [counted(t, report.count, "policy_md_count_one", "policy_md_count"), ""]
     for level in report.levels:
         level_areas = t["policy_md_level_areas"].format(areas=area_list(level.areas))
         lines += [f"## {level.name}", "", level_areas + ".", ""]

@@ -33,7 +33,7 @@ from kb.core.config import ENTRY_TYPES
 from kb.core.decisions import load_decisions
 from kb.core.files import atomic_write_text
 from kb.core.palette import area_colours, area_css
-from kb.core.texts import DEFAULT_LANGUAGE, text, texts
+from kb.core.texts import DEFAULT_LANGUAGE, counted, text, texts
 from reports.cities import CityItem, cities_markdown, city_items, other_link
 from reports.pictures import brief_figures, figure_bytes, write_pictures
 from reports.rendering import (
@@ -388,8 +388,7 @@ def discussion_questions(brief: Brief) -> list[str]:
         value, area = ranked[0]
         out.append(q["brief_question_silo"].format(area=name(area), share=f"{value * 100:.0f} %"))
     if brief.new_entries:
-        count = len(brief.new_entries)
-        out.append(q["brief_question_new_one"] if count == 1 else q["brief_question_new"].format(count=count))
+        out.append(counted(q, len(brief.new_entries), "brief_question_new_one", "brief_question_new"))
     return out[:MAX_QUESTIONS] or [q["brief_question_fallback"]]
 
 

@@ -12,7 +12,6 @@ from analysis.obstacles import recurring_obstacles
 from analysis.reasons import render_reason, render_reasons
 from kb.app.curation import record_link, rename_obstacle
 from kb.cli.options import (
-    counted,
     handle_errors,
     json_option,
     model_option,
@@ -25,7 +24,7 @@ from kb.core import config as config_module
 from kb.core.decisions import DECISIONS_FILE
 from kb.core.errors import KBError
 from kb.core.obstacle_groups import GROUPS_FILE
-from kb.core.texts import text, texts
+from kb.core.texts import counted, text, texts
 
 VERDICT_KEYS = {"synergy": "cli_verdict_synergy", "conflict": "cli_verdict_conflict",
                 "duplicate": "cli_verdict_duplicate"}

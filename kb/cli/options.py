@@ -96,11 +96,6 @@ def kb_language(root) -> str:
         return "en"
 
 
-def counted(words, count: int, one: str, many: str, **params) -> str:
-    """The text of ``count``, singular or plural (``1 post``, ``2 poster``)."""
-    return words[one if count == 1 else many].format(count=count, **params)
-
-
 def open_kb(root, model=None):
     return KnowledgeBase.open(root, model=model)
 

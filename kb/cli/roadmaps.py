@@ -8,7 +8,6 @@ from analysis.actors import mandate_map
 from analysis.policy import policy_needs, to_markdown
 from analysis.roadmaps import roadmap_report
 from kb.cli.options import (
-    counted,
     handle_errors,
     json_option,
     make_filters,
@@ -17,7 +16,7 @@ from kb.cli.options import (
     print_json,
     root_option,
 )
-from kb.core.texts import DEFAULT_LANGUAGE, text, texts
+from kb.core.texts import DEFAULT_LANGUAGE, counted, text, texts
 
 
 def _type_label(t, entry_type: str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from kb.cli.options import (
-    counted,
     emit_results,
     filter_options,
     handle_errors,
@@ -15,7 +14,7 @@ from kb.cli.options import (
     open_kb,
     root_option,
 )
-from kb.core.texts import texts
+from kb.core.texts import counted, texts
 from search.match import NEAREST
 
 

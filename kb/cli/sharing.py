@@ -15,7 +15,6 @@ from kb.app.publish import build_publication, write_publication
 from kb.cli.indexing import skipped_files
 from kb.cli.options import (
     ClickProgress,
-    counted,
     handle_errors,
     json_option,
     model_option,
@@ -28,7 +27,7 @@ from kb.cli.options import (
 from kb.core import config as config_module
 from kb.core.errors import IndexMissing
 from kb.core.followed import load_sources
-from kb.core.texts import texts
+from kb.core.texts import counted, texts
 
 
 @click.command()

@@ -1304,6 +1304,12 @@ def text(key: str, lang: str | None, /, **params) -> str:
     return value.format(**params) if params else value
 
 
+def counted(words, count: int, one: str, many: str, **params) -> str:
+    """The text of ``count``, singular or plural (``1 post``, ``2 poster``): ``words`` is a
+    language's texts (:func:`texts`), ``one`` and ``many`` the keys of the two forms."""
+    return words[one if count == 1 else many].format(count=count, **params)
+
+
 AREA_PARAMETERS = ("area", "areas", "area_a", "area_b")  # slugs, shown as the areas' names
 
 
