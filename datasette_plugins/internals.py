@@ -25,10 +25,10 @@ from datasette.views.base import DatasetteError
 from markupsafe import Markup
 
 from datasette_plugins.audience import current as current_audience
-from datasette_plugins.own_sql import time_limit_seconds
+from datasette_plugins.own_sql import page_language, time_limit_seconds
 from datasette_plugins.state import get_state
 from kb.core.errors import IndexMissing
-from kb.core.texts import DEFAULT_LANGUAGE, pick_language, text
+from kb.core.texts import text
 
 
 def without_plugins(value):
@@ -88,7 +88,7 @@ def sql_refusal(datasette, request, message: str) -> tuple[str, str] | None:
     if state is None or message not in ("execute-sql", "_where= is not allowed"):
         return None
     key = "sql_off" if state.config.web.sql == "off" else "sql_not_open"
-    lang = pick_language(request.args.get("lang"), state.config.language)
+    lang = page_language(datasette, request.scope)
     return text(key, lang), lang
 
 
@@ -105,13 +105,11 @@ async def error_response(datasette, request, exception) -> Response:
     title = None
     message_lang = "en"  # Datasette's own messages are English
     if interrupted(exception):  # a query past its time limit: Datasette's words name a setting it does not use
-        state = get_state(datasette)
-        lang = pick_language(request.args.get("lang"), state.config.language if state else DEFAULT_LANGUAGE)
+        lang = page_language(datasette, request.scope)
         seconds = f"{time_limit_seconds(datasette):g}"
         status, message, message_lang = 400, text("sql_interrupted", lang, seconds=seconds), lang
     elif isinstance(exception, IndexMissing):  # an audience's file withdrawn (indexer.audience): no stale answer
-        state = get_state(datasette)
-        lang = pick_language(request.args.get("lang"), state.config.language if state else DEFAULT_LANGUAGE)
+        lang = page_language(datasette, request.scope)
         status, message, message_lang = 503, text("page_index_unavailable", lang), lang
         print(f"kb: {exception}", file=sys.stderr)
     elif isinstance(exception, Base400):
@@ -126,8 +124,7 @@ async def error_response(datasette, request, exception) -> Response:
         if exception.message_is_html:
             message = Markup(message)
     else:
-        state = get_state(datasette)
-        lang = pick_language(request.args.get("lang"), state.config.language if state else DEFAULT_LANGUAGE)
+        lang = page_language(datasette, request.scope)
         status, message, message_lang = 500, text("page_internal_error", lang), lang
         traceback.print_exception(type(exception), exception, exception.__traceback__, file=sys.stderr)
     info.update({"ok": False, "error": message, "status": status, "title": title})
